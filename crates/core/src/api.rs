@@ -1,0 +1,203 @@
+//! The transport-agnostic operations the CLI and the desktop shell call. Each takes and returns
+//! the DTOs in [`crate::dto`]; the shell's commands are one-line adapters over these.
+
+use chrono::{Duration as Days, NaiveDate};
+
+use crate::clock::Clock;
+use crate::db;
+use crate::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome};
+use crate::error::{ApiError, Error, ErrorCode, Result};
+use crate::ledger::{self, parse_day, DayRange};
+use crate::paths::Paths;
+use crate::providers::{HttpClient, PollContext, ProviderId};
+use crate::secrets::{fingerprint, Environment, SecretStore};
+use crate::sources::{self, Source};
+
+/// Days of history fetched by a source's first sync.
+pub const FIRST_SYNC_DAYS: i64 = 90;
+/// Recent days re-fetched on every sync, because providers revise them.
+pub const REVISION_DAYS: i64 = 3;
+
+/// Everything the operations need, injected once at start-up.
+pub struct Burnrate {
+    pub paths: Paths,
+    pub clock: Box<dyn Clock>,
+    pub env: Box<dyn Environment>,
+    pub secrets: Box<dyn SecretStore>,
+    pub http: HttpClient,
+}
+
+impl Burnrate {
+    fn open(&self) -> Result<rusqlite::Connection> {
+        self.paths.ensure_writable()?;
+        db::open(&self.paths.db_path())
+    }
+
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            data_dir: self.paths.data_dir().display().to_string(),
+            log_dir: self.paths.log_dir().display().to_string(),
+            providers: ProviderId::ALL.iter().map(|p| p.info()).collect(),
+        }
+    }
+
+    pub fn list_sources(&self) -> Result<Vec<SourceView>> {
+        let conn = self.open()?;
+        sources::list(&conn)?
+            .iter()
+            .map(|s| s.view(&conn))
+            .collect()
+    }
+
+    pub fn add_source(&self, req: &AddSourceRequest) -> Result<SourceView> {
+        let mut conn = self.open()?;
+        let now = self.clock.now().timestamp();
+        let source = sources::add(
+            &mut conn,
+            self.env.as_ref(),
+            self.secrets.as_ref(),
+            now,
+            req,
+        )?;
+        tracing::info!(source = %source.name, provider = %source.provider, "source added");
+        source.view(&conn)
+    }
+
+    pub fn remove_source(&self, name: &str) -> Result<()> {
+        let mut conn = self.open()?;
+        sources::remove(&mut conn, self.secrets.as_ref(), name)?;
+        tracing::info!(source = name, "source removed");
+        Ok(())
+    }
+
+    /// The inclusive UTC day range a sync of `source` covers when the user gave none: the full
+    /// history on the first sync, then from a few days before the last synced day.
+    fn default_range(
+        &self,
+        conn: &rusqlite::Connection,
+        source: &Source,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<DayRange> {
+        let today = self.clock.now().date_naive();
+        let to = to.unwrap_or(today);
+        let from = match from {
+            Some(f) => f,
+            None => match ledger::last_success_window_end(conn, source.id)? {
+                Some(end) => ledger::ts_to_day(end - 1) - Days::days(REVISION_DAYS),
+                None => to - Days::days(FIRST_SYNC_DAYS - 1),
+            }
+            .min(to),
+        };
+        DayRange::new(from, to)
+    }
+
+    /// One sync pass over every source (or the named one). Each source's poll is written in
+    /// its own transaction; a failing source is recorded and does not stop the others.
+    pub async fn sync(
+        &self,
+        only: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<SyncOutcome>> {
+        let from = from.map(parse_day).transpose()?;
+        let to = to.map(parse_day).transpose()?;
+        if let (Some(f), Some(t)) = (from, to) {
+            DayRange::new(f, t)?;
+        }
+        let mut conn = self.open()?;
+        let targets = match only {
+            Some(name) => vec![sources::get(&conn, name)?],
+            None => sources::list(&conn)?,
+        };
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for source in targets {
+            let range = self.default_range(&conn, &source, from, to)?;
+            let started = self.clock.now().timestamp();
+            let result = self.poll_source(&source, range).await;
+            let finished = self.clock.now().timestamp();
+            let result = match result {
+                Ok(poll) => {
+                    ledger::write_poll(&mut conn, source.id, started, finished, range, &poll)
+                }
+                Err(e) => Err(e),
+            };
+            let outcome = match result {
+                Ok(rows) => {
+                    tracing::info!(source = %source.name, rows, from = %range.from, to = %range.to, "synced");
+                    SyncOutcome {
+                        source: source.name.clone(),
+                        ok: true,
+                        rows_written: rows,
+                        from: range.from.to_string(),
+                        to: range.to.to_string(),
+                        error: None,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(source = %source.name, code = ?e.code, "sync failed: {}", e.message());
+                    ledger::record_failure(&conn, source.id, started, finished, range, &e)?;
+                    SyncOutcome {
+                        source: source.name.clone(),
+                        ok: false,
+                        rows_written: 0,
+                        from: range.from.to_string(),
+                        to: range.to.to_string(),
+                        error: Some(ApiError::from(e)),
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    async fn poll_source(&self, source: &Source, range: DayRange) -> Result<ledger::PollResult> {
+        let connector = source.provider.connector().ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!("syncing {} sources is not supported yet; the source is saved and will sync once its connector lands", source.provider.label()),
+            )
+        })?;
+        let key = source.key(self.env.as_ref(), self.secrets.as_ref())?;
+        let fp = fingerprint(&key);
+        if source.key_fingerprint.as_deref() != Some(fp.as_str()) {
+            let conn = self.open()?;
+            sources::update_fingerprint(&conn, source.id, &fp)?;
+        }
+        let ctx = PollContext {
+            provider: source.provider,
+            base_url: source.base_url.clone(),
+            key,
+            range,
+            now: self.clock.now(),
+            http: self.http.clone(),
+        };
+        connector.poll(&ctx).await
+    }
+
+    pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
+        let today = self.clock.now().date_naive();
+        let to = query
+            .to
+            .as_deref()
+            .map(parse_day)
+            .transpose()?
+            .unwrap_or(today);
+        let from = query
+            .from
+            .as_deref()
+            .map(parse_day)
+            .transpose()?
+            .unwrap_or(to - Days::days(29));
+        let range = DayRange::new(from, to)?;
+        let conn = self.open()?;
+        ledger::daily_report(&conn, &query.by, range)
+    }
+}
+
+/// Turns any error into the `{code, message}` shape for IPC and `--json`.
+pub fn to_api_error(e: Error) -> ApiError {
+    e.into()
+}

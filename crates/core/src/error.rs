@@ -1,0 +1,118 @@
+//! One error type for the whole core. Every error carries an [`ErrorCode`] that the UI and
+//! scripts branch on (never the message text), and a message that says what happened and what
+//! to do about it. Messages pass through the redactor before they leave the process.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::redact::redact;
+
+/// Stable, machine-readable error codes. Adding a code is fine; renaming one breaks the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    InvalidInput,
+    UnknownProvider,
+    InvalidUrl,
+    SourceExists,
+    SourceNotFound,
+    /// The key is not available: environment variable unset or empty, or the secret store has no entry.
+    KeyMissing,
+    SecretStoreUnavailable,
+    /// The provider answered 401/403 for this key.
+    KeyRejected,
+    RateLimited,
+    ProviderUnavailable,
+    UnexpectedResponse,
+    Timeout,
+    Network,
+    DataDirUnwritable,
+    /// The database was written by a newer Burnrate.
+    DbTooNew,
+    Database,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    message: String,
+}
+
+impl Error {
+    /// Builds an error; the message is redacted here so no constructor can leak a key.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: redact(&message.into()).into_owned(),
+        }
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            use rusqlite::ErrorCode as C;
+            match f.code {
+                C::DiskFull => {
+                    return Error::new(
+                        ErrorCode::Database,
+                        "the disk is full: nothing was written; free some space and sync again",
+                    )
+                }
+                C::ReadOnly | C::CannotOpen | C::PermissionDenied => {
+                    return Error::new(
+                        ErrorCode::DataDirUnwritable,
+                        format!("cannot write the database ({e}); check the data directory's permissions or pass --data-dir"),
+                    )
+                }
+                C::DatabaseCorrupt | C::NotADatabase => {
+                    return Error::new(
+                        ErrorCode::Database,
+                        format!("the database file is damaged ({e}); move it aside and sync again to rebuild the ledger"),
+                    )
+                }
+                _ => {}
+            }
+        }
+        Error::new(ErrorCode::Database, format!("database error: {e}"))
+    }
+}
+
+/// The shape errors take over IPC and in `--json` output: `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+impl From<&Error> for ApiError {
+    fn from(e: &Error) -> Self {
+        ApiError {
+            code: e.code,
+            message: e.message.clone(),
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! The spend ledger: what a poll returns, how it is written, and how it is read back.
+//!
+//! Invariants:
+//! - a poll is written in one transaction together with its `sync_runs` row, so the ledger
+//!   holds all of a poll or none of it;
+//! - a poll *replaces* the rows of the windows it covers (delete then insert), so re-polling
+//!   the same days never adds, and a bucket the provider revised down to nothing disappears;
+//! - rows of one poll with the same identity are summed (providers split a day across pages).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::dto::{Dimension, ReportRow, SpendKind};
+use crate::error::{ApiError, Error, ErrorCode, Result};
+use crate::money::{format_micros, Currency};
+use crate::providers::ProviderId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BucketWidth {
+    Day,
+    Hour,
+}
+
+impl BucketWidth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketWidth::Day => "day",
+            BucketWidth::Hour => "hour",
+        }
+    }
+    pub fn seconds(self) -> i64 {
+        match self {
+            BucketWidth::Day => 86_400,
+            BucketWidth::Hour => 3_600,
+        }
+    }
+}
+
+impl SpendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpendKind::Billed => "billed",
+            SpendKind::Estimated => "estimated",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        if s == "billed" {
+            SpendKind::Billed
+        } else {
+            SpendKind::Estimated
+        }
+    }
+}
+
+/// One bucket of spend as a provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendRow {
+    /// The provider's key id; empty when the provider did not attribute the spend to a key.
+    pub key_id: String,
+    /// Empty when the provider does not break this spend down by model.
+    pub model: String,
+    pub project: String,
+    /// Start of the UTC bucket, Unix seconds.
+    pub bucket_start: i64,
+    pub currency: Currency,
+    pub amount_micros: i64,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub requests: Option<i64>,
+}
+
+/// Rows covering `[from, to)` (Unix seconds) completely: every existing row of this source,
+/// width and kind inside the range is replaced by `rows`.
+#[derive(Debug, Clone)]
+pub struct SpendWindow {
+    pub width: BucketWidth,
+    pub kind: SpendKind,
+    pub from: i64,
+    pub to: i64,
+    pub rows: Vec<SpendRow>,
+}
+
+/// What a provider says about one of its keys. `None` fields leave what the ledger has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub provider_key_id: String,
+    pub display_name: Option<String>,
+    pub fingerprint: Option<String>,
+    pub project: Option<String>,
+    pub created_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceSnapshot {
+    pub key_id: String,
+    pub currency: Currency,
+    /// What is left to spend; None when unlimited.
+    pub balance_micros: Option<i64>,
+    pub limit_micros: Option<i64>,
+    pub usage_micros: Option<i64>,
+}
+
+/// Everything one poll of one source produced.
+#[derive(Debug, Clone, Default)]
+pub struct PollResult {
+    pub keys: Vec<KeyRecord>,
+    pub windows: Vec<SpendWindow>,
+    pub balances: Vec<BalanceSnapshot>,
+}
+
+/// The inclusive UTC day range a sync pass covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DayRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self> {
+        if from > to {
+            return Err(Error::invalid_input(format!(
+                "--from {from} is after --to {to}; swap them"
+            )));
+        }
+        Ok(DayRange { from, to })
+    }
+    /// Start of `from`, Unix seconds.
+    pub fn start_ts(&self) -> i64 {
+        day_start(self.from)
+    }
+    /// End of `to` (exclusive: start of the next day), Unix seconds.
+    pub fn end_ts(&self) -> i64 {
+        day_start(self.to) + 86_400
+    }
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+pub fn day_start(day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp()
+}
+
+pub fn ts_to_day(ts: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}
+
+pub fn parse_day(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::invalid_input(format!(
+            "{text:?} is not a day; use YYYY-MM-DD, e.g. 2026-03-01"
+        ))
+    })
+}
+
+/// Writes a successful poll and its run record in one transaction. Returns the spend rows written.
+pub fn write_poll(
+    conn: &mut Connection,
+    source_id: i64,
+    started_at: i64,
+    finished_at: i64,
+    range: DayRange,
+    poll: &PollResult,
+) -> Result<i64> {
+    for w in &poll.windows {
+        if let Some(r) = w
+            .rows
+            .iter()
+            .find(|r| r.bucket_start < w.from || r.bucket_start >= w.to)
+        {
+            return Err(Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!("the provider returned a bucket at {} outside the requested window; nothing was written", r.bucket_start),
+            ));
+        }
+    }
+    let tx = conn.transaction()?;
+    for k in &poll.keys {
+        tx.execute(
+            "INSERT INTO api_keys (source_id, provider_key_id, display_name, fingerprint, project, created_at, last_used_at, disabled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (source_id, provider_key_id) DO UPDATE SET
+               display_name = coalesce(excluded.display_name, display_name),
+               fingerprint  = coalesce(excluded.fingerprint, fingerprint),
+               project      = coalesce(excluded.project, project),
+               created_at   = coalesce(excluded.created_at, created_at),
+               last_used_at = coalesce(excluded.last_used_at, last_used_at),
+               disabled     = excluded.disabled",
+            params![source_id, k.provider_key_id, k.display_name, k.fingerprint, k.project, k.created_at, k.last_used_at, k.disabled],
+        )?;
+    }
+    let mut written = 0i64;
+    for w in &poll.windows {
+        tx.execute(
+            "DELETE FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5",
+            params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
+        )?;
+        // Sum rows of the same identity: a provider may split one bucket across pages or line items.
+        let mut merged: BTreeMap<
+            (i64, &str, &str, &str, &str),
+            (i64, Option<i64>, Option<i64>, Option<i64>),
+        > = BTreeMap::new();
+        for r in &w.rows {
+            let e = merged
+                .entry((
+                    r.bucket_start,
+                    &r.key_id,
+                    &r.model,
+                    &r.project,
+                    r.currency.as_str(),
+                ))
+                .or_insert((0, None, None, None));
+            e.0 =
+                e.0.checked_add(r.amount_micros)
+                    .ok_or_else(|| Error::internal("amount overflow"))?;
+            e.1 = add_opt(e.1, r.input_tokens);
+            e.2 = add_opt(e.2, r.output_tokens);
+            e.3 = add_opt(e.3, r.requests);
+        }
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
+                                amount_micros, input_tokens, output_tokens, requests, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        for ((start, key, model, project, currency), (amount, inp, out, req)) in merged {
+            insert.execute(params![
+                source_id,
+                key,
+                model,
+                project,
+                start,
+                w.width.as_str(),
+                currency,
+                w.kind.as_str(),
+                amount,
+                inp,
+                out,
+                req,
+                finished_at
+            ])?;
+            written += 1;
+        }
+    }
+    for b in &poll.balances {
+        tx.execute(
+            "INSERT INTO balance_snapshots (source_id, key_id, taken_at, currency, balance_micros, limit_micros, usage_micros)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![source_id, b.key_id, finished_at, b.currency.as_str(), b.balance_micros, b.limit_micros, b.usage_micros],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, rows_written)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+        params![source_id, started_at, finished_at, range.start_ts(), range.end_ts(), written],
+    )?;
+    tx.commit()?;
+    Ok(written)
+}
+
+fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+    }
+}
+
+/// Records a failed poll. The ledger's data is untouched.
+pub fn record_failure(
+    conn: &Connection,
+    source_id: i64,
+    started_at: i64,
+    finished_at: i64,
+    range: DayRange,
+    error: &Error,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, error_code, error_message)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+        params![
+            source_id, started_at, finished_at, range.start_ts(), range.end_ts(),
+            serde_json::to_value(error.code).ok().and_then(|v| v.as_str().map(str::to_owned)),
+            error.message()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The latest run of a source, for status displays.
+pub fn last_run(conn: &Connection, source_id: i64) -> Result<Option<crate::dto::SyncRunView>> {
+    conn.query_row(
+        "SELECT finished_at, ok, rows_written, error_code, error_message FROM sync_runs
+         WHERE source_id = ?1 ORDER BY finished_at DESC, id DESC LIMIT 1",
+        [source_id],
+        |r| {
+            let ok: bool = r.get(1)?;
+            let code: Option<String> = r.get(3)?;
+            let message: Option<String> = r.get(4)?;
+            Ok(crate::dto::SyncRunView {
+                finished_at: ts_to_rfc3339(r.get(0)?),
+                ok,
+                rows_written: r.get(2)?,
+                error: (!ok).then(|| ApiError {
+                    code: code
+                        .and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
+                        .unwrap_or(ErrorCode::Internal),
+                    message: message.unwrap_or_default(),
+                }),
+            })
+        },
+    )
+    .optional()
+    .map_err(Into::into)
+}
+
+/// The end of the last successful window, to sync incrementally from there.
+pub fn last_success_window_end(conn: &Connection, source_id: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT max(window_to) FROM sync_runs WHERE source_id = ?1 AND ok = 1",
+        [source_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn ts_to_rfc3339(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Label used for spend the provider did not attribute to a key or model.
+pub const UNATTRIBUTED: &str = "unattributed";
+
+/// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
+/// buckets roll up into their day). Currencies and kinds are never summed together.
+pub fn daily_report(
+    conn: &Connection,
+    by: &[Dimension],
+    range: DayRange,
+) -> Result<Vec<ReportRow>> {
+    let by_key = by.contains(&Dimension::Key);
+    let by_model = by.contains(&Dimension::Model);
+    let by_source = by.contains(&Dimension::Source);
+    // Keys are only unique within a source, so grouping by key always separates sources too.
+    let group_source = by_source || by_key;
+    let col = |on: bool, expr: &str| {
+        if on {
+            expr.to_owned()
+        } else {
+            "NULL".to_owned()
+        }
+    };
+    let sql = format!(
+        "SELECT strftime('%Y-%m-%d', s.bucket_start, 'unixepoch') AS day,
+                {src_name}, {src_provider}, {key_id}, {key_name}, {model},
+                s.currency, sum(s.amount_micros), s.kind
+         FROM spend s
+         JOIN sources src ON src.id = s.source_id
+         LEFT JOIN api_keys k ON k.source_id = s.source_id AND k.provider_key_id = s.key_id
+         WHERE s.bucket_start >= ?1 AND s.bucket_start < ?2
+         GROUP BY day, {g_source} {g_key} {g_model} s.currency, s.kind
+         ORDER BY day, 2, 4, 6, s.currency, s.kind",
+        src_name = col(by_source, "src.name"),
+        src_provider = col(by_source, "src.provider"),
+        key_id = col(by_key, "nullif(s.key_id, '')"),
+        key_name = col(by_key, "CASE WHEN s.key_id = '' THEN 'unattributed' ELSE coalesce(k.display_name, k.fingerprint, s.key_id) END"),
+        model = col(by_model, "CASE WHEN s.model = '' THEN 'unattributed' ELSE s.model END"),
+        g_source = if group_source { "s.source_id," } else { "" },
+        g_key = if by_key { "s.key_id," } else { "" },
+        g_model = if by_model { "s.model," } else { "" },
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![range.start_ts(), range.end_ts()], |r| {
+        let provider: Option<String> = r.get(2)?;
+        Ok(ReportRow {
+            day: r.get(0)?,
+            source: r.get(1)?,
+            provider: provider.and_then(|p| p.parse::<ProviderId>().ok()),
+            key_id: r.get(3)?,
+            key_name: r.get(4)?,
+            model: r.get(5)?,
+            currency: r.get(6)?,
+            amount: format_micros(r.get(7)?),
+            kind: SpendKind::parse(&r.get::<_, String>(8)?),
+        })
+    })?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+
+    fn source(conn: &Connection, name: &str) -> i64 {
+        conn.execute(
+            "INSERT INTO sources (name, provider, base_url, key_storage, key_env_var, created_at) VALUES (?1, 'openai', 'http://x', 'env', 'K', 0)",
+            [name],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    fn row(day: &str, key: &str, micros: i64) -> SpendRow {
+        SpendRow {
+            key_id: key.into(),
+            model: String::new(),
+            project: String::new(),
+            bucket_start: day_start(parse_day(day).unwrap()),
+            currency: Currency::usd(),
+            amount_micros: micros,
+            input_tokens: None,
+            output_tokens: None,
+            requests: None,
+        }
+    }
+
+    fn poll(range: DayRange, rows: Vec<SpendRow>) -> PollResult {
+        PollResult {
+            windows: vec![SpendWindow {
+                width: BucketWidth::Day,
+                kind: SpendKind::Billed,
+                from: range.start_ts(),
+                to: range.end_ts(),
+                rows,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn total(conn: &Connection) -> i64 {
+        conn.query_row(
+            "SELECT coalesce(sum(amount_micros), 0) FROM spend",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rewriting_a_window_replaces_and_never_adds() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(
+            parse_day("2026-03-01").unwrap(),
+            parse_day("2026-03-02").unwrap(),
+        )
+        .unwrap();
+        let p = poll(
+            range,
+            vec![
+                row("2026-03-01", "key_a", 1_000_000),
+                row("2026-03-02", "key_b", 2_000_000),
+            ],
+        );
+        assert_eq!(write_poll(&mut conn, id, 1, 2, range, &p).unwrap(), 2);
+        write_poll(&mut conn, id, 3, 4, range, &p).unwrap();
+        assert_eq!(total(&conn), 3_000_000);
+        // The provider revised key_b's day away: the re-poll removes it.
+        let p2 = poll(range, vec![row("2026-03-01", "key_a", 1_500_000)]);
+        write_poll(&mut conn, id, 5, 6, range, &p2).unwrap();
+        assert_eq!(total(&conn), 1_500_000);
+    }
+
+    #[test]
+    fn rows_of_one_bucket_split_across_pages_are_summed() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(
+            parse_day("2026-03-01").unwrap(),
+            parse_day("2026-03-01").unwrap(),
+        )
+        .unwrap();
+        let p = poll(
+            range,
+            vec![
+                row("2026-03-01", "k", 250_000),
+                row("2026-03-01", "k", 750_000),
+            ],
+        );
+        assert_eq!(write_poll(&mut conn, id, 1, 2, range, &p).unwrap(), 1);
+        assert_eq!(total(&conn), 1_000_000);
+    }
+
+    #[test]
+    fn a_row_outside_its_window_aborts_the_whole_poll() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(
+            parse_day("2026-03-01").unwrap(),
+            parse_day("2026-03-01").unwrap(),
+        )
+        .unwrap();
+        let p = poll(
+            range,
+            vec![row("2026-03-01", "k", 1), row("2026-03-05", "k", 1)],
+        );
+        let e = write_poll(&mut conn, id, 1, 2, range, &p).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnexpectedResponse);
+        assert_eq!(total(&conn), 0);
+        let runs: i64 = conn
+            .query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(runs, 0);
+    }
+
+    #[test]
+    fn report_groups_by_dimension_and_never_mixes_currencies() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(
+            parse_day("2026-03-01").unwrap(),
+            parse_day("2026-03-01").unwrap(),
+        )
+        .unwrap();
+        let mut cny = row("2026-03-01", "k2", 7_000_000);
+        cny.currency = "CNY".parse().unwrap();
+        let p = poll(
+            range,
+            vec![
+                row("2026-03-01", "k1", 1_000_000),
+                row("2026-03-01", "", 500_000),
+                cny,
+            ],
+        );
+        write_poll(&mut conn, id, 1, 2, range, &p).unwrap();
+
+        let totals = daily_report(&conn, &[], range).unwrap();
+        assert_eq!(totals.len(), 2, "{totals:?}");
+        let usd = totals.iter().find(|r| r.currency == "USD").unwrap();
+        assert_eq!(usd.amount, "1.500000");
+        assert_eq!(usd.key_id, None);
+        assert_eq!(usd.source, None);
+
+        let by_key = daily_report(&conn, &[Dimension::Key], range).unwrap();
+        assert_eq!(by_key.len(), 3);
+        let unattributed = by_key.iter().find(|r| r.key_id.is_none()).unwrap();
+        assert_eq!(unattributed.key_name.as_deref(), Some(UNATTRIBUTED));
+        assert_eq!(unattributed.amount, "0.500000");
+    }
+}

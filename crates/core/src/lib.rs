@@ -1,0 +1,21 @@
+//! burnrate-core: everything Burnrate knows, with no GUI dependency. The CLI and the desktop
+//! shell are thin adapters over [`api::Burnrate`].
+//!
+//! Data flow: providers (poll) -> ledger (SQLite, idempotent windows) -> reports -> UI/CLI.
+
+pub mod api;
+pub mod clock;
+pub mod db;
+pub mod dto;
+pub mod error;
+pub mod ledger;
+pub mod logging;
+pub mod money;
+pub mod paths;
+pub mod providers;
+pub mod redact;
+pub mod secrets;
+pub mod sources;
+
+pub use api::Burnrate;
+pub use error::{ApiError, Error, ErrorCode, Result};

@@ -1,0 +1,262 @@
+//! The HTTP client every connector shares: timeouts, retries for 429/5xx honouring
+//! `Retry-After`, and errors that name the provider, the endpoint and the fix.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::ledger::DayRange;
+use crate::providers::ProviderId;
+
+/// How hard to try before giving up on a source for this pass.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    /// Upper bound on any single wait, including a provider's `Retry-After`.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("burnrate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpClient { client, retry })
+    }
+
+    pub fn default_client() -> Result<Self> {
+        Self::new(Duration::from_secs(30), RetryPolicy::default())
+    }
+}
+
+/// How a provider wants the key presented.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth {
+    Bearer,
+    /// Anthropic's `x-api-key` plus `anthropic-version`.
+    XApiKey,
+}
+
+/// Everything a connector needs for one poll. The key is a secret: `Debug` hides it.
+pub struct PollContext {
+    pub provider: ProviderId,
+    pub base_url: Url,
+    pub key: String,
+    pub range: DayRange,
+    pub now: DateTime<Utc>,
+    pub http: HttpClient,
+}
+
+impl std::fmt::Debug for PollContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollContext")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url.as_str())
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PollContext {
+    /// `base_url` joined with `path` (which must not start with '/'), keeping the base's path.
+    pub fn url(&self, path: &str) -> Result<Url> {
+        let mut base = self.base_url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        base.join(path)
+            .map_err(|e| Error::internal(format!("bad endpoint path {path}: {e}")))
+    }
+
+    /// GETs `url` and parses the JSON body as `T`, retrying 429 and 5xx per the policy.
+    /// `endpoint` names the call in errors, e.g. `GET /organization/costs`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        url: Url,
+        auth: Auth,
+    ) -> Result<T> {
+        let policy = self.http.retry;
+        let mut attempt = 1;
+        loop {
+            match self.get_once(endpoint, url.clone(), auth).await {
+                Ok(body) => return self.parse(endpoint, &body),
+                Err(Failure::Retryable { error, retry_after }) if attempt < policy.max_attempts => {
+                    let backoff = policy.base_delay.saturating_mul(1 << (attempt - 1).min(16));
+                    let wait = retry_after.unwrap_or(backoff).min(policy.max_delay);
+                    tracing::warn!(provider = %self.provider, endpoint, attempt, ?wait, "retrying: {}", error.message());
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(Failure::Retryable { error, .. }) | Err(Failure::Fatal(error)) => {
+                    return Err(error)
+                }
+            }
+        }
+    }
+
+    async fn get_once(&self, endpoint: &str, url: Url, auth: Auth) -> Result<String, Failure> {
+        let request = self.http.client.get(url);
+        let request = match auth {
+            Auth::Bearer => request.bearer_auth(&self.key),
+            Auth::XApiKey => request
+                .header("x-api-key", &self.key)
+                .header("anthropic-version", "2023-06-01"),
+        };
+        let label = self.provider.label();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Failure::from_transport(label, endpoint, e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // Read the whole body: a connection cut mid-body is an error here, never a partial parse.
+        let body = response
+            .text()
+            .await
+            .map_err(|e| Failure::from_transport(label, endpoint, e))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let detail = provider_message(&body);
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        };
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Fatal(Error::new(
+                ErrorCode::KeyRejected,
+                format!(
+                    "{label} rejected the key ({} at {endpoint}{detail}); this endpoint needs: {}",
+                    status.as_u16(),
+                    self.provider.key_kind()
+                ),
+            )),
+            StatusCode::TOO_MANY_REQUESTS => Failure::Retryable {
+                error: Error::new(
+                    ErrorCode::RateLimited,
+                    format!("{label} is rate limiting {endpoint} (429{detail}); Burnrate will try again later"),
+                ),
+                retry_after,
+            },
+            s if s.is_server_error() => Failure::Retryable {
+                error: Error::new(
+                    ErrorCode::ProviderUnavailable,
+                    format!("{label} answered {} at {endpoint}{detail}; the provider is having trouble, try again later", s.as_u16()),
+                ),
+                retry_after,
+            },
+            s => Failure::Fatal(Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!("{label} answered {} at {endpoint}{detail}; check the source's base URL", s.as_u16()),
+            )),
+        })
+    }
+
+    fn parse<T: DeserializeOwned>(&self, endpoint: &str, body: &str) -> Result<T> {
+        serde_json::from_str(body).map_err(|e| {
+            Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!(
+                    "{} sent a response Burnrate cannot read at {endpoint} ({e}); nothing was written. \
+                     Check the base URL; if it is right, the provider may have changed its API",
+                    self.provider.label()
+                ),
+            )
+        })
+    }
+}
+
+enum Failure {
+    Retryable {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+    Fatal(Error),
+}
+
+impl Failure {
+    fn from_transport(label: &str, endpoint: &str, e: reqwest::Error) -> Failure {
+        // reqwest's messages include the URL, never headers; redaction still runs in Error::new.
+        if e.is_timeout() {
+            Failure::Retryable {
+                error: Error::new(
+                    ErrorCode::Timeout,
+                    format!("{label} did not answer {endpoint} in time; it may be overloaded, try again later"),
+                ),
+                retry_after: None,
+            }
+        } else if e.is_decode() || e.is_body() {
+            Failure::Fatal(Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!("{label} sent an incomplete response at {endpoint} ({e}); nothing was written, sync again"),
+            ))
+        } else {
+            Failure::Retryable {
+                error: Error::new(
+                    ErrorCode::Network,
+                    format!("cannot reach {label} at {endpoint} ({}); check your connection and the base URL", root_cause(&e)),
+                ),
+                retry_after: None,
+            }
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Pulls the human message out of the error bodies providers send
+/// (`{"error":{"message":…}}`, `{"error":"…"}`, `{"message":…}`, `{"detail":…}`), short.
+fn provider_message(body: &str) -> String {
+    let v: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => return body.chars().take(200).collect::<String>().trim().to_owned(),
+    };
+    let pick = [
+        v.pointer("/error/message"),
+        v.pointer("/error").filter(|e| e.is_string()),
+        v.pointer("/message"),
+        v.pointer("/detail"),
+    ];
+    let message = pick.into_iter().flatten().next().map(|m| match m {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    message.unwrap_or_default().chars().take(300).collect()
+}

@@ -1,0 +1,169 @@
+//! Providers: one module per API behind the [`Connector`] trait, each with its base URL
+//! injected so tests point it at a loopback mock.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::dto::ProviderInfo;
+use crate::error::{Error, ErrorCode, Result};
+
+pub mod http;
+pub mod openai;
+pub mod openrouter;
+
+pub use http::{HttpClient, PollContext};
+
+/// The providers Burnrate knows. The kebab-case names are the CLI contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum ProviderId {
+    Openai,
+    Anthropic,
+    Openrouter,
+    Deepseek,
+    Litellm,
+    NewApi,
+    Sub2api,
+    CustomJson,
+}
+
+impl ProviderId {
+    pub const ALL: [ProviderId; 8] = [
+        ProviderId::Openai,
+        ProviderId::Anthropic,
+        ProviderId::Openrouter,
+        ProviderId::Deepseek,
+        ProviderId::Litellm,
+        ProviderId::NewApi,
+        ProviderId::Sub2api,
+        ProviderId::CustomJson,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderId::Openai => "openai",
+            ProviderId::Anthropic => "anthropic",
+            ProviderId::Openrouter => "openrouter",
+            ProviderId::Deepseek => "deepseek",
+            ProviderId::Litellm => "litellm",
+            ProviderId::NewApi => "new-api",
+            ProviderId::Sub2api => "sub2api",
+            ProviderId::CustomJson => "custom-json",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProviderId::Openai => "OpenAI",
+            ProviderId::Anthropic => "Anthropic",
+            ProviderId::Openrouter => "OpenRouter",
+            ProviderId::Deepseek => "DeepSeek",
+            ProviderId::Litellm => "LiteLLM proxy",
+            ProviderId::NewApi => "new-api / one-api relay",
+            ProviderId::Sub2api => "sub2api relay",
+            ProviderId::CustomJson => "Custom JSON endpoint",
+        }
+    }
+
+    /// The base URL in each provider SDK's convention. Self-hosted gateways have none.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            ProviderId::Openai => Some("https://api.openai.com/v1"),
+            ProviderId::Anthropic => Some("https://api.anthropic.com"),
+            ProviderId::Openrouter => Some("https://openrouter.ai/api/v1"),
+            ProviderId::Deepseek => Some("https://api.deepseek.com"),
+            _ => None,
+        }
+    }
+
+    pub fn key_kind(self) -> &'static str {
+        match self {
+            ProviderId::Openai => {
+                "Admin API key (sk-admin-…); project keys cannot read organization costs"
+            }
+            ProviderId::Anthropic => {
+                "Admin API key (sk-ant-admin…); standard API keys cannot read usage"
+            }
+            ProviderId::Openrouter => {
+                "Any API key (its own usage), or a management key for every key's daily activity"
+            }
+            ProviderId::Deepseek => "API key (sk-…)",
+            ProviderId::Litellm => "Master key or a virtual key (sk-…)",
+            ProviderId::NewApi => "Access token of your relay account",
+            ProviderId::Sub2api => "API key issued by the relay",
+            ProviderId::CustomJson => "Whatever the endpoint expects in its auth header",
+        }
+    }
+
+    pub fn key_help(self) -> &'static str {
+        match self {
+            ProviderId::Openai => "platform.openai.com → Organization settings → Admin keys (read-only scope is enough)",
+            ProviderId::Anthropic => "console.anthropic.com → Settings → Admin keys (organization admins only)",
+            ProviderId::Openrouter => "openrouter.ai → Settings → API keys, or Management keys for per-key activity",
+            ProviderId::Deepseek => "platform.deepseek.com → API keys",
+            ProviderId::Litellm => "your proxy's admin UI or LITELLM_MASTER_KEY",
+            ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
+            ProviderId::Sub2api => "your relay's dashboard",
+            ProviderId::CustomJson => "your relay's documentation",
+        }
+    }
+
+    pub fn connector(self) -> Option<&'static dyn Connector> {
+        match self {
+            ProviderId::Openai => Some(&openai::OpenAi),
+            ProviderId::Openrouter => Some(&openrouter::OpenRouter),
+            _ => None,
+        }
+    }
+
+    pub fn info(self) -> ProviderInfo {
+        ProviderInfo {
+            id: self,
+            label: self.label().into(),
+            default_base_url: self.default_base_url().map(Into::into),
+            key_kind: self.key_kind().into(),
+            key_help: self.key_help().into(),
+            can_sync: self.connector().is_some(),
+        }
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProviderId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        ProviderId::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ProviderId::ALL.iter().map(|p| p.as_str()).collect();
+                Error::new(
+                    ErrorCode::UnknownProvider,
+                    format!(
+                        "unknown provider {s:?}; choose one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+pub use crate::ledger::{BalanceSnapshot, KeyRecord, PollResult, SpendRow, SpendWindow};
+
+/// One provider's usage API. A connector only fetches and parses; the sync engine writes
+/// what it returns in one transaction, so a failed or interrupted poll writes nothing.
+pub trait Connector: Send + Sync {
+    /// Fetches everything for the inclusive UTC day window in `ctx`.
+    fn poll<'a>(&'a self, ctx: &'a PollContext) -> BoxFuture<'a, Result<PollResult>>;
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
