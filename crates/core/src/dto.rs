@@ -74,6 +74,7 @@ pub enum KeyStorage {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SourceView {
+    #[ts(type = "number")]
     pub id: i64,
     pub name: String,
     pub provider: ProviderId,
@@ -92,6 +93,7 @@ pub struct SourceView {
 pub struct SyncRunView {
     pub finished_at: String,
     pub ok: bool,
+    #[ts(type = "number")]
     pub rows_written: i64,
     pub error: Option<ApiError>,
 }
@@ -101,6 +103,7 @@ pub struct SyncRunView {
 pub struct SyncOutcome {
     pub source: String,
     pub ok: bool,
+    #[ts(type = "number")]
     pub rows_written: i64,
     /// Inclusive UTC days the pass covered, `YYYY-MM-DD`.
     pub from: String,

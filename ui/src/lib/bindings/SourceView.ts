@@ -3,7 +3,7 @@ import type { KeyStorage } from "./KeyStorage";
 import type { ProviderId } from "./ProviderId";
 import type { SyncRunView } from "./SyncRunView";
 
-export type SourceView = { id: bigint, name: string, provider: ProviderId, base_url: string, key_storage: KeyStorage, 
+export type SourceView = { id: number, name: string, provider: ProviderId, base_url: string, key_storage: KeyStorage, 
 /**
  * The environment variable's name when `key_storage` is `env`.
  */
