@@ -1,1 +1,438 @@
-fn main() {}
+//! `burnrate`: the headless command over burnrate-core, for scripts, servers and tests.
+//! Every failure prints one line, `error: <message>`, and exits non-zero.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use burnrate_core::dto::{
+    AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView,
+};
+use burnrate_core::logging::Redacted;
+use burnrate_core::money::format_human;
+use burnrate_core::paths::Paths;
+use burnrate_core::providers::http::RetryPolicy;
+use burnrate_core::providers::{HttpClient, ProviderId};
+use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
+use burnrate_core::{clock, Burnrate, Error, ErrorCode, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "burnrate",
+    version,
+    about = "Watch what your AI API keys spend, locally."
+)]
+struct Cli {
+    /// Where the ledger and logs live [default: the platform data directory]
+    #[arg(long, global = true, env = "BURNRATE_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log more (repeat for more detail). Logs go to stderr, keys redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Seconds to wait for a provider before giving up on a request
+    #[arg(
+        long,
+        global = true,
+        env = "BURNRATE_HTTP_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    timeout: u64,
+    /// Attempts per request when a provider answers 429/5xx or times out
+    #[arg(long, global = true, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10), value_name = "N")]
+    retries: u32,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add, list or remove the accounts and gateways Burnrate polls.
+    #[command(subcommand)]
+    Source(SourceCmd),
+    /// Poll every source (or one) once, write the ledger, and exit.
+    Sync {
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// First UTC day, inclusive (YYYY-MM-DD) [default: 90 days back on the first sync, then incremental]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Last UTC day, inclusive (YYYY-MM-DD) [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Spend reports from the ledger.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand)]
+enum SourceCmd {
+    /// Add a source. The key goes to the OS secret store (--key-stdin) or stays in an environment variable (--key-env).
+    Add {
+        /// openai, anthropic, openrouter, deepseek, litellm, new-api, sub2api or custom-json
+        provider: String,
+        #[arg(long)]
+        name: String,
+        /// The API root in the provider SDK's convention [default: the provider's official URL]
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List sources with their key fingerprints and last sync.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a source, its ledger rows and its stored key.
+    Remove { name: String },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct KeyArgs {
+    /// Read the key from this environment variable at every sync; it is never stored
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
+    /// Read the key from standard input and keep it in the OS secret store
+    #[arg(long)]
+    key_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Spend per UTC day, optionally split by key, model and/or source.
+    Daily {
+        #[arg(long = "by", value_enum)]
+        by: Vec<By>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum By {
+    Key,
+    Model,
+    Source,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(&Error::internal(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("error: {}", e.message());
+    ExitCode::FAILURE
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "error",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("burnrate={level},burnrate_core={level}"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(Redacted(std::io::stderr))
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn app(cli: &Cli) -> Result<Burnrate> {
+    let env = ProcessEnv;
+    let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
+    Ok(Burnrate {
+        paths: Paths::resolve(cli.data_dir.clone())?,
+        clock: clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
+        env: Box::new(env),
+        secrets: Box::new(OsKeyring::new(backend)),
+        http: HttpClient::new(
+            Duration::from_secs(cli.timeout.max(1)),
+            RetryPolicy {
+                max_attempts: cli.retries,
+                ..RetryPolicy::default()
+            },
+        )?,
+    })
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let app = app(&cli)?;
+    match cli.command {
+        Command::Source(SourceCmd::Add {
+            provider,
+            name,
+            base_url,
+            key,
+            json,
+        }) => {
+            let provider: ProviderId = provider.parse()?;
+            let key = match (key.key_env, key.key_stdin) {
+                (Some(var), _) => KeyInput::Env { var },
+                (None, _) => KeyInput::Secret {
+                    value: read_key_from_stdin()?,
+                },
+            };
+            let view = app.add_source(&AddSourceRequest {
+                provider,
+                name,
+                base_url,
+                key,
+            })?;
+            if json {
+                print_json(&view)?;
+            } else {
+                println!(
+                    "added {} ({}), key {}",
+                    view.name,
+                    view.provider,
+                    describe_key(&view)
+                );
+            }
+        }
+        Command::Source(SourceCmd::List { json }) => {
+            let sources = app.list_sources()?;
+            if json {
+                print_json(&sources)?;
+            } else if sources.is_empty() {
+                println!("no sources yet; add one with: burnrate source add openai --name work --key-env OPENAI_ADMIN_KEY");
+            } else {
+                print_sources(&sources);
+            }
+        }
+        Command::Source(SourceCmd::Remove { name }) => {
+            app.remove_source(&name)?;
+            println!("removed {}", name.trim());
+        }
+        Command::Sync {
+            source,
+            from,
+            to,
+            json,
+        } => {
+            let outcomes = app
+                .sync(source.as_deref(), from.as_deref(), to.as_deref())
+                .await?;
+            if json {
+                print_json(&outcomes)?;
+            }
+            let mut failed = false;
+            for o in &outcomes {
+                match &o.error {
+                    None if !json => println!(
+                        "ok: {}: {} rows for {}..{}",
+                        o.source, o.rows_written, o.from, o.to
+                    ),
+                    None => {}
+                    Some(e) => {
+                        failed = true;
+                        eprintln!("error: {}: {}", o.source, e.message);
+                    }
+                }
+            }
+            if outcomes.is_empty() && !json {
+                println!("no sources to sync; add one with `burnrate source add`");
+            }
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        Command::Report(ReportCmd::Daily {
+            by,
+            from,
+            to,
+            json,
+            csv,
+        }) => {
+            let by = by
+                .into_iter()
+                .map(|b| match b {
+                    By::Key => Dimension::Key,
+                    By::Model => Dimension::Model,
+                    By::Source => Dimension::Source,
+                })
+                .collect();
+            let rows = app.daily_report(&ReportQuery { by, from, to })?;
+            if json {
+                print_json(&rows)?;
+            } else if csv {
+                print_csv(&rows);
+            } else {
+                print_report(&rows);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_key_from_stdin() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("Paste the API key and press Enter (input is not echoed to any log): ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Error::invalid_input(format!("cannot read the key from standard input: {e}"))
+    })?;
+    let key = line.trim().to_owned();
+    if key.is_empty() {
+        return Err(Error::new(ErrorCode::KeyMissing, "no key on standard input; pipe it in, e.g. `printenv MY_KEY | burnrate source add … --key-stdin`"));
+    }
+    Ok(key)
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn describe_key(s: &SourceView) -> String {
+    let fp = s.key_fingerprint.as_deref().unwrap_or("…");
+    match &s.key_env_var {
+        Some(var) => format!("{fp} from ${var}"),
+        None => format!("{fp} in the OS secret store"),
+    }
+}
+
+/// Prints rows as aligned columns.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+fn print_sources(sources: &[SourceView]) {
+    let rows: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| {
+            let status = match &s.last_sync {
+                None => "never synced".to_owned(),
+                Some(r) if r.ok => format!("ok {} ({} rows)", r.finished_at, r.rows_written),
+                Some(r) => format!(
+                    "failed {}: {}",
+                    r.finished_at,
+                    r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
+                ),
+            };
+            vec![
+                s.name.clone(),
+                s.provider.to_string(),
+                s.base_url.clone(),
+                describe_key(s),
+                status,
+            ]
+        })
+        .collect();
+    print_table(&["NAME", "PROVIDER", "BASE URL", "KEY", "LAST SYNC"], &rows);
+}
+
+fn report_cells(r: &ReportRow) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        r.day.clone(),
+        opt(&r.source),
+        opt(&r.key_name),
+        opt(&r.model),
+        r.amount.clone(),
+        r.currency.clone(),
+        r.kind.as_str().to_owned(),
+    ]
+}
+
+fn print_report(rows: &[ReportRow]) {
+    if rows.is_empty() {
+        println!("no spend in this range; run `burnrate sync` first, or widen --from/--to");
+        return;
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut c = report_cells(r);
+            let micros = burnrate_core::money::parse_micros(&r.amount).unwrap_or(0);
+            c[4] = format_human(micros, "").trim_end().to_owned();
+            c
+        })
+        .collect();
+    print_table(
+        &[
+            "DAY", "SOURCE", "KEY", "MODEL", "AMOUNT", "CURRENCY", "KIND",
+        ],
+        &cells,
+    );
+}
+
+fn print_csv(rows: &[ReportRow]) {
+    println!("day,source,provider,key_id,key_name,model,currency,amount,kind");
+    let esc = |v: &str| {
+        if v.contains([',', '"', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_owned()
+        }
+    };
+    for r in rows {
+        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
+        println!(
+            "{},{},{},{},{},{},{},{},{}",
+            r.day,
+            opt(&r.source),
+            r.provider.map(|p| p.as_str()).unwrap_or(""),
+            opt(&r.key_id),
+            opt(&r.key_name),
+            opt(&r.model),
+            r.currency,
+            r.amount,
+            r.kind.as_str()
+        );
+    }
+}
