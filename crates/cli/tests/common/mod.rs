@@ -1,0 +1,136 @@
+//! Helpers for driving the real `burnrate` binary against a real data directory and a
+//! loopback mock provider.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const FAKE_KEY: &str = "sk-admin-FAKEFAKEFAKEFAKEFAKE0001";
+
+pub fn fixture(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+pub struct Cli {
+    pub data_dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    pub fn failed(self) -> Self {
+        assert_ne!(
+            self.code, 0,
+            "expected failure\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Cli {
+            data_dir: tempfile::tempdir().unwrap(),
+            env: vec![
+                ("BURNRATE_TEST_OPENAI_KEY".into(), FAKE_KEY.into()),
+                ("BURNRATE_NOW".into(), "2026-03-02T12:00:00Z".into()),
+            ],
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnrate"));
+        cmd.arg("--data-dir").arg(self.data_dir.path()).args(args);
+        cmd.env_remove("BURNRATE_DATA_DIR")
+            .env_remove("BURNRATE_LOG")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, "")
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn burnrate");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out: Output = child.wait_with_output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(FAKE_KEY),
+                "the key leaked into CLI output:\n{text}"
+            );
+        }
+        run
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.path().join("ledger.sqlite3")
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db_path()).unwrap()
+    }
+
+    /// Asserts that no file under the data directory contains the key.
+    pub fn assert_key_in_no_file(&self, key: &str) {
+        let mut stack = vec![self.data_dir.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let hit = bytes.windows(key.len()).any(|w| w == key.as_bytes());
+                    assert!(!hit, "the key was written to {}", path.display());
+                }
+            }
+        }
+    }
+}
