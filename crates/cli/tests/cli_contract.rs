@@ -87,12 +87,12 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
         .ok()
         .json();
     let expected = json!([
-        {"day": "2026-03-01", "source": "work", "provider": "openai", "key_id": null, "key_name": "unattributed", "model": null, "currency": "USD", "amount": "0.060000", "kind": "billed"},
-        {"day": "2026-03-01", "source": "work", "provider": "openai", "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "1.250000", "kind": "billed"},
-        {"day": "2026-03-02", "source": "work", "provider": "openai", "key_id": "key_fake_batch", "key_name": "key_fake_batch", "model": null, "currency": "USD", "amount": "0.333333", "kind": "billed"},
-        {"day": "2026-03-02", "source": "work", "provider": "openai", "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "10.500000", "kind": "billed"},
+        {"day": "2026-03-01", "source": null, "provider": null, "key_id": null, "key_name": "unattributed", "model": null, "currency": "USD", "amount": "0.060000", "kind": "billed"},
+        {"day": "2026-03-01", "source": null, "provider": null, "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "1.250000", "kind": "billed"},
+        {"day": "2026-03-02", "source": null, "provider": null, "key_id": "key_fake_batch", "key_name": "key_fake_batch", "model": null, "currency": "USD", "amount": "0.333333", "kind": "billed"},
+        {"day": "2026-03-02", "source": null, "provider": null, "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "10.500000", "kind": "billed"},
     ]);
-    // Grouping by key keeps keys of different sources apart, so source is reported too.
+    // Dimensions not grouped by are null, source included.
     assert_eq!(report, expected, "{report:#}");
 
     // Syncing the same window again replaces: totals are unchanged.
