@@ -1,0 +1,91 @@
+// The only module that talks to the Rust core. Everything else imports these typed wrappers.
+import { invoke } from '@tauri-apps/api/core';
+import type { AddSourceRequest } from './bindings/AddSourceRequest';
+import type { AppInfo } from './bindings/AppInfo';
+import type { ErrorCode } from './bindings/ErrorCode';
+import type { ReportQuery } from './bindings/ReportQuery';
+import type { ReportRow } from './bindings/ReportRow';
+import type { SourceView } from './bindings/SourceView';
+import type { SyncOutcome } from './bindings/SyncOutcome';
+
+/** Every rejection from a wrapper below is one of these. Branch on `code`, never on `message`. */
+export class IpcError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'IpcError';
+    this.code = code;
+  }
+}
+
+// Keyed by ErrorCode, so when Rust adds, renames or removes a code (and the generated
+// bindings change) this object stops compiling until it is updated to match.
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  invalid_input: true,
+  unknown_provider: true,
+  invalid_url: true,
+  source_exists: true,
+  source_not_found: true,
+  key_missing: true,
+  secret_store_unavailable: true,
+  key_rejected: true,
+  rate_limited: true,
+  provider_unavailable: true,
+  unexpected_response: true,
+  timeout: true,
+  network: true,
+  data_dir_unwritable: true,
+  db_too_new: true,
+  database: true,
+  internal: true,
+};
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(KNOWN_CODES, value);
+}
+
+/** Turns whatever a rejected `invoke` produced into an `IpcError`. */
+export function toIpcError(reason: unknown): IpcError {
+  if (reason instanceof IpcError) return reason;
+  if (reason !== null && typeof reason === 'object') {
+    const { code, message } = reason as { code?: unknown; message?: unknown };
+    const text = typeof message === 'string' && message !== '' ? message : 'Unexpected error.';
+    return new IpcError(isErrorCode(code) ? code : 'internal', text);
+  }
+  if (typeof reason === 'string' && reason !== '') return new IpcError('internal', reason);
+  return new IpcError('internal', 'Unexpected error.');
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
+}
+
+export function appInfo(): Promise<AppInfo> {
+  return call('app_info');
+}
+
+export function listSources(): Promise<SourceView[]> {
+  return call('list_sources');
+}
+
+export function addSource(request: AddSourceRequest): Promise<SourceView> {
+  return call('add_source', { request });
+}
+
+export function removeSource(name: string): Promise<void> {
+  return call('remove_source', { name });
+}
+
+/** `null` syncs every source. */
+export function syncNow(source: string | null): Promise<SyncOutcome[]> {
+  return call('sync_now', { source });
+}
+
+export function dailyReport(query: ReportQuery): Promise<ReportRow[]> {
+  return call('daily_report', { query });
+}
