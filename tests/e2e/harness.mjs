@@ -1,0 +1,79 @@
+// Shared set-up for the real-app tests: a fresh data dir, tauri-driver, a WebDriver session
+// on the real burnrate-desktop binary, and a loopback provider mock.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Builder, Capabilities } from 'selenium-webdriver';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '../..');
+export const APP = process.env.BURNRATE_APP ?? join(repo, 'target/debug/burnrate-desktop');
+export const CLI = process.env.BURNRATE_CLI ?? join(repo, 'target/debug/burnrate');
+
+async function waitForPort(port, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((res) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); res(true); });
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+}
+
+/** Starts the real app under tauri-driver with `env` added, returns {driver, dataDir, stop}. */
+export async function launchApp(env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-e2e-'));
+  const childEnv = { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env };
+  const tauriDriver = spawn(process.env.TAURI_DRIVER ?? 'tauri-driver', ['--port', '4444', '--native-port', '4445'], {
+    env: childEnv,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(4444);
+  const caps = new Capabilities();
+  caps.setBrowserName('wry');
+  caps.set('tauri:options', { application: APP });
+  const driver = await new Builder().withCapabilities(caps).usingServer('http://127.0.0.1:4444/').build();
+  const stop = async () => {
+    try { await driver.quit(); } catch { /* the app may already be gone */ }
+    tauriDriver.kill();
+  };
+  return { driver, dataDir, stop };
+}
+
+/** Runs SQL against the app's real ledger with Python's sqlite3 and returns rows as JSON. */
+export function query(dataDir, sql) {
+  const script = 'import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(json.dumps(c.execute(sys.argv[2]).fetchall()))';
+  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'ledger.sqlite3'), sql]).toString());
+}
+
+/** Every file under `dir` whose bytes contain `needle`. */
+export function filesContaining(dir, needle) {
+  const hits = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) hits.push(...filesContaining(path, needle));
+    else if (readFileSync(path).includes(needle)) hits.push(path);
+  }
+  return hits;
+}
+
+/** A loopback OpenRouter that answers GET /api/v1/key with the documented example. */
+export async function startOpenRouterMock(expectedKey) {
+  const body = readFileSync(join(repo, 'tests/fixtures/openrouter/key.json'));
+  const server = createServer((req, res) => {
+    if (req.url === '/api/v1/key' && req.headers.authorization === `Bearer ${expectedKey}`) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } else {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":401,"message":"Missing Authentication header"}}');
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/api/v1`, close: () => server.close() };
+}
