@@ -1,7 +1,9 @@
 //! IPC commands: one-line adapters from the web view to `burnrate_core::api`. Errors reach the
 //! UI as `{code, message}` (ApiError); the UI branches on `code`.
 
-use burnrate_core::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome};
+use burnrate_core::dto::{
+    AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome,
+};
 use burnrate_core::{ApiError, Burnrate};
 use tauri::{AppHandle, Emitter, State};
 
@@ -31,7 +33,11 @@ pub fn remove_source(app: State<'_, Burnrate>, name: String) -> CmdResult<()> {
 }
 
 #[tauri::command]
-pub async fn sync_now(handle: AppHandle, app: State<'_, Burnrate>, source: Option<String>) -> CmdResult<Vec<SyncOutcome>> {
+pub async fn sync_now(
+    handle: AppHandle,
+    app: State<'_, Burnrate>,
+    source: Option<String>,
+) -> CmdResult<Vec<SyncOutcome>> {
     let outcomes = app.sync(source.as_deref(), None, None).await?;
     let _ = handle.emit(SYNC_FINISHED, &outcomes);
     Ok(outcomes)

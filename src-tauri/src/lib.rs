@@ -32,15 +32,25 @@ fn build_core() -> Result<Burnrate> {
 }
 
 fn init_logging(paths: &Paths) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,burnrate_core=info,burnrate_desktop=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,burnrate_core=info,burnrate_desktop=info")
+    });
     let stderr = tracing_subscriber::fmt::layer().with_writer(Redacted(std::io::stderr));
     let registry = tracing_subscriber::registry().with(filter).with(stderr);
     match daily_files(&paths.log_dir(), LOG_DAYS) {
-        Ok(files) => registry.with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(files)).init(),
+        Ok(files) => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(files),
+            )
+            .init(),
         Err(e) => {
             registry.init();
-            tracing::warn!("cannot write log files in {}: {e}", paths.log_dir().display());
+            tracing::warn!(
+                "cannot write log files in {}: {e}",
+                paths.log_dir().display()
+            );
         }
     }
 }
@@ -58,7 +68,9 @@ pub fn run() {
 
     let result = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_main_window(app)
+        }))
         .manage(core)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
