@@ -1,5 +1,6 @@
-// The only module that talks to the Rust core. Everything else imports these typed wrappers.
+// The only module that talks to the Rust core (commands and events). Everything else imports these typed wrappers.
 import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AppInfo } from './bindings/AppInfo';
 import type { ErrorCode } from './bindings/ErrorCode';
@@ -88,4 +89,16 @@ export function syncNow(source: string | null): Promise<SyncOutcome[]> {
 
 export function dailyReport(query: ReportQuery): Promise<ReportRow[]> {
   return call('daily_report', { query });
+}
+
+/** Event the shell emits after any sync, including ones not started by this view (tray). */
+export const SYNC_FINISHED_EVENT = 'sync-finished';
+
+/** Calls `handler` with the outcomes of every finished sync; resolves to an unsubscribe function. */
+export async function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Promise<() => void> {
+  try {
+    return await listen<SyncOutcome[]>(SYNC_FINISHED_EVENT, (event) => handler(event.payload));
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
 }

@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import {
+  addSource,
+  appInfo,
+  dailyReport,
+  IpcError,
+  listSources,
+  onSyncFinished,
+  removeSource,
+  syncNow,
+  toIpcError,
+} from './ipc';
+import type { SyncOutcome } from './bindings/SyncOutcome';
+
+type Call = { cmd: string; args: unknown };
+
+/** Records every invoke and answers with `answer(cmd)`. */
+function record(answer: (cmd: string) => unknown = () => null): Call[] {
+  const calls: Call[] = [];
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args });
+    return answer(cmd);
+  });
+  return calls;
+}
+
+afterEach(() => {
+  clearMocks();
+});
+
+describe('wrappers send the right command and arguments', () => {
+  test('appInfo', async () => {
+    const info = { version: '0.1.0', data_dir: '/d', log_dir: '/l', providers: [] };
+    const calls = record(() => info);
+    await expect(appInfo()).resolves.toEqual(info);
+    expect(calls).toEqual([{ cmd: 'app_info', args: {} }]);
+  });
+
+  test('listSources', async () => {
+    const calls = record(() => []);
+    await expect(listSources()).resolves.toEqual([]);
+    expect(calls).toEqual([{ cmd: 'list_sources', args: {} }]);
+  });
+
+  test('addSource wraps the request', async () => {
+    const calls = record(() => ({ name: 'work' }));
+    const request = {
+      provider: 'openrouter' as const,
+      name: 'work',
+      base_url: null,
+      key: { kind: 'secret' as const, value: 'sk-or-v1-FAKE-unit-0000' },
+    };
+    await addSource(request);
+    expect(calls).toEqual([{ cmd: 'add_source', args: { request } }]);
+  });
+
+  test('removeSource', async () => {
+    const calls = record(() => null);
+    await expect(removeSource('work')).resolves.toBeNull();
+    expect(calls).toEqual([{ cmd: 'remove_source', args: { name: 'work' } }]);
+  });
+
+  test('syncNow with a name and with null', async () => {
+    const calls = record(() => []);
+    await syncNow('work');
+    await syncNow(null);
+    expect(calls).toEqual([
+      { cmd: 'sync_now', args: { source: 'work' } },
+      { cmd: 'sync_now', args: { source: null } },
+    ]);
+  });
+
+  test('dailyReport wraps the query', async () => {
+    const calls = record(() => []);
+    const query = { by: ['source' as const], from: null, to: '2026-01-31' };
+    await dailyReport(query);
+    expect(calls).toEqual([{ cmd: 'daily_report', args: { query } }]);
+  });
+});
+
+describe('errors are normalised to IpcError', () => {
+  test('an ApiError object keeps its code and message', async () => {
+    mockIPC(() => {
+      throw { code: 'invalid_url', message: 'base URL must start with https://' };
+    });
+    const error = await addSource({
+      provider: 'openai',
+      name: 'x',
+      base_url: 'ftp://nope',
+      key: { kind: 'env', var: 'OPENAI_FAKE_KEY' },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as IpcError).code).toBe('invalid_url');
+    expect((error as IpcError).message).toBe('base URL must start with https://');
+  });
+
+  test('a rejected promise is handled like a throw', async () => {
+    mockIPC(() => Promise.reject({ code: 'source_exists', message: 'a source named "x" exists' }));
+    await expect(listSources()).rejects.toMatchObject({ code: 'source_exists', message: 'a source named "x" exists' });
+  });
+
+  test('a string rejection becomes internal', async () => {
+    mockIPC(() => Promise.reject('command sync_now not found'));
+    const error = await syncNow(null).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect((error as IpcError).code).toBe('internal');
+    expect((error as IpcError).message).toBe('command sync_now not found');
+  });
+
+  test('unknown codes, plain Errors and empty values become internal', () => {
+    expect(toIpcError({ code: 'no_such_code', message: 'm' })).toMatchObject({ code: 'internal', message: 'm' });
+    expect(toIpcError(new TypeError('boom'))).toMatchObject({ code: 'internal', message: 'boom' });
+    expect(toIpcError(undefined)).toMatchObject({ code: 'internal' });
+    expect(toIpcError(null)).toMatchObject({ code: 'internal' });
+    expect(toIpcError(42).code).toBe('internal');
+    expect(toIpcError({})).toMatchObject({ code: 'internal', message: 'Unexpected error.' });
+  });
+});
+
+test('onSyncFinished delivers the payload and unsubscribes', async () => {
+  mockIPC(() => null, { shouldMockEvents: true });
+  const seen: SyncOutcome[][] = [];
+  const unlisten = await onSyncFinished((outcomes) => seen.push(outcomes));
+  const outcome: SyncOutcome = {
+    source: 'work',
+    ok: true,
+    rows_written: 3,
+    from: '2026-01-01',
+    to: '2026-01-02',
+    error: null,
+  };
+  await emit('sync-finished', [outcome]);
+  expect(seen).toEqual([[outcome]]);
+  unlisten();
+  await emit('sync-finished', [outcome]);
+  expect(seen).toHaveLength(1);
+});

@@ -1,0 +1,493 @@
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  FakeBackend,
+  eventually,
+  launchChromium,
+  lowContrastText,
+  openApp,
+  reject,
+  resultsPath,
+  sourceView,
+  startVite,
+} from './harness.mjs';
+
+const FAKE_KEY = 'sk-or-v1-FAKE-test-key-0000';
+
+let vite;
+let browser;
+const contexts = [];
+let pageErrors = [];
+
+before(async () => {
+  vite = await startVite();
+  browser = await launchChromium();
+});
+
+// No test may leave an uncaught exception or console error behind in any page it opened.
+afterEach(() => {
+  const errors = pageErrors.map((e) => e.message);
+  pageErrors = [];
+  assert.deepEqual(errors, []);
+});
+
+after(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  await browser?.close();
+  await vite?.server.close();
+});
+
+async function open(backend, options) {
+  const opened = await openApp(browser, vite.url, backend, { ...options, onPageError: (e) => pageErrors.push(e) });
+  contexts.push(opened.context);
+  return opened;
+}
+
+const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+function populatedBackend() {
+  return new FakeBackend({
+    sources: [
+      sourceView({
+        id: 1,
+        name: 'work-openai',
+        provider: 'openai',
+        key_fingerprint: 'sk-…9f3c',
+        last_sync: { finished_at: '2026-01-14T08:30:00Z', ok: true, rows_written: 42, error: null },
+      }),
+      sourceView({
+        id: 2,
+        name: 'personal-openrouter',
+        provider: 'openrouter',
+        base_url: 'https://openrouter.ai/api/v1',
+        key_storage: 'env',
+        key_env_var: 'OPENROUTER_API_KEY',
+        key_fingerprint: 'sk-…7a21',
+        last_sync: {
+          finished_at: '2026-01-14T08:30:02Z',
+          ok: false,
+          rows_written: 0,
+          error: { code: 'key_rejected', message: 'OpenRouter rejected the key (HTTP 401). Check that it is still active.' },
+        },
+      }),
+      sourceView({ id: 3, name: 'team-anthropic', provider: 'anthropic', base_url: 'https://api.anthropic.com', key_fingerprint: 'sk-…e0d4' }),
+    ],
+    report: [
+      { day: '2026-01-14', source: 'work-openai', provider: null, key_id: null, key_name: null, model: null, currency: 'USD', amount: '12.345678', kind: 'billed' },
+      { day: '2026-01-14', source: 'personal-openrouter', provider: null, key_id: null, key_name: null, model: null, currency: 'USD', amount: '0.420000', kind: 'estimated' },
+      { day: '2026-01-13', source: 'work-openai', provider: null, key_id: null, key_name: null, model: null, currency: 'USD', amount: '1234.500000', kind: 'billed' },
+    ],
+  });
+}
+
+describe('empty state and adding a source', () => {
+  test('adds an OpenRouter source with a secret key; the key is never shown', async () => {
+    const backend = new FakeBackend();
+    const { page } = await open(backend);
+
+    await page.locator('#empty-state').waitFor();
+    assert.match(await page.locator('#empty-state').innerText(), /secret store/i);
+    assert.match(await page.locator('#empty-state').innerText(), /environment variable/i);
+    assert.equal((await page.locator('#add-source-title').innerText()).trim(), 'Add your first source');
+    assert.ok(await page.locator('#add-source-form').isVisible());
+    assert.equal(await page.locator('#source-list').count(), 0);
+
+    // Provider choice drives the help text and the base URL placeholder.
+    await page.selectOption('#source-provider', 'openrouter');
+    assert.match(await page.locator('#provider-help').innerText(), /management key/);
+    assert.equal(await page.locator('#source-base-url').getAttribute('placeholder'), 'https://openrouter.ai/api/v1');
+    await page.selectOption('#source-provider', 'anthropic');
+    assert.match(await page.locator('#provider-help').innerText(), /saved now, syncing arrives in a later version/);
+    await page.selectOption('#source-provider', 'openrouter');
+    assert.equal(await page.locator('#provider-sync-note').count(), 0);
+
+    await page.fill('#source-name', 'work-openrouter');
+    await page.fill('#source-key', FAKE_KEY);
+    await page.click('#add-source-submit');
+
+    const item = page.locator('#source-list [data-source-name="work-openrouter"]');
+    await item.waitFor();
+    assert.deepEqual(backend.callsTo('add_source'), [
+      {
+        request: {
+          provider: 'openrouter',
+          name: 'work-openrouter',
+          base_url: null,
+          key: { kind: 'secret', value: FAKE_KEY },
+        },
+      },
+    ]);
+    const text = await item.innerText();
+    assert.match(text, /OpenRouter/);
+    assert.match(text, /https:\/\/openrouter\.ai\/api\/v1/);
+    assert.match(text, /OS secret store/);
+    assert.equal(await item.locator('[data-field="fingerprint"]').innerText(), 'sk-…0000');
+    assert.match(await page.locator('#status').innerText(), /Added source work-openrouter/);
+
+    // The list was re-read, the empty state is gone and the form is clear.
+    assert.ok(backend.callsTo('list_sources').length >= 2);
+    assert.equal(await page.locator('#empty-state').count(), 0);
+    assert.equal(await page.inputValue('#source-key'), '');
+    assert.equal(await page.inputValue('#source-name'), '');
+
+    // The secret appears nowhere in the page.
+    const leaks = await page.evaluate((key) => ({
+      text: document.body.innerText.includes(key),
+      html: document.documentElement.outerHTML.includes(key),
+      inputs: [...document.querySelectorAll('input')].some((i) => i.value.includes(key)),
+      storage: JSON.stringify({ ...localStorage }).includes(key) || JSON.stringify({ ...sessionStorage }).includes(key),
+    }), FAKE_KEY);
+    assert.deepEqual(leaks, { text: false, html: false, inputs: false, storage: false });
+  });
+
+  test('environment-variable mode sends the variable name', async () => {
+    const backend = new FakeBackend();
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+
+    await page.selectOption('#source-provider', 'openrouter');
+    await page.fill('#source-name', 'ci-openrouter');
+    await page.check('#key-mode-env');
+    assert.equal(await page.locator('#source-key').count(), 0, 'the secret field goes away in env mode');
+    assert.match(await page.locator('#key-env-help').innerText(), /read each time Burnrate syncs/);
+    assert.equal(await page.locator('#source-key-env').getAttribute('placeholder'), 'OPENROUTER_API_KEY');
+    await page.fill('#source-key-env', 'OPENROUTER_TEST_KEY');
+    await page.click('#add-source-submit');
+
+    const item = page.locator('#source-list [data-source-name="ci-openrouter"]');
+    await item.waitFor();
+    assert.deepEqual(backend.callsTo('add_source'), [
+      {
+        request: {
+          provider: 'openrouter',
+          name: 'ci-openrouter',
+          base_url: null,
+          key: { kind: 'env', var: 'OPENROUTER_TEST_KEY' },
+        },
+      },
+    ]);
+    assert.equal(await item.locator('[data-field="key-storage"]').innerText(), 'env $OPENROUTER_TEST_KEY');
+  });
+
+  test('client-side validation: empty name and key are reported and nothing is sent', async () => {
+    const backend = new FakeBackend();
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+
+    await page.click('#add-source-submit');
+    await page.locator('#name-error').waitFor();
+    assert.match(await page.locator('#key-error').innerText(), /Paste the API key/);
+    assert.equal(await focusedId(page), 'source-name');
+    assert.equal(await page.getAttribute('#source-name', 'aria-invalid'), 'true');
+
+    await page.fill('#source-name', 'gateway');
+    await page.selectOption('#source-provider', 'litellm');
+    await page.fill('#source-key', 'sk-FAKE-litellm-key-1234');
+    await page.click('#add-source-submit');
+    await page.locator('#baseUrl-error').waitFor();
+    assert.equal(await focusedId(page), 'source-base-url');
+    assert.deepEqual(backend.callsTo('add_source'), []);
+  });
+
+  test('a backend invalid_url error is shown and focuses the base URL; input is kept', async () => {
+    const backend = new FakeBackend().on('add_source', () =>
+      reject('invalid_url', 'The base URL must be an http(s) URL, got "openrouter dot ai".'),
+    );
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+
+    await page.selectOption('#source-provider', 'openrouter');
+    await page.fill('#source-name', 'broken');
+    await page.fill('#source-base-url', 'openrouter dot ai');
+    await page.fill('#source-key', FAKE_KEY);
+    await page.click('#add-source-submit');
+
+    const alert = page.locator('#form-error[role="alert"]');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /must be an http\(s\) URL/);
+    assert.equal(await alert.getAttribute('data-code'), 'invalid_url');
+    assert.equal(await focusedId(page), 'source-base-url');
+    assert.equal(await page.getAttribute('#source-base-url', 'aria-invalid'), 'true');
+    assert.equal(await page.inputValue('#source-name'), 'broken');
+    assert.equal(await page.inputValue('#source-base-url'), 'openrouter dot ai');
+    assert.equal(backend.callsTo('add_source').length, 1);
+    assert.equal(await page.locator('#source-list').count(), 0, 'nothing was added');
+    assert.equal(await page.locator('#empty-state').count(), 1);
+    assert.equal(await page.evaluate((k) => document.body.innerText.includes(k), FAKE_KEY), false);
+  });
+
+  test('other error codes focus the field they are about', async () => {
+    let answer;
+    const backend = new FakeBackend().on('add_source', () => answer);
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+    await page.fill('#source-name', 'dup');
+
+    const cases = [
+      ['source_exists', 'A source named "dup" already exists.', 'source-name'],
+      ['invalid_input', 'Names may only contain letters, digits, "-" and "_".', 'source-name'],
+      ['key_missing', 'The key is empty.', 'source-key'],
+    ];
+    for (const [code, message, field] of cases) {
+      answer = reject(code, message);
+      if ((await page.inputValue('#source-key')) === '') await page.fill('#source-key', 'sk-FAKE-0123456789abcdef');
+      await page.click('#source-provider'); // move focus away from the target field
+      await page.keyboard.press('Escape');
+      await page.click('#add-source-submit');
+      await eventually(async () => (await page.getAttribute('#form-error', 'data-code')) === code);
+      assert.match(await page.locator('#form-error').innerText(), new RegExp(message.slice(0, 12).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      assert.equal(await focusedId(page), field, `${code} focuses #${field}`);
+    }
+    // key_missing cleared the unusable secret; the name stayed.
+    assert.equal(await page.inputValue('#source-key'), '');
+    assert.equal(await page.inputValue('#source-name'), 'dup');
+  });
+});
+
+describe('sources list', () => {
+  test('Sync all calls sync_now(null), shows progress, then per-source results', async () => {
+    const backend = populatedBackend();
+    let finishSync;
+    backend.on('sync_now', () =>
+      new Promise((resolve) => {
+        finishSync = () =>
+          resolve([
+            { source: 'work-openai', ok: true, rows_written: 12, from: '2025-12-16', to: '2026-01-14', error: null },
+            {
+              source: 'personal-openrouter',
+              ok: false,
+              rows_written: 0,
+              from: '2025-12-16',
+              to: '2026-01-14',
+              error: { code: 'key_missing', message: 'OPENROUTER_API_KEY is not set in the environment Burnrate runs in.' },
+            },
+          ]);
+      }),
+    );
+    const { page } = await open(backend);
+    await page.locator('#source-list [data-source-name="work-openai"]').waitFor();
+
+    await page.click('#sync-all');
+    await eventually(async () => (await page.getAttribute('#sync-all', 'aria-busy')) === 'true');
+    assert.equal(await page.getAttribute('#source-list', 'aria-busy'), 'true');
+    assert.match(await page.locator('#status').innerText(), /Syncing all sources/);
+    assert.deepEqual(backend.callsTo('sync_now'), [{ source: null }]);
+
+    const listCallsBefore = backend.callsTo('list_sources').length;
+    const reportCallsBefore = backend.callsTo('daily_report').length;
+    finishSync();
+
+    const failed = page.locator('#sync-results [data-sync-source="personal-openrouter"]');
+    await failed.waitFor();
+    assert.match(await failed.innerText(), /OPENROUTER_API_KEY is not set/);
+    assert.match(await failed.innerText(), /key_missing/);
+    assert.match(await page.locator('#sync-results [data-sync-source="work-openai"]').innerText(), /12 rows/);
+    assert.equal(await page.getAttribute('#sync-all', 'aria-busy'), null);
+    assert.match(await page.locator('#status').innerText(), /1 ok, 1 failed/);
+    await eventually(() => backend.callsTo('daily_report').length > reportCallsBefore);
+    assert.ok(backend.callsTo('list_sources').length > listCallsBefore, 'the list is re-read after a sync');
+
+    // Per-source sync.
+    backend.on('sync_now', ({ source }) => [
+      { source, ok: true, rows_written: 3, from: '2026-01-10', to: '2026-01-14', error: null },
+    ]);
+    await page.locator('[data-source-name="work-openai"] [data-action="sync"]').click();
+    await page.locator('#sync-results [data-sync-source="work-openai"]').waitFor();
+    await eventually(async () => /3 rows/.test(await page.locator('#sync-results').innerText()));
+    assert.deepEqual(backend.callsTo('sync_now').at(-1), { source: 'work-openai' });
+  });
+
+  test('a source shows provider, storage, fingerprint and last sync state', async () => {
+    const { page } = await open(populatedBackend());
+    const ok = page.locator('[data-source-name="work-openai"]');
+    await ok.waitFor();
+    assert.match(await ok.innerText(), /OpenAI/);
+    assert.match(await ok.locator('[data-field="last-sync"]').innerText(), /ok\s+42 rows/);
+    assert.equal(await ok.locator('[data-field="fingerprint"]').innerText(), 'sk-…9f3c');
+    const failed = page.locator('[data-source-name="personal-openrouter"]');
+    assert.equal(await failed.locator('[data-field="key-storage"]').innerText(), 'env $OPENROUTER_API_KEY');
+    assert.match(await failed.locator('[data-field="last-sync"]').innerText(), /failed[\s\S]*HTTP 401[\s\S]*key_rejected/);
+    const never = page.locator('[data-source-name="team-anthropic"]');
+    assert.match(await never.innerText(), /never synced/);
+    assert.match(await never.innerText(), /syncing arrives in a later version/);
+  });
+
+  test('Remove asks for confirmation in the page; Escape cancels, confirming removes', async () => {
+    const backend = populatedBackend();
+    const { page } = await open(backend);
+    const item = page.locator('[data-source-name="team-anthropic"]');
+    await item.waitFor();
+
+    await item.locator('[data-action="remove"]').click();
+    const confirm = item.locator('[data-action="confirm-remove"]');
+    await confirm.waitFor();
+    assert.match(await item.locator('.confirm').innerText(), /recorded spend is deleted/);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'cancel-remove');
+    await page.keyboard.press('Escape');
+    await eventually(async () => (await confirm.count()) === 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'remove');
+    assert.deepEqual(backend.callsTo('remove_source'), []);
+
+    await item.locator('[data-action="remove"]').click();
+    await confirm.click();
+    await eventually(async () => (await item.count()) === 0);
+    assert.deepEqual(backend.callsTo('remove_source'), [{ name: 'team-anthropic' }]);
+    assert.match(await page.locator('#status').innerText(), /Removed source team-anthropic/);
+    assert.equal(await page.locator('#source-list > li').count(), 2);
+  });
+
+  test('a sync finished elsewhere (tray) refreshes the view', async () => {
+    const backend = populatedBackend();
+    const { page } = await open(backend);
+    await page.locator('[data-source-name="work-openai"]').waitFor();
+    await eventually(() => backend.callsTo('daily_report').length === 1);
+    const before = backend.callsTo('list_sources').length;
+    await page.evaluate(() => window.__emitEvent('sync-finished', []));
+    await eventually(() => backend.callsTo('list_sources').length > before && backend.callsTo('daily_report').length === 2);
+  });
+});
+
+describe('daily spend and theme', () => {
+  test('the report renders rows with locale-formatted amounts and kind badges', async () => {
+    const backend = populatedBackend();
+    const { page } = await open(backend);
+    const table = page.locator('#daily-spend');
+    await table.waitFor();
+    assert.deepEqual(backend.callsTo('daily_report')[0], { query: { by: ['source'], from: null, to: null } });
+    const rows = table.locator('tbody tr');
+    assert.equal(await rows.count(), 3);
+    const first = (await rows.nth(0).innerText()).replace(/\s+/g, ' ');
+    assert.match(first, /2026-01-14 work-openai USD 12\.35 billed/);
+    assert.match((await rows.nth(1).innerText()).replace(/\s+/g, ' '), /USD 0\.42 estimated/);
+    assert.match((await rows.nth(2).innerText()).replace(/\s+/g, ' '), /USD 1,234\.50 billed/);
+    assert.equal(await page.locator('#daily-spend-empty').count(), 0);
+  });
+
+  test('the report shows its empty-state text when there are no rows', async () => {
+    const backend = populatedBackend();
+    backend.report = [];
+    const { page } = await open(backend);
+    const empty = page.locator('#daily-spend-empty');
+    await eventually(async () => (await empty.innerText()).includes('No spend recorded yet'));
+    assert.equal((await empty.innerText()).trim(), 'No spend recorded yet — add a source and press Sync all.');
+    assert.equal(await page.locator('#daily-spend').count(), 0);
+  });
+
+  test('theme follows the system by default; Dark is applied and persisted across reload', async () => {
+    const { page: darkSystem } = await open(new FakeBackend(), { colorScheme: 'dark' });
+    await darkSystem.locator('#add-source-form').waitFor();
+    assert.equal(await darkSystem.getAttribute('html', 'data-theme'), 'dark');
+    assert.ok(await darkSystem.isChecked('#theme-system'));
+
+    const backend = populatedBackend().on('sync_now', () => [
+      { source: 'work-openai', ok: true, rows_written: 12, from: '2025-12-16', to: '2026-01-14', error: null },
+      {
+        source: 'personal-openrouter',
+        ok: false,
+        rows_written: 0,
+        from: '2025-12-16',
+        to: '2026-01-14',
+        error: { code: 'key_missing', message: 'OPENROUTER_API_KEY is not set in the environment Burnrate runs in.' },
+      },
+      {
+        source: 'team-anthropic',
+        ok: false,
+        rows_written: 0,
+        from: '2025-12-16',
+        to: '2026-01-14',
+        error: { code: 'invalid_input', message: 'Syncing Anthropic sources is not supported yet.' },
+      },
+    ]);
+    const { page } = await open(backend, { colorScheme: 'light' });
+    await page.locator('#source-list').waitFor();
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'light');
+    const lightBg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+
+    // Populate every kind of state for the screenshots and the contrast check.
+    await page.click('#sync-all');
+    await page.locator('#sync-results').waitFor();
+    await page.locator('[data-source-name="team-anthropic"] [data-action="remove"]').click();
+    await page.selectOption('#source-provider', 'litellm');
+    await page.click('#add-source-submit');
+    await page.locator('#name-error').waitFor();
+    await page.mouse.click(5, 5);
+    assert.deepEqual(await lowContrastText(page), [], 'light theme contrast');
+
+    await page.click('label[for="theme-dark"]');
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor), lightBg);
+    assert.deepEqual(await lowContrastText(page), [], 'dark theme contrast');
+    await page.mouse.click(5, 5);
+    await page.screenshot({ path: resultsPath('populated-dark.png'), fullPage: true });
+    await page.click('label[for="theme-light"]');
+    await page.mouse.click(5, 5);
+    await page.screenshot({ path: resultsPath('populated-light.png'), fullPage: true });
+    await page.click('label[for="theme-dark"]');
+
+    await page.reload();
+    await page.locator('#source-list').waitFor();
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
+    assert.ok(await page.isChecked('#theme-dark'));
+
+    await page.click('label[for="theme-light"]');
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'light');
+
+    await page.click('label[for="theme-system"]');
+    await page.reload();
+    await page.locator('#source-list').waitFor();
+    assert.ok(await page.isChecked('#theme-system'));
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'light');
+  });
+});
+
+describe('keyboard', () => {
+  test('the form can be filled and submitted with the keyboard only', async () => {
+    const backend = new FakeBackend();
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+
+    // From the top of the page, Tab reaches the provider select.
+    const order = [];
+    for (let i = 0; i < 10 && order.at(-1) !== 'source-provider'; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await focusedId(page));
+    }
+    assert.equal(order.at(-1), 'source-provider', `tab order: ${order.join(' → ')}`);
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'keyboard focus is visible');
+
+    // openai → anthropic → openrouter
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.inputValue('#source-provider'), 'openrouter');
+
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'source-name');
+    await page.keyboard.type('kbd-openrouter');
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'source-base-url');
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'key-mode-secret');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await focusedId(page), 'key-mode-env');
+    assert.ok(await page.isChecked('#key-mode-env'));
+    await page.keyboard.press('ArrowLeft');
+    assert.ok(await page.isChecked('#key-mode-secret'));
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'source-key');
+    await page.keyboard.type(FAKE_KEY);
+    await page.keyboard.press('Enter');
+
+    await page.locator('[data-source-name="kbd-openrouter"]').waitFor();
+    assert.deepEqual(backend.callsTo('add_source'), [
+      {
+        request: {
+          provider: 'openrouter',
+          name: 'kbd-openrouter',
+          base_url: null,
+          key: { kind: 'secret', value: FAKE_KEY },
+        },
+      },
+    ]);
+  });
+});

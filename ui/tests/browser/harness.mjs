@@ -1,0 +1,280 @@
+// Shared set-up for the browser tests: a Vite dev server serving mock.html, Debian's
+// Chromium through playwright-core, and a fake backend in this Node process that answers
+// (and records) every IPC command the page makes.
+import { createServer as createNetServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { createServer } from 'vite';
+
+export const UI_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export const RESULTS_DIR = path.join(UI_DIR, 'test-results');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startVite() {
+  const port = await freePort();
+  const server = await createServer({
+    root: UI_DIR,
+    configFile: path.join(UI_DIR, 'vite.config.ts'),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port, strictPort: true },
+  });
+  await server.listen();
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export function resultsPath(name) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return path.join(RESULTS_DIR, name);
+}
+
+// ---------------------------------------------------------------------------------------
+// Fake backend
+
+export const PROVIDERS = [
+  {
+    id: 'openai',
+    label: 'OpenAI',
+    default_base_url: 'https://api.openai.com/v1',
+    key_kind: 'Admin API key (sk-admin-…); project keys cannot read organization costs',
+    key_help: 'platform.openai.com → Organization settings → Admin keys (read-only scope is enough)',
+    can_sync: true,
+  },
+  {
+    id: 'anthropic',
+    label: 'Anthropic',
+    default_base_url: 'https://api.anthropic.com',
+    key_kind: 'Admin API key (sk-ant-admin…); standard API keys cannot read usage',
+    key_help: 'console.anthropic.com → Settings → Admin keys (organization admins only)',
+    can_sync: false,
+  },
+  {
+    id: 'openrouter',
+    label: 'OpenRouter',
+    default_base_url: 'https://openrouter.ai/api/v1',
+    key_kind: "Any API key (its own usage), or a management key for every key's daily activity",
+    key_help: 'openrouter.ai → Settings → API keys, or Management keys for per-key activity',
+    can_sync: true,
+  },
+  {
+    id: 'litellm',
+    label: 'LiteLLM proxy',
+    default_base_url: null,
+    key_kind: 'Master key or a virtual key (sk-…)',
+    key_help: "your proxy's admin UI or LITELLM_MASTER_KEY",
+    can_sync: false,
+  },
+];
+
+/** What the page's invoke() should reject with, e.g. reject('invalid_url', '…'). */
+export function reject(code, message) {
+  return { __reject: { code, message } };
+}
+
+/** Same shape as burnrate_core::secrets::fingerprint. */
+export function fingerprint(key) {
+  const k = key.trim();
+  const prefix = k.startsWith('sk-') ? 'sk-' : '';
+  const chars = [...k];
+  const tail = chars.length >= 16 ? 4 : chars.length >= 8 ? 2 : 0;
+  return `${prefix}…${chars.slice(chars.length - tail).join('')}`;
+}
+
+export function sourceView(overrides) {
+  return {
+    id: 1,
+    name: 'source',
+    provider: 'openai',
+    base_url: 'https://api.openai.com/v1',
+    key_storage: 'keyring',
+    key_env_var: null,
+    key_fingerprint: 'sk-…abcd',
+    created_at: '2026-01-10T09:00:00Z',
+    last_sync: null,
+    ...overrides,
+  };
+}
+
+export class FakeBackend {
+  constructor({ sources = [], report = [], providers = PROVIDERS } = {}) {
+    this.calls = [];
+    this.sources = sources;
+    this.report = report;
+    this.providers = providers;
+    this.nextId = 100;
+    /** Per-command overrides: cmd -> (args) => answer (or reject(...)). */
+    this.overrides = new Map();
+  }
+
+  on(cmd, fn) {
+    this.overrides.set(cmd, fn);
+    return this;
+  }
+
+  callsTo(cmd) {
+    return this.calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+  }
+
+  async handle(cmd, args) {
+    this.calls.push({ cmd, args });
+    const override = this.overrides.get(cmd);
+    if (override) return override(args);
+    switch (cmd) {
+      case 'app_info':
+        return { version: '0.1.0', data_dir: '/home/user/.local/share/burnrate', log_dir: '/home/user/.local/state/burnrate/logs', providers: this.providers };
+      case 'list_sources':
+        return this.sources;
+      case 'add_source': {
+        const { request } = args;
+        if (this.sources.some((s) => s.name === request.name)) {
+          return reject('source_exists', `a source named "${request.name}" already exists`);
+        }
+        const provider = this.providers.find((p) => p.id === request.provider);
+        const view = sourceView({
+          id: this.nextId++,
+          name: request.name,
+          provider: request.provider,
+          base_url: request.base_url ?? provider.default_base_url,
+          key_storage: request.key.kind === 'secret' ? 'keyring' : 'env',
+          key_env_var: request.key.kind === 'env' ? request.key.var : null,
+          key_fingerprint: request.key.kind === 'secret' ? fingerprint(request.key.value) : null,
+        });
+        this.sources = [...this.sources, view];
+        return view;
+      }
+      case 'remove_source':
+        this.sources = this.sources.filter((s) => s.name !== args.name);
+        return null;
+      case 'sync_now':
+        return [];
+      case 'daily_report':
+        return this.report;
+      default:
+        return reject('internal', `unknown command ${cmd}`);
+    }
+  }
+}
+
+/**
+ * A new browser context and page wired to `backend`. The IPC bridge is exposed before the
+ * first navigation, so the app's very first invoke() is answered.
+ */
+export async function openApp(browser, baseUrl, backend, { colorScheme = 'light', storageState, onPageError } = {}) {
+  const context = await browser.newContext({
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    colorScheme,
+    viewport: { width: 1100, height: 800 },
+    storageState,
+  });
+  const page = await context.newPage();
+  if (onPageError) {
+    page.on('pageerror', onPageError);
+    page.on('console', (m) => {
+      if (m.type() === 'error') onPageError(new Error(`${m.text()} (${m.location().url})`));
+    });
+  }
+  await page.exposeFunction('__ipcHandler', (cmd, args) => backend.handle(cmd, args));
+  await page.goto(`${baseUrl}/mock.html`);
+  return { context, page };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws the last assertion after `timeout`). */
+export async function eventually(fn, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== false && value !== undefined && value !== null) return value;
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * WCAG contrast of every visible text node's element against its effective background.
+ * Returns the offenders: normal text below 4.5:1, large/bold-large text below 3:1.
+ * Elements that are intentionally dimmed (aria-disabled) and placeholders are skipped.
+ */
+export function lowContrastText(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, bottom) => ({
+      r: top.r * top.a + bottom.r * (1 - top.a),
+      g: top.g * top.a + bottom.g * (1 - top.a),
+      b: top.b * top.a + bottom.b * (1 - top.a),
+      a: 1,
+    });
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg && bg.a > 0) {
+          layers.push(bg);
+          if (bg.a === 1) break;
+        }
+      }
+      let color = { r: 255, g: 255, b: 255, a: 1 };
+      for (const layer of layers.reverse()) color = over(layer, color);
+      return color;
+    };
+    const offenders = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || node.textContent.trim() === '') continue;
+      if (el.closest('[aria-disabled="true"], .visually-hidden, option')) continue;
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0) continue;
+      const style = getComputedStyle(el);
+      const fg = parse(style.color);
+      const bg = background(el);
+      const ratio = (Math.max(lum(over(fg, bg)), lum(bg)) + 0.05) / (Math.min(lum(over(fg, bg)), lum(bg)) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) {
+        offenders.push(`${ratio.toFixed(2)} "${node.textContent.trim().slice(0, 40)}" (${el.tagName.toLowerCase()}.${el.className})`);
+      }
+    }
+    return offenders;
+  });
+}
