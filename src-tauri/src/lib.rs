@@ -35,7 +35,9 @@ fn init_logging(paths: &Paths) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,burnrate_core=info,burnrate_desktop=info")
     });
-    let stderr = tracing_subscriber::fmt::layer().with_writer(Redacted(std::io::stderr));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(Redacted(std::io::stderr));
     let registry = tracing_subscriber::registry().with(filter).with(stderr);
     match daily_files(&paths.log_dir(), LOG_DAYS) {
         Ok(files) => registry
