@@ -1,0 +1,51 @@
+// Produces docs/screenshot.png from the real app under Xvfb: a demo ledger is synced by the
+// real CLI from a loopback OpenAI mock, then the desktop app is opened on it over WebDriver.
+// Run through scripts/screenshot.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { By, until } from 'selenium-webdriver';
+import { CLI, launchApp, repo } from './harness.mjs';
+
+const DEMO_KEY = 'sk-admin-FAKE-demo-key-for-screenshots-7d3f';
+const DAY = 86400;
+const today = Math.floor(Date.now() / 1000 / DAY) * DAY;
+const keys = ['key_demo_backend', 'key_demo_batch', 'key_demo_notebook'];
+
+function costsPage() {
+  const data = [];
+  for (let d = 13; d >= 0; d--) {
+    const start = today - d * DAY;
+    data.push({
+      object: 'bucket', start_time: start, end_time: start + DAY,
+      results: keys.map((k, i) => ({
+        object: 'organization.costs.result',
+        amount: { value: Number(((3 - i) * 1.7 + ((d * 7 + i * 3) % 5) * 0.83).toFixed(2)), currency: 'usd' },
+        api_key_id: k, project_id: 'proj_demo', line_item: null,
+      })),
+    });
+  }
+  return JSON.stringify({ object: 'page', data, has_more: false, next_page: null });
+}
+
+const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(costsPage()));
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}/v1`;
+const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-shot-'));
+const env = { ...process.env, BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY };
+execFileSync(CLI, ['source', 'add', 'openai', '--name', 'team-openai', '--base-url', base, '--key-env', 'DEMO_OPENAI_ADMIN_KEY'], { env });
+execFileSync(CLI, ['sync'], { env });
+
+const { driver, stop } = await launchApp({ BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY });
+try {
+  await driver.wait(until.elementLocated(By.css('[data-source-name="team-openai"]')), 20000);
+  await driver.wait(until.elementLocated(By.css('#daily-spend tbody tr')), 10000);
+  const out = process.argv[2] ?? join(repo, 'docs/screenshot.png');
+  writeFileSync(out, await driver.takeScreenshot(), 'base64');
+  console.log(`wrote ${out}`);
+} finally {
+  await stop();
+  server.close();
+}
