@@ -205,10 +205,7 @@ pub fn write_poll(
             params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
         )?;
         // Sum rows of the same identity: a provider may split one bucket across pages or line items.
-        let mut merged: BTreeMap<
-            (i64, &str, &str, &str, &str),
-            (i64, Option<i64>, Option<i64>, Option<i64>),
-        > = BTreeMap::new();
+        let mut merged: BTreeMap<BucketIdentity<'_>, BucketTotals> = BTreeMap::new();
         for r in &w.rows {
             let e = merged
                 .entry((
@@ -265,6 +262,11 @@ pub fn write_poll(
     tx.commit()?;
     Ok(written)
 }
+
+/// (bucket_start, key_id, model, project, currency): what makes a spend row unique in a window.
+type BucketIdentity<'a> = (i64, &'a str, &'a str, &'a str, &'a str);
+/// (amount_micros, input_tokens, output_tokens, requests).
+type BucketTotals = (i64, Option<i64>, Option<i64>, Option<i64>);
 
 fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {

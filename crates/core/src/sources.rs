@@ -179,69 +179,38 @@ fn storage_str(s: KeyStorage) -> &'static str {
 const COLUMNS: &str =
     "id, name, provider, base_url, key_storage, key_env_var, key_fingerprint, created_at";
 
-fn from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-)> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
-
-fn build(
-    raw: (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-    ),
-) -> Result<Source> {
-    let (id, name, provider, base_url, storage, key_env_var, key_fingerprint, created_at) = raw;
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
+    let invalid = |col: usize, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e)
+    };
+    let storage: String = r.get(4)?;
     Ok(Source {
-        id,
-        provider: provider.parse()?,
-        base_url: Url::parse(&base_url)
-            .map_err(|e| Error::internal(format!("stored base URL of {name} is invalid: {e}")))?,
-        name,
+        id: r.get(0)?,
+        name: r.get(1)?,
+        provider: r
+            .get::<_, String>(2)?
+            .parse()
+            .map_err(|e: Error| invalid(2, Box::new(e)))?,
+        base_url: Url::parse(&r.get::<_, String>(3)?).map_err(|e| invalid(3, Box::new(e)))?,
         key_storage: if storage == "env" {
             KeyStorage::Env
         } else {
             KeyStorage::Keyring
         },
-        key_env_var,
-        key_fingerprint,
-        created_at,
+        key_env_var: r.get(5)?,
+        key_fingerprint: r.get(6)?,
+        created_at: r.get(7)?,
     })
 }
 
 pub fn find(conn: &Connection, name: &str) -> Result<Option<Source>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"),
-        [name.trim()],
-        from_row,
-    )
-    .optional()?
-    .map(build)
-    .transpose()
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"),
+            [name.trim()],
+            from_row,
+        )
+        .optional()?)
 }
 
 pub fn get(conn: &Connection, name: &str) -> Result<Source> {
@@ -258,10 +227,10 @@ pub fn get(conn: &Connection, name: &str) -> Result<Source> {
 
 pub fn list(conn: &Connection) -> Result<Vec<Source>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sources ORDER BY name"))?;
-    let raw = stmt
+    let sources = stmt
         .query_map([], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    raw.into_iter().map(build).collect()
+    Ok(sources)
 }
 
 /// Removes a source, its ledger rows and its stored key.
