@@ -1,7 +1,8 @@
 // Produces docs/screenshot.png from the real app under Xvfb: a demo ledger is synced by the
 // real CLI from a loopback OpenAI mock, then the desktop app is opened on it over WebDriver.
 // Run through scripts/screenshot.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -35,13 +36,17 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}/v1`;
 const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-shot-'));
 const env = { ...process.env, BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY };
-execFileSync(CLI, ['source', 'add', 'openai', '--name', 'team-openai', '--base-url', base, '--key-env', 'DEMO_OPENAI_ADMIN_KEY'], { env });
-execFileSync(CLI, ['sync'], { env });
+// Async: the mock answers from this same process, so its event loop must stay free.
+const run = promisify(execFile);
+await run(CLI, ['source', 'add', 'openai', '--name', 'team-openai', '--base-url', base, '--key-env', 'DEMO_OPENAI_ADMIN_KEY'], { env });
+await run(CLI, ['sync'], { env });
 
 const { driver, stop } = await launchApp({ BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY });
 try {
   await driver.wait(until.elementLocated(By.css('[data-source-name="team-openai"]')), 20000);
   await driver.wait(until.elementLocated(By.css('#daily-spend tbody tr')), 10000);
+  await driver.wait(until.elementLocated(By.css('#daily-spend-section:not([aria-busy])')), 10000);
+  await driver.sleep(500); // let WebKit paint the last frame before capturing it
   const out = process.argv[2] ?? join(repo, 'docs/screenshot.png');
   writeFileSync(out, await driver.takeScreenshot(), 'base64');
   console.log(`wrote ${out}`);
