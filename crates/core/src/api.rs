@@ -9,7 +9,7 @@ use crate::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, 
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::ledger::{self, parse_day, DayRange};
 use crate::paths::Paths;
-use crate::providers::{HttpClient, PollContext, ProviderId};
+use crate::providers::{Connector, HttpClient, PollContext, ProviderId};
 use crate::secrets::{fingerprint, Environment, SecretStore};
 use crate::sources::{self, Source};
 
@@ -115,7 +115,11 @@ impl Burnrate {
         for source in targets {
             let range = self.default_range(&conn, &source, from, to)?;
             let started = self.clock.now().timestamp();
-            let result = self.poll_source(&source, range).await;
+            let prepared = self.prepare_poll(&conn, &source, range);
+            let result = match prepared {
+                Ok((connector, ctx)) => connector.poll(&ctx).await,
+                Err(e) => Err(e),
+            };
             let finished = self.clock.now().timestamp();
             let result = match result {
                 Ok(poll) => {
@@ -153,18 +157,28 @@ impl Burnrate {
         Ok(outcomes)
     }
 
-    async fn poll_source(&self, source: &Source, range: DayRange) -> Result<ledger::PollResult> {
+    /// Everything a poll of `source` needs, read before any await (the connection is not
+    /// `Sync`, so it must not be held across one). Refreshes the displayed fingerprint when
+    /// an environment variable now holds a different key.
+    fn prepare_poll(
+        &self,
+        conn: &rusqlite::Connection,
+        source: &Source,
+        range: DayRange,
+    ) -> Result<(&'static dyn Connector, PollContext)> {
         let connector = source.provider.connector().ok_or_else(|| {
             Error::new(
-                ErrorCode::InvalidInput,
-                format!("syncing {} sources is not supported yet; the source is saved and will sync once its connector lands", source.provider.label()),
+                ErrorCode::Unsupported,
+                format!(
+                    "syncing {} sources is not supported yet; the source is saved and will sync once its connector lands",
+                    source.provider.label()
+                ),
             )
         })?;
         let key = source.key(self.env.as_ref(), self.secrets.as_ref())?;
         let fp = fingerprint(&key);
         if source.key_fingerprint.as_deref() != Some(fp.as_str()) {
-            let conn = self.open()?;
-            sources::update_fingerprint(&conn, source.id, &fp)?;
+            sources::update_fingerprint(conn, source.id, &fp)?;
         }
         let ctx = PollContext {
             provider: source.provider,
@@ -174,7 +188,7 @@ impl Burnrate {
             now: self.clock.now(),
             http: self.http.clone(),
         };
-        connector.poll(&ctx).await
+        Ok((connector, ctx))
     }
 
     pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
@@ -195,9 +209,4 @@ impl Burnrate {
         let conn = self.open()?;
         ledger::daily_report(&conn, &query.by, range)
     }
-}
-
-/// Turns any error into the `{code, message}` shape for IPC and `--json`.
-pub fn to_api_error(e: Error) -> ApiError {
-    e.into()
 }

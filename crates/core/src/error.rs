@@ -13,6 +13,8 @@ use crate::redact::redact;
 #[ts(export)]
 pub enum ErrorCode {
     InvalidInput,
+    /// The operation is not available for this provider yet.
+    Unsupported,
     UnknownProvider,
     InvalidUrl,
     SourceExists,

@@ -24,6 +24,7 @@ export class IpcError extends Error {
 // bindings change) this object stops compiling until it is updated to match.
 const KNOWN_CODES: Record<ErrorCode, true> = {
   invalid_input: true,
+  unsupported: true,
   unknown_provider: true,
   invalid_url: true,
   source_exists: true,
