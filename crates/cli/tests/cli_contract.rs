@@ -175,6 +175,37 @@ async fn the_sync_window_follows_burnrate_now() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn later_syncs_are_incremental_and_refetch_recent_days() {
+    let server = openai_two_pages().await;
+    let mut cli = Cli::new();
+    add_openai(&cli, &server);
+    cli.run(&["sync"]).ok(); // first sync up to 2026-03-02
+    cli.env.retain(|(k, _)| k != "BURNRATE_NOW");
+    cli.env
+        .push(("BURNRATE_NOW".into(), "2026-03-10T08:00:00Z".into()));
+    server.reset().await;
+    let empty = r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(empty, "application/json"))
+        .mount(&server)
+        .await;
+    let run = cli.run(&["sync"]).ok();
+    // From three days before the last synced day (2026-03-02) to today.
+    assert!(
+        run.stdout.contains("for 2026-02-27..2026-03-10"),
+        "{}",
+        run.stdout
+    );
+    let requests = server.received_requests().await.unwrap();
+    let q = requests[0]
+        .url
+        .query_pairs()
+        .collect::<std::collections::HashMap<_, _>>();
+    assert_eq!(q["start_time"], "1772150400"); // 2026-02-27T00:00:00Z
+    assert_eq!(q["end_time"], "1773187200"); // 2026-03-11T00:00:00Z
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_key_fails_with_one_clear_line_and_keeps_earlier_data() {
     let good = openai_two_pages().await;
     let cli = Cli::new();
