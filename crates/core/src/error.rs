@@ -118,3 +118,21 @@ impl From<&Error> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_ipc_as_code_and_message_with_keys_redacted() {
+        let e = Error::new(
+            ErrorCode::KeyRejected,
+            "OpenAI rejected sk-proj-FAKEFAKEFAKEFAKE9999 (401)",
+        );
+        let json = serde_json::to_value(ApiError::from(e)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "key_rejected", "message": "OpenAI rejected sk-…9999 (401)"})
+        );
+    }
+}
