@@ -1,18 +1,10 @@
 /// The app's own commands. Declaring them makes Tauri generate one permission per command
 /// (`allow-<name>`), so capabilities/default.json can grant exactly these and nothing else.
-const COMMANDS: &[&str] = &[
-    "app_info",
-    "list_sources",
-    "add_source",
-    "remove_source",
-    "sync_now",
-    "daily_report",
-];
+const COMMANDS: &[&str] = &["app_info", "list_sources", "add_source", "remove_source", "sync_now", "daily_report"];
 
 fn main() {
     tauri_build::try_build(
-        tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("failed to run tauri-build");
 }

@@ -1,9 +1,7 @@
 //! IPC commands: one-line adapters from the web view to `burnrate_core::api`. Errors reach the
 //! UI as `{code, message}` (ApiError); the UI branches on `code`.
 
-use burnrate_core::dto::{
-    AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome,
-};
+use burnrate_core::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome};
 use burnrate_core::{ApiError, Burnrate};
 use tauri::{AppHandle, Emitter, State};
 

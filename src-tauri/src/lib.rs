@@ -22,37 +22,27 @@ const LOG_DAYS: usize = 14;
 
 fn build_core() -> Result<Burnrate> {
     let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
-    Ok(Burnrate {
-        paths: Paths::resolve(std::env::var_os("BURNRATE_DATA_DIR").map(PathBuf::from))?,
-        clock: clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
-        env: Box::new(ProcessEnv),
-        secrets: Box::new(OsKeyring::new(backend)),
-        http: HttpClient::new(Duration::from_secs(30), RetryPolicy::default())?,
-    })
+    Ok(Burnrate::new(
+        Paths::resolve(std::env::var_os("BURNRATE_DATA_DIR").map(PathBuf::from))?,
+        clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
+        Box::new(ProcessEnv),
+        Box::new(OsKeyring::new(backend)),
+        HttpClient::new(Duration::from_secs(30), RetryPolicy::default())?,
+    ))
 }
 
 fn init_logging(paths: &Paths) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,burnrate_core=info,burnrate_desktop=info")
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,burnrate_core=info,burnrate_desktop=info"));
     let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(Redacted(std::io::stderr));
     let registry = tracing_subscriber::registry().with(filter).with(stderr);
     match daily_files(&paths.log_dir(), LOG_DAYS) {
-        Ok(files) => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(files),
-            )
-            .init(),
+        Ok(files) => registry.with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(files)).init(),
         Err(e) => {
             registry.init();
-            tracing::warn!(
-                "cannot write log files in {}: {e}",
-                paths.log_dir().display()
-            );
+            tracing::warn!("cannot write log files in {}: {e}", paths.log_dir().display());
         }
     }
 }
@@ -70,9 +60,7 @@ pub fn run() {
 
     let result = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tray::show_main_window(app)
-        }))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
         .manage(core)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,

@@ -6,24 +6,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use burnrate_core::dto::{
-    AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView,
-};
+use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView};
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::{HttpClient, ProviderId};
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
+use burnrate_core::settings::parse_assignment;
 use burnrate_core::{clock, Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(
-    name = "burnrate",
-    version,
-    about = "Watch what your AI API keys spend, locally."
-)]
+#[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
 struct Cli {
     /// Where the ledger and logs live [default: the platform data directory]
     #[arg(long, global = true, env = "BURNRATE_DATA_DIR", value_name = "DIR")]
@@ -32,13 +27,7 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Seconds to wait for a provider before giving up on a request
-    #[arg(
-        long,
-        global = true,
-        env = "BURNRATE_HTTP_TIMEOUT",
-        default_value_t = 30,
-        value_name = "SECS"
-    )]
+    #[arg(long, global = true, env = "BURNRATE_HTTP_TIMEOUT", default_value_t = 30, value_name = "SECS")]
     timeout: u64,
     /// Attempts per request when a provider answers 429/5xx or times out
     #[arg(long, global = true, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10), value_name = "N")]
@@ -83,6 +72,9 @@ enum SourceCmd {
         base_url: Option<String>,
         #[command(flatten)]
         key: KeyArgs,
+        /// A provider-specific setting, e.g. --set quota_per_usd=500000 (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -133,16 +125,9 @@ enum By {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => {
-            return fail(&Error::internal(format!(
-                "cannot start the async runtime: {e}"
-            )))
-        }
+        Err(e) => return fail(&Error::internal(format!("cannot start the async runtime: {e}"))),
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
@@ -161,9 +146,8 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("burnrate={level},burnrate_core={level}"))
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNRATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("burnrate={level},burnrate_core={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Redacted(std::io::stderr))
@@ -174,53 +158,33 @@ fn init_logging(verbose: u8) {
 fn app(cli: &Cli) -> Result<Burnrate> {
     let env = ProcessEnv;
     let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
-    Ok(Burnrate {
-        paths: Paths::resolve(cli.data_dir.clone())?,
-        clock: clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
-        env: Box::new(env),
-        secrets: Box::new(OsKeyring::new(backend)),
-        http: HttpClient::new(
+    Ok(Burnrate::new(
+        Paths::resolve(cli.data_dir.clone())?,
+        clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
+        Box::new(env),
+        Box::new(OsKeyring::new(backend)),
+        HttpClient::new(
             Duration::from_secs(cli.timeout.max(1)),
-            RetryPolicy {
-                max_attempts: cli.retries,
-                ..RetryPolicy::default()
-            },
+            RetryPolicy { max_attempts: cli.retries, ..RetryPolicy::default() },
         )?,
-    })
+    ))
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let app = app(&cli)?;
     match cli.command {
-        Command::Source(SourceCmd::Add {
-            provider,
-            name,
-            base_url,
-            key,
-            json,
-        }) => {
+        Command::Source(SourceCmd::Add { provider, name, base_url, key, set, json }) => {
             let provider: ProviderId = provider.parse()?;
             let key = match (key.key_env, key.key_stdin) {
                 (Some(var), _) => KeyInput::Env { var },
-                (None, _) => KeyInput::Secret {
-                    value: read_key_from_stdin()?,
-                },
+                (None, _) => KeyInput::Secret { value: read_key_from_stdin()? },
             };
-            let view = app.add_source(&AddSourceRequest {
-                provider,
-                name,
-                base_url,
-                key,
-            })?;
+            let settings = set.iter().map(|a| parse_assignment(a)).collect::<Result<_>>()?;
+            let view = app.add_source(&AddSourceRequest { provider, name, base_url, key, settings: Some(settings) })?;
             if json {
                 print_json(&view)?;
             } else {
-                println!(
-                    "added {} ({}), key {}",
-                    view.name,
-                    view.provider,
-                    describe_key(&view)
-                );
+                println!("added {} ({}), key {}", view.name, view.provider, describe_key(&view));
             }
         }
         Command::Source(SourceCmd::List { json }) => {
@@ -228,7 +192,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 print_json(&sources)?;
             } else if sources.is_empty() {
-                println!("no sources yet; add one with: burnrate source add openai --name work --key-env OPENAI_ADMIN_KEY");
+                println!(
+                    "no sources yet; add one with: burnrate source add openai --name work --key-env OPENAI_ADMIN_KEY"
+                );
             } else {
                 print_sources(&sources);
             }
@@ -237,25 +203,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             app.remove_source(&name)?;
             println!("removed {}", name.trim());
         }
-        Command::Sync {
-            source,
-            from,
-            to,
-            json,
-        } => {
-            let outcomes = app
-                .sync(source.as_deref(), from.as_deref(), to.as_deref())
-                .await?;
+        Command::Sync { source, from, to, json } => {
+            let outcomes = app.sync(source.as_deref(), from.as_deref(), to.as_deref()).await?;
             if json {
                 print_json(&outcomes)?;
             }
             let mut failed = false;
             for o in &outcomes {
                 match &o.error {
-                    None if !json => println!(
-                        "ok: {}: {} rows for {}..{}",
-                        o.source, o.rows_written, o.from, o.to
-                    ),
+                    None if !json => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
                     None => {}
                     Some(e) => {
                         failed = true;
@@ -266,19 +222,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if outcomes.is_empty() && !json {
                 println!("no sources to sync; add one with `burnrate source add`");
             }
-            return Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            });
+            return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
-        Command::Report(ReportCmd::Daily {
-            by,
-            from,
-            to,
-            json,
-            csv,
-        }) => {
+        Command::Report(ReportCmd::Daily { by, from, to, json, csv }) => {
             let by = by
                 .into_iter()
                 .map(|b| match b {
@@ -305,12 +251,16 @@ fn read_key_from_stdin() -> Result<String> {
         eprint!("Paste the API key and press Enter (input is not echoed to any log): ");
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        Error::invalid_input(format!("cannot read the key from standard input: {e}"))
-    })?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::invalid_input(format!("cannot read the key from standard input: {e}")))?;
     let key = line.trim().to_owned();
     if key.is_empty() {
-        return Err(Error::new(ErrorCode::KeyMissing, "no key on standard input; pipe it in, e.g. `printenv MY_KEY | burnrate source add … --key-stdin`"));
+        return Err(Error::new(
+            ErrorCode::KeyMissing,
+            "no key on standard input; pipe it in, e.g. `printenv MY_KEY | burnrate source add … --key-stdin`",
+        ));
     }
     Ok(key)
 }
@@ -338,11 +288,7 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", parts.join("  ").trim_end());
     };
     line(header.to_vec());
@@ -358,19 +304,11 @@ fn print_sources(sources: &[SourceView]) {
             let status = match &s.last_sync {
                 None => "never synced".to_owned(),
                 Some(r) if r.ok => format!("ok {} ({} rows)", r.finished_at, r.rows_written),
-                Some(r) => format!(
-                    "failed {}: {}",
-                    r.finished_at,
-                    r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-                ),
+                Some(r) => {
+                    format!("failed {}: {}", r.finished_at, r.error.as_ref().map(|e| e.message.as_str()).unwrap_or(""))
+                }
             };
-            vec![
-                s.name.clone(),
-                s.provider.to_string(),
-                s.base_url.clone(),
-                describe_key(s),
-                status,
-            ]
+            vec![s.name.clone(), s.provider.to_string(), s.base_url.clone(), describe_key(s), status]
         })
         .collect();
     print_table(&["NAME", "PROVIDER", "BASE URL", "KEY", "LAST SYNC"], &rows);
@@ -403,12 +341,7 @@ fn print_report(rows: &[ReportRow]) {
             c
         })
         .collect();
-    print_table(
-        &[
-            "DAY", "SOURCE", "KEY", "MODEL", "AMOUNT", "CURRENCY", "KIND",
-        ],
-        &cells,
-    );
+    print_table(&["DAY", "SOURCE", "KEY", "MODEL", "AMOUNT", "CURRENCY", "KIND"], &cells);
 }
 
 fn print_csv(rows: &[ReportRow]) {

@@ -13,28 +13,16 @@ async fn openai_two_pages() -> MockServer {
     Mock::given(method("GET"))
         .and(path("/v1/organization/costs"))
         .and(query_param("page", "page_FAKE_2"))
-        .and(header(
-            "authorization",
-            format!("Bearer {FAKE_KEY}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("openai/costs_page2.json"), "application/json"),
-        )
+        .and(header("authorization", format!("Bearer {FAKE_KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page2.json"), "application/json"))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/organization/costs"))
         .and(query_param("bucket_width", "1d"))
         .and(query_param("group_by[]", "api_key_id"))
-        .and(header(
-            "authorization",
-            format!("Bearer {FAKE_KEY}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("openai/costs_page1.json"), "application/json"),
-        )
+        .and(header("authorization", format!("Bearer {FAKE_KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page1.json"), "application/json"))
         .mount(&server)
         .await;
     server
@@ -62,28 +50,11 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
     let cli = Cli::new();
     add_openai(&cli, &server);
 
-    let run = cli
-        .run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"])
-        .ok();
-    assert!(
-        run.stdout
-            .contains("ok: work: 4 rows for 2026-03-01..2026-03-02"),
-        "{}",
-        run.stdout
-    );
+    let run = cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"]).ok();
+    assert!(run.stdout.contains("ok: work: 4 rows for 2026-03-01..2026-03-02"), "{}", run.stdout);
 
     let report = cli
-        .run(&[
-            "report",
-            "daily",
-            "--by",
-            "key",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--json",
-        ])
+        .run(&["report", "daily", "--by", "key", "--from", "2026-03-01", "--to", "2026-03-02", "--json"])
         .ok()
         .json();
     let expected = json!([
@@ -96,20 +67,8 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
     assert_eq!(report, expected, "{report:#}");
 
     // Syncing the same window again replaces: totals are unchanged.
-    cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"])
-        .ok();
-    let totals = cli
-        .run(&[
-            "report",
-            "daily",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--json",
-        ])
-        .ok()
-        .json();
+    cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"]).ok();
+    let totals = cli.run(&["report", "daily", "--from", "2026-03-01", "--to", "2026-03-02", "--json"]).ok().json();
     assert_eq!(
         totals,
         json!([
@@ -119,17 +78,7 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
     );
 
     let csv = cli
-        .run(&[
-            "report",
-            "daily",
-            "--by",
-            "source",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--csv",
-        ])
+        .run(&["report", "daily", "--by", "source", "--from", "2026-03-01", "--to", "2026-03-02", "--csv"])
         .ok()
         .stdout;
     assert_eq!(
@@ -138,19 +87,8 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
          2026-03-01,work,openai,,,,USD,1.310000,billed\n\
          2026-03-02,work,openai,,,,USD,10.833333,billed\n"
     );
-    let table = cli
-        .run(&[
-            "report",
-            "daily",
-            "--by",
-            "source",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-        ])
-        .ok()
-        .stdout;
+    let table =
+        cli.run(&["report", "daily", "--by", "source", "--from", "2026-03-01", "--to", "2026-03-02"]).ok().stdout;
     assert!(table.lines().next().unwrap().starts_with("DAY"), "{table}");
     assert!(table.contains("10.833333"), "{table}");
 
@@ -164,10 +102,7 @@ async fn the_sync_window_follows_burnrate_now() {
     add_openai(&cli, &server);
     cli.run(&["sync"]).ok();
     let requests = server.received_requests().await.unwrap();
-    let first = requests[0]
-        .url
-        .query_pairs()
-        .collect::<std::collections::HashMap<_, _>>();
+    let first = requests[0].url.query_pairs().collect::<std::collections::HashMap<_, _>>();
     // BURNRATE_NOW is 2026-03-02; a first sync covers 90 days ending today: 2025-12-03..2026-03-02.
     assert_eq!(first["start_time"], "1764720000");
     assert_eq!(first["end_time"], "1772496000");
@@ -181,8 +116,7 @@ async fn later_syncs_are_incremental_and_refetch_recent_days() {
     add_openai(&cli, &server);
     cli.run(&["sync"]).ok(); // first sync up to 2026-03-02
     cli.env.retain(|(k, _)| k != "BURNRATE_NOW");
-    cli.env
-        .push(("BURNRATE_NOW".into(), "2026-03-10T08:00:00Z".into()));
+    cli.env.push(("BURNRATE_NOW".into(), "2026-03-10T08:00:00Z".into()));
     server.reset().await;
     let empty = r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#;
     Mock::given(method("GET"))
@@ -191,16 +125,9 @@ async fn later_syncs_are_incremental_and_refetch_recent_days() {
         .await;
     let run = cli.run(&["sync"]).ok();
     // From three days before the last synced day (2026-03-02) to today.
-    assert!(
-        run.stdout.contains("for 2026-02-27..2026-03-10"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("for 2026-02-27..2026-03-10"), "{}", run.stdout);
     let requests = server.received_requests().await.unwrap();
-    let q = requests[0]
-        .url
-        .query_pairs()
-        .collect::<std::collections::HashMap<_, _>>();
+    let q = requests[0].url.query_pairs().collect::<std::collections::HashMap<_, _>>();
     assert_eq!(q["start_time"], "1772150400"); // 2026-02-27T00:00:00Z
     assert_eq!(q["end_time"], "1773187200"); // 2026-03-11T00:00:00Z
 }
@@ -210,15 +137,11 @@ async fn a_rejected_key_fails_with_one_clear_line_and_keeps_earlier_data() {
     let good = openai_two_pages().await;
     let cli = Cli::new();
     add_openai(&cli, &good);
-    cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"])
-        .ok();
+    cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"]).ok();
 
     let bad = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("openai/error_401.json"), "application/json"),
-        )
+        .respond_with(ResponseTemplate::new(401).set_body_raw(fixture("openai/error_401.json"), "application/json"))
         .mount(&bad)
         .await;
     let url = format!("{}/v1", bad.uri());
@@ -235,46 +158,20 @@ async fn a_rejected_key_fails_with_one_clear_line_and_keeps_earlier_data() {
     ])
     .ok();
 
-    let run = cli
-        .run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"])
-        .failed();
+    let run = cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"]).failed();
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line per failed source: {}", run.stderr);
-    assert!(
-        lines[0].starts_with("error: wrong: OpenAI rejected the key (401"),
-        "{}",
-        lines[0]
-    );
+    assert!(lines[0].starts_with("error: wrong: OpenAI rejected the key (401"), "{}", lines[0]);
     assert!(lines[0].contains("Admin API key"), "{}", lines[0]);
     // The provider echoed the key in its message; only the fingerprint survives.
     assert!(lines[0].contains("sk-…0001"), "{}", lines[0]);
-    assert!(
-        run.stdout.contains("ok: work"),
-        "the other source still syncs: {}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("ok: work"), "the other source still syncs: {}", run.stdout);
 
     let sources = cli.run(&["source", "list", "--json"]).ok().json();
-    let wrong = sources
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "wrong")
-        .unwrap();
+    let wrong = sources.as_array().unwrap().iter().find(|s| s["name"] == "wrong").unwrap();
     assert_eq!(wrong["last_sync"]["ok"], false);
     assert_eq!(wrong["last_sync"]["error"]["code"], "key_rejected");
-    let total = cli
-        .run(&[
-            "report",
-            "daily",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--json",
-        ])
-        .ok()
-        .json();
+    let total = cli.run(&["report", "daily", "--from", "2026-03-01", "--to", "2026-03-02", "--json"]).ok().json();
     assert_eq!(total.as_array().unwrap().len(), 2, "earlier data is intact");
     cli.assert_key_in_no_file(FAKE_KEY);
 }
@@ -283,7 +180,9 @@ async fn a_rejected_key_fails_with_one_clear_line_and_keeps_earlier_data() {
 async fn rate_limits_and_server_errors_are_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_string(r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":null}}"#))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_string(
+            r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":null}}"#,
+        ))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -293,17 +192,12 @@ async fn rate_limits_and_server_errors_are_retried() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("openai/costs_page2.json"), "application/json"),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page2.json"), "application/json"))
         .mount(&server)
         .await;
     let cli = Cli::new();
     add_openai(&cli, &server);
-    let run = cli
-        .run(&["sync", "--from", "2026-03-02", "--to", "2026-03-02"])
-        .ok();
+    let run = cli.run(&["sync", "--from", "2026-03-02", "--to", "2026-03-02"]).ok();
     assert!(run.stdout.contains("ok: work: 2 rows"), "{}", run.stdout);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
@@ -312,37 +206,15 @@ async fn rate_limits_and_server_errors_are_retried() {
 async fn persistent_server_errors_degrade_without_writing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .insert_header("retry-after", "0")
-                .set_body_string("upstream exploded"),
-        )
+        .respond_with(ResponseTemplate::new(500).insert_header("retry-after", "0").set_body_string("upstream exploded"))
         .mount(&server)
         .await;
     let cli = Cli::new();
     add_openai(&cli, &server);
-    let run = cli
-        .run(&[
-            "--retries",
-            "2",
-            "sync",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-        ])
-        .failed();
-    assert!(
-        run.stderr
-            .contains("OpenAI answered 500 at GET /organization/costs: upstream exploded"),
-        "{}",
-        run.stderr
-    );
+    let run = cli.run(&["--retries", "2", "sync", "--from", "2026-03-01", "--to", "2026-03-02"]).failed();
+    assert!(run.stderr.contains("OpenAI answered 500 at GET /organization/costs: upstream exploded"), "{}", run.stderr);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
-    let rows: i64 = cli
-        .db()
-        .query_row("SELECT count(*) FROM spend", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = cli.db().query_row("SELECT count(*) FROM spend", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 0);
 }
 
@@ -359,22 +231,10 @@ async fn a_slow_provider_times_out_with_a_clear_message() {
         .await;
     let cli = Cli::new();
     add_openai(&cli, &server);
-    let run = cli
-        .run(&[
-            "--timeout",
-            "1",
-            "--retries",
-            "1",
-            "sync",
-            "--from",
-            "2026-03-02",
-            "--to",
-            "2026-03-02",
-        ])
-        .failed();
+    let run =
+        cli.run(&["--timeout", "1", "--retries", "1", "sync", "--from", "2026-03-02", "--to", "2026-03-02"]).failed();
     assert!(
-        run.stderr
-            .contains("error: work: OpenAI did not answer GET /organization/costs in time"),
+        run.stderr.contains("error: work: OpenAI did not answer GET /organization/costs in time"),
         "{}",
         run.stderr
     );
@@ -386,34 +246,25 @@ async fn a_malformed_body_names_provider_and_endpoint_and_writes_nothing() {
     // A second page that is cut off: the first page must not be written either.
     Mock::given(method("GET"))
         .and(query_param("page", "page_FAKE_2"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"object":"page","data":[{"object":"bucket","start_"#,
-            "application/json",
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"page","data":[{"object":"bucket","start_"#, "application/json"),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("openai/costs_page1.json"), "application/json"),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page1.json"), "application/json"))
         .mount(&server)
         .await;
     let cli = Cli::new();
     add_openai(&cli, &server);
-    let run = cli
-        .run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"])
-        .failed();
+    let run = cli.run(&["sync", "--from", "2026-03-01", "--to", "2026-03-02"]).failed();
     assert!(
-        run.stderr
-            .contains("OpenAI sent a response Burnrate cannot read at GET /organization/costs"),
+        run.stderr.contains("OpenAI sent a response Burnrate cannot read at GET /organization/costs"),
         "{}",
         run.stderr
     );
-    let rows: i64 = cli
-        .db()
-        .query_row("SELECT count(*) FROM spend", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = cli.db().query_row("SELECT count(*) FROM spend", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 0, "no partial write");
 }
 
@@ -445,55 +296,24 @@ fn a_truncated_body_is_an_error_and_writes_nothing() {
         "BURNRATE_TEST_OPENAI_KEY",
     ])
     .ok();
-    let run = cli
-        .run(&[
-            "--retries",
-            "1",
-            "sync",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-        ])
-        .failed();
+    let run = cli.run(&["--retries", "1", "sync", "--from", "2026-03-01", "--to", "2026-03-02"]).failed();
     assert!(
-        run.stderr
-            .contains("error: work: OpenAI sent an incomplete response at GET /organization/costs"),
+        run.stderr.contains("error: work: OpenAI sent an incomplete response at GET /organization/costs"),
         "{}",
         run.stderr
     );
-    let rows: i64 = cli
-        .db()
-        .query_row("SELECT count(*) FROM spend", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = cli.db().query_row("SELECT count(*) FROM spend", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 0);
 }
 
 #[test]
 fn bad_input_gives_one_line_and_changes_nothing() {
     let cli = Cli::new();
-    cli.run(&[
-        "source",
-        "add",
-        "openai",
-        "--name",
-        "keep",
-        "--key-env",
-        "BURNRATE_TEST_OPENAI_KEY",
-    ])
-    .ok();
+    cli.run(&["source", "add", "openai", "--name", "keep", "--key-env", "BURNRATE_TEST_OPENAI_KEY"]).ok();
     let before = cli.run(&["source", "list", "--json"]).ok().stdout;
     let cases: &[(&[&str], &str, &str)] = &[
         (
-            &[
-                "source",
-                "add",
-                "openia",
-                "--name",
-                "x",
-                "--key-env",
-                "BURNRATE_TEST_OPENAI_KEY",
-            ],
+            &["source", "add", "openia", "--name", "x", "--key-env", "BURNRATE_TEST_OPENAI_KEY"],
             "",
             "unknown provider \"openia\"",
         ),
@@ -513,70 +333,22 @@ fn bad_input_gives_one_line_and_changes_nothing() {
             "is not a usable base URL",
         ),
         (
-            &[
-                "source",
-                "add",
-                "openai",
-                "--name",
-                "x",
-                "--key-env",
-                "BURNRATE_UNSET_FAKE_VAR",
-            ],
+            &["source", "add", "openai", "--name", "x", "--key-env", "BURNRATE_UNSET_FAKE_VAR"],
             "",
             "BURNRATE_UNSET_FAKE_VAR is not set",
         ),
-        (
-            &["source", "add", "openai", "--name", "x", "--key-stdin"],
-            "\n",
-            "no key on standard input",
-        ),
-        (
-            &[
-                "source",
-                "add",
-                "openai",
-                "--name",
-                "keep",
-                "--key-env",
-                "BURNRATE_TEST_OPENAI_KEY",
-            ],
-            "",
-            "already exists",
-        ),
-        (
-            &[
-                "source",
-                "add",
-                "litellm",
-                "--name",
-                "x",
-                "--key-env",
-                "BURNRATE_TEST_OPENAI_KEY",
-            ],
-            "",
-            "pass --base-url",
-        ),
-        (
-            &["source", "remove", "ghost"],
-            "",
-            "no source named \"ghost\"",
-        ),
-        (
-            &["sync", "--from", "2026-03-05", "--to", "2026-03-01"],
-            "",
-            "is after --to",
-        ),
+        (&["source", "add", "openai", "--name", "x", "--key-stdin"], "\n", "no key on standard input"),
+        (&["source", "add", "openai", "--name", "keep", "--key-env", "BURNRATE_TEST_OPENAI_KEY"], "", "already exists"),
+        (&["source", "add", "litellm", "--name", "x", "--key-env", "BURNRATE_TEST_OPENAI_KEY"], "", "pass --base-url"),
+        (&["source", "remove", "ghost"], "", "no source named \"ghost\""),
+        (&["sync", "--from", "2026-03-05", "--to", "2026-03-01"], "", "is after --to"),
         (&["report", "daily", "--from", "March"], "", "is not a day"),
     ];
     for (args, stdin, expected) in cases {
         let run = cli.run_with_stdin(args, stdin).failed();
         let lines: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{args:?}: {}", run.stderr);
-        assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(expected),
-            "{args:?}: {}",
-            lines[0]
-        );
+        assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{args:?}: {}", lines[0]);
     }
     assert_eq!(cli.run(&["source", "list", "--json"]).ok().stdout, before);
 }
@@ -591,10 +363,7 @@ fn an_unwritable_data_dir_is_explained() {
     let out = cmd.output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: cannot write to the data directory") && err.contains("--data-dir"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: cannot write to the data directory") && err.contains("--data-dir"), "{err}");
 }
 
 #[test]
@@ -604,11 +373,7 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
     cli.db().execute_batch("PRAGMA user_version = 42").unwrap();
     let before = std::fs::read(cli.db_path()).unwrap();
     let run = cli.run(&["source", "list"]).failed();
-    assert!(
-        run.stderr.contains("written by a newer Burnrate"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("written by a newer Burnrate"), "{}", run.stderr);
     assert_eq!(std::fs::read(cli.db_path()).unwrap(), before);
 }
 
@@ -616,25 +381,15 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
 fn no_secret_store_names_the_env_var_alternative() {
     let mut cli = Cli::new();
     // Point the Secret Service client at a bus that does not exist.
-    cli.env.push((
-        "DBUS_SESSION_BUS_ADDRESS".into(),
-        "unix:path=/nonexistent/burnrate-test-bus".into(),
-    ));
-    cli.env
-        .push(("BURNRATE_KEYRING".into(), "secret-service".into()));
+    cli.env.push(("DBUS_SESSION_BUS_ADDRESS".into(), "unix:path=/nonexistent/burnrate-test-bus".into()));
+    cli.env.push(("BURNRATE_KEYRING".into(), "secret-service".into()));
     let run = cli
-        .run_with_stdin(
-            &["source", "add", "openai", "--name", "x", "--key-stdin"],
-            &format!("{FAKE_KEY}\n"),
-        )
+        .run_with_stdin(&["source", "add", "openai", "--name", "x", "--key-stdin"], &format!("{FAKE_KEY}\n"))
         .failed();
     assert!(
         run.stderr.contains("no OS secret store is reachable") && run.stderr.contains("--key-env"),
         "{}",
         run.stderr
     );
-    assert_eq!(
-        cli.run(&["source", "list", "--json"]).ok().json(),
-        json!([])
-    );
+    assert_eq!(cli.run(&["source", "list", "--json"]).ok().json(), json!([]));
 }

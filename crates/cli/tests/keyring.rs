@@ -16,14 +16,8 @@ async fn a_key_from_stdin_lives_only_in_the_secret_store() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/organization/costs"))
-        .and(header(
-            "authorization",
-            format!("Bearer {FAKE_KEY}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("openai/costs_page2.json"), "application/json"),
-        )
+        .and(header("authorization", format!("Bearer {FAKE_KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page2.json"), "application/json"))
         .mount(&server)
         .await;
     let cli = Cli::new();
@@ -32,17 +26,7 @@ async fn a_key_from_stdin_lives_only_in_the_secret_store() {
     let url = format!("{}/v1", server.uri());
     let added = cli
         .run_with_stdin(
-            &[
-                "source",
-                "add",
-                "openai",
-                "--name",
-                &name,
-                "--base-url",
-                &url,
-                "--key-stdin",
-                "--json",
-            ],
+            &["source", "add", "openai", "--name", &name, "--base-url", &url, "--key-stdin", "--json"],
             &format!("{FAKE_KEY}\n"),
         )
         .ok()
@@ -54,15 +38,10 @@ async fn a_key_from_stdin_lives_only_in_the_secret_store() {
     assert_eq!(store.get(&account_for_source(&name)).unwrap(), FAKE_KEY);
 
     // Sync authenticates with the stored key (the mock only answers to it).
-    cli.run(&["sync", "--from", "2026-03-02", "--to", "2026-03-02"])
-        .ok();
+    cli.run(&["sync", "--from", "2026-03-02", "--to", "2026-03-02"]).ok();
     cli.assert_key_in_no_file(FAKE_KEY);
 
     cli.run(&["source", "remove", &name]).ok();
     let e = store.get(&account_for_source(&name)).unwrap_err();
-    assert_eq!(
-        e.code,
-        ErrorCode::KeyMissing,
-        "removing the source deletes its key"
-    );
+    assert_eq!(e.code, ErrorCode::KeyMissing, "removing the source deletes its key");
 }

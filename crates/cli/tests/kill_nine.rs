@@ -36,46 +36,20 @@ fn big_costs_page() -> (String, i64) {
             results.join(",")
         ));
     }
-    (
-        format!(
-            r#"{{"object":"page","data":[{}],"has_more":false,"next_page":null}}"#,
-            buckets.join(",")
-        ),
-        total,
-    )
+    (format!(r#"{{"object":"page","data":[{}],"has_more":false,"next_page":null}}"#, buckets.join(",")), total)
 }
 
 fn check(cli: &Cli, full: i64) -> i64 {
     let db = cli.db();
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
     let (rows, total): (i64, i64) = db
-        .query_row(
-            "SELECT count(*), coalesce(sum(amount_micros), 0) FROM spend",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT count(*), coalesce(sum(amount_micros), 0) FROM spend", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
-    assert!(
-        rows == 0 || rows == DAYS * KEYS,
-        "a half-written poll: {rows} rows"
-    );
-    assert!(
-        total == 0 || total == full,
-        "a half-written poll: total {total}"
-    );
-    let runs_ok: i64 = db
-        .query_row("SELECT count(*) FROM sync_runs WHERE ok = 1", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(
-        runs_ok > 0,
-        rows > 0,
-        "data and its run record commit together"
-    );
+    assert!(rows == 0 || rows == DAYS * KEYS, "a half-written poll: {rows} rows");
+    assert!(total == 0 || total == full, "a half-written poll: total {total}");
+    let runs_ok: i64 = db.query_row("SELECT count(*) FROM sync_runs WHERE ok = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(runs_ok > 0, rows > 0, "data and its run record commit together");
     rows
 }
 
@@ -89,41 +63,24 @@ async fn kill_nine_mid_sync_never_leaves_a_half_written_poll() {
         .await;
     let cli = Cli::new();
     let url = format!("{}/v1", server.uri());
-    cli.run(&[
-        "source",
-        "add",
-        "openai",
-        "--name",
-        "big",
-        "--base-url",
-        &url,
-        "--key-env",
-        "BURNRATE_TEST_OPENAI_KEY",
-    ])
-    .ok();
+    cli.run(&["source", "add", "openai", "--name", "big", "--base-url", &url, "--key-env", "BURNRATE_TEST_OPENAI_KEY"])
+        .ok();
 
     // How long an uninterrupted sync takes, to spread the kills over its whole life.
     let t0 = Instant::now();
     cli.run(SYNC).ok();
     let span = t0.elapsed();
     assert_eq!(check(&cli, full), DAYS * KEYS);
-    cli.db()
-        .execute_batch("DELETE FROM spend; DELETE FROM sync_runs;")
-        .unwrap();
+    cli.db().execute_batch("DELETE FROM spend; DELETE FROM sync_runs;").unwrap();
 
     let attempts = 16u32;
     let mut survivors = 0;
     for i in 0..attempts {
-        let mut child = cli
-            .command(SYNC)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child =
+            cli.command(SYNC).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         // From right after start to past the usual commit time.
         std::thread::sleep(
-            span.mul_f64(1.3 * f64::from(i) / f64::from(attempts))
-                + Duration::from_millis(u64::from(i % 3)),
+            span.mul_f64(1.3 * f64::from(i) / f64::from(attempts)) + Duration::from_millis(u64::from(i % 3)),
         );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();

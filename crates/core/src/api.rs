@@ -1,6 +1,8 @@
 //! The transport-agnostic operations the CLI and the desktop shell call. Each takes and returns
 //! the DTOs in [`crate::dto`]; the shell's commands are one-line adapters over these.
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{Duration as Days, NaiveDate};
 
 use crate::clock::Clock;
@@ -9,6 +11,8 @@ use crate::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, 
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::ledger::{self, parse_day, DayRange};
 use crate::paths::Paths;
+use crate::prices::PriceTable;
+use crate::providers::http::{Progress, ProgressFn};
 use crate::providers::{Connector, HttpClient, PollContext, ProviderId};
 use crate::secrets::{fingerprint, Environment, SecretStore};
 use crate::sources::{self, Source};
@@ -25,9 +29,31 @@ pub struct Burnrate {
     pub env: Box<dyn Environment>,
     pub secrets: Box<dyn SecretStore>,
     pub http: HttpClient,
+    /// List prices for estimates; loaded on first use (see [`PriceTable::load`]).
+    pub prices: OnceLock<Arc<PriceTable>>,
 }
 
 impl Burnrate {
+    /// Builds the operations over injected parts.
+    pub fn new(
+        paths: Paths,
+        clock: Box<dyn Clock>,
+        env: Box<dyn Environment>,
+        secrets: Box<dyn SecretStore>,
+        http: HttpClient,
+    ) -> Self {
+        Burnrate { paths, clock, env, secrets, http, prices: OnceLock::new() }
+    }
+
+    /// The price table: a `model-prices.json` in the data directory, else the bundled one.
+    pub fn prices(&self) -> Result<Arc<PriceTable>> {
+        if let Some(p) = self.prices.get() {
+            return Ok(p.clone());
+        }
+        let loaded = Arc::new(PriceTable::load(self.paths.data_dir())?);
+        Ok(self.prices.get_or_init(|| loaded).clone())
+    }
+
     fn open(&self) -> Result<rusqlite::Connection> {
         self.paths.ensure_writable()?;
         db::open(&self.paths.db_path())
@@ -44,22 +70,13 @@ impl Burnrate {
 
     pub fn list_sources(&self) -> Result<Vec<SourceView>> {
         let conn = self.open()?;
-        sources::list(&conn)?
-            .iter()
-            .map(|s| s.view(&conn))
-            .collect()
+        sources::list(&conn)?.iter().map(|s| s.view(&conn)).collect()
     }
 
     pub fn add_source(&self, req: &AddSourceRequest) -> Result<SourceView> {
         let mut conn = self.open()?;
         let now = self.clock.now().timestamp();
-        let source = sources::add(
-            &mut conn,
-            self.env.as_ref(),
-            self.secrets.as_ref(),
-            now,
-            req,
-        )?;
+        let source = sources::add(&mut conn, self.env.as_ref(), self.secrets.as_ref(), now, req)?;
         tracing::info!(source = %source.name, provider = %source.provider, "source added");
         source.view(&conn)
     }
@@ -95,11 +112,17 @@ impl Burnrate {
 
     /// One sync pass over every source (or the named one). Each source's poll is written in
     /// its own transaction; a failing source is recorded and does not stop the others.
-    pub async fn sync(
+    pub async fn sync(&self, only: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Vec<SyncOutcome>> {
+        self.sync_with_progress(only, from, to, None).await
+    }
+
+    /// [`Self::sync`], reporting progress of long polls to `progress`.
+    pub async fn sync_with_progress(
         &self,
         only: Option<&str>,
         from: Option<&str>,
         to: Option<&str>,
+        progress: Option<ProgressFn>,
     ) -> Result<Vec<SyncOutcome>> {
         let from = from.map(parse_day).transpose()?;
         let to = to.map(parse_day).transpose()?;
@@ -115,16 +138,14 @@ impl Burnrate {
         for source in targets {
             let range = self.default_range(&conn, &source, from, to)?;
             let started = self.clock.now().timestamp();
-            let prepared = self.prepare_poll(&conn, &source, range);
+            let prepared = self.prepare_poll(&conn, &source, range, &progress);
             let result = match prepared {
                 Ok((connector, ctx)) => connector.poll(&ctx).await,
                 Err(e) => Err(e),
             };
             let finished = self.clock.now().timestamp();
             let result = match result {
-                Ok(poll) => {
-                    ledger::write_poll(&mut conn, source.id, started, finished, range, &poll)
-                }
+                Ok(poll) => ledger::write_poll(&mut conn, source.id, started, finished, range, &poll),
                 Err(e) => Err(e),
             };
             let outcome = match result {
@@ -165,6 +186,7 @@ impl Burnrate {
         conn: &rusqlite::Connection,
         source: &Source,
         range: DayRange,
+        progress: &Option<ProgressFn>,
     ) -> Result<(&'static dyn Connector, PollContext)> {
         let connector = source.provider.connector().ok_or_else(|| {
             Error::new(
@@ -187,24 +209,17 @@ impl Burnrate {
             range,
             now: self.clock.now(),
             http: self.http.clone(),
+            settings: source.settings.clone(),
+            prices: self.prices()?,
+            progress: Progress::new(&source.name, progress.clone()),
         };
         Ok((connector, ctx))
     }
 
     pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
         let today = self.clock.now().date_naive();
-        let to = query
-            .to
-            .as_deref()
-            .map(parse_day)
-            .transpose()?
-            .unwrap_or(today);
-        let from = query
-            .from
-            .as_deref()
-            .map(parse_day)
-            .transpose()?
-            .unwrap_or(to - Days::days(29));
+        let to = query.to.as_deref().map(parse_day).transpose()?.unwrap_or(today);
+        let from = query.from.as_deref().map(parse_day).transpose()?.unwrap_or(to - Days::days(29));
         let range = DayRange::new(from, to)?;
         let conn = self.open()?;
         ledger::daily_report(&conn, &query.by, range)

@@ -13,8 +13,7 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// The schema, in order. `user_version` counts how many have been applied.
 /// Append only: a shipped migration is never edited or removed.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_ledger", include_str!("../migrations/0001_ledger.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_ledger", include_str!("../migrations/0001_ledger.sql"))];
 
 pub fn schema_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -60,13 +59,12 @@ fn migrate(conn: &Connection) -> Result<()> {
         let version = index as i64 + 1;
         // Each migration and its version bump commit together, so a crash never leaves a
         // half-applied schema.
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {version}; COMMIT;"
-        ))
-        .map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
-        })?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {version}; COMMIT;")).map_err(
+            |e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
+            },
+        )?;
     }
     Ok(())
 }
@@ -77,12 +75,7 @@ pub fn schema_dump(conn: &Connection) -> Result<String> {
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type, name",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(format!(
-            "-- {} {}\n{};\n",
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?
-        ))
+        Ok(format!("-- {} {}\n{};\n", r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
     })?;
     let mut out = String::new();
     for row in rows {
@@ -107,17 +100,11 @@ mod tests {
         let path = dir.path().join("l.sqlite3");
         drop(open(&path).unwrap());
         let conn = open(&path).unwrap();
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, schema_version());
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
     }
 
@@ -134,9 +121,7 @@ mod tests {
         assert_eq!(e.code, ErrorCode::DbTooNew);
         assert!(e.message().contains("newer Burnrate"));
         let c = Connection::open(&path).unwrap();
-        let v: i64 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, 99);
     }
 }

@@ -5,8 +5,11 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use std::collections::BTreeMap;
+
 use crate::error::ApiError;
 use crate::providers::ProviderId;
+use crate::settings::SettingSpec;
 
 /// What the UI needs to offer a provider in the "add source" form.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -21,6 +24,8 @@ pub struct ProviderInfo {
     pub key_help: String,
     /// False until the provider's connector lands; the source can be added but not synced yet.
     pub can_sync: bool,
+    /// Provider-specific settings the source accepts.
+    pub settings: Vec<SettingSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -61,6 +66,10 @@ pub struct AddSourceRequest {
     /// None: the provider's default base URL.
     pub base_url: Option<String>,
     pub key: KeyInput,
+    /// Provider-specific settings, see `ProviderInfo::settings`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub settings: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -85,6 +94,7 @@ pub struct SourceView {
     /// A display fingerprint such as `sk-…abcd`; never the key.
     pub key_fingerprint: Option<String>,
     pub created_at: String,
+    pub settings: BTreeMap<String, String>,
     pub last_sync: Option<SyncRunView>,
 }
 
@@ -152,4 +162,17 @@ pub struct ReportRow {
     /// Decimal string with six places, e.g. "12.345678". Never a float.
     pub amount: String,
     pub kind: SpendKind,
+}
+
+/// Progress of a long sync (a first sync of history), for progress bars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SyncProgress {
+    pub source: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+    /// What is being counted, e.g. "pages" or "days".
+    pub unit: String,
 }

@@ -46,10 +46,7 @@ pub struct Error {
 impl Error {
     /// Builds an error; the message is redacted here so no constructor can leak a key.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error {
-            code,
-            message: redact(&message.into()).into_owned(),
-        }
+        Error { code, message: redact(&message.into()).into_owned() }
     }
     pub fn message(&self) -> &str {
         &self.message
@@ -75,16 +72,18 @@ impl From<rusqlite::Error> for Error {
                         "the disk is full: nothing was written; free some space and sync again",
                     )
                 }
-                C::ReadOnly | C::CannotOpen | C::PermissionDenied => {
-                    return Error::new(
-                        ErrorCode::DataDirUnwritable,
-                        format!("cannot write the database ({e}); check the data directory's permissions or pass --data-dir"),
-                    )
-                }
+                C::ReadOnly | C::CannotOpen | C::PermissionDenied => return Error::new(
+                    ErrorCode::DataDirUnwritable,
+                    format!(
+                        "cannot write the database ({e}); check the data directory's permissions or pass --data-dir"
+                    ),
+                ),
                 C::DatabaseCorrupt | C::NotADatabase => {
                     return Error::new(
                         ErrorCode::Database,
-                        format!("the database file is damaged ({e}); move it aside and sync again to rebuild the ledger"),
+                        format!(
+                            "the database file is damaged ({e}); move it aside and sync again to rebuild the ledger"
+                        ),
                     )
                 }
                 _ => {}
@@ -104,18 +103,12 @@ pub struct ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError {
-            code: e.code,
-            message: e.message,
-        }
+        ApiError { code: e.code, message: e.message }
     }
 }
 impl From<&Error> for ApiError {
     fn from(e: &Error) -> Self {
-        ApiError {
-            code: e.code,
-            message: e.message.clone(),
-        }
+        ApiError { code: e.code, message: e.message.clone() }
     }
 }
 
@@ -125,14 +118,8 @@ mod tests {
 
     #[test]
     fn errors_cross_ipc_as_code_and_message_with_keys_redacted() {
-        let e = Error::new(
-            ErrorCode::KeyRejected,
-            "OpenAI rejected sk-proj-FAKEFAKEFAKEFAKE9999 (401)",
-        );
+        let e = Error::new(ErrorCode::KeyRejected, "OpenAI rejected sk-proj-FAKEFAKEFAKEFAKE9999 (401)");
         let json = serde_json::to_value(ApiError::from(e)).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"code": "key_rejected", "message": "OpenAI rejected sk-…9999 (401)"})
-        );
+        assert_eq!(json, serde_json::json!({"code": "key_rejected", "message": "OpenAI rejected sk-…9999 (401)"}));
     }
 }

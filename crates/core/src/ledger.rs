@@ -122,9 +122,7 @@ pub struct DayRange {
 impl DayRange {
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self> {
         if from > to {
-            return Err(Error::invalid_input(format!(
-                "--from {from} is after --to {to}; swap them"
-            )));
+            return Err(Error::invalid_input(format!("--from {from} is after --to {to}; swap them")));
         }
         Ok(DayRange { from, to })
     }
@@ -142,24 +140,16 @@ impl DayRange {
 }
 
 pub fn day_start(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp()
+    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp()
 }
 
 pub fn ts_to_day(ts: i64) -> NaiveDate {
-    DateTime::<Utc>::from_timestamp(ts, 0)
-        .map(|t| t.date_naive())
-        .unwrap_or_default()
+    DateTime::<Utc>::from_timestamp(ts, 0).map(|t| t.date_naive()).unwrap_or_default()
 }
 
 pub fn parse_day(text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        Error::invalid_input(format!(
-            "{text:?} is not a day; use YYYY-MM-DD, e.g. 2026-03-01"
-        ))
-    })
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::invalid_input(format!("{text:?} is not a day; use YYYY-MM-DD, e.g. 2026-03-01")))
 }
 
 /// Writes a successful poll and its run record in one transaction. Returns the spend rows written.
@@ -172,14 +162,13 @@ pub fn write_poll(
     poll: &PollResult,
 ) -> Result<i64> {
     for w in &poll.windows {
-        if let Some(r) = w
-            .rows
-            .iter()
-            .find(|r| r.bucket_start < w.from || r.bucket_start >= w.to)
-        {
+        if let Some(r) = w.rows.iter().find(|r| r.bucket_start < w.from || r.bucket_start >= w.to) {
             return Err(Error::new(
                 ErrorCode::UnexpectedResponse,
-                format!("the provider returned a bucket at {} outside the requested window; nothing was written", r.bucket_start),
+                format!(
+                    "the provider returned a bucket at {} outside the requested window; nothing was written",
+                    r.bucket_start
+                ),
             ));
         }
     }
@@ -208,17 +197,9 @@ pub fn write_poll(
         let mut merged: BTreeMap<BucketIdentity<'_>, BucketTotals> = BTreeMap::new();
         for r in &w.rows {
             let e = merged
-                .entry((
-                    r.bucket_start,
-                    &r.key_id,
-                    &r.model,
-                    &r.project,
-                    r.currency.as_str(),
-                ))
+                .entry((r.bucket_start, &r.key_id, &r.model, &r.project, r.currency.as_str()))
                 .or_insert((0, None, None, None));
-            e.0 =
-                e.0.checked_add(r.amount_micros)
-                    .ok_or_else(|| Error::internal("amount overflow"))?;
+            e.0 = e.0.checked_add(r.amount_micros).ok_or_else(|| Error::internal("amount overflow"))?;
             e.1 = add_opt(e.1, r.input_tokens);
             e.2 = add_opt(e.2, r.output_tokens);
             e.3 = add_opt(e.3, r.requests);
@@ -325,11 +306,8 @@ pub fn last_run(conn: &Connection, source_id: i64) -> Result<Option<crate::dto::
 
 /// The end of the last successful window, to sync incrementally from there.
 pub fn last_success_window_end(conn: &Connection, source_id: i64) -> Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT max(window_to) FROM sync_runs WHERE source_id = ?1 AND ok = 1",
-        [source_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .query_row("SELECT max(window_to) FROM sync_runs WHERE source_id = ?1 AND ok = 1", [source_id], |r| r.get(0))?)
 }
 
 pub fn ts_to_rfc3339(ts: i64) -> String {
@@ -343,11 +321,7 @@ pub const UNATTRIBUTED: &str = "unattributed";
 
 /// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
 /// buckets roll up into their day). Currencies and kinds are never summed together.
-pub fn daily_report(
-    conn: &Connection,
-    by: &[Dimension],
-    range: DayRange,
-) -> Result<Vec<ReportRow>> {
+pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
     let by_key = by.contains(&Dimension::Key);
     let by_model = by.contains(&Dimension::Model);
     let by_source = by.contains(&Dimension::Source);
@@ -373,7 +347,10 @@ pub fn daily_report(
         src_name = col(by_source, "src.name"),
         src_provider = col(by_source, "src.provider"),
         key_id = col(by_key, "nullif(s.key_id, '')"),
-        key_name = col(by_key, "CASE WHEN s.key_id = '' THEN 'unattributed' ELSE coalesce(k.display_name, k.fingerprint, s.key_id) END"),
+        key_name = col(
+            by_key,
+            "CASE WHEN s.key_id = '' THEN 'unattributed' ELSE coalesce(k.display_name, k.fingerprint, s.key_id) END"
+        ),
         model = col(by_model, "CASE WHEN s.model = '' THEN 'unattributed' ELSE s.model END"),
         g_source = if group_source { "s.source_id," } else { "" },
         g_key = if by_key { "s.key_id," } else { "" },
@@ -394,8 +371,7 @@ pub fn daily_report(
             kind: SpendKind::parse(&r.get::<_, String>(8)?),
         })
     })?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(Into::into)
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
 }
 
 #[cfg(test)]
@@ -440,30 +416,15 @@ mod tests {
     }
 
     fn total(conn: &Connection) -> i64 {
-        conn.query_row(
-            "SELECT coalesce(sum(amount_micros), 0) FROM spend",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        conn.query_row("SELECT coalesce(sum(amount_micros), 0) FROM spend", [], |r| r.get(0)).unwrap()
     }
 
     #[test]
     fn rewriting_a_window_replaces_and_never_adds() {
         let mut conn = db::open_in_memory().unwrap();
         let id = source(&conn, "a");
-        let range = DayRange::new(
-            parse_day("2026-03-01").unwrap(),
-            parse_day("2026-03-02").unwrap(),
-        )
-        .unwrap();
-        let p = poll(
-            range,
-            vec![
-                row("2026-03-01", "key_a", 1_000_000),
-                row("2026-03-02", "key_b", 2_000_000),
-            ],
-        );
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-02").unwrap()).unwrap();
+        let p = poll(range, vec![row("2026-03-01", "key_a", 1_000_000), row("2026-03-02", "key_b", 2_000_000)]);
         assert_eq!(write_poll(&mut conn, id, 1, 2, range, &p).unwrap(), 2);
         write_poll(&mut conn, id, 3, 4, range, &p).unwrap();
         assert_eq!(total(&conn), 3_000_000);
@@ -477,18 +438,8 @@ mod tests {
     fn rows_of_one_bucket_split_across_pages_are_summed() {
         let mut conn = db::open_in_memory().unwrap();
         let id = source(&conn, "a");
-        let range = DayRange::new(
-            parse_day("2026-03-01").unwrap(),
-            parse_day("2026-03-01").unwrap(),
-        )
-        .unwrap();
-        let p = poll(
-            range,
-            vec![
-                row("2026-03-01", "k", 250_000),
-                row("2026-03-01", "k", 750_000),
-            ],
-        );
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let p = poll(range, vec![row("2026-03-01", "k", 250_000), row("2026-03-01", "k", 750_000)]);
         assert_eq!(write_poll(&mut conn, id, 1, 2, range, &p).unwrap(), 1);
         assert_eq!(total(&conn), 1_000_000);
     }
@@ -497,21 +448,12 @@ mod tests {
     fn a_row_outside_its_window_aborts_the_whole_poll() {
         let mut conn = db::open_in_memory().unwrap();
         let id = source(&conn, "a");
-        let range = DayRange::new(
-            parse_day("2026-03-01").unwrap(),
-            parse_day("2026-03-01").unwrap(),
-        )
-        .unwrap();
-        let p = poll(
-            range,
-            vec![row("2026-03-01", "k", 1), row("2026-03-05", "k", 1)],
-        );
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let p = poll(range, vec![row("2026-03-01", "k", 1), row("2026-03-05", "k", 1)]);
         let e = write_poll(&mut conn, id, 1, 2, range, &p).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnexpectedResponse);
         assert_eq!(total(&conn), 0);
-        let runs: i64 = conn
-            .query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0))
-            .unwrap();
+        let runs: i64 = conn.query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0)).unwrap();
         assert_eq!(runs, 0);
     }
 
@@ -519,21 +461,10 @@ mod tests {
     fn report_groups_by_dimension_and_never_mixes_currencies() {
         let mut conn = db::open_in_memory().unwrap();
         let id = source(&conn, "a");
-        let range = DayRange::new(
-            parse_day("2026-03-01").unwrap(),
-            parse_day("2026-03-01").unwrap(),
-        )
-        .unwrap();
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
         let mut cny = row("2026-03-01", "k2", 7_000_000);
         cny.currency = "CNY".parse().unwrap();
-        let p = poll(
-            range,
-            vec![
-                row("2026-03-01", "k1", 1_000_000),
-                row("2026-03-01", "", 500_000),
-                cny,
-            ],
-        );
+        let p = poll(range, vec![row("2026-03-01", "k1", 1_000_000), row("2026-03-01", "", 500_000), cny]);
         write_poll(&mut conn, id, 1, 2, range, &p).unwrap();
 
         let totals = daily_report(&conn, &[], range).unwrap();

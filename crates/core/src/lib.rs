@@ -12,9 +12,11 @@ pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod paths;
+pub mod prices;
 pub mod providers;
 pub mod redact;
 pub mod secrets;
+pub mod settings;
 pub mod sources;
 
 pub use api::Burnrate;

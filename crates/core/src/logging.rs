@@ -42,25 +42,11 @@ mod tests {
     fn log_files_are_redacted() {
         let dir = tempfile::tempdir().unwrap();
         let files = daily_files(dir.path(), 3).unwrap();
-        writeln!(
-            files.make_writer(),
-            "polling with key sk-proj-FAKEFAKEFAKEFAKE0042"
-        )
-        .unwrap();
-        let entries: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        writeln!(files.make_writer(), "polling with key sk-proj-FAKEFAKEFAKEFAKE0042").unwrap();
+        let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(entries.len(), 1);
-        let name = entries[0]
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        assert!(
-            name.starts_with("burnrate.") && name.ends_with(".log"),
-            "{name}"
-        );
+        let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("burnrate.") && name.ends_with(".log"), "{name}");
         let text = std::fs::read_to_string(&entries[0]).unwrap();
         assert_eq!(text, "polling with key sk-…0042\n");
     }

@@ -32,9 +32,7 @@ impl FromStr for Currency {
         if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
             Ok(Currency(s.to_ascii_uppercase()))
         } else {
-            Err(Error::invalid_input(format!(
-                "{s:?} is not an ISO-4217 currency code such as USD"
-            )))
+            Err(Error::invalid_input(format!("{s:?} is not an ISO-4217 currency code such as USD")))
         }
     }
 }
@@ -75,8 +73,7 @@ pub fn json_number_to_micros(value: f64) -> Result<i64> {
 }
 
 fn decimal_to_micros(d: Decimal) -> Result<i64> {
-    let micros = d.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
-        * Decimal::from(MICROS_PER_UNIT);
+    let micros = d.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero) * Decimal::from(MICROS_PER_UNIT);
     i64::try_from(micros).map_err(|_| Error::invalid_input(format!("amount {d} is out of range")))
 }
 
@@ -84,25 +81,15 @@ fn decimal_to_micros(d: Decimal) -> Result<i64> {
 pub fn format_micros(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
     let abs = micros.unsigned_abs();
-    format!(
-        "{sign}{}.{:06}",
-        abs / MICROS_PER_UNIT as u64,
-        abs % MICROS_PER_UNIT as u64
-    )
+    format!("{sign}{}.{:06}", abs / MICROS_PER_UNIT as u64, abs % MICROS_PER_UNIT as u64)
 }
 
 /// Formats for people: two places (more when the amount is below a cent), with the currency.
 pub fn format_human(micros: i64, currency: &str) -> String {
     let full = format_micros(micros);
-    let (int, frac) = full
-        .split_once('.')
-        .expect("format_micros always has a point");
+    let (int, frac) = full.split_once('.').expect("format_micros always has a point");
     let frac = frac.trim_end_matches('0');
-    let frac = if frac.len() < 2 {
-        format!("{frac:0<2}")
-    } else {
-        frac.to_owned()
-    };
+    let frac = if frac.len() < 2 { format!("{frac:0<2}") } else { frac.to_owned() };
     format!("{int}.{frac} {currency}")
 }
 
@@ -138,14 +125,8 @@ mod tests {
         // 0.1 + 0.2 style drift must not appear: each value converts as written.
         assert_eq!(json_number_to_micros(0.06).unwrap(), 60_000);
         assert_eq!(json_number_to_micros(74.5).unwrap(), 74_500_000);
-        assert_eq!(
-            json_number_to_micros(0.1).unwrap() + json_number_to_micros(0.2).unwrap(),
-            300_000
-        );
-        assert_eq!(
-            json_number_to_micros(1234567.891234).unwrap(),
-            1_234_567_891_234
-        );
+        assert_eq!(json_number_to_micros(0.1).unwrap() + json_number_to_micros(0.2).unwrap(), 300_000);
+        assert_eq!(json_number_to_micros(1234567.891234).unwrap(), 1_234_567_891_234);
     }
 
     #[test]

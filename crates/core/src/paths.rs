@@ -12,9 +12,7 @@ pub struct Paths {
 
 impl Paths {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Paths {
-            data_dir: data_dir.into(),
-        }
+        Paths { data_dir: data_dir.into() }
     }
 
     /// `explicit` (flag or `BURNRATE_DATA_DIR`) wins; otherwise the platform data directory

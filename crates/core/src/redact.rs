@@ -58,9 +58,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
                 // Keep the header name so the message still reads well.
                 let lower = m.to_ascii_lowercase();
                 if lower.starts_with("bearer") || lower.starts_with("x-api-key") {
-                    let cut = m
-                        .find(|c: char| c.is_whitespace() || c == ':' || c == '=')
-                        .unwrap_or(m.len());
+                    let cut = m.find(|c: char| c.is_whitespace() || c == ':' || c == '=').unwrap_or(m.len());
                     format!("{} <redacted>", &m[..cut])
                 } else {
                     fingerprint(m)
@@ -103,9 +101,7 @@ mod tests {
 
     #[test]
     fn bearer_headers_and_x_api_key_are_redacted() {
-        let out = redact(
-            "Authorization: Bearer faketoken_ABCDEFGHIJKLMNOP and x-api-key: fakeANTHROPICvalue123",
-        );
+        let out = redact("Authorization: Bearer faketoken_ABCDEFGHIJKLMNOP and x-api-key: fakeANTHROPICvalue123");
         assert!(!out.contains("faketoken_ABCDEFGHIJKLMNOP"), "{out}");
         assert!(!out.contains("fakeANTHROPICvalue123"), "{out}");
         assert!(out.contains("Bearer <redacted>"), "{out}");
@@ -132,11 +128,7 @@ mod tests {
     fn the_writer_redacts_what_it_writes() {
         use std::io::Write;
         let mut buf = Vec::new();
-        write!(
-            RedactingWriter(&mut buf),
-            "key=sk-or-v1-FAKEfakeFAKEfake0000"
-        )
-        .unwrap();
+        write!(RedactingWriter(&mut buf), "key=sk-or-v1-FAKEfakeFAKEfake0000").unwrap();
         let s = String::from_utf8(buf).unwrap();
         assert_eq!(s, "key=sk-…0000");
     }

@@ -94,12 +94,10 @@ impl OsKeyring {
         let entry = match self.backend {
             KeyringBackend::Default => keyring::Entry::new(KEYRING_SERVICE, account),
             #[cfg(target_os = "linux")]
-            KeyringBackend::KeyUtils => keyring::keyutils::KeyutilsCredential::new_with_target(
-                None,
-                KEYRING_SERVICE,
-                account,
-            )
-            .map(|c| keyring::Entry::new_with_credential(Box::new(c))),
+            KeyringBackend::KeyUtils => {
+                keyring::keyutils::KeyutilsCredential::new_with_target(None, KEYRING_SERVICE, account)
+                    .map(|c| keyring::Entry::new_with_credential(Box::new(c)))
+            }
         };
         entry.map_err(keyring_error)
     }
@@ -124,9 +122,7 @@ fn keyring_error(e: keyring::Error) -> Error {
 
 impl SecretStore for OsKeyring {
     fn set(&self, account: &str, secret: &str) -> Result<()> {
-        self.entry(account)?
-            .set_password(secret)
-            .map_err(keyring_error)
+        self.entry(account)?.set_password(secret).map_err(keyring_error)
     }
     fn get(&self, account: &str) -> Result<String> {
         let secret = self.entry(account)?.get_password().map_err(keyring_error)?;
@@ -147,19 +143,16 @@ pub struct MemoryStore(Mutex<HashMap<String, String>>);
 
 impl SecretStore for MemoryStore {
     fn set(&self, account: &str, secret: &str) -> Result<()> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(account.to_owned(), secret.to_owned());
+        self.0.lock().unwrap().insert(account.to_owned(), secret.to_owned());
         Ok(())
     }
     fn get(&self, account: &str) -> Result<String> {
-        self.0.lock().unwrap().get(account).cloned().ok_or_else(|| {
-            Error::new(
-                ErrorCode::KeyMissing,
-                "the secret store has no key for this source",
-            )
-        })
+        self.0
+            .lock()
+            .unwrap()
+            .get(account)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorCode::KeyMissing, "the secret store has no key for this source"))
     }
     fn delete(&self, account: &str) -> Result<()> {
         self.0.lock().unwrap().remove(account);
@@ -195,10 +188,7 @@ pub fn account_for_source(source_name: &str) -> String {
 /// Validates an environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
 pub fn validate_env_var_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
@@ -218,9 +208,7 @@ pub fn key_from_env(env: &dyn Environment, var: &str) -> Result<String> {
         }
         Some(_) => Err(Error::new(
             ErrorCode::KeyMissing,
-            format!(
-                "environment variable {var} is empty; set it to the API key, e.g. export {var}=…"
-            ),
+            format!("environment variable {var} is empty; set it to the API key, e.g. export {var}=…"),
         )),
         None => Err(Error::new(
             ErrorCode::KeyMissing,
@@ -233,15 +221,10 @@ pub fn key_from_env(env: &dyn Environment, var: &str) -> Result<String> {
 pub fn validate_key(key: &str) -> Result<&str> {
     let key = key.trim();
     if key.is_empty() {
-        return Err(Error::new(
-            ErrorCode::KeyMissing,
-            "the key is empty; paste the whole key",
-        ));
+        return Err(Error::new(ErrorCode::KeyMissing, "the key is empty; paste the whole key"));
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid_input(
-            "the key contains spaces or control characters; paste only the key",
-        ));
+        return Err(Error::invalid_input("the key contains spaces or control characters; paste only the key"));
     }
     Ok(key)
 }

@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{last_run, ts_to_rfc3339};
 use crate::providers::ProviderId;
 use crate::secrets::{self, account_for_source, fingerprint, Environment, SecretStore};
+use crate::settings::Settings;
 
 /// A source as stored (no secret in it).
 #[derive(Debug, Clone)]
@@ -19,6 +20,7 @@ pub struct Source {
     pub key_storage: KeyStorage,
     pub key_env_var: Option<String>,
     pub key_fingerprint: Option<String>,
+    pub settings: Settings,
     pub created_at: i64,
 }
 
@@ -41,6 +43,7 @@ impl Source {
             key_env_var: self.key_env_var.clone(),
             key_fingerprint: self.key_fingerprint.clone(),
             created_at: ts_to_rfc3339(self.created_at),
+            settings: self.settings.given().clone(),
             last_sync: last_run(conn, self.id)?,
         })
     }
@@ -50,9 +53,7 @@ pub fn validate_name(name: &str) -> Result<&str> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'));
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'));
     if ok {
         Ok(name)
     } else {
@@ -69,7 +70,10 @@ pub fn parse_base_url(provider: ProviderId, text: Option<&str>) -> Result<Url> {
         None => provider.default_base_url().ok_or_else(|| {
             Error::new(
                 ErrorCode::InvalidUrl,
-                format!("{} has no default address; pass --base-url with your gateway's URL, e.g. http://localhost:4000", provider.label()),
+                format!(
+                    "{} has no default address; pass --base-url with your gateway's URL, e.g. http://localhost:4000",
+                    provider.label()
+                ),
             )
         })?,
     };
@@ -78,9 +82,7 @@ pub fn parse_base_url(provider: ProviderId, text: Option<&str>) -> Result<Url> {
             ErrorCode::InvalidUrl,
             format!(
                 "{text:?} is not a usable base URL ({why}); use e.g. {}",
-                provider
-                    .default_base_url()
-                    .unwrap_or("https://relay.example.com")
+                provider.default_base_url().unwrap_or("https://relay.example.com")
             ),
         )
     };
@@ -111,12 +113,13 @@ pub fn add(
 ) -> Result<Source> {
     let name = validate_name(&req.name)?.to_owned();
     let base_url = parse_base_url(req.provider, req.base_url.as_deref())?;
+    let settings =
+        Settings::validate(req.settings.clone().unwrap_or_default(), &req.provider.settings(), req.provider.as_str())?;
+    let settings_json = serde_json::to_string(settings.given()).map_err(|e| Error::internal(e.to_string()))?;
     if find(conn, &name)?.is_some() {
         return Err(Error::new(
             ErrorCode::SourceExists,
-            format!(
-                "a source named {name:?} already exists; choose another name or remove it first"
-            ),
+            format!("a source named {name:?} already exists; choose another name or remove it first"),
         ));
     }
     let (storage, env_var, key) = match &req.key {
@@ -126,17 +129,13 @@ pub fn add(
             let key = secrets::key_from_env(env, var)?;
             (KeyStorage::Env, Some(var.to_owned()), key)
         }
-        KeyInput::Secret { value } => (
-            KeyStorage::Keyring,
-            None,
-            secrets::validate_key(value)?.to_owned(),
-        ),
+        KeyInput::Secret { value } => (KeyStorage::Keyring, None, secrets::validate_key(value)?.to_owned()),
     };
     let fp = fingerprint(&key);
     let tx = conn.transaction()?;
     tx.execute(
-        "INSERT INTO sources (name, provider, base_url, key_storage, key_env_var, key_fingerprint, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sources (name, provider, base_url, key_storage, key_env_var, key_fingerprint, settings, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             name,
             req.provider.as_str(),
@@ -144,6 +143,7 @@ pub fn add(
             storage_str(storage),
             env_var,
             fp,
+            settings_json,
             now
         ],
     )?;
@@ -165,6 +165,7 @@ pub fn add(
         key_storage: storage,
         key_env_var: env_var,
         key_fingerprint: Some(fp),
+        settings,
         created_at: now,
     })
 }
@@ -176,27 +177,23 @@ fn storage_str(s: KeyStorage) -> &'static str {
     }
 }
 
-const COLUMNS: &str =
-    "id, name, provider, base_url, key_storage, key_env_var, key_fingerprint, created_at";
+const COLUMNS: &str = "id, name, provider, base_url, key_storage, key_env_var, key_fingerprint, created_at, settings";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
     let invalid = |col: usize, e: Box<dyn std::error::Error + Send + Sync>| {
         rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e)
     };
     let storage: String = r.get(4)?;
+    let provider: ProviderId = r.get::<_, String>(2)?.parse().map_err(|e: Error| invalid(2, Box::new(e)))?;
+    let given: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&r.get::<_, String>(8)?).map_err(|e| invalid(8, Box::new(e)))?;
     Ok(Source {
         id: r.get(0)?,
         name: r.get(1)?,
-        provider: r
-            .get::<_, String>(2)?
-            .parse()
-            .map_err(|e: Error| invalid(2, Box::new(e)))?,
+        provider,
+        settings: Settings::with_defaults(given, &provider.settings()),
         base_url: Url::parse(&r.get::<_, String>(3)?).map_err(|e| invalid(3, Box::new(e)))?,
-        key_storage: if storage == "env" {
-            KeyStorage::Env
-        } else {
-            KeyStorage::Keyring
-        },
+        key_storage: if storage == "env" { KeyStorage::Env } else { KeyStorage::Keyring },
         key_env_var: r.get(5)?,
         key_fingerprint: r.get(6)?,
         created_at: r.get(7)?,
@@ -204,32 +201,21 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
 }
 
 pub fn find(conn: &Connection, name: &str) -> Result<Option<Source>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"),
-            [name.trim()],
-            from_row,
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"), [name.trim()], from_row).optional()?)
 }
 
 pub fn get(conn: &Connection, name: &str) -> Result<Source> {
     find(conn, name)?.ok_or_else(|| {
         Error::new(
             ErrorCode::SourceNotFound,
-            format!(
-                "no source named {:?}; `burnrate source list` shows the names",
-                name.trim()
-            ),
+            format!("no source named {:?}; `burnrate source list` shows the names", name.trim()),
         )
     })
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Source>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sources ORDER BY name"))?;
-    let sources = stmt
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let sources = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(sources)
 }
 
@@ -248,10 +234,7 @@ pub fn remove(conn: &mut Connection, store: &dyn SecretStore, name: &str) -> Res
 
 /// Updates the displayed fingerprint after an environment variable changed value.
 pub fn update_fingerprint(conn: &Connection, id: i64, fp: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE sources SET key_fingerprint = ?1 WHERE id = ?2",
-        params![fp, id],
-    )?;
+    conn.execute("UPDATE sources SET key_fingerprint = ?1 WHERE id = ?2", params![fp, id])?;
     Ok(())
 }
 
@@ -265,17 +248,11 @@ mod tests {
     const FAKE_KEY: &str = "sk-admin-FAKEFAKEFAKEFAKEFAKEabcd";
 
     fn req(name: &str, key: KeyInput) -> AddSourceRequest {
-        AddSourceRequest {
-            provider: ProviderId::Openai,
-            name: name.into(),
-            base_url: None,
-            key,
-        }
+        AddSourceRequest { provider: ProviderId::Openai, name: name.into(), base_url: None, key, settings: None }
     }
 
     fn count(conn: &Connection) -> i64 {
-        conn.query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
-            .unwrap()
+        conn.query_row("SELECT count(*) FROM sources", [], |r| r.get(0)).unwrap()
     }
 
     #[test]
@@ -283,24 +260,16 @@ mod tests {
         let mut conn = db::open_in_memory().unwrap();
         let store = MemoryStore::default();
         let env = HashMap::new();
-        let s = add(
-            &mut conn,
-            &env,
-            &store,
-            0,
-            &req(
-                "work",
-                KeyInput::Secret {
-                    value: FAKE_KEY.into(),
-                },
-            ),
-        )
-        .unwrap();
+        let s = add(&mut conn, &env, &store, 0, &req("work", KeyInput::Secret { value: FAKE_KEY.into() })).unwrap();
         assert_eq!(s.key_fingerprint.as_deref(), Some("sk-…abcd"));
         assert_eq!(s.base_url.as_str(), "https://api.openai.com/v1");
         assert_eq!(s.key(&env, &store).unwrap(), FAKE_KEY);
         let dump: String = conn
-            .query_row("SELECT group_concat(name || base_url || coalesce(key_fingerprint,'') || settings) FROM sources", [], |r| r.get(0))
+            .query_row(
+                "SELECT group_concat(name || base_url || coalesce(key_fingerprint,'') || settings) FROM sources",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert!(!dump.contains(FAKE_KEY));
         remove(&mut conn, &store, "work").unwrap();
@@ -314,75 +283,28 @@ mod tests {
         let store = MemoryStore::default();
         let env: HashMap<String, String> = HashMap::new();
         let cases: Vec<(AddSourceRequest, ErrorCode)> = vec![
-            (
-                req(
-                    "a",
-                    KeyInput::Env {
-                        var: "MISSING_VAR".into(),
-                    },
-                ),
-                ErrorCode::KeyMissing,
-            ),
-            (
-                req(
-                    "a",
-                    KeyInput::Secret {
-                        value: "   ".into(),
-                    },
-                ),
-                ErrorCode::KeyMissing,
-            ),
-            (
-                req(
-                    "",
-                    KeyInput::Secret {
-                        value: FAKE_KEY.into(),
-                    },
-                ),
-                ErrorCode::InvalidInput,
-            ),
-            (
-                req(
-                    "a/../b",
-                    KeyInput::Secret {
-                        value: FAKE_KEY.into(),
-                    },
-                ),
-                ErrorCode::InvalidInput,
-            ),
+            (req("a", KeyInput::Env { var: "MISSING_VAR".into() }), ErrorCode::KeyMissing),
+            (req("a", KeyInput::Secret { value: "   ".into() }), ErrorCode::KeyMissing),
+            (req("", KeyInput::Secret { value: FAKE_KEY.into() }), ErrorCode::InvalidInput),
+            (req("a/../b", KeyInput::Secret { value: FAKE_KEY.into() }), ErrorCode::InvalidInput),
             (
                 AddSourceRequest {
                     base_url: Some("ftp://x".into()),
-                    ..req(
-                        "a",
-                        KeyInput::Secret {
-                            value: FAKE_KEY.into(),
-                        },
-                    )
+                    ..req("a", KeyInput::Secret { value: FAKE_KEY.into() })
                 },
                 ErrorCode::InvalidUrl,
             ),
             (
                 AddSourceRequest {
                     base_url: Some("not a url".into()),
-                    ..req(
-                        "a",
-                        KeyInput::Secret {
-                            value: FAKE_KEY.into(),
-                        },
-                    )
+                    ..req("a", KeyInput::Secret { value: FAKE_KEY.into() })
                 },
                 ErrorCode::InvalidUrl,
             ),
             (
                 AddSourceRequest {
                     provider: ProviderId::Litellm,
-                    ..req(
-                        "a",
-                        KeyInput::Secret {
-                            value: FAKE_KEY.into(),
-                        },
-                    )
+                    ..req("a", KeyInput::Secret { value: FAKE_KEY.into() })
                 },
                 ErrorCode::InvalidUrl,
             ),
@@ -403,12 +325,7 @@ mod tests {
             &HashMap::new(),
             &UnavailableStore,
             0,
-            &req(
-                "a",
-                KeyInput::Secret {
-                    value: FAKE_KEY.into(),
-                },
-            ),
+            &req("a", KeyInput::Secret { value: FAKE_KEY.into() }),
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::SecretStoreUnavailable);
@@ -421,22 +338,8 @@ mod tests {
         let mut conn = db::open_in_memory().unwrap();
         let store = MemoryStore::default();
         let env: HashMap<String, String> = [("K".to_string(), FAKE_KEY.to_string())].into();
-        add(
-            &mut conn,
-            &env,
-            &store,
-            0,
-            &req("a", KeyInput::Env { var: "K".into() }),
-        )
-        .unwrap();
-        let e = add(
-            &mut conn,
-            &env,
-            &store,
-            0,
-            &req("a", KeyInput::Env { var: "K".into() }),
-        )
-        .unwrap_err();
+        add(&mut conn, &env, &store, 0, &req("a", KeyInput::Env { var: "K".into() })).unwrap();
+        let e = add(&mut conn, &env, &store, 0, &req("a", KeyInput::Env { var: "K".into() })).unwrap_err();
         assert_eq!(e.code, ErrorCode::SourceExists);
     }
 }

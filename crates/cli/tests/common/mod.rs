@@ -8,9 +8,7 @@ use std::process::{Command, Output, Stdio};
 pub const FAKE_KEY: &str = "sk-admin-FAKEFAKEFAKEFAKEFAKE0001";
 
 pub fn fixture(rel: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -27,27 +25,15 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
     }
     pub fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
         self
     }
     pub fn failed(self) -> Self {
-        assert_ne!(
-            self.code, 0,
-            "expected failure\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_ne!(self.code, 0, "expected failure\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
         self
     }
 }
@@ -66,9 +52,7 @@ impl Cli {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnrate"));
         cmd.arg("--data-dir").arg(self.data_dir.path()).args(args);
-        cmd.env_remove("BURNRATE_DATA_DIR")
-            .env_remove("BURNRATE_LOG")
-            .env("NO_COLOR", "1");
+        cmd.env_remove("BURNRATE_DATA_DIR").env_remove("BURNRATE_LOG").env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -88,12 +72,7 @@ impl Cli {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn burnrate");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         let out: Output = child.wait_with_output().unwrap();
         let run = Run {
             code: out.status.code().unwrap_or(-1),
@@ -101,10 +80,7 @@ impl Cli {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
         for text in [&run.stdout, &run.stderr] {
-            assert!(
-                !text.contains(FAKE_KEY),
-                "the key leaked into CLI output:\n{text}"
-            );
+            assert!(!text.contains(FAKE_KEY), "the key leaked into CLI output:\n{text}");
         }
         run
     }

@@ -1,6 +1,7 @@
 //! The HTTP client every connector shares: timeouts, retries for 429/5xx honouring
 //! `Retry-After`, and errors that name the provider, the endpoint and the fix.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,9 +9,12 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::dto::SyncProgress;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::DayRange;
+use crate::prices::PriceTable;
 use crate::providers::ProviderId;
+use crate::settings::Settings;
 
 /// How hard to try before giving up on a source for this pass.
 #[derive(Debug, Clone, Copy)]
@@ -23,11 +27,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-        }
+        RetryPolicy { max_attempts: 3, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30) }
     }
 }
 
@@ -69,6 +69,30 @@ pub struct PollContext {
     pub range: DayRange,
     pub now: DateTime<Utc>,
     pub http: HttpClient,
+    pub settings: Settings,
+    pub prices: Arc<PriceTable>,
+    pub progress: Progress,
+}
+
+/// Receives progress updates of long syncs.
+pub type ProgressFn = Arc<dyn Fn(SyncProgress) + Send + Sync>;
+
+/// A connector's handle for reporting progress (pages or days fetched so far).
+#[derive(Clone, Default)]
+pub struct Progress {
+    source: String,
+    sink: Option<ProgressFn>,
+}
+
+impl Progress {
+    pub fn new(source: &str, sink: Option<ProgressFn>) -> Self {
+        Progress { source: source.to_owned(), sink }
+    }
+    pub fn report(&self, done: u64, total: u64, unit: &str) {
+        if let Some(sink) = &self.sink {
+            sink(SyncProgress { source: self.source.clone(), done, total: total.max(done), unit: unit.to_owned() });
+        }
+    }
 }
 
 impl std::fmt::Debug for PollContext {
@@ -88,18 +112,12 @@ impl PollContext {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        base.join(path)
-            .map_err(|e| Error::internal(format!("bad endpoint path {path}: {e}")))
+        base.join(path).map_err(|e| Error::internal(format!("bad endpoint path {path}: {e}")))
     }
 
     /// GETs `url` and parses the JSON body as `T`, retrying 429 and 5xx per the policy.
     /// `endpoint` names the call in errors, e.g. `GET /organization/costs`.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        endpoint: &str,
-        url: Url,
-        auth: Auth,
-    ) -> Result<T> {
+    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: Url, auth: Auth) -> Result<T> {
         let policy = self.http.retry;
         let mut attempt = 1;
         loop {
@@ -112,9 +130,7 @@ impl PollContext {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Err(Failure::Retryable { error, .. }) | Err(Failure::Fatal(error)) => {
-                    return Err(error)
-                }
+                Err(Failure::Retryable { error, .. }) | Err(Failure::Fatal(error)) => return Err(error),
             }
         }
     }
@@ -123,15 +139,10 @@ impl PollContext {
         let request = self.http.client.get(url);
         let request = match auth {
             Auth::Bearer => request.bearer_auth(&self.key),
-            Auth::XApiKey => request
-                .header("x-api-key", &self.key)
-                .header("anthropic-version", "2023-06-01"),
+            Auth::XApiKey => request.header("x-api-key", &self.key).header("anthropic-version", "2023-06-01"),
         };
         let label = self.provider.label();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Failure::from_transport(label, endpoint, e))?;
+        let response = request.send().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -140,19 +151,12 @@ impl PollContext {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         // Read the whole body: a connection cut mid-body is an error here, never a partial parse.
-        let body = response
-            .text()
-            .await
-            .map_err(|e| Failure::from_transport(label, endpoint, e))?;
+        let body = response.text().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
         if status.is_success() {
             return Ok(body);
         }
         let detail = provider_message(&body);
-        let detail = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        };
+        let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Fatal(Error::new(
                 ErrorCode::KeyRejected,
@@ -172,7 +176,10 @@ impl PollContext {
             s if s.is_server_error() => Failure::Retryable {
                 error: Error::new(
                     ErrorCode::ProviderUnavailable,
-                    format!("{label} answered {} at {endpoint}{detail}; the provider is having trouble, try again later", s.as_u16()),
+                    format!(
+                        "{label} answered {} at {endpoint}{detail}; the provider is having trouble, try again later",
+                        s.as_u16()
+                    ),
                 ),
                 retry_after,
             },
@@ -198,10 +205,7 @@ impl PollContext {
 }
 
 enum Failure {
-    Retryable {
-        error: Error,
-        retry_after: Option<Duration>,
-    },
+    Retryable { error: Error, retry_after: Option<Duration> },
     Fatal(Error),
 }
 
@@ -225,7 +229,10 @@ impl Failure {
             Failure::Retryable {
                 error: Error::new(
                     ErrorCode::Network,
-                    format!("cannot reach {label} at {endpoint} ({}); check your connection and the base URL", root_cause(&e)),
+                    format!(
+                        "cannot reach {label} at {endpoint} ({}); check your connection and the base URL",
+                        root_cause(&e)
+                    ),
                 ),
                 retry_after: None,
             }

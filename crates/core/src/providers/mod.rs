@@ -9,6 +9,7 @@ use ts_rs::TS;
 
 use crate::dto::ProviderInfo;
 use crate::error::{Error, ErrorCode, Result};
+use crate::settings::SettingSpec;
 
 pub mod http;
 pub mod openai;
@@ -82,15 +83,9 @@ impl ProviderId {
 
     pub fn key_kind(self) -> &'static str {
         match self {
-            ProviderId::Openai => {
-                "Admin API key (sk-admin-…); project keys cannot read organization costs"
-            }
-            ProviderId::Anthropic => {
-                "Admin API key (sk-ant-admin…); standard API keys cannot read usage"
-            }
-            ProviderId::Openrouter => {
-                "Any API key (its own usage), or a management key for every key's daily activity"
-            }
+            ProviderId::Openai => "Admin API key (sk-admin-…); project keys cannot read organization costs",
+            ProviderId::Anthropic => "Admin API key (sk-ant-admin…); standard API keys cannot read usage",
+            ProviderId::Openrouter => "Any API key (its own usage), or a management key for every key's daily activity",
             ProviderId::Deepseek => "API key (sk-…)",
             ProviderId::Litellm => "Master key or a virtual key (sk-…)",
             ProviderId::NewApi => "Access token of your relay account",
@@ -101,7 +96,9 @@ impl ProviderId {
 
     pub fn key_help(self) -> &'static str {
         match self {
-            ProviderId::Openai => "platform.openai.com → Organization settings → Admin keys (read-only scope is enough)",
+            ProviderId::Openai => {
+                "platform.openai.com → Organization settings → Admin keys (read-only scope is enough)"
+            }
             ProviderId::Anthropic => "console.anthropic.com → Settings → Admin keys (organization admins only)",
             ProviderId::Openrouter => "openrouter.ai → Settings → API keys, or Management keys for per-key activity",
             ProviderId::Deepseek => "platform.deepseek.com → API keys",
@@ -109,6 +106,56 @@ impl ProviderId {
             ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
             ProviderId::Sub2api => "your relay's dashboard",
             ProviderId::CustomJson => "your relay's documentation",
+        }
+    }
+
+    /// The settings a source of this provider accepts.
+    pub fn settings(self) -> Vec<SettingSpec> {
+        use crate::settings::SettingKind::*;
+        match self {
+            ProviderId::NewApi => vec![
+                SettingSpec::new(
+                    "quota_per_usd",
+                    "Quota units per USD",
+                    Decimal,
+                    "how many quota units the relay counts as one US dollar",
+                )
+                .default("500000"),
+                SettingSpec::new(
+                    "user_id",
+                    "User id",
+                    Text,
+                    "your numeric user id on the relay, sent as New-Api-User (newer new-api versions require it)",
+                ),
+            ],
+            ProviderId::CustomJson => vec![
+                SettingSpec::new(
+                    "pointer",
+                    "JSON pointer",
+                    JsonPointer,
+                    "where the amount is in the response, e.g. /data/balance",
+                )
+                .required(),
+                SettingSpec::new(
+                    "meaning",
+                    "What the amount is",
+                    Text,
+                    "balance (money left), total (spend since the account began) or today (spend so far today)",
+                )
+                .default("balance"),
+                SettingSpec::new(
+                    "divisor",
+                    "Unit divisor",
+                    Decimal,
+                    "the amount is divided by this, e.g. 100 for cents",
+                )
+                .default("1"),
+                SettingSpec::new("currency", "Currency", Currency, "ISO-4217 code of the amount").default("USD"),
+                SettingSpec::new("header", "Auth header", Header, "the header that carries the key")
+                    .default("Authorization"),
+                SettingSpec::new("prefix", "Auth prefix", Text, "text before the key in the header").default("Bearer "),
+            ],
+            _ => vec![],
         }
     }
 
@@ -128,6 +175,7 @@ impl ProviderId {
             key_kind: self.key_kind().into(),
             key_help: self.key_help().into(),
             can_sync: self.connector().is_some(),
+            settings: self.settings(),
         }
     }
 }
@@ -141,19 +189,13 @@ impl fmt::Display for ProviderId {
 impl FromStr for ProviderId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        ProviderId::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = ProviderId::ALL.iter().map(|p| p.as_str()).collect();
-                Error::new(
-                    ErrorCode::UnknownProvider,
-                    format!(
-                        "unknown provider {s:?}; choose one of: {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        ProviderId::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = ProviderId::ALL.iter().map(|p| p.as_str()).collect();
+            Error::new(
+                ErrorCode::UnknownProvider,
+                format!("unknown provider {s:?}; choose one of: {}", names.join(", ")),
+            )
+        })
     }
 }
 

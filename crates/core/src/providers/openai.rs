@@ -66,9 +66,7 @@ impl Connector for OpenAi {
                         q.append_pair("page", p);
                     }
                 }
-                let body: Page = ctx
-                    .get_json("GET /organization/costs", url, Auth::Bearer)
-                    .await?;
+                let body: Page = ctx.get_json("GET /organization/costs", url, Auth::Bearer).await?;
                 for bucket in body.data {
                     for r in bucket.results {
                         rows.push(SpendRow {

@@ -9,9 +9,7 @@ use super::http::{Auth, PollContext};
 use super::{BoxFuture, Connector};
 use crate::dto::SpendKind;
 use crate::error::Result;
-use crate::ledger::{
-    day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow,
-};
+use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, Currency};
 
 pub struct OpenRouter;
@@ -34,9 +32,7 @@ struct KeyData {
 impl Connector for OpenRouter {
     fn poll<'a>(&'a self, ctx: &'a PollContext) -> BoxFuture<'a, Result<PollResult>> {
         Box::pin(async move {
-            let body: KeyResponse = ctx
-                .get_json("GET /key", ctx.url("key")?, Auth::Bearer)
-                .await?;
+            let body: KeyResponse = ctx.get_json("GET /key", ctx.url("key")?, Auth::Bearer).await?;
             let k = body.data;
             let key_id = k.label.clone();
             let mut result = PollResult {

@@ -6,4 +6,8 @@ export type AddSourceRequest = { provider: ProviderId, name: string,
 /**
  * None: the provider's default base URL.
  */
-base_url: string | null, key: KeyInput, };
+base_url: string | null, key: KeyInput, 
+/**
+ * Provider-specific settings, see `ProviderInfo::settings`.
+ */
+settings?: { [key in string]: string }, };

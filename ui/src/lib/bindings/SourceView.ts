@@ -11,4 +11,4 @@ key_env_var: string | null,
 /**
  * A display fingerprint such as `sk-…abcd`; never the key.
  */
-key_fingerprint: string | null, created_at: string, last_sync: SyncRunView | null, };
+key_fingerprint: string | null, created_at: string, settings: { [key in string]: string }, last_sync: SyncRunView | null, };

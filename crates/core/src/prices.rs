@@ -1,0 +1,200 @@
+//! List prices per token, to *estimate* cost from token counts where a provider reports tokens
+//! before (or instead of) billed cost. Estimates are always stored with kind `estimated`.
+//!
+//! The table ships with the binary (`data/model-prices.json`, derived from LiteLLM's price list,
+//! MIT; see `data/NOTICE`) and can be replaced by a newer file in the data directory.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorCode, Result};
+
+const BUNDLED: &str = include_str!("../data/model-prices.json");
+
+/// USD per token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPrice {
+    pub input: Decimal,
+    pub output: Decimal,
+    pub cache_read: Option<Decimal>,
+    pub cache_write: Option<Decimal>,
+}
+
+/// Token counts of one usage bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// Input tokens billed at the full input price (excluding cache reads and writes).
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PriceTable {
+    models: HashMap<String, ModelPrice>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    models: HashMap<String, Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    input: String,
+    #[serde(default)]
+    output: Option<String>,
+    cache_read: Option<String>,
+    cache_write: Option<String>,
+}
+
+fn dec(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text).or_else(|_| Decimal::from_scientific(text)).ok()
+}
+
+impl PriceTable {
+    /// The table compiled into this build.
+    pub fn bundled() -> Self {
+        Self::parse(BUNDLED).expect("the bundled price table parses")
+    }
+
+    /// A newer table in the data directory (`model-prices.json`, same format) wins over the
+    /// bundled one; a file that does not parse is an error, never silently ignored.
+    pub fn load(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join("model-prices.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text).map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "{} is not a price table ({}); delete it to use the bundled prices",
+                        path.display(),
+                        e.message()
+                    ),
+                )
+            }),
+            Err(_) => Ok(Self::bundled()),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let file: File = serde_json::from_str(text).map_err(|e| Error::invalid_input(format!("price table: {e}")))?;
+        let mut models = HashMap::with_capacity(file.models.len());
+        for (name, e) in file.models {
+            let (Some(input), Some(output)) = (dec(&e.input), dec(e.output.as_deref().unwrap_or("0"))) else {
+                continue;
+            };
+            models.insert(
+                name,
+                ModelPrice {
+                    input,
+                    output,
+                    cache_read: e.cache_read.as_deref().and_then(dec),
+                    cache_write: e.cache_write.as_deref().and_then(dec),
+                },
+            );
+        }
+        Ok(PriceTable { models })
+    }
+
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
+    /// Finds a model's price, trying the name as given, without a `provider/` prefix, and
+    /// without a trailing date (`-2024-08-06`, `-20250805`), in that order.
+    pub fn get(&self, model: &str) -> Option<&ModelPrice> {
+        let model = model.trim();
+        let mut candidates = vec![model.to_owned()];
+        if let Some((_, rest)) = model.rsplit_once('/') {
+            candidates.push(rest.to_owned());
+        }
+        for c in candidates.clone() {
+            if let Some(stripped) = strip_date_suffix(&c) {
+                candidates.push(stripped.to_owned());
+            }
+        }
+        candidates.iter().find_map(|c| self.models.get(c))
+    }
+
+    /// Estimated cost in micro-USD, or None when the model has no list price.
+    pub fn estimate_micros(&self, model: &str, tokens: Tokens) -> Option<i64> {
+        let p = self.get(model)?;
+        let cost = p.input * Decimal::from(tokens.input)
+            + p.output * Decimal::from(tokens.output)
+            + p.cache_read.unwrap_or(p.input) * Decimal::from(tokens.cache_read)
+            + p.cache_write.unwrap_or(p.input) * Decimal::from(tokens.cache_write);
+        let micros =
+            (cost * Decimal::from(1_000_000)).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        i64::try_from(micros).ok()
+    }
+}
+
+/// `gpt-4o-2024-08-06` -> `gpt-4o`, `claude-opus-4-1-20250805` -> `claude-opus-4-1`.
+fn strip_date_suffix(name: &str) -> Option<&str> {
+    let bytes = name.as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let n = bytes.len();
+    if n > 11
+        && bytes[n - 11] == b'-'
+        && bytes[n - 6] == b'-'
+        && bytes[n - 3] == b'-'
+        && digits(&bytes[n - 10..n - 6])
+        && digits(&bytes[n - 5..n - 3])
+        && digits(&bytes[n - 2..])
+    {
+        return Some(&name[..n - 11]);
+    }
+    if n > 9 && bytes[n - 9] == b'-' && digits(&bytes[n - 8..]) {
+        return Some(&name[..n - 9]);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_table_prices_common_models() {
+        let t = PriceTable::bundled();
+        assert!(t.len() > 1000, "{}", t.len());
+        // gpt-4o: $2.50 / 1M input, $10 / 1M output.
+        let tokens = Tokens { input: 1_000_000, output: 100_000, ..Default::default() };
+        assert_eq!(t.estimate_micros("gpt-4o", tokens), Some(3_500_000));
+        assert_eq!(t.estimate_micros("gpt-4o-2024-08-06", tokens), Some(3_500_000));
+        assert_eq!(t.estimate_micros("openai/gpt-4o", tokens), Some(3_500_000));
+        assert!(t.get("claude-sonnet-4-5").is_some());
+        assert_eq!(t.estimate_micros("no-such-model-fake", tokens), None);
+    }
+
+    #[test]
+    fn cache_tokens_use_their_own_prices() {
+        let t = PriceTable::parse(
+            r#"{"models":{"m":{"input":"1e-06","output":"2e-06","cache_read":"1e-07","cache_write":"1.25e-06"}}}"#,
+        )
+        .unwrap();
+        let tokens = Tokens { input: 1000, output: 500, cache_read: 10_000, cache_write: 800 };
+        // 1000*1 + 500*2 + 10000*0.1 + 800*1.25 = 4000 micro-USD
+        assert_eq!(t.estimate_micros("m", tokens), Some(4_000));
+    }
+
+    #[test]
+    fn a_newer_file_in_the_data_dir_wins_and_a_broken_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(PriceTable::load(dir.path()).unwrap().len() > 1000);
+        std::fs::write(dir.path().join("model-prices.json"), r#"{"models":{"only-fake":{"input":"1","output":"1"}}}"#)
+            .unwrap();
+        assert_eq!(PriceTable::load(dir.path()).unwrap().len(), 1);
+        std::fs::write(dir.path().join("model-prices.json"), "{").unwrap();
+        assert!(PriceTable::load(dir.path()).is_err());
+    }
+}
