@@ -72,12 +72,14 @@ impl From<rusqlite::Error> for Error {
                         "the disk is full: nothing was written; free some space and sync again",
                     )
                 }
-                C::ReadOnly | C::CannotOpen | C::PermissionDenied => return Error::new(
-                    ErrorCode::DataDirUnwritable,
-                    format!(
+                C::ReadOnly | C::CannotOpen | C::PermissionDenied => {
+                    return Error::new(
+                        ErrorCode::DataDirUnwritable,
+                        format!(
                         "cannot write the database ({e}); check the data directory's permissions or pass --data-dir"
                     ),
-                ),
+                    )
+                }
                 C::DatabaseCorrupt | C::NotADatabase => {
                     return Error::new(
                         ErrorCode::Database,

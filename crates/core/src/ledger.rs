@@ -110,6 +110,9 @@ pub struct PollResult {
     pub keys: Vec<KeyRecord>,
     pub windows: Vec<SpendWindow>,
     pub balances: Vec<BalanceSnapshot>,
+    /// The provider reports only balances: derive spend from their drops after writing them
+    /// (see [`crate::balance_spend`]).
+    pub derive_spend_from_balances: bool,
 }
 
 /// The inclusive UTC day range a sync pass covers.
@@ -234,6 +237,9 @@ pub fn write_poll(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![source_id, b.key_id, finished_at, b.currency.as_str(), b.balance_micros, b.limit_micros, b.usage_micros],
         )?;
+    }
+    if poll.derive_spend_from_balances {
+        written += crate::balance_spend::derive(&tx, source_id, range)?;
     }
     tx.execute(
         "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, rows_written)

@@ -4,6 +4,7 @@
 //! Data flow: providers (poll) -> ledger (SQLite, idempotent windows) -> reports -> UI/CLI.
 
 pub mod api;
+pub mod balance_spend;
 pub mod clock;
 pub mod db;
 pub mod dto;

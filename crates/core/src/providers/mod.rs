@@ -11,9 +11,13 @@ use crate::dto::ProviderInfo;
 use crate::error::{Error, ErrorCode, Result};
 use crate::settings::SettingSpec;
 
+pub mod anthropic;
+pub mod deepseek;
 pub mod http;
+pub mod litellm;
 pub mod openai;
 pub mod openrouter;
+pub mod relay;
 
 pub use http::{HttpClient, PollContext};
 
@@ -163,7 +167,9 @@ impl ProviderId {
         match self {
             ProviderId::Openai => Some(&openai::OpenAi),
             ProviderId::Openrouter => Some(&openrouter::OpenRouter),
-            _ => None,
+            // Not written yet: these answer Unsupported until their connectors land.
+            ProviderId::Anthropic | ProviderId::Deepseek | ProviderId::Litellm => None,
+            ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => None,
         }
     }
 

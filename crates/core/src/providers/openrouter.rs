@@ -50,6 +50,7 @@ impl Connector for OpenRouter {
                     usage_micros: Some(json_number_to_micros(k.usage)?),
                 }],
                 windows: vec![],
+                derive_spend_from_balances: false,
             };
             // The counter covers the current UTC day only; record it when today is in the window.
             let today = ctx.now.date_naive();
