@@ -100,6 +100,15 @@ struct KeyArgs {
 
 #[derive(Subcommand)]
 enum ReportCmd {
+    /// Billed against token-based estimated spend per source and day, where both exist.
+    Reconcile {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Spend per UTC day, optionally split by key, model and/or source.
     Daily {
         #[arg(long = "by", value_enum)]
@@ -223,6 +232,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("no sources to sync; add one with `burnrate source add`");
             }
             return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Command::Report(ReportCmd::Reconcile { from, to, json }) => {
+            let rows = app.reconcile(&ReportQuery { by: vec![], from, to })?;
+            if json {
+                print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("nothing to reconcile: no day in this range has both billed and estimated spend");
+            } else {
+                let cells: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.day.clone(),
+                            r.source.clone(),
+                            r.billed.clone(),
+                            r.estimated.clone(),
+                            r.difference.clone(),
+                            r.currency.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["DAY", "SOURCE", "BILLED", "ESTIMATED", "DIFFERENCE", "CURRENCY"], &cells);
+            }
         }
         Command::Report(ReportCmd::Daily { by, from, to, json, csv }) => {
             let by = by

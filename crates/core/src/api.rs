@@ -7,7 +7,7 @@ use chrono::{Duration as Days, NaiveDate};
 
 use crate::clock::Clock;
 use crate::db;
-use crate::dto::{AddSourceRequest, AppInfo, ReportQuery, ReportRow, SourceView, SyncOutcome};
+use crate::dto::{AddSourceRequest, AppInfo, ReconcileRow, ReportQuery, ReportRow, SourceView, SyncOutcome};
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::ledger::{self, parse_day, DayRange};
 use crate::paths::Paths;
@@ -216,12 +216,21 @@ impl Burnrate {
         Ok((connector, ctx))
     }
 
-    pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
+    /// Billed against estimated spend where both exist, over the query's day range.
+    pub fn reconcile(&self, query: &ReportQuery) -> Result<Vec<ReconcileRow>> {
+        let range = self.report_range(query)?;
+        ledger::reconcile(&self.open()?, range)
+    }
+
+    fn report_range(&self, query: &ReportQuery) -> Result<DayRange> {
         let today = self.clock.now().date_naive();
         let to = query.to.as_deref().map(parse_day).transpose()?.unwrap_or(today);
         let from = query.from.as_deref().map(parse_day).transpose()?.unwrap_or(to - Days::days(29));
-        let range = DayRange::new(from, to)?;
-        let conn = self.open()?;
-        ledger::daily_report(&conn, &query.by, range)
+        DayRange::new(from, to)
+    }
+
+    pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
+        let range = self.report_range(query)?;
+        ledger::daily_report(&self.open()?, &query.by, range)
     }
 }

@@ -13,7 +13,10 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// The schema, in order. `user_version` counts how many have been applied.
 /// Append only: a shipped migration is never edited or removed.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_ledger", include_str!("../migrations/0001_ledger.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_ledger", include_str!("../migrations/0001_ledger.sql")),
+    ("0002_spend_daily", include_str!("../migrations/0002_spend_daily.sql")),
+];
 
 pub fn schema_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -123,5 +126,28 @@ mod tests {
         let c = Connection::open(&path).unwrap();
         let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, 99);
+    }
+
+    #[test]
+    fn upgrading_a_version_1_ledger_backfills_the_daily_rollup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0].1).unwrap();
+            c.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO sources (id, name, provider, base_url, key_storage, key_env_var, created_at)
+                   VALUES (1, 'a', 'openai', 'http://x', 'env', 'K', 0);
+                 INSERT INTO spend (source_id, key_id, bucket_start, bucket_width, currency, kind, amount_micros, fetched_at)
+                   VALUES (1, 'k', 1772323200, 'hour', 'USD', 'estimated', 5, 0),
+                          (1, 'k', 1772326800, 'hour', 'USD', 'estimated', 7, 0);",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let (day, amount): (i64, i64) =
+            conn.query_row("SELECT day, amount_micros FROM spend_daily", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((day, amount), (1_772_323_200, 12));
     }
 }

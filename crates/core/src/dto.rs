@@ -176,3 +176,16 @@ pub struct SyncProgress {
     /// What is being counted, e.g. "pages" or "days".
     pub unit: String,
 }
+
+/// Billed against estimated spend of one source, day and currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReconcileRow {
+    pub day: String,
+    pub source: String,
+    pub currency: String,
+    pub billed: String,
+    pub estimated: String,
+    /// billed − estimated.
+    pub difference: String,
+}

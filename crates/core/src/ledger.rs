@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
 
-use crate::dto::{Dimension, ReportRow, SpendKind};
+use crate::dto::{Dimension, ReconcileRow, ReportRow, SpendKind};
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::money::{format_micros, Currency};
 use crate::providers::ProviderId;
@@ -240,6 +240,10 @@ pub fn write_poll(
     }
     if poll.derive_spend_from_balances {
         written += crate::balance_spend::derive(&tx, source_id, range)?;
+        refresh_daily(&tx, source_id, range.start_ts(), range.end_ts())?;
+    }
+    for w in &poll.windows {
+        refresh_daily(&tx, source_id, w.from, w.to)?;
     }
     tx.execute(
         "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, rows_written)
@@ -325,31 +329,47 @@ pub fn ts_to_rfc3339(ts: i64) -> String {
 /// Label used for spend the provider did not attribute to a key or model.
 pub const UNATTRIBUTED: &str = "unattributed";
 
+/// For each source and day in the range, which kind answers a report grouped by key and/or
+/// model: billed rows when they carry every grouped dimension (a billed figure per key answers
+/// "by key"; one without models cannot answer "by model"), else estimated rows when there are
+/// any, else billed rows as they are. So billed supersedes estimates wherever it can, and
+/// nothing is ever counted twice.
+const CHOSEN_KIND: &str = "
+    chosen AS (
+        SELECT source_id, day,
+               CASE WHEN max(kind = 'billed')
+                         AND (NOT :by_key OR max(kind = 'billed' AND key_id != ''))
+                         AND (NOT :by_model OR max(kind = 'billed' AND model != ''))
+                    THEN 'billed'
+                    WHEN max(kind = 'estimated') THEN 'estimated'
+                    ELSE 'billed' END AS kind
+        FROM spend_daily
+        WHERE day >= :from AND day < :to
+        GROUP BY source_id, day
+    )";
+
 /// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
-/// buckets roll up into their day). Currencies and kinds are never summed together.
+/// buckets roll up into their day). Currencies are never summed together, and for each source
+/// and day only one kind is counted (see [`CHOSEN_KIND`]).
 pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
     let by_key = by.contains(&Dimension::Key);
     let by_model = by.contains(&Dimension::Model);
     let by_source = by.contains(&Dimension::Source);
     // Keys are only unique within a source, so grouping by key always separates sources too.
     let group_source = by_source || by_key;
-    let col = |on: bool, expr: &str| {
-        if on {
-            expr.to_owned()
-        } else {
-            "NULL".to_owned()
-        }
-    };
+    let col = |on: bool, expr: &str| if on { expr.to_owned() } else { "NULL".to_owned() };
     let sql = format!(
-        "SELECT strftime('%Y-%m-%d', s.bucket_start, 'unixepoch') AS day,
+        "WITH {CHOSEN_KIND}
+         SELECT strftime('%Y-%m-%d', s.day, 'unixepoch') AS d,
                 {src_name}, {src_provider}, {key_id}, {key_name}, {model},
                 s.currency, sum(s.amount_micros), s.kind
-         FROM spend s
+         FROM spend_daily s
+         JOIN chosen c ON c.source_id = s.source_id AND c.day = s.day AND c.kind = s.kind
          JOIN sources src ON src.id = s.source_id
          LEFT JOIN api_keys k ON k.source_id = s.source_id AND k.provider_key_id = s.key_id
-         WHERE s.bucket_start >= ?1 AND s.bucket_start < ?2
-         GROUP BY day, {g_source} {g_key} {g_model} s.currency, s.kind
-         ORDER BY day, 2, 4, 6, s.currency, s.kind",
+         WHERE s.day >= :from AND s.day < :to
+         GROUP BY s.day, {g_source} {g_key} {g_model} s.currency, s.kind
+         ORDER BY s.day, 2, 4, 6, s.currency, s.kind",
         src_name = col(by_source, "src.name"),
         src_provider = col(by_source, "src.provider"),
         key_id = col(by_key, "nullif(s.key_id, '')"),
@@ -362,22 +382,74 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         g_key = if by_key { "s.key_id," } else { "" },
         g_model = if by_model { "s.model," } else { "" },
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        named_params! {":from": range.start_ts(), ":to": range.end_ts(), ":by_key": by_key, ":by_model": by_model},
+        |r| {
+            let provider: Option<String> = r.get(2)?;
+            Ok(ReportRow {
+                day: r.get(0)?,
+                source: r.get(1)?,
+                provider: provider.and_then(|p| p.parse::<ProviderId>().ok()),
+                key_id: r.get(3)?,
+                key_name: r.get(4)?,
+                model: r.get(5)?,
+                currency: r.get(6)?,
+                amount: format_micros(r.get(7)?),
+                kind: SpendKind::parse(&r.get::<_, String>(8)?),
+            })
+        },
+    )?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+}
+
+/// Billed against estimated spend per source, day and currency, where both exist: how far the
+/// token-based estimates were from what the provider charged.
+pub fn reconcile(conn: &Connection, range: DayRange) -> Result<Vec<ReconcileRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT strftime('%Y-%m-%d', s.day, 'unixepoch'), src.name, s.currency,
+                sum(CASE WHEN s.kind = 'billed' THEN s.amount_micros END),
+                sum(CASE WHEN s.kind = 'estimated' THEN s.amount_micros END)
+         FROM spend_daily s JOIN sources src ON src.id = s.source_id
+         WHERE s.day >= ?1 AND s.day < ?2
+         GROUP BY s.day, s.source_id, s.currency
+         HAVING count(DISTINCT s.kind) = 2
+         ORDER BY s.day, src.name, s.currency",
+    )?;
     let rows = stmt.query_map(params![range.start_ts(), range.end_ts()], |r| {
-        let provider: Option<String> = r.get(2)?;
-        Ok(ReportRow {
+        let billed: i64 = r.get(3)?;
+        let estimated: i64 = r.get(4)?;
+        Ok(ReconcileRow {
             day: r.get(0)?,
             source: r.get(1)?,
-            provider: provider.and_then(|p| p.parse::<ProviderId>().ok()),
-            key_id: r.get(3)?,
-            key_name: r.get(4)?,
-            model: r.get(5)?,
-            currency: r.get(6)?,
-            amount: format_micros(r.get(7)?),
-            kind: SpendKind::parse(&r.get::<_, String>(8)?),
+            currency: r.get(2)?,
+            billed: format_micros(billed),
+            estimated: format_micros(estimated),
+            difference: format_micros(billed - estimated),
         })
     })?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+}
+
+/// Rebuilds the daily roll-up of `source_id` for the UTC days overlapping `[from, to)` from
+/// `spend`. Called inside the poll's transaction after its windows are replaced.
+fn refresh_daily(tx: &Transaction<'_>, source_id: i64, from: i64, to: i64) -> Result<()> {
+    let from = from - from.rem_euclid(86_400);
+    let to = to + (86_400 - to.rem_euclid(86_400)) % 86_400;
+    tx.execute(
+        "DELETE FROM spend_daily WHERE source_id = ?1 AND day >= ?2 AND day < ?3",
+        params![source_id, from, to],
+    )?;
+    tx.execute(
+        "INSERT INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens, output_tokens, requests)
+         SELECT source_id, bucket_start - bucket_start % 86400, kind, key_id, model, currency,
+                sum(amount_micros), sum(input_tokens), sum(output_tokens), sum(requests)
+         FROM spend
+         WHERE source_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3
+         GROUP BY bucket_start - bucket_start % 86400, kind, key_id, model, currency",
+        params![source_id, from, to],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -485,5 +557,71 @@ mod tests {
         let unattributed = by_key.iter().find(|r| r.key_id.is_none()).unwrap();
         assert_eq!(unattributed.key_name.as_deref(), Some(UNATTRIBUTED));
         assert_eq!(unattributed.amount, "0.500000");
+    }
+
+    #[test]
+    fn billed_supersedes_estimates_where_it_can_answer_the_grouping() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let day1 = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let both = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-02").unwrap()).unwrap();
+        // Billed per key (no model) for day 1 only; hourly estimates per key and model for both days.
+        let billed = SpendWindow {
+            width: BucketWidth::Day,
+            kind: SpendKind::Billed,
+            from: day1.start_ts(),
+            to: day1.end_ts(),
+            rows: vec![row("2026-03-01", "k1", 10_000_000)],
+        };
+        let hour = |day: &str, h: i64, model: &str, micros: i64| SpendRow {
+            model: model.into(),
+            bucket_start: day_start(parse_day(day).unwrap()) + h * 3600,
+            ..row(day, "k1", micros)
+        };
+        let estimated = SpendWindow {
+            width: BucketWidth::Hour,
+            kind: SpendKind::Estimated,
+            from: both.start_ts(),
+            to: both.end_ts(),
+            rows: vec![
+                hour("2026-03-01", 3, "gpt-4o", 6_000_000),
+                hour("2026-03-01", 9, "gpt-4o-mini", 3_000_000),
+                hour("2026-03-02", 1, "gpt-4o", 2_000_000),
+            ],
+        };
+        let poll = PollResult { windows: vec![billed, estimated], ..Default::default() };
+        write_poll(&mut conn, id, 1, 2, both, &poll).unwrap();
+
+        let amounts = |by: &[Dimension]| -> Vec<(String, Option<String>, String, SpendKind)> {
+            daily_report(&conn, by, both).unwrap().into_iter().map(|r| (r.day, r.model, r.amount, r.kind)).collect()
+        };
+        // Totals and per key: day 1 from the bill, day 2 (no bill yet) from estimates.
+        let expected = vec![
+            ("2026-03-01".to_string(), None, "10.000000".to_string(), SpendKind::Billed),
+            ("2026-03-02".to_string(), None, "2.000000".to_string(), SpendKind::Estimated),
+        ];
+        assert_eq!(amounts(&[]), expected);
+        assert_eq!(amounts(&[Dimension::Key]), expected);
+        // Per model: the bill has no models, so estimates answer, marked as such.
+        assert_eq!(
+            amounts(&[Dimension::Model]),
+            vec![
+                ("2026-03-01".to_string(), Some("gpt-4o".to_string()), "6.000000".to_string(), SpendKind::Estimated),
+                (
+                    "2026-03-01".to_string(),
+                    Some("gpt-4o-mini".to_string()),
+                    "3.000000".to_string(),
+                    SpendKind::Estimated
+                ),
+                ("2026-03-02".to_string(), Some("gpt-4o".to_string()), "2.000000".to_string(), SpendKind::Estimated),
+            ]
+        );
+        // Reconciliation keeps the difference where both exist.
+        let rec = reconcile(&conn, both).unwrap();
+        assert_eq!(rec.len(), 1);
+        assert_eq!(
+            (rec[0].billed.as_str(), rec[0].estimated.as_str(), rec[0].difference.as_str()),
+            ("10.000000", "9.000000", "1.000000")
+        );
     }
 }
