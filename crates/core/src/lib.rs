@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod paths;
+pub mod poller;
 pub mod prices;
 pub mod providers;
 pub mod redact;

@@ -1,0 +1,348 @@
+//! The background poller: one task, owned by a [`PollerHandle`], that syncs every source on
+//! its own schedule. Per-source interval with jitter, capped exponential backoff after
+//! failures (at least the provider's `Retry-After` for rate limits), "sync now", pause and
+//! resume, and a stop that lets a poll in flight finish (each poll is one transaction, so
+//! even an abort would leave the ledger consistent; finishing it loses no fetched data).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+use ts_rs::TS;
+
+use crate::api::Burnrate;
+use crate::dto::{SyncOutcome, SyncProgress};
+use crate::error::{ApiError, ErrorCode};
+use crate::providers::ProviderId;
+
+/// How often each provider is polled when all is well.
+pub fn default_interval(provider: ProviderId) -> Duration {
+    let minutes = match provider {
+        // Costs are daily and usage hourly; a half-hourly poll sees each hour soon enough.
+        ProviderId::Openai => 30,
+        // Counters are live: a leaked key shows up within minutes.
+        ProviderId::Openrouter | ProviderId::Litellm => 10,
+        ProviderId::Anthropic | ProviderId::Deepseek => 15,
+        ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => 15,
+    };
+    Duration::from_secs(minutes * 60)
+}
+
+#[derive(Debug, Clone)]
+pub struct PollerConfig {
+    /// Overrides the per-provider default interval (tests, `burnrate watch --every`).
+    pub interval: Option<Duration>,
+    /// ± this fraction of the interval, so many sources do not hit their APIs in lockstep.
+    pub jitter: f64,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// How long [`PollerHandle::stop`] waits for a poll in flight.
+    pub stop_timeout: Duration,
+}
+
+impl Default for PollerConfig {
+    fn default() -> Self {
+        PollerConfig {
+            interval: None,
+            jitter: 0.1,
+            backoff_base: Duration::from_secs(60),
+            backoff_cap: Duration::from_secs(60 * 60),
+            stop_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum PollState {
+    Scheduled,
+    Syncing,
+    /// The last poll failed; the next one waits longer.
+    BackingOff,
+    Paused,
+}
+
+/// What the UI shows per source: when it last worked, when it will poll next, and the last
+/// error with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SourceStatus {
+    pub source: String,
+    pub state: PollState,
+    pub last_success_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    pub last_error: Option<ApiError>,
+    pub consecutive_failures: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum PollerEvent {
+    Progress(SyncProgress),
+    Finished(Vec<SyncOutcome>),
+}
+
+enum Command {
+    SyncNow { source: Option<String>, reply: Option<oneshot::Sender<crate::Result<Vec<SyncOutcome>>>> },
+    SetPaused(bool),
+}
+
+struct Schedule {
+    due: Instant,
+    failures: u32,
+}
+
+/// Owns the poll task. Dropping the handle asks the task to stop after any poll in flight.
+pub struct PollerHandle {
+    commands: mpsc::Sender<Command>,
+    shutdown: watch::Sender<bool>,
+    status: Arc<Mutex<BTreeMap<String, SourceStatus>>>,
+    events: broadcast::Sender<PollerEvent>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    stop_timeout: Duration,
+}
+
+impl PollerHandle {
+    /// Starts polling on the current tokio runtime.
+    pub fn start(core: Arc<Burnrate>, config: PollerConfig) -> Self {
+        let (commands, rx) = mpsc::channel(16);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (events, _) = broadcast::channel(256);
+        let status = Arc::new(Mutex::new(BTreeMap::new()));
+        let stop_timeout = config.stop_timeout;
+        let worker = Worker {
+            core,
+            config,
+            status: status.clone(),
+            events: events.clone(),
+            paused: false,
+            schedule: BTreeMap::new(),
+        };
+        let task = tokio::spawn(worker.run(rx, shutdown_rx));
+        PollerHandle { commands, shutdown, status, events, task: Some(task), stop_timeout }
+    }
+
+    /// Syncs now (one source or all) and waits for the outcomes.
+    pub async fn sync_now(&self, source: Option<String>) -> crate::Result<Vec<SyncOutcome>> {
+        let (reply, rx) = oneshot::channel();
+        let stopped = || crate::Error::internal("the poller has stopped");
+        self.commands.send(Command::SyncNow { source, reply: Some(reply) }).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Asks for a sync of everything without waiting (tray menu).
+    pub fn request_sync(&self) {
+        let _ = self.commands.try_send(Command::SyncNow { source: None, reply: None });
+    }
+
+    pub async fn set_paused(&self, paused: bool) {
+        let _ = self.commands.send(Command::SetPaused(paused)).await;
+    }
+
+    pub fn status(&self) -> Vec<SourceStatus> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<PollerEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops the task, letting a poll in flight finish (up to the configured timeout).
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(self.stop_timeout, task).await.is_err() {
+                tracing::warn!(
+                    "a poll did not finish within {:?} of shutdown; abandoned (nothing half-written)",
+                    self.stop_timeout
+                );
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for PollerHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+struct Worker {
+    core: Arc<Burnrate>,
+    config: PollerConfig,
+    status: Arc<Mutex<BTreeMap<String, SourceStatus>>>,
+    events: broadcast::Sender<PollerEvent>,
+    paused: bool,
+    schedule: BTreeMap<String, Schedule>,
+}
+
+impl Worker {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            self.refresh_sources();
+            let next_due = self.schedule.values().map(|s| s.due).min();
+            // Re-read the source list at least every minute so added sources start promptly.
+            let wake = next_due
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(60))
+                .min(Instant::now() + Duration::from_secs(60));
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                command = commands.recv() => match command {
+                    None => return,
+                    Some(Command::SetPaused(p)) => {
+                        self.paused = p;
+                        self.publish_states();
+                    }
+                    Some(Command::SyncNow { source, reply }) => {
+                        let names = match &source {
+                            Some(name) => vec![name.clone()],
+                            None => self.schedule.keys().cloned().collect(),
+                        };
+                        let result = self.poll(&names, source.is_some()).await;
+                        if let Some(reply) = reply {
+                            let _ = reply.send(result);
+                        }
+                    }
+                },
+                _ = tokio::time::sleep_until(wake), if !self.paused => {
+                    let now = Instant::now();
+                    let due: Vec<String> = self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect();
+                    if !due.is_empty() {
+                        let _ = self.poll(&due, false).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps the schedule in step with the sources in the ledger.
+    fn refresh_sources(&mut self) {
+        let Ok(sources) = self.core.list_sources() else { return };
+        self.schedule.retain(|name, _| sources.iter().any(|s| &s.name == name));
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.retain(|name, _| sources.iter().any(|s| &s.name == name));
+        for s in &sources {
+            self.schedule.entry(s.name.clone()).or_insert_with(|| Schedule { due: Instant::now(), failures: 0 });
+            status.entry(s.name.clone()).or_insert_with(|| SourceStatus {
+                source: s.name.clone(),
+                state: PollState::Scheduled,
+                last_success_at: s.last_sync.as_ref().filter(|r| r.ok).map(|r| r.finished_at.clone()),
+                next_poll_at: None,
+                last_error: s.last_sync.as_ref().and_then(|r| r.error.clone()),
+                consecutive_failures: 0,
+            });
+        }
+    }
+
+    async fn poll(&mut self, names: &[String], explicit: bool) -> crate::Result<Vec<SyncOutcome>> {
+        let events = self.events.clone();
+        let progress: crate::providers::http::ProgressFn = Arc::new(move |p| {
+            let _ = events.send(PollerEvent::Progress(p));
+        });
+        let mut outcomes = Vec::new();
+        for name in names {
+            self.set_state(name, PollState::Syncing);
+            let result = self.core.sync_with_progress(Some(name), None, None, Some(progress.clone())).await;
+            match result {
+                Ok(mut o) => {
+                    for outcome in &o {
+                        self.record(outcome);
+                    }
+                    outcomes.append(&mut o);
+                }
+                // The source vanished or the ledger is unreadable: report it, keep polling others.
+                Err(e) if explicit => return Err(e),
+                Err(e) => tracing::warn!(source = %name, "poll skipped: {}", e.message()),
+            }
+        }
+        let _ = self.events.send(PollerEvent::Finished(outcomes.clone()));
+        Ok(outcomes)
+    }
+
+    fn record(&mut self, outcome: &SyncOutcome) {
+        let interval = self.interval_for(&outcome.source);
+        let sched =
+            self.schedule.entry(outcome.source.clone()).or_insert(Schedule { due: Instant::now(), failures: 0 });
+        let wait = if outcome.ok {
+            sched.failures = 0;
+            jittered(interval, self.config.jitter)
+        } else {
+            sched.failures += 1;
+            let exp = self.config.backoff_base.saturating_mul(1 << (sched.failures - 1).min(16));
+            let floor = match outcome.error.as_ref().map(|e| e.code) {
+                // Rate limits: never sooner than a normal interval.
+                Some(ErrorCode::RateLimited) => interval,
+                _ => Duration::ZERO,
+            };
+            jittered(exp.min(self.config.backoff_cap).max(floor), self.config.jitter)
+        };
+        sched.due = Instant::now() + wait;
+        let failures = sched.failures;
+        let now = self.core.clock.now();
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = status.entry(outcome.source.clone()).or_insert_with(|| SourceStatus {
+            source: outcome.source.clone(),
+            state: PollState::Scheduled,
+            last_success_at: None,
+            next_poll_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+        });
+        entry.consecutive_failures = failures;
+        entry.next_poll_at =
+            chrono::Duration::from_std(wait).ok().map(|w| crate::ledger::ts_to_rfc3339((now + w).timestamp()));
+        if outcome.ok {
+            entry.last_success_at = Some(crate::ledger::ts_to_rfc3339(now.timestamp()));
+            entry.last_error = None;
+            entry.state = if self.paused { PollState::Paused } else { PollState::Scheduled };
+        } else {
+            entry.last_error = outcome.error.clone();
+            entry.state = if self.paused { PollState::Paused } else { PollState::BackingOff };
+        }
+    }
+
+    fn interval_for(&self, name: &str) -> Duration {
+        if let Some(i) = self.config.interval {
+            return i;
+        }
+        let provider =
+            self.core.list_sources().ok().and_then(|all| all.into_iter().find(|s| s.name == name)).map(|s| s.provider);
+        provider.map(default_interval).unwrap_or(Duration::from_secs(15 * 60))
+    }
+
+    fn set_state(&self, name: &str, state: PollState) {
+        if let Some(s) = self.status.lock().unwrap_or_else(|p| p.into_inner()).get_mut(name) {
+            s.state = state;
+        }
+    }
+
+    fn publish_states(&self) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        for s in status.values_mut() {
+            s.state = match (self.paused, s.consecutive_failures) {
+                (true, _) => PollState::Paused,
+                (false, 0) => PollState::Scheduled,
+                (false, _) => PollState::BackingOff,
+            };
+        }
+    }
+}
+
+/// `d` ± `fraction`, uniformly; a cheap time-seeded jitter is enough to spread polls.
+fn jittered(d: Duration, fraction: f64) -> Duration {
+    if fraction <= 0.0 {
+        return d;
+    }
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
+    let unit = f64::from(nanos % 10_000) / 10_000.0; // [0, 1)
+    d.mul_f64(1.0 + fraction * (2.0 * unit - 1.0))
+}

@@ -1,0 +1,149 @@
+//! The background poller against a real ledger file and a loopback OpenRouter mock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnrate_core::clock::SystemClock;
+use burnrate_core::dto::{AddSourceRequest, KeyInput};
+use burnrate_core::paths::Paths;
+use burnrate_core::poller::{PollState, PollerConfig, PollerEvent, PollerHandle};
+use burnrate_core::providers::http::RetryPolicy;
+use burnrate_core::providers::{HttpClient, ProviderId};
+use burnrate_core::secrets::MemoryStore;
+use burnrate_core::{Burnrate, ErrorCode};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "sk-or-v1-FAKE-poller-test-key-0000";
+
+fn key_body() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/openrouter/key.json")).unwrap()
+}
+
+fn core(dir: &std::path::Path, server: &MockServer) -> Arc<Burnrate> {
+    let env: HashMap<String, String> = [("POLLER_TEST_KEY".to_string(), KEY.to_string())].into();
+    let core = Burnrate::new(
+        Paths::new(dir),
+        Box::new(SystemClock),
+        Box::new(env),
+        Box::new(MemoryStore::default()),
+        HttpClient::new(Duration::from_secs(5), RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }).unwrap(),
+    );
+    core.add_source(&AddSourceRequest {
+        provider: ProviderId::Openrouter,
+        name: "or".into(),
+        base_url: Some(format!("{}/api/v1", server.uri())),
+        key: KeyInput::Env { var: "POLLER_TEST_KEY".into() },
+        settings: None,
+    })
+    .unwrap();
+    Arc::new(core)
+}
+
+fn fast() -> PollerConfig {
+    PollerConfig {
+        interval: Some(Duration::from_millis(300)),
+        jitter: 0.0,
+        backoff_base: Duration::from_millis(100),
+        backoff_cap: Duration::from_millis(800),
+        stop_timeout: Duration::from_secs(5),
+    }
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+async fn wait_for(mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("condition not reached in 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polls_on_its_interval_and_reports_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/key"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let poller = PollerHandle::start(core(dir.path(), &server), fast());
+    wait_for(async || requests(&server).await >= 3).await;
+    let status = poller.status();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].source, "or");
+    assert!(status[0].last_success_at.is_some() && status[0].last_error.is_none(), "{status:?}");
+    assert!(status[0].next_poll_at.is_some());
+    poller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_back_off_and_name_the_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let poller = PollerHandle::start(core(dir.path(), &server), fast());
+    wait_for(async || poller.status().first().is_some_and(|s| s.consecutive_failures >= 3)).await;
+    let s = &poller.status()[0];
+    assert_eq!(s.state, PollState::BackingOff);
+    assert_eq!(s.last_error.as_ref().unwrap().code, ErrorCode::ProviderUnavailable);
+    // 100, 200, 400, 800 (cap), 800 ms: in 1.5 s at most ~5 attempts, far fewer than a 300 ms interval would make.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let n = requests(&server).await;
+    assert!(n <= 7, "backoff should slow retries, saw {n}");
+    poller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_stops_scheduled_polls_but_sync_now_still_works() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/key"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let poller = PollerHandle::start(core(dir.path(), &server), fast());
+    wait_for(async || requests(&server).await >= 1).await;
+    poller.set_paused(true).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = requests(&server).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(requests(&server).await, before, "no scheduled polls while paused");
+    assert_eq!(poller.status()[0].state, PollState::Paused);
+
+    let outcomes = poller.sync_now(Some("or".into())).await.unwrap();
+    assert!(outcomes[0].ok, "{outcomes:?}");
+    assert_eq!(requests(&server).await, before + 1);
+
+    poller.set_paused(false).await;
+    wait_for(async || requests(&server).await >= before + 3).await;
+    poller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_lets_the_poll_in_flight_finish() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()).set_delay(Duration::from_millis(600)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = core(dir.path(), &server);
+    let poller =
+        PollerHandle::start(core.clone(), PollerConfig { interval: Some(Duration::from_secs(3600)), ..fast() });
+    let mut events = poller.subscribe();
+    wait_for(async || requests(&server).await >= 1).await; // the first poll is now in flight
+    poller.stop().await;
+    let sources = core.list_sources().unwrap();
+    let run = sources[0].last_sync.as_ref().expect("the in-flight poll was written");
+    assert!(run.ok);
+    assert!(matches!(events.try_recv(), Ok(PollerEvent::Finished(o)) if o.len() == 1));
+}
