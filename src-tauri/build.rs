@@ -1,6 +1,16 @@
 /// The app's own commands. Declaring them makes Tauri generate one permission per command
 /// (`allow-<name>`), so capabilities/default.json can grant exactly these and nothing else.
-const COMMANDS: &[&str] = &["app_info", "list_sources", "add_source", "remove_source", "sync_now", "daily_report"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_sources",
+    "add_source",
+    "remove_source",
+    "sync_now",
+    "poller_status",
+    "set_polling_paused",
+    "daily_report",
+    "reconcile",
+];
 
 fn main() {
     tauri_build::try_build(

@@ -13,7 +13,10 @@ use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::HttpClient;
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::{clock, Burnrate, Result};
-use tauri::Manager;
+use std::sync::Arc;
+
+use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
+use tauri::{Emitter, Manager};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -58,30 +61,83 @@ pub fn run() {
     init_logging(&core.paths);
     tracing::info!(data_dir = %core.paths.data_dir().display(), "starting Burnrate {}", env!("CARGO_PKG_VERSION"));
 
-    let result = tauri::Builder::default()
+    let core = Arc::new(core);
+    let app = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
-        .manage(core)
+        .manage(core.clone())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::list_sources,
             commands::add_source,
             commands::remove_source,
             commands::sync_now,
+            commands::poller_status,
+            commands::set_polling_paused,
             commands::daily_report,
+            commands::reconcile,
         ])
-        .setup(|app| {
+        .setup(move |app| {
+            // PollerHandle::start spawns on the runtime it is called from: Tauri's.
+            let poller = tauri::async_runtime::block_on(async { PollerHandle::start(core.clone(), poller_config()) });
+            forward_events(app.handle().clone(), poller.subscribe());
+            app.manage(poller);
             tray::create(app.handle())?;
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        tracing::error!("the desktop shell stopped: {e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("the desktop shell could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Let a poll in flight finish so its data is kept.
+            if let Some(poller) = handle.try_state::<PollerHandle>() {
+                tauri::async_runtime::block_on(poller.inner().shutdown());
+            }
+        }
+    });
 }
 
-/// The core, from any handle.
-pub(crate) fn core<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> tauri::State<'_, Burnrate> {
-    app.state::<Burnrate>()
+/// `BURNRATE_POLL_SECONDS` overrides every source's interval (tests, demos); `off` disables
+/// background polling (manual syncs still work).
+fn poller_config() -> PollerConfig {
+    let mut config = PollerConfig::default();
+    if let Ok(value) = std::env::var("BURNRATE_POLL_SECONDS") {
+        match value.trim() {
+            "off" => config.interval = Some(Duration::from_secs(10 * 365 * 86_400)),
+            v => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => config.interval = Some(Duration::from_secs(secs)),
+                _ => tracing::warn!("ignoring BURNRATE_POLL_SECONDS={v:?}: use a number of seconds or \"off\""),
+            },
+        }
+    }
+    config
 }
+
+/// Events for the web view: `sync-progress` while a long sync runs, `sync-finished` after.
+fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Receiver<PollerEvent>) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(PollerEvent::Progress(p)) => {
+                    let _ = app.emit(SYNC_PROGRESS, p);
+                }
+                Ok(PollerEvent::Finished(outcomes)) => {
+                    let _ = app.emit(SYNC_FINISHED, outcomes);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Emitted after any sync so every view can refresh.
+pub const SYNC_FINISHED: &str = "sync-finished";
+/// Emitted while a sync of history runs, with `{source, done, total, unit}`.
+pub const SYNC_PROGRESS: &str = "sync-progress";

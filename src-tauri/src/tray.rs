@@ -1,10 +1,9 @@
 //! The tray icon and its menu: Open, Sync now, Quit.
 
+use burnrate_core::poller::PollerHandle;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
-
-use crate::commands::SYNC_FINISHED;
+use tauri::{AppHandle, Manager, Runtime};
 
 pub const TRAY_ID: &str = "main-tray";
 
@@ -37,13 +36,7 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn sync_in_background<R: Runtime>(app: AppHandle<R>) {
-    tauri::async_runtime::spawn(async move {
-        let core = crate::core(&app);
-        match core.sync(None, None, None).await {
-            Ok(outcomes) => {
-                let _ = app.emit(SYNC_FINISHED, &outcomes);
-            }
-            Err(e) => tracing::warn!("sync from the tray failed: {}", e.message()),
-        }
-    });
+    if let Some(poller) = app.try_state::<PollerHandle>() {
+        poller.request_sync();
+    }
 }

@@ -38,7 +38,8 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   assert.deepEqual(rows, [['e2e-env', 'openrouter', 'env', 'BURNRATE_E2E_OPENROUTER_KEY', 'sk-…1234']]);
   const spend = query(dataDir, "SELECT amount_micros, currency, kind FROM spend");
   assert.deepEqual(spend, [[25500000, 'USD', 'billed']], 'usage_daily 25.5 USD as integer micros');
-  const balance = query(dataDir, "SELECT balance_micros, limit_micros FROM balance_snapshots");
+  // The background poller may have taken snapshots too: check the latest.
+  const balance = query(dataDir, "SELECT balance_micros, limit_micros FROM balance_snapshots ORDER BY id DESC LIMIT 1");
   assert.deepEqual(balance, [[74500000, 100000000]]);
 
   // 2. A source whose key goes to the OS secret store (GNOME Keyring in CI), when one is running.

@@ -101,7 +101,7 @@ pub struct PollerHandle {
     shutdown: watch::Sender<bool>,
     status: Arc<Mutex<BTreeMap<String, SourceStatus>>>,
     events: broadcast::Sender<PollerEvent>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     stop_timeout: Duration,
 }
 
@@ -122,7 +122,7 @@ impl PollerHandle {
             schedule: BTreeMap::new(),
         };
         let task = tokio::spawn(worker.run(rx, shutdown_rx));
-        PollerHandle { commands, shutdown, status, events, task: Some(task), stop_timeout }
+        PollerHandle { commands, shutdown, status, events, task: Mutex::new(Some(task)), stop_timeout }
     }
 
     /// Syncs now (one source or all) and waits for the outcomes.
@@ -151,9 +151,15 @@ impl PollerHandle {
     }
 
     /// Stops the task, letting a poll in flight finish (up to the configured timeout).
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.shutdown().await;
+    }
+
+    /// [`Self::stop`] for a handle that is shared (e.g. held in application state).
+    pub async fn shutdown(&self) {
         let _ = self.shutdown.send(true);
-        if let Some(task) = self.task.take() {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
             let abort = task.abort_handle();
             if tokio::time::timeout(self.stop_timeout, task).await.is_err() {
                 tracing::warn!(
@@ -202,6 +208,8 @@ impl Worker {
                         self.publish_states();
                     }
                     Some(Command::SyncNow { source, reply }) => {
+                        // A source added since the loop last looked must be included.
+                        self.refresh_sources();
                         let names = match &source {
                             Some(name) => vec![name.clone()],
                             None => self.schedule.keys().cloned().collect(),

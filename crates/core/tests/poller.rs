@@ -147,3 +147,24 @@ async fn stop_lets_the_poll_in_flight_finish() {
     assert!(run.ok);
     assert!(matches!(events.try_recv(), Ok(PollerEvent::Finished(o)) if o.len() == 1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_now_includes_a_source_added_while_the_poller_slept() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = core(dir.path(), &server);
+    first.remove_source("or").unwrap();
+    let poller =
+        PollerHandle::start(first.clone(), PollerConfig { interval: Some(Duration::from_secs(3600)), ..fast() });
+    tokio::time::sleep(Duration::from_millis(200)).await; // the poller found no sources and sleeps
+    let again = core(dir.path(), &server); // adds "or" to the same ledger
+    drop(again);
+    let outcomes = poller.sync_now(None).await.unwrap();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(outcomes[0].ok);
+    poller.stop().await;
+}
