@@ -88,7 +88,11 @@ impl ProviderId {
     pub fn key_kind(self) -> &'static str {
         match self {
             ProviderId::Openai => "Admin API key (sk-admin-…); project keys cannot read organization costs",
-            ProviderId::Anthropic => "Admin API key (sk-ant-admin…); standard API keys cannot read usage",
+            // U+2011 non-breaking hyphens: with ASCII ones "sk-ant-admin" is key-shaped and the
+            // redactor turns this text into "sk-…in…" in the very error that shows it.
+            ProviderId::Anthropic => {
+                "Admin API key (sk‑ant‑admin…); standard API keys (sk‑ant‑api…) cannot read usage or cost"
+            }
             ProviderId::Openrouter => "Any API key (its own usage), or a management key for every key's daily activity",
             ProviderId::Deepseek => "API key (sk-…)",
             ProviderId::Litellm => "Master key or a virtual key (sk-…)",
@@ -103,7 +107,9 @@ impl ProviderId {
             ProviderId::Openai => {
                 "platform.openai.com → Organization settings → Admin keys (read-only scope is enough)"
             }
-            ProviderId::Anthropic => "console.anthropic.com → Settings → Admin keys (organization admins only)",
+            ProviderId::Anthropic => {
+                "console.anthropic.com → Settings → Admin keys (organization admins only; not available to individual accounts)"
+            }
             ProviderId::Openrouter => "openrouter.ai → Settings → API keys, or Management keys for per-key activity",
             ProviderId::Deepseek => "platform.deepseek.com → API keys",
             ProviderId::Litellm => "your proxy's admin UI or LITELLM_MASTER_KEY",
@@ -167,8 +173,9 @@ impl ProviderId {
         match self {
             ProviderId::Openai => Some(&openai::OpenAi),
             ProviderId::Openrouter => Some(&openrouter::OpenRouter),
+            ProviderId::Anthropic => Some(&anthropic::Anthropic),
             // Not written yet: these answer Unsupported until their connectors land.
-            ProviderId::Anthropic | ProviderId::Deepseek | ProviderId::Litellm => None,
+            ProviderId::Deepseek | ProviderId::Litellm => None,
             ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => None,
         }
     }
