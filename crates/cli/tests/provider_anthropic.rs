@@ -736,7 +736,7 @@ async fn a_standard_key_is_rejected_with_one_line_naming_the_admin_key() {
     );
     // The key type reads as written, not mangled by the redactor into "sk-…in…".
     assert!(lines[0].ends_with(&format!("this endpoint needs: {}", ProviderId::Anthropic.key_kind())), "{}", lines[0]);
-    assert!(lines[0].contains("Admin API key (sk\u{2011}ant\u{2011}admin…)"), "{}", lines[0]);
+    assert!(lines[0].contains("Admin API key (sk-ant-admin…)"), "{}", lines[0]);
     let sources = cli.run(&["source", "list", "--json"]).ok().json();
     assert_eq!(sources[0]["last_sync"]["error"]["code"], "key_rejected");
 }

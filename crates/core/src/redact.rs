@@ -15,10 +15,12 @@ use crate::secrets::fingerprint;
 static KEY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?x)",
-        r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{8,}", // OpenAI, Anthropic, OpenRouter, DeepSeek, LiteLLM
-        r"|\bAIza[0-9A-Za-z_\-]{30,}",        // Google
-        r"|\bgsk_[A-Za-z0-9]{20,}",           // Groq
-        r"|\bxai-[A-Za-z0-9]{20,}",           // xAI
+        // OpenAI, Anthropic, OpenRouter, DeepSeek, LiteLLM. Real keys are 40+ characters; 16
+        // leaves prefixes such as "sk-ant-admin…" in help texts readable.
+        r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}",
+        r"|\bAIza[0-9A-Za-z_\-]{30,}",               // Google
+        r"|\bgsk_[A-Za-z0-9]{20,}",                  // Groq
+        r"|\bxai-[A-Za-z0-9]{20,}",                  // xAI
         r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*", // Authorization headers
         r"|(?i:x-api-key)[\x22']?\s*[:=]\s*[\x22']?[A-Za-z0-9._\-]{12,}",
     ))
@@ -116,6 +118,12 @@ mod tests {
         let out = redact(&msg);
         assert!(!out.contains(odd), "{out}");
         assert!(out.contains("…9876"), "{out}");
+    }
+
+    #[test]
+    fn key_prefixes_in_help_text_are_not_keys() {
+        let help = "needs an Admin API key (sk-ant-admin…); standard keys (sk-ant-api03-…) cannot read usage";
+        assert_eq!(redact(help), help);
     }
 
     #[test]

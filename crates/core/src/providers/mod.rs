@@ -88,10 +88,8 @@ impl ProviderId {
     pub fn key_kind(self) -> &'static str {
         match self {
             ProviderId::Openai => "Admin API key (sk-admin-…); project keys cannot read organization costs",
-            // U+2011 non-breaking hyphens: with ASCII ones "sk-ant-admin" is key-shaped and the
-            // redactor turns this text into "sk-…in…" in the very error that shows it.
             ProviderId::Anthropic => {
-                "Admin API key (sk‑ant‑admin…); standard API keys (sk‑ant‑api…) cannot read usage or cost"
+                "Admin API key (sk-ant-admin…); standard API keys (sk-ant-api…) cannot read usage or cost"
             }
             ProviderId::Openrouter => "Any API key (its own usage), or a management key for every key's daily activity",
             ProviderId::Deepseek => "API key (sk-…)",
