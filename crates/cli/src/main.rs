@@ -4,13 +4,16 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView};
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::paths::Paths;
-use burnrate_core::providers::http::RetryPolicy;
+use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
+use burnrate_core::providers::http::{ProgressFn, RetryPolicy};
 use burnrate_core::providers::{HttpClient, ProviderId};
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::settings::parse_assignment;
@@ -57,6 +60,12 @@ enum Command {
     /// Spend reports from the ledger.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Keep polling every source on its schedule until interrupted (for servers); logs each poll.
+    Watch {
+        /// Poll every source this often instead of each provider's default interval
+        #[arg(long, value_name = "SECS")]
+        every: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,7 +222,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("removed {}", name.trim());
         }
         Command::Sync { source, from, to, json } => {
-            let outcomes = app.sync(source.as_deref(), from.as_deref(), to.as_deref()).await?;
+            let bar = progress_bar();
+            let outcomes = app
+                .sync_with_progress(source.as_deref(), from.as_deref(), to.as_deref(), bar.clone().map(|b| b.sink()))
+                .await?;
+            if let Some(bar) = bar {
+                bar.finish();
+            }
             if json {
                 print_json(&outcomes)?;
             }
@@ -232,6 +247,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("no sources to sync; add one with `burnrate source add`");
             }
             return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Command::Watch { every } => {
+            let config =
+                PollerConfig { interval: every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
+            let poller = PollerHandle::start(Arc::new(app), config);
+            let mut events = poller.subscribe();
+            eprintln!("watching; press Ctrl-C to stop");
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    event = events.recv() => match event {
+                        Ok(PollerEvent::Finished(outcomes)) => {
+                            for o in outcomes {
+                                match o.error {
+                                    None => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+                                    Some(e) => println!("error: {}: {}", o.source, e.message),
+                                }
+                            }
+                        }
+                        Ok(PollerEvent::Progress(_)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    },
+                }
+            }
+            eprintln!("stopping after the poll in flight…");
+            poller.stop().await;
         }
         Command::Report(ReportCmd::Reconcile { from, to, json }) => {
             let rows = app.reconcile(&ReportQuery { by: vec![], from, to })?;
@@ -276,6 +317,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr for long syncs, only when a person is watching.
+#[derive(Clone)]
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn sink(self) -> ProgressFn {
+        Arc::new(move |p: SyncProgress| {
+            self.0.set_length(p.total);
+            self.0.set_position(p.done);
+            self.0.set_message(format!("{} {}", p.source, p.unit));
+        })
+    }
+    fn finish(self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn progress_bar() -> Option<Bar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {msg}").ok()?;
+    bar.set_style(style);
+    Some(Bar(bar))
 }
 
 fn read_key_from_stdin() -> Result<String> {

@@ -393,3 +393,25 @@ fn no_secret_store_names_the_env_var_alternative() {
     );
     assert_eq!(cli.run(&["source", "list", "--json"]).ok().json(), json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_polls_until_interrupted_and_stops_cleanly() {
+    let server = openai_two_pages().await;
+    let cli = Cli::new();
+    add_openai(&cli, &server);
+    let child = cli
+        .command(&["watch", "--every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let polls = stdout.lines().filter(|l| l.starts_with("ok: work:")).count();
+    assert!(polls >= 2, "expected a poll about every second:\n{stdout}");
+    assert!(!stdout.contains(FAKE_KEY) && !String::from_utf8_lossy(&out.stderr).contains(FAKE_KEY));
+}
