@@ -35,10 +35,6 @@ fn day_of(ts: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn fmt_micros(m: i64) -> String {
-    format!("{}.{:06}", m / 1_000_000, m % 1_000_000)
-}
-
 fn parse_amount(text: &str) -> i64 {
     let (int, frac) = text.split_once('.').unwrap();
     int.parse::<i64>().unwrap() * 1_000_000 + frac.parse::<i64>().unwrap()

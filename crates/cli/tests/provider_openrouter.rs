@@ -395,6 +395,9 @@ fn assert_reports(cli: &Cli) -> [Report; 3] {
     [by_key, by_model, both]
 }
 
+/// (key_id, balance, limit, usage) of a balance snapshot, micro-USD.
+type Balance = (String, Option<i64>, Option<i64>, Option<i64>);
+
 fn ledger_state(cli: &Cli) -> (i64, i64, i64) {
     cli.db()
         .query_row("SELECT count(*), sum(amount_micros), sum(coalesce(input_tokens, 0)) FROM spend", [], |r| {
@@ -463,7 +466,7 @@ async fn a_management_key_gives_every_keys_history_through_faults_and_resyncs() 
     assert_eq!(dev, ("sk-or-v1-dev...222".into(), "sk-or-v1-dev...222".into(), 1_756_031_400));
 
     // The account's balance (credits − usage) and the limited key's own.
-    let balances: Vec<(String, Option<i64>, Option<i64>, Option<i64>)> = db
+    let balances: Vec<Balance> = db
         .prepare("SELECT key_id, balance_micros, limit_micros, usage_micros FROM balance_snapshots ORDER BY key_id")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))

@@ -71,7 +71,6 @@ struct Amount {
 /// `UsageCompletionsResult` and `UsageEmbeddingsResult` (embeddings have input tokens only).
 #[derive(Deserialize)]
 struct UsageResult {
-    #[serde(default)]
     input_tokens: i64,
     #[serde(default)]
     output_tokens: i64,
