@@ -25,7 +25,32 @@ async fn openai_two_pages() -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page1.json"), "application/json"))
         .mount(&server)
         .await;
+    mount_empty_usage_and_projects(&server).await;
     server
+}
+
+/// The usage and project endpoints the connector also reads, answering "nothing" (these
+/// tests are about costs; tests/provider_openai.rs covers the rest). Priority 1 so they win
+/// over a test's catch-all mocks.
+async fn mount_empty_usage_and_projects(server: &MockServer) {
+    let empty_page = r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#;
+    for p in ["/v1/organization/usage/completions", "/v1/organization/usage/embeddings"] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(empty_page, "application/json"))
+            .with_priority(1)
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"list","data":[],"has_more":false}"#, "application/json"),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
 }
 
 fn add_openai(cli: &Cli, server: &MockServer) {
@@ -195,11 +220,14 @@ async fn rate_limits_and_server_errors_are_retried() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page2.json"), "application/json"))
         .mount(&server)
         .await;
+    mount_empty_usage_and_projects(&server).await;
     let cli = Cli::new();
     add_openai(&cli, &server);
     let run = cli.run(&["sync", "--from", "2026-03-02", "--to", "2026-03-02"]).ok();
     assert!(run.stdout.contains("ok: work: 2 rows"), "{}", run.stdout);
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    let requests = server.received_requests().await.unwrap();
+    let costs = requests.iter().filter(|r| r.url.path() == "/v1/organization/costs").count();
+    assert_eq!(costs, 3, "429, 503, then the page");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Cli;
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DAYS: i64 = 90;
@@ -58,7 +58,16 @@ async fn kill_nine_mid_sync_never_leaves_a_half_written_poll() {
     let (body, full) = big_costs_page();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    // The usage and project endpoints the connector also reads: empty.
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
+        )
         .mount(&server)
         .await;
     let cli = Cli::new();

@@ -330,16 +330,15 @@ pub fn ts_to_rfc3339(ts: i64) -> String {
 pub const UNATTRIBUTED: &str = "unattributed";
 
 /// For each source and day in the range, which kind answers a report grouped by key and/or
-/// model: billed rows when they carry every grouped dimension (a billed figure per key answers
-/// "by key"; one without models cannot answer "by model"), else estimated rows when there are
-/// any, else billed rows as they are. So billed supersedes estimates wherever it can, and
-/// nothing is ever counted twice.
+/// model: billed rows, unless the estimates carry a grouped dimension that the billed rows lack
+/// (OpenAI bills per key but not per model; its token estimates have both). So billed
+/// supersedes estimates wherever it can answer, and nothing is ever counted twice.
 const CHOSEN_KIND: &str = "
     chosen AS (
         SELECT source_id, day,
                CASE WHEN max(kind = 'billed')
-                         AND (NOT :by_key OR max(kind = 'billed' AND key_id != ''))
-                         AND (NOT :by_model OR max(kind = 'billed' AND model != ''))
+                         AND (NOT :by_key OR max(kind = 'billed' AND key_id != '') OR NOT max(kind = 'estimated' AND key_id != ''))
+                         AND (NOT :by_model OR max(kind = 'billed' AND model != '') OR NOT max(kind = 'estimated' AND model != ''))
                     THEN 'billed'
                     WHEN max(kind = 'estimated') THEN 'estimated'
                     ELSE 'billed' END AS kind

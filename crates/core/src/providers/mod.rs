@@ -87,11 +87,15 @@ impl ProviderId {
 
     pub fn key_kind(self) -> &'static str {
         match self {
-            ProviderId::Openai => "Admin API key (sk-admin-…); project keys cannot read organization costs",
+            ProviderId::Openai => {
+                "Admin API key (sk-admin-…); project keys cannot read organization costs, usage or projects"
+            }
             ProviderId::Anthropic => {
                 "Admin API key (sk-ant-admin…); standard API keys (sk-ant-api…) cannot read usage or cost"
             }
-            ProviderId::Openrouter => "Any API key (its own usage), or a management key for every key's daily activity",
+            ProviderId::Openrouter => {
+                "Any API key (its own usage today), or a management key for every key's daily history"
+            }
             ProviderId::Deepseek => "API key (sk-…)",
             ProviderId::Litellm => "Master key or a virtual key (sk-…)",
             ProviderId::NewApi => "Access token of your relay account",
@@ -108,7 +112,9 @@ impl ProviderId {
             ProviderId::Anthropic => {
                 "console.anthropic.com → Settings → Admin keys (organization admins only; not available to individual accounts)"
             }
-            ProviderId::Openrouter => "openrouter.ai → Settings → API keys, or Management keys for per-key activity",
+            ProviderId::Openrouter => {
+                "openrouter.ai → Settings → Management keys (per-key history), or Settings → API keys (one key's usage today)"
+            }
             ProviderId::Deepseek => "platform.deepseek.com → API keys",
             ProviderId::Litellm => "your proxy's admin UI or LITELLM_MASTER_KEY",
             ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
