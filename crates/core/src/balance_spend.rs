@@ -9,10 +9,11 @@
 //! - A rise is a top-up (or a grant) and is never spend. When a top-up and spending happen
 //!   between the same two snapshots only the net change is visible, so the spending is
 //!   under-counted by up to the top-up (entirely, when the top-up is larger). Syncing often keeps
-//!   that window small. DeepSeek also reports `granted_balance` and `topped_up_balance`
-//!   separately; a drop of one half alongside a rise of the other would expose spending hidden by
-//!   a top-up, but only if we knew which half is charged first, which DeepSeek does not document.
-//!   The snapshots therefore keep only `total_balance`.
+//!   that window small. DeepSeek also reports `granted_balance` and `topped_up_balance`, and
+//!   charges the granted part first (its pricing page, "Deduction rules"): while granted credit
+//!   remains, a drop of `granted_balance` is spend even if `topped_up_balance` rose at the same
+//!   time. Using that needs both halves in the snapshots, which hold one balance per currency
+//!   (a schema change), so only `total_balance` is used for now.
 //! - Spend between two snapshots is booked on the day of the later one; with a gap of several
 //!   days it all lands on the last day. Sync at least daily for daily resolution.
 //! - The first snapshot of a series has no predecessor: nothing before it is known.
@@ -175,7 +176,7 @@ mod tests {
         poll(&mut conn, id, at("2026-03-01", 2), r, &[("CNY", 8_000_000)]); // spent 2
         poll(&mut conn, id, at("2026-03-02", 1), r, &[("CNY", 108_000_000)]); // topped up 100: no spend
         poll(&mut conn, id, at("2026-03-02", 2), r, &[("CNY", 107_250_000)]); // spent 0.75
-        // Topped up 50 and spent 3 between two snapshots: only +47 is visible, the 3 is lost.
+                                                                              // Topped up 50 and spent 3 between two snapshots: only +47 is visible, the 3 is lost.
         poll(&mut conn, id, at("2026-03-03", 1), r, &[("CNY", 154_250_000)]);
         assert_eq!(rows(&conn), vec![row("2026-03-01", "CNY", 2_000_000), row("2026-03-02", "CNY", 750_000)]);
     }
@@ -192,7 +193,11 @@ mod tests {
         poll(&mut conn, id, at("2026-03-02", 10), r, &[("CNY", 44_000_000), ("USD", 6_000_000)]);
         assert_eq!(
             rows(&conn),
-            vec![row("2026-03-01", "CNY", 5_000_000), row("2026-03-02", "CNY", 1_000_000), row("2026-03-02", "USD", 1_000_000)]
+            vec![
+                row("2026-03-01", "CNY", 5_000_000),
+                row("2026-03-02", "CNY", 1_000_000),
+                row("2026-03-02", "USD", 1_000_000)
+            ]
         );
     }
 

@@ -127,7 +127,8 @@ mod tests {
         let e = parse(r#"{"balance_infos":[{"currency":"CNY","total_balance":"lots"}]}"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnexpectedResponse);
         assert!(e.message().contains("GET /user/balance"), "{}", e.message());
-        let twice = r#"{"balance_infos":[{"currency":"CNY","total_balance":"1"},{"currency":"CNY","total_balance":"2"}]}"#;
+        let twice =
+            r#"{"balance_infos":[{"currency":"CNY","total_balance":"1"},{"currency":"CNY","total_balance":"2"}]}"#;
         assert!(parse(twice).unwrap_err().message().contains("CNY is listed twice"));
         assert!(parse(r#"{"is_available":false,"balance_infos":[]}"#).unwrap().is_empty());
     }

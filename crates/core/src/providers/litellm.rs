@@ -271,7 +271,8 @@ fn attribute(date: NaiveDate, day: &Day) -> Result<(Vec<SpendRow>, bool)> {
     with_models.add(&sum(&model_rest));
     // If the key and model remainders together exceed the day, they are the same spend seen
     // twice (a proxy without api_key_breakdown): keep the per-key view only.
-    let lost_models = day.total.spend - with_models.spend < Decimal::ZERO && !is_noise(day.total.spend - with_models.spend);
+    let lost_models =
+        day.total.spend - with_models.spend < Decimal::ZERO && !is_noise(day.total.spend - with_models.spend);
     if lost_models {
         model_rest.clear();
     } else {
@@ -486,7 +487,17 @@ impl Connector for LiteLlm {
             let listed = match list_keys(ctx).await {
                 Ok(keys) => keys,
                 // A virtual key may read its own activity but not list keys: describe itself instead.
-                Err(e) if e.code == ErrorCode::KeyRejected => own_key(ctx).await?,
+                Err(e) if e.code == ErrorCode::KeyRejected => match own_key(ctx).await {
+                    Ok(keys) => keys,
+                    // Names and budgets are extras; the spend above is complete without them.
+                    Err(e) if e.code == ErrorCode::KeyRejected => {
+                        tracing::warn!(
+                            "this LiteLLM key may not read key details; key names and budgets are not recorded"
+                        );
+                        vec![]
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(e) => return Err(e),
             };
             let mut keys: BTreeMap<String, KeyRecord> = activity
@@ -672,7 +683,10 @@ mod tests {
         assert!(!ci.disabled);
         assert_eq!(ci.created_at, Some(1_767_225_600)); // 2026-01-01T00:00:00Z
         let b = ci_budget.as_ref().unwrap();
-        assert_eq!((b.limit_micros, b.usage_micros, b.balance_micros), (Some(50_000_000), Some(12_345_678), Some(37_654_322)));
+        assert_eq!(
+            (b.limit_micros, b.usage_micros, b.balance_micros),
+            (Some(50_000_000), Some(12_345_678), Some(37_654_322))
+        );
         let (blocked, no_budget) = &seen[1];
         assert!(blocked.disabled, "blocked keys are disabled");
         assert!(no_budget.is_none(), "no max_budget, no snapshot");
