@@ -271,8 +271,8 @@ fn attribute(date: NaiveDate, day: &Day) -> Result<(Vec<SpendRow>, bool)> {
     with_models.add(&sum(&model_rest));
     // If the key and model remainders together exceed the day, they are the same spend seen
     // twice (a proxy without api_key_breakdown): keep the per-key view only.
-    let lost_models =
-        day.total.spend - with_models.spend < Decimal::ZERO && !is_noise(day.total.spend - with_models.spend);
+    let over = day.total.spend - with_models.spend;
+    let lost_models = !model_rest.is_empty() && over < Decimal::ZERO && !is_noise(over);
     if lost_models {
         model_rest.clear();
     } else {
