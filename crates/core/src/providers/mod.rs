@@ -96,8 +96,10 @@ impl ProviderId {
             ProviderId::Openrouter => {
                 "Any API key (its own usage today), or a management key for every key's daily history"
             }
-            ProviderId::Deepseek => "API key (sk-…)",
-            ProviderId::Litellm => "Master key or a virtual key (sk-…)",
+            ProviderId::Deepseek => "API key (sk-…) of the account; any key reads the account balance",
+            ProviderId::Litellm => {
+                "the proxy's master key (every key's spend), or a virtual key (sk-…) that may read its own user's activity"
+            }
             ProviderId::NewApi => "Access token of your relay account",
             ProviderId::Sub2api => "API key issued by the relay",
             ProviderId::CustomJson => "Whatever the endpoint expects in its auth header",
@@ -115,8 +117,8 @@ impl ProviderId {
             ProviderId::Openrouter => {
                 "openrouter.ai → Settings → Management keys (per-key history), or Settings → API keys (one key's usage today)"
             }
-            ProviderId::Deepseek => "platform.deepseek.com → API keys",
-            ProviderId::Litellm => "your proxy's admin UI or LITELLM_MASTER_KEY",
+            ProviderId::Deepseek => "platform.deepseek.com → API keys (the balance is per account, not per key)",
+            ProviderId::Litellm => "your proxy's LITELLM_MASTER_KEY, or its admin UI → Virtual Keys",
             ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
             ProviderId::Sub2api => "your relay's dashboard",
             ProviderId::CustomJson => "your relay's documentation",
@@ -178,8 +180,9 @@ impl ProviderId {
             ProviderId::Openai => Some(&openai::OpenAi),
             ProviderId::Openrouter => Some(&openrouter::OpenRouter),
             ProviderId::Anthropic => Some(&anthropic::Anthropic),
+            ProviderId::Deepseek => Some(&deepseek::DeepSeek),
+            ProviderId::Litellm => Some(&litellm::LiteLlm),
             // Not written yet: these answer Unsupported until their connectors land.
-            ProviderId::Deepseek | ProviderId::Litellm => None,
             ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => None,
         }
     }
