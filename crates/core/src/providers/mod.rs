@@ -92,9 +92,11 @@ impl ProviderId {
             ProviderId::Openrouter => "Any API key (its own usage), or a management key for every key's daily activity",
             ProviderId::Deepseek => "API key (sk-…)",
             ProviderId::Litellm => "Master key or a virtual key (sk-…)",
-            ProviderId::NewApi => "Access token of your relay account",
-            ProviderId::Sub2api => "API key issued by the relay",
-            ProviderId::CustomJson => "Whatever the endpoint expects in its auth header",
+            ProviderId::NewApi => {
+                "Access token of your relay account (not an sk- relay key), with --set user_id=<your numeric user id> on new-api"
+            }
+            ProviderId::Sub2api => "API key issued by the relay (sk-…); each key reports its own usage",
+            ProviderId::CustomJson => "Whatever the endpoint expects in its auth header (see the header and prefix settings)",
         }
     }
 
@@ -107,9 +109,11 @@ impl ProviderId {
             ProviderId::Openrouter => "openrouter.ai → Settings → API keys, or Management keys for per-key activity",
             ProviderId::Deepseek => "platform.deepseek.com → API keys",
             ProviderId::Litellm => "your proxy's admin UI or LITELLM_MASTER_KEY",
-            ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
-            ProviderId::Sub2api => "your relay's dashboard",
-            ProviderId::CustomJson => "your relay's documentation",
+            ProviderId::NewApi => {
+                "your relay's dashboard → Personal settings → System access token (generate); the user id is shown there too"
+            }
+            ProviderId::Sub2api => "your relay's dashboard → API keys",
+            ProviderId::CustomJson => "the documentation of the service that serves the endpoint",
         }
     }
 
@@ -157,7 +161,12 @@ impl ProviderId {
                 SettingSpec::new("currency", "Currency", Currency, "ISO-4217 code of the amount").default("USD"),
                 SettingSpec::new("header", "Auth header", Header, "the header that carries the key")
                     .default("Authorization"),
-                SettingSpec::new("prefix", "Auth prefix", Text, "text before the key in the header").default("Bearer "),
+                SettingSpec::new(
+                    "prefix",
+                    "Auth prefix",
+                    Text,
+                    "text before the key in the header: 'Bearer' for Authorization and nothing for other headers unless given; 'none' for no prefix",
+                ),
             ],
             _ => vec![],
         }
@@ -167,9 +176,11 @@ impl ProviderId {
         match self {
             ProviderId::Openai => Some(&openai::OpenAi),
             ProviderId::Openrouter => Some(&openrouter::OpenRouter),
+            ProviderId::NewApi => Some(&relay::NewApi),
+            ProviderId::Sub2api => Some(&relay::Sub2Api),
+            ProviderId::CustomJson => Some(&relay::CustomJson),
             // Not written yet: these answer Unsupported until their connectors land.
             ProviderId::Anthropic | ProviderId::Deepseek | ProviderId::Litellm => None,
-            ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => None,
         }
     }
 
