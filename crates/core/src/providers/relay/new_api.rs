@@ -38,7 +38,6 @@ const DEFAULT_QUOTA_PER_USD: i64 = 500_000;
 
 #[derive(Deserialize)]
 struct SelfResponse {
-    #[serde(default)]
     success: bool,
     #[serde(default)]
     message: String,
@@ -121,7 +120,8 @@ fn refusal(ctx: &PollContext, message: &str) -> Error {
             ),
         )
     } else {
-        Error::new(ErrorCode::UnexpectedResponse, format!("{label} refused {ENDPOINT}: {message}; nothing was written"))
+        let reason = if message.trim().is_empty() { "no reason given" } else { message };
+        Error::new(ErrorCode::UnexpectedResponse, format!("{label} refused {ENDPOINT}: {reason}; nothing was written"))
     }
 }
 
