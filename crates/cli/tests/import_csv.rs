@@ -87,7 +87,10 @@ fn read_fixture(rel: &str) -> (Vec<String>, Vec<Vec<String>>) {
     (header, lines.map(split).collect())
 }
 
-fn spend_dump(cli: &Cli) -> Vec<(i64, String, String, String, i64, String, String, i64)> {
+/// (source_id, key_id, model, project, bucket_start, currency, kind, amount_micros)
+type SpendRowDump = (i64, String, String, String, i64, String, String, i64);
+
+fn spend_dump(cli: &Cli) -> Vec<SpendRowDump> {
     cli.db()
         .prepare(
             "SELECT source_id, key_id, model, project, bucket_start, currency, kind, amount_micros FROM spend

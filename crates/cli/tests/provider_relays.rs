@@ -143,7 +143,9 @@ const DAYS: [&str; 10] = [
 const MODELS: [&str; 3] = ["claude-sonnet-4-5", "gpt-5", "claude-haiku-4-5"];
 
 /// The served per-model statistics: (key index, day index) -> [(model, actual_cost micros, requests)].
-fn sub2api_data() -> BTreeMap<(usize, usize), Vec<(&'static str, i64, i64)>> {
+type Sub2apiData = BTreeMap<(usize, usize), Vec<(&'static str, i64, i64)>>;
+
+fn sub2api_data() -> Sub2apiData {
     let mut data = BTreeMap::new();
     for k in 0..2 {
         for d in 0..DAYS.len() {
@@ -190,7 +192,7 @@ fn usage_body(stats: Option<&Vec<(&str, i64, i64)>>, balance_micros: i64) -> Str
     )
 }
 
-async fn sub2api_server(data: &BTreeMap<(usize, usize), Vec<(&'static str, i64, i64)>>) -> MockServer {
+async fn sub2api_server(data: &Sub2apiData) -> MockServer {
     let server = MockServer::start().await;
     // Faults first: wiremock answers with the first mounted mock that matches and still has uses.
     let fault = |key: &str, day: &str| {
@@ -247,7 +249,7 @@ async fn sub2api_server(data: &BTreeMap<(usize, usize), Vec<(&'static str, i64, 
     server
 }
 
-fn sub2api_expected(data: &BTreeMap<(usize, usize), Vec<(&'static str, i64, i64)>>) -> (Value, Value, Value) {
+fn sub2api_expected(data: &Sub2apiData) -> (Value, Value, Value) {
     let fp = ["sk-…A001", "sk-…B002"];
     let mut by_key: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     let mut by_model: BTreeMap<(&str, &str), i64> = BTreeMap::new();

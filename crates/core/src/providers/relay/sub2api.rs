@@ -195,7 +195,8 @@ mod tests {
         assert!(!poll.derive_spend_from_balances);
         let w = &poll.windows[0];
         assert_eq!((w.width, w.kind, w.from, w.to), (BucketWidth::Day, SpendKind::Billed, 1772323200, 1772496000));
-        let got: Vec<(i64, &str, i64, Option<i64>, Option<i64>, Option<i64>)> = w
+        type Got<'a> = (i64, &'a str, i64, Option<i64>, Option<i64>, Option<i64>);
+        let got: Vec<Got<'_>> = w
             .rows
             .iter()
             .map(|r| (r.bucket_start, r.model.as_str(), r.amount_micros, r.input_tokens, r.output_tokens, r.requests))
