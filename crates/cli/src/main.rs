@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView};
+use burnrate_core::import::CsvFormat;
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::paths::Paths;
@@ -66,6 +67,35 @@ enum Command {
         #[arg(long, value_name = "SECS")]
         every: Option<u64>,
     },
+    /// Import spend from files.
+    #[command(subcommand)]
+    Import(ImportCmd),
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import daily spend from a CSV file into a source. The file's days are replaced for the
+    /// kinds it contains (re-importing never adds); a file with any error imports nothing.
+    Csv {
+        /// The source to import into (see `burnrate source list`)
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        /// The CSV file; `-` reads standard input
+        file: PathBuf,
+        /// generic: day,amount,currency[,key_id,key_name,model,kind]; openai: the usage dashboard's
+        /// cost export; anthropic: the Claude Console's cost export
+        #[arg(long, value_enum, default_value_t = Format::Generic)]
+        format: Format,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Generic,
+    Openai,
+    Anthropic,
 }
 
 #[derive(Subcommand)]
@@ -315,6 +345,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_report(&rows);
             }
         }
+        Command::Import(ImportCmd::Csv { source, file, format, json }) => {
+            let format = match format {
+                Format::Generic => CsvFormat::Generic,
+                Format::Openai => CsvFormat::Openai,
+                Format::Anthropic => CsvFormat::Anthropic,
+            };
+            let data = read_file(&file)?;
+            let summary = app.import_csv(&source, format, &data)?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                let kinds: Vec<&str> = summary.kinds.iter().map(|k| k.as_str()).collect();
+                println!(
+                    "imported {} lines as {} rows into {} for {}..{} ({})",
+                    summary.lines,
+                    summary.rows_written,
+                    summary.source,
+                    summary.from,
+                    summary.to,
+                    kinds.join(", ")
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -344,6 +397,18 @@ fn progress_bar() -> Option<Bar> {
     let style = indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {msg}").ok()?;
     bar.set_style(style);
     Some(Bar(bar))
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut data).map(drop)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)).map(drop)
+    };
+    read.map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", path.display())))?;
+    Ok(data)
 }
 
 fn read_key_from_stdin() -> Result<String> {

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::db;
 use crate::dto::{AddSourceRequest, AppInfo, ReconcileRow, ReportQuery, ReportRow, SourceView, SyncOutcome};
 use crate::error::{ApiError, Error, ErrorCode, Result};
+use crate::import::{self, CsvFormat, ImportSummary};
 use crate::ledger::{self, parse_day, DayRange};
 use crate::paths::Paths;
 use crate::prices::PriceTable;
@@ -220,6 +221,26 @@ impl Burnrate {
     pub fn reconcile(&self, query: &ReportQuery) -> Result<Vec<ReconcileRow>> {
         let range = self.report_range(query)?;
         ledger::reconcile(&self.open()?, range)
+    }
+
+    /// Imports daily spend from a CSV file's bytes into the named source, replacing that
+    /// source's rows of the file's kinds on the file's days. The file is parsed whole before the
+    /// ledger is opened: a corrupt file changes nothing. See [`crate::import`].
+    pub fn import_csv(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        let parsed = import::parse(format, data)?;
+        let mut conn = self.open()?;
+        let source = sources::get(&conn, source)?;
+        let rows_written = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed)?;
+        tracing::info!(source = %source.name, rows_written, from = %parsed.from, to = %parsed.to, "imported CSV");
+        Ok(ImportSummary {
+            source: source.name,
+            format,
+            lines: parsed.lines,
+            rows_written,
+            from: parsed.from.to_string(),
+            to: parsed.to.to_string(),
+            kinds: parsed.windows.iter().map(|w| w.kind).collect(),
+        })
     }
 
     fn report_range(&self, query: &ReportQuery) -> Result<DayRange> {

@@ -1,9 +1,12 @@
-//! Spend derived from balance snapshots, for providers that report only a balance (DeepSeek).
+//! Spend derived from balance snapshots, for providers that report only a balance or a running
+//! total (DeepSeek, new-api/one-api relays, custom JSON endpoints).
 //!
-//! Every poll of such a provider stores one balance snapshot per currency (taken at the poll's
-//! time). The spend of a UTC day is then the sum, over each pair of consecutive snapshots of
-//! one series (same key id and currency, ordered by `taken_at`) whose *later* snapshot falls on
-//! that day, of the balance drop `max(prev − next, 0)`.
+//! Every poll of such a provider stores one snapshot per currency (taken at the poll's time).
+//! The spend of a UTC day is then the sum, over each pair of consecutive snapshots of one series
+//! (same key id and currency, ordered by `taken_at`) whose *later* snapshot falls on that day,
+//! of the growth of the usage counter `max(next.usage − prev.usage, 0)` when both snapshots
+//! carry one (a relay's `used_quota`: exact, unaffected by top-ups; a fall means the counter
+//! was reset), else of the balance drop `max(prev.balance − next.balance, 0)`.
 //!
 //! What this can and cannot know:
 //! - A rise is a top-up (or a grant) and is never spend. When a top-up and spending happen
@@ -39,29 +42,34 @@ pub fn derive(tx: &Transaction<'_>, source_id: i64, range: DayRange) -> Result<i
     let mut spend: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut latest_taken = 0i64;
     {
-        // Unlimited balances (NULL) say nothing about spend and are skipped.
+        // Snapshots with neither figure (an unlimited balance and no counter) say nothing.
         let mut stmt = tx.prepare(
-            "SELECT key_id, currency, taken_at, balance_micros FROM balance_snapshots
-             WHERE source_id = ?1 AND balance_micros IS NOT NULL
+            "SELECT key_id, currency, taken_at, balance_micros, usage_micros FROM balance_snapshots
+             WHERE source_id = ?1 AND (balance_micros IS NOT NULL OR usage_micros IS NOT NULL)
              ORDER BY key_id, currency, taken_at, id",
         )?;
         let mut rows = stmt.query([source_id])?;
-        let mut prev: Option<(String, String, i64)> = None;
+        let mut prev: Option<(String, String, Option<i64>, Option<i64>)> = None;
         while let Some(r) = rows.next()? {
             let key: String = r.get(0)?;
             let currency: String = r.get(1)?;
             let taken_at: i64 = r.get(2)?;
-            let balance: i64 = r.get(3)?;
+            let balance: Option<i64> = r.get(3)?;
+            let usage: Option<i64> = r.get(4)?;
             latest_taken = latest_taken.max(taken_at);
-            if let Some((pkey, pcur, pbal)) = &prev {
+            if let Some((pkey, pcur, pbal, pusage)) = &prev {
                 let day = ts_to_day(taken_at);
                 if *pkey == key && *pcur == currency && range.contains(day) {
-                    let drop = pbal.saturating_sub(balance).max(0);
+                    let spent = match (pusage, usage, pbal, balance) {
+                        (Some(before), Some(after), _, _) => after.saturating_sub(*before).max(0),
+                        (_, _, Some(before), Some(after)) => before.saturating_sub(after).max(0),
+                        _ => 0,
+                    };
                     let e = spend.entry((day_start(day), key.clone(), currency.clone())).or_insert(0);
-                    *e = e.checked_add(drop).ok_or_else(|| Error::internal("derived spend overflow"))?;
+                    *e = e.checked_add(spent).ok_or_else(|| Error::internal("derived spend overflow"))?;
                 }
             }
-            prev = Some((key, currency, balance));
+            prev = Some((key, currency, balance, usage));
         }
     }
 
@@ -256,5 +264,30 @@ mod tests {
         .unwrap();
         poll(&mut conn, id, at("2026-03-02", 2), r, &[("USD", 3_500_000)]);
         assert_eq!(rows(&conn), vec![row("2026-03-02", "USD", 500_000)]);
+    }
+
+    #[test]
+    fn a_usage_counter_wins_over_the_balance_and_ignores_top_ups() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn);
+        let r = range("2026-03-01", "2026-03-02");
+        let snap = |balance: i64, usage: i64| BalanceSnapshot {
+            key_id: String::new(),
+            currency: Currency::usd(),
+            balance_micros: Some(balance),
+            limit_micros: None,
+            usage_micros: Some(usage),
+        };
+        for (t, b, u) in [
+            (at("2026-03-01", 1), 10_000_000, 1_000_000),
+            (at("2026-03-01", 9), 25_000_000, 3_500_000),
+            (at("2026-03-02", 2), 24_000_000, 4_500_000),
+        ] {
+            let poll =
+                PollResult { balances: vec![snap(b, u)], derive_spend_from_balances: true, ..Default::default() };
+            write_poll(&mut conn, id, t, t, r, &poll).unwrap();
+        }
+        // Day 1: the balance rose (a top-up of 17.5 with 2.5 spent); the counter says 2.5.
+        assert_eq!(rows(&conn), vec![row("2026-03-01", "USD", 2_500_000), row("2026-03-02", "USD", 1_000_000)]);
     }
 }

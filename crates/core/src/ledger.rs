@@ -164,7 +164,38 @@ pub fn write_poll(
     range: DayRange,
     poll: &PollResult,
 ) -> Result<i64> {
-    for w in &poll.windows {
+    let tx = conn.transaction()?;
+    let mut written = write_windows(&tx, source_id, finished_at, &poll.keys, &poll.windows)?;
+    for b in &poll.balances {
+        tx.execute(
+            "INSERT INTO balance_snapshots (source_id, key_id, taken_at, currency, balance_micros, limit_micros, usage_micros)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![source_id, b.key_id, finished_at, b.currency.as_str(), b.balance_micros, b.limit_micros, b.usage_micros],
+        )?;
+    }
+    if poll.derive_spend_from_balances {
+        written += crate::balance_spend::derive(&tx, source_id, range)?;
+        refresh_daily(&tx, source_id, range.start_ts(), range.end_ts())?;
+    }
+    tx.execute(
+        "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, rows_written)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+        params![source_id, started_at, finished_at, range.start_ts(), range.end_ts(), written],
+    )?;
+    tx.commit()?;
+    Ok(written)
+}
+
+/// Upserts `keys` and replaces each window's rows, inside the caller's transaction (a poll, or
+/// a CSV import). Returns the spend rows written.
+pub(crate) fn write_windows(
+    tx: &rusqlite::Transaction<'_>,
+    source_id: i64,
+    fetched_at: i64,
+    keys: &[KeyRecord],
+    windows: &[SpendWindow],
+) -> Result<i64> {
+    for w in windows {
         if let Some(r) = w.rows.iter().find(|r| r.bucket_start < w.from || r.bucket_start >= w.to) {
             return Err(Error::new(
                 ErrorCode::UnexpectedResponse,
@@ -175,8 +206,7 @@ pub fn write_poll(
             ));
         }
     }
-    let tx = conn.transaction()?;
-    for k in &poll.keys {
+    for k in keys {
         tx.execute(
             "INSERT INTO api_keys (source_id, provider_key_id, display_name, fingerprint, project, created_at, last_used_at, disabled)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -191,7 +221,7 @@ pub fn write_poll(
         )?;
     }
     let mut written = 0i64;
-    for w in &poll.windows {
+    for w in windows {
         tx.execute(
             "DELETE FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5",
             params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
@@ -226,31 +256,12 @@ pub fn write_poll(
                 inp,
                 out,
                 req,
-                finished_at
+                fetched_at
             ])?;
             written += 1;
         }
+        refresh_daily(tx, source_id, w.from, w.to)?;
     }
-    for b in &poll.balances {
-        tx.execute(
-            "INSERT INTO balance_snapshots (source_id, key_id, taken_at, currency, balance_micros, limit_micros, usage_micros)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![source_id, b.key_id, finished_at, b.currency.as_str(), b.balance_micros, b.limit_micros, b.usage_micros],
-        )?;
-    }
-    if poll.derive_spend_from_balances {
-        written += crate::balance_spend::derive(&tx, source_id, range)?;
-        refresh_daily(&tx, source_id, range.start_ts(), range.end_ts())?;
-    }
-    for w in &poll.windows {
-        refresh_daily(&tx, source_id, w.from, w.to)?;
-    }
-    tx.execute(
-        "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok, rows_written)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
-        params![source_id, started_at, finished_at, range.start_ts(), range.end_ts(), written],
-    )?;
-    tx.commit()?;
     Ok(written)
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod dto;
 pub mod error;
+pub mod import;
 pub mod ledger;
 pub mod logging;
 pub mod money;

@@ -73,8 +73,13 @@ pub fn json_number_to_micros(value: f64) -> Result<i64> {
 }
 
 fn decimal_to_micros(d: Decimal) -> Result<i64> {
-    let micros = d.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero) * Decimal::from(MICROS_PER_UNIT);
-    i64::try_from(micros).map_err(|_| Error::invalid_input(format!("amount {d} is out of range")))
+    let out_of_range = || Error::invalid_input(format!("amount {d} is out of range"));
+    // checked: a 28-digit amount overflows Decimal itself when scaled.
+    let micros = d
+        .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+        .checked_mul(Decimal::from(MICROS_PER_UNIT))
+        .ok_or_else(out_of_range)?;
+    i64::try_from(micros).map_err(|_| out_of_range())
 }
 
 /// Formats micros as a decimal string with six places: `12345678` -> `"12.345678"`.
@@ -105,6 +110,7 @@ mod tests {
         assert_eq!(parse_micros("110.00").unwrap(), 110_000_000);
         assert_eq!(parse_micros("1e-3").unwrap(), 1_000);
         assert!(parse_micros("abc").is_err());
+        assert!(parse_micros("79228162514264337593543950335").is_err(), "too large: an error, not a panic");
     }
 
     #[test]

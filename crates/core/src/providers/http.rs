@@ -55,10 +55,15 @@ impl HttpClient {
 
 /// How a provider wants the key presented.
 #[derive(Debug, Clone, Copy)]
-pub enum Auth {
+pub enum Auth<'a> {
     Bearer,
     /// Anthropic's `x-api-key` plus `anthropic-version`.
     XApiKey,
+    /// `name: prefix + key`, for endpoints with their own scheme (custom JSON endpoints).
+    Header {
+        name: &'a str,
+        prefix: &'a str,
+    },
 }
 
 /// Everything a connector needs for one poll. The key is a secret: `Debug` hides it.
@@ -117,11 +122,22 @@ impl PollContext {
 
     /// GETs `url` and parses the JSON body as `T`, retrying 429 and 5xx per the policy.
     /// `endpoint` names the call in errors, e.g. `GET /organization/costs`.
-    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: Url, auth: Auth) -> Result<T> {
+    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: Url, auth: Auth<'_>) -> Result<T> {
+        self.get_json_with(endpoint, url, auth, &[]).await
+    }
+
+    /// [`Self::get_json`] with extra request headers (e.g. new-api's `New-Api-User`).
+    pub async fn get_json_with<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        url: Url,
+        auth: Auth<'_>,
+        headers: &[(&str, &str)],
+    ) -> Result<T> {
         let policy = self.http.retry;
         let mut attempt = 1;
         loop {
-            match self.get_once(endpoint, url.clone(), auth).await {
+            match self.get_once(endpoint, url.clone(), auth, headers).await {
                 Ok(body) => return self.parse(endpoint, &body),
                 Err(Failure::Retryable { error, retry_after }) if attempt < policy.max_attempts => {
                     let backoff = policy.base_delay.saturating_mul(1 << (attempt - 1).min(16));
@@ -135,12 +151,22 @@ impl PollContext {
         }
     }
 
-    async fn get_once(&self, endpoint: &str, url: Url, auth: Auth) -> Result<String, Failure> {
-        let request = self.http.client.get(url);
-        let request = match auth {
+    async fn get_once(
+        &self,
+        endpoint: &str,
+        url: Url,
+        auth: Auth<'_>,
+        headers: &[(&str, &str)],
+    ) -> Result<String, Failure> {
+        let mut request = self.http.client.get(url);
+        request = match auth {
             Auth::Bearer => request.bearer_auth(&self.key),
             Auth::XApiKey => request.header("x-api-key", &self.key).header("anthropic-version", "2023-06-01"),
+            Auth::Header { name, prefix } => request.header(name, format!("{prefix}{}", self.key)),
         };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let label = self.provider.label();
         let response = request.send().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
         let status = response.status();

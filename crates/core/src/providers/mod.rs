@@ -100,9 +100,11 @@ impl ProviderId {
             ProviderId::Litellm => {
                 "the proxy's master key (every key's spend), or a virtual key (sk-…) that may read its own user's activity"
             }
-            ProviderId::NewApi => "Access token of your relay account",
-            ProviderId::Sub2api => "API key issued by the relay",
-            ProviderId::CustomJson => "Whatever the endpoint expects in its auth header",
+            ProviderId::NewApi => {
+                "Access token of your relay account (not an sk- relay key), with --set user_id=<your numeric user id> on new-api"
+            }
+            ProviderId::Sub2api => "API key issued by the relay (sk-…); each key reports its own usage",
+            ProviderId::CustomJson => "Whatever the endpoint expects in its auth header (see the header and prefix settings)",
         }
     }
 
@@ -119,9 +121,11 @@ impl ProviderId {
             }
             ProviderId::Deepseek => "platform.deepseek.com → API keys (the balance is per account, not per key)",
             ProviderId::Litellm => "your proxy's LITELLM_MASTER_KEY, or its admin UI → Virtual Keys",
-            ProviderId::NewApi => "your relay's dashboard → Personal settings → Access token",
-            ProviderId::Sub2api => "your relay's dashboard",
-            ProviderId::CustomJson => "your relay's documentation",
+            ProviderId::NewApi => {
+                "your relay's dashboard → Personal settings → System access token (generate); the user id is shown there too"
+            }
+            ProviderId::Sub2api => "your relay's dashboard → API keys",
+            ProviderId::CustomJson => "the documentation of the service that serves the endpoint",
         }
     }
 
@@ -169,7 +173,12 @@ impl ProviderId {
                 SettingSpec::new("currency", "Currency", Currency, "ISO-4217 code of the amount").default("USD"),
                 SettingSpec::new("header", "Auth header", Header, "the header that carries the key")
                     .default("Authorization"),
-                SettingSpec::new("prefix", "Auth prefix", Text, "text before the key in the header").default("Bearer "),
+                SettingSpec::new(
+                    "prefix",
+                    "Auth prefix",
+                    Text,
+                    "text before the key in the header: 'Bearer' for Authorization and nothing for other headers unless given; 'none' for no prefix",
+                ),
             ],
             _ => vec![],
         }
@@ -182,8 +191,9 @@ impl ProviderId {
             ProviderId::Anthropic => Some(&anthropic::Anthropic),
             ProviderId::Deepseek => Some(&deepseek::DeepSeek),
             ProviderId::Litellm => Some(&litellm::LiteLlm),
-            // Not written yet: these answer Unsupported until their connectors land.
-            ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => None,
+            ProviderId::NewApi => Some(&relay::NewApi),
+            ProviderId::Sub2api => Some(&relay::Sub2Api),
+            ProviderId::CustomJson => Some(&relay::CustomJson),
         }
     }
 

@@ -1,0 +1,582 @@
+//! Daily spend imported from CSV files into an existing source: Burnrate's generic format, the
+//! OpenAI dashboard's cost export and the Claude Console's cost export. See docs/import-csv.md.
+//!
+//! The whole file is parsed before the ledger is touched; any problem (bad quoting, a wrong
+//! column count, a bad amount, day or currency, an empty file) names its line and column and
+//! nothing is written. A file is written as one day window per kind it contains, covering its
+//! first to its last day: like a sync, it *replaces* that source's rows of that kind on those days
+//! (earlier imports or synced rows alike), so importing the same file twice never adds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::dto::SpendKind;
+use crate::error::{Error, ErrorCode, Result};
+use crate::ledger::{self, day_start, BucketWidth, KeyRecord, SpendRow, SpendWindow};
+use crate::money::{parse_micros, Currency};
+
+/// The CSV layouts Burnrate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CsvFormat {
+    /// `day, amount, currency[, key_id, key_name, model, kind]`.
+    Generic,
+    /// platform.openai.com → Usage → Cost → Export: one row per UTC day (and project, key, line
+    /// item when grouped), `amount_value` in `amount_currency`.
+    Openai,
+    /// Claude Console → Cost → Export: one row per UTC day, model, key and token type, `cost_usd`
+    /// in US dollars.
+    Anthropic,
+}
+
+impl CsvFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CsvFormat::Generic => "generic",
+            CsvFormat::Openai => "openai",
+            CsvFormat::Anthropic => "anthropic",
+        }
+    }
+}
+
+impl fmt::Display for CsvFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CsvFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "generic" => Ok(CsvFormat::Generic),
+            "openai" => Ok(CsvFormat::Openai),
+            "anthropic" => Ok(CsvFormat::Anthropic),
+            other => {
+                Err(Error::invalid_input(format!("{other:?} is not a CSV format; use generic, openai or anthropic")))
+            }
+        }
+    }
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub source: String,
+    pub format: CsvFormat,
+    /// Data lines read from the file.
+    pub lines: usize,
+    /// Ledger rows written (lines of the same day, key, model, project and currency are summed).
+    pub rows_written: i64,
+    /// The inclusive UTC days replaced, `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    /// The kinds replaced on those days: `billed` and/or `estimated`.
+    pub kinds: Vec<SpendKind>,
+}
+
+/// A parsed file, ready to write.
+#[derive(Debug, Clone)]
+pub struct ParsedCsv {
+    pub lines: usize,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub keys: Vec<KeyRecord>,
+    pub windows: Vec<SpendWindow>,
+}
+
+/// Column names of one format: required ones, and optional ones (looked up when present).
+struct Layout {
+    required: &'static [&'static str],
+}
+
+fn layout(format: CsvFormat) -> Layout {
+    match format {
+        CsvFormat::Generic => Layout { required: &["day", "amount", "currency"] },
+        // `start_time` (Unix seconds) or `start_time_iso`; checked separately.
+        CsvFormat::Openai => Layout { required: &["amount_value", "amount_currency"] },
+        CsvFormat::Anthropic => Layout { required: &["usage_date_utc", "cost_usd"] },
+    }
+}
+
+/// Parses the whole file. Nothing is written: errors name the line and column.
+pub fn parse(format: CsvFormat, data: &[u8]) -> Result<ParsedCsv> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data); // spreadsheet BOM
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("the file is empty; nothing was imported"));
+    }
+    check_quotes(data)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(data);
+    let header: Vec<String> =
+        reader.headers().map_err(csv_error)?.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let missing: Vec<&str> = layout(format).required.iter().copied().filter(|c| col(c).is_none()).collect();
+    let no_start = format == CsvFormat::Openai && col("start_time").is_none() && col("start_time_iso").is_none();
+    if !missing.is_empty() || no_start {
+        let mut need: Vec<&str> = missing;
+        if no_start {
+            need.insert(0, "start_time");
+        }
+        return Err(bad(format!(
+            "line 1: the {format} format needs the column{} {}; this file has: {}",
+            if need.len() == 1 { "" } else { "s" },
+            need.join(", "),
+            header.join(", ")
+        )));
+    }
+
+    let mut billed: Option<Vec<SpendRow>> = None;
+    let mut estimated: Option<Vec<SpendRow>> = None;
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+    let mut lines = 0;
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let cell = |name: &str| col(name).and_then(|i| record.get(i)).unwrap_or("");
+        let at = |name: &str, what: String| bad(format!("line {line}, column {name}: {what}"));
+        lines += 1;
+
+        let parsed = match format {
+            CsvFormat::Generic => {
+                let day = parse_day_cell(cell("day")).ok_or_else(|| at("day", not_a_day(cell("day"))))?;
+                let amount = amount_cell(cell("amount")).ok_or_else(|| at("amount", not_an_amount(cell("amount"))))?;
+                let currency =
+                    currency_cell(cell("currency")).ok_or_else(|| at("currency", not_a_currency(cell("currency"))))?;
+                let kind = match cell("kind").to_ascii_lowercase().as_str() {
+                    "" | "billed" => SpendKind::Billed,
+                    "estimated" => SpendKind::Estimated,
+                    other => return Err(at("kind", format!("{other:?} is not billed or estimated"))),
+                };
+                let (id, name) = (cell("key_id"), cell("key_name"));
+                let key_id = if id.is_empty() { name } else { id };
+                Line {
+                    day,
+                    kind,
+                    amount: Some((amount, currency)),
+                    key_id,
+                    key_name: name,
+                    model: cell("model"),
+                    project: "",
+                }
+            }
+            CsvFormat::Openai => {
+                let day = match (cell("start_time"), cell("start_time_iso")) {
+                    ("", iso) => {
+                        iso.get(..10).and_then(parse_day_cell).ok_or_else(|| at("start_time_iso", not_a_day(iso)))?
+                    }
+                    (secs, _) => secs
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|s| DateTime::from_timestamp(s, 0))
+                        .map(|t| t.date_naive())
+                        .ok_or_else(|| at("start_time", format!("{secs:?} is not a time in Unix seconds")))?,
+                };
+                // Days without cost come as rows with every other field empty.
+                let amount = match cell("amount_value") {
+                    "" => None,
+                    text => {
+                        let amount = amount_cell(text).ok_or_else(|| at("amount_value", not_an_amount(text)))?;
+                        let c = cell("amount_currency");
+                        let currency = currency_cell(c).ok_or_else(|| at("amount_currency", not_a_currency(c)))?;
+                        Some((amount, currency))
+                    }
+                };
+                let key = cell("api_key_id");
+                Line {
+                    day,
+                    kind: SpendKind::Billed,
+                    amount,
+                    key_id: key,
+                    key_name: "",
+                    model: "",
+                    project: cell("project_id"),
+                }
+            }
+            CsvFormat::Anthropic => {
+                let d = cell("usage_date_utc");
+                let day = parse_day_cell(d).ok_or_else(|| at("usage_date_utc", not_a_day(d)))?;
+                let amount =
+                    amount_cell(cell("cost_usd")).ok_or_else(|| at("cost_usd", not_an_amount(cell("cost_usd"))))?;
+                let (id, name) = (cell("api_key_id"), cell("api_key"));
+                let key_id = if id.is_empty() { name } else { id };
+                Line {
+                    day,
+                    kind: SpendKind::Billed,
+                    amount: Some((amount, Currency::usd())),
+                    key_id,
+                    key_name: name,
+                    model: cell("model"),
+                    project: cell("workspace"),
+                }
+            }
+        };
+
+        first = Some(first.map_or(parsed.day, |f| f.min(parsed.day)));
+        last = Some(last.map_or(parsed.day, |l| l.max(parsed.day)));
+        let rows = match parsed.kind {
+            SpendKind::Billed => billed.get_or_insert_with(Vec::new),
+            SpendKind::Estimated => estimated.get_or_insert_with(Vec::new),
+        };
+        if !parsed.key_id.is_empty() && !parsed.key_name.is_empty() {
+            names.insert(parsed.key_id.to_owned(), parsed.key_name.to_owned());
+        }
+        if let Some((amount_micros, currency)) = parsed.amount {
+            rows.push(SpendRow {
+                key_id: parsed.key_id.to_owned(),
+                model: parsed.model.to_owned(),
+                project: parsed.project.to_owned(),
+                bucket_start: day_start(parsed.day),
+                currency,
+                amount_micros,
+                input_tokens: None,
+                output_tokens: None,
+                requests: None,
+            });
+        }
+    }
+    let (Some(from), Some(to)) = (first, last) else {
+        return Err(bad("the file has a header but no rows; nothing was imported"));
+    };
+    let window = |kind, rows| SpendWindow {
+        width: BucketWidth::Day,
+        kind,
+        from: day_start(from),
+        to: day_start(to) + 86_400,
+        rows,
+    };
+    let mut windows = Vec::new();
+    if let Some(rows) = billed {
+        windows.push(window(SpendKind::Billed, rows));
+    }
+    if let Some(rows) = estimated {
+        windows.push(window(SpendKind::Estimated, rows));
+    }
+    let keys = names
+        .into_iter()
+        .map(|(id, name)| KeyRecord { provider_key_id: id, display_name: Some(name), ..Default::default() })
+        .collect();
+    Ok(ParsedCsv { lines, from, to, keys, windows })
+}
+
+/// One data line, before it becomes a ledger row.
+struct Line<'a> {
+    day: NaiveDate,
+    kind: SpendKind,
+    /// None: a line that only says the day had no cost.
+    amount: Option<(i64, Currency)>,
+    key_id: &'a str,
+    key_name: &'a str,
+    model: &'a str,
+    project: &'a str,
+}
+
+/// Writes a parsed file into `source_id` in one transaction: all of it or nothing.
+pub fn write(conn: &mut Connection, source_id: i64, fetched_at: i64, parsed: &ParsedCsv) -> Result<i64> {
+    let tx = conn.transaction()?;
+    for w in &parsed.windows {
+        // Day rows next to the same kind's hourly rows would count those days twice.
+        let hourly: i64 = tx.query_row(
+            "SELECT count(*) FROM spend WHERE source_id = ?1 AND kind = ?2 AND bucket_width = 'hour'
+             AND bucket_start >= ?3 AND bucket_start < ?4",
+            params![source_id, w.kind.as_str(), w.from, w.to],
+            |r| r.get(0),
+        )?;
+        if hourly > 0 {
+            return Err(Error::invalid_input(format!(
+                "this source already has hourly {} spend on {}..{}; importing daily rows there would count it twice. \
+                 Import into a source of its own instead",
+                w.kind.as_str(),
+                parsed.from,
+                parsed.to
+            )));
+        }
+    }
+    let written = ledger::write_windows(&tx, source_id, fetched_at, &parsed.keys, &parsed.windows)?;
+    tx.commit()?;
+    Ok(written)
+}
+
+fn bad(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidInput, message)
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} columns where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "the text is not UTF-8; save the file as UTF-8 CSV".to_owned(),
+        _ => format!("unreadable CSV ({e})"),
+    };
+    match line {
+        Some(line) => bad(format!("line {line}: {message}; nothing was imported")),
+        None => bad(format!("{message}; nothing was imported")),
+    }
+}
+
+/// A quote that is never closed makes the rest of the file one field, which the CSV reader
+/// accepts; an odd number of quotes from some line on is that mistake.
+fn check_quotes(data: &[u8]) -> Result<()> {
+    let (mut line, mut open_at, mut open) = (1usize, 0usize, false);
+    for &b in data {
+        match b {
+            b'"' => {
+                open = !open;
+                if open {
+                    open_at = line;
+                }
+            }
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    if open {
+        return Err(bad(format!(
+            "line {open_at}: a quote (\") is never closed, so the rest of the file would be one field; nothing was imported"
+        )));
+    }
+    Ok(())
+}
+
+/// Exactly `YYYY-MM-DD`.
+fn parse_day_cell(text: &str) -> Option<NaiveDate> {
+    let ok = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    ok.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+}
+
+/// A plain decimal (`12.5`, `-0.25`, `3`, `1e-3`): never a thousands separator or a decimal comma.
+fn amount_cell(text: &str) -> Option<i64> {
+    if text.is_empty() || text.contains(',') {
+        return None;
+    }
+    parse_micros(text).ok()
+}
+
+fn currency_cell(text: &str) -> Option<Currency> {
+    text.parse().ok()
+}
+
+fn not_a_day(text: &str) -> String {
+    format!("{text:?} is not a day (YYYY-MM-DD)")
+}
+
+fn not_an_amount(text: &str) -> String {
+    format!("{text:?} is not a decimal amount")
+}
+
+fn not_a_currency(text: &str) -> String {
+    format!("{text:?} is not an ISO-4217 currency code such as USD")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use crate::dto::Dimension;
+    use crate::ledger::{parse_day, DayRange};
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/csv").join(rel);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    }
+
+    fn err(format: CsvFormat, text: &str) -> String {
+        let e = parse(format, text.as_bytes()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        e.message().to_owned()
+    }
+
+    fn rows(p: &ParsedCsv, kind: SpendKind) -> Vec<(String, &str, &str, &str, i64, &str)> {
+        let w = p.windows.iter().find(|w| w.kind == kind).unwrap();
+        w.rows
+            .iter()
+            .map(|r| {
+                let day = ledger::ts_to_day(r.bucket_start).to_string();
+                (day, r.key_id.as_str(), r.model.as_str(), r.project.as_str(), r.amount_micros, r.currency.as_str())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn generic_rows_with_quotes_kinds_and_key_names() {
+        let text = "\u{feff}Day,Amount,Currency,key_id,key_name,model,kind\n\
+                    2026-03-01,12.5,usd,key_1,\"Build, CI\",gpt-5,\n\
+                    \n\
+                    2026-03-03, -0.000001 ,CNY,,,,billed\n\
+                    2026-03-02,1e-3,USD,,solo-name,claude-x,estimated\n";
+        let p = parse(CsvFormat::Generic, text.as_bytes()).unwrap();
+        assert_eq!((p.lines, p.from.to_string(), p.to.to_string()), (3, "2026-03-01".into(), "2026-03-03".into()));
+        assert_eq!(
+            rows(&p, SpendKind::Billed),
+            vec![
+                ("2026-03-01".into(), "key_1", "gpt-5", "", 12_500_000, "USD"),
+                ("2026-03-03".into(), "", "", "", -1, "CNY"),
+            ]
+        );
+        assert_eq!(
+            rows(&p, SpendKind::Estimated),
+            vec![("2026-03-02".into(), "solo-name", "claude-x", "", 1_000, "USD")]
+        );
+        for w in &p.windows {
+            assert_eq!((w.from, w.to), (1772323200, 1772582400), "every kind's window covers the file's days");
+        }
+        let names: Vec<(&str, &str)> =
+            p.keys.iter().map(|k| (k.provider_key_id.as_str(), k.display_name.as_deref().unwrap())).collect();
+        assert_eq!(names, vec![("key_1", "Build, CI"), ("solo-name", "solo-name")]);
+    }
+
+    #[test]
+    fn every_corruption_names_its_line_and_column() {
+        let h = "day,amount,currency\n";
+        for (text, expected) in [
+            ("", "the file is empty"),
+            ("  \n\n", "the file is empty"),
+            (h, "has a header but no rows"),
+            (
+                "day,amount\n2026-03-01,1\n",
+                "line 1: the generic format needs the column currency; this file has: day, amount",
+            ),
+            (&format!("{h}2026-03-01,1,USD\n2026-03-02,1,USD,extra\n"), "line 3: 4 columns where the header has 3"),
+            (&format!("{h}2026-03-01,1,USD\n2026-03-02,1\n"), "line 3: 2 columns where the header has 3"),
+            (&format!("{h}2026-03-01,\"1,USD\n2026-03-02,1,USD\n"), "line 2: a quote (\") is never closed"),
+            (
+                &format!("{h}2026-03-01,1,USD\n2026-03-02,\"12,5\",USD\n"),
+                "line 3, column amount: \"12,5\" is not a decimal amount",
+            ),
+            (&format!("{h}2026-03-01,1,USD\n2026-03-02,,USD\n"), "line 3, column amount: \"\" is not a decimal amount"),
+            (&format!("{h}2026-03-01,1e999,USD\n"), "line 2, column amount: \"1e999\" is not a decimal amount"),
+            (&format!("{h}2026-03-01,99999999999999999999,USD\n"), "line 2, column amount"),
+            (&format!("{h}03/01/2026,1,USD\n"), "line 2, column day: \"03/01/2026\" is not a day (YYYY-MM-DD)"),
+            (&format!("{h}2026-3-1,1,USD\n"), "line 2, column day: \"2026-3-1\" is not a day"),
+            (&format!("{h}2026-02-30,1,USD\n"), "line 2, column day: \"2026-02-30\""),
+            (&format!("{h}2026-03-01,1,dollars\n"), "line 2, column currency: \"dollars\" is not an ISO-4217"),
+            (
+                "day,amount,currency,kind\n2026-03-01,1,USD,guess\n",
+                "line 2, column kind: \"guess\" is not billed or estimated",
+            ),
+        ] {
+            let message = err(CsvFormat::Generic, text);
+            assert!(message.contains(expected), "{text:?}: {message}");
+        }
+        let bytes = b"day,amount,currency\n2026-03-01,1,\xff\xfe\n";
+        let e = parse(CsvFormat::Generic, bytes).unwrap_err();
+        assert!(e.message().contains("line 2: the text is not UTF-8"), "{}", e.message());
+    }
+
+    #[test]
+    fn openai_cost_export() {
+        let p = parse(CsvFormat::Openai, &fixture("openai_costs.csv")).unwrap();
+        assert_eq!((p.from.to_string(), p.to.to_string()), ("2026-03-01".into(), "2026-03-04".into()));
+        // 2026-03-03 had no cost: its line only widens the window, so the day is cleared.
+        assert_eq!(
+            rows(&p, SpendKind::Billed),
+            vec![
+                ("2026-03-01".into(), "", "", "", 895_874, "USD"),
+                ("2026-03-02".into(), "key_FAKEa1", "", "proj_FAKE1", 500_000, "USD"),
+                ("2026-03-02".into(), "key_FAKEa1", "", "proj_FAKE1", 3_836, "USD"),
+                ("2026-03-02".into(), "", "", "proj_FAKE2", 61_780, "USD"),
+                ("2026-03-04".into(), "key_FAKEb2", "", "proj_FAKE2", 1_234_568, "USD"),
+            ]
+        );
+        let e = err(CsvFormat::Openai, "amount_value,amount_currency\n1,usd\n");
+        assert!(e.contains("needs the column start_time"), "{e}");
+        let e = err(CsvFormat::Openai, "start_time,amount_value,amount_currency\n17x,1,usd\n");
+        assert!(e.contains("line 2, column start_time: \"17x\" is not a time in Unix seconds"), "{e}");
+    }
+
+    #[test]
+    fn anthropic_cost_export() {
+        let p = parse(CsvFormat::Anthropic, &fixture("anthropic_cost.csv")).unwrap();
+        assert_eq!((p.from.to_string(), p.to.to_string()), ("2026-03-01".into(), "2026-03-02".into()));
+        assert_eq!(
+            rows(&p, SpendKind::Billed),
+            vec![
+                ("2026-03-01".into(), "apikey_01FAKEAAA", "Claude Haiku 4.5", "Default", 50_000, "USD"),
+                ("2026-03-01".into(), "apikey_01FAKEAAA", "Claude Haiku 4.5", "Default", 20_000, "USD"),
+                ("2026-03-02".into(), "apikey_01FAKEAAA", "Claude Sonnet 4.5", "Default", 100_000, "USD"),
+                ("2026-03-02".into(), "apikey_01FAKEBBB", "Claude Opus 4.5", "Research", 300_000, "USD"),
+                ("2026-03-02".into(), "", "Claude Sonnet 4.5", "Default", 12_345, "USD"),
+            ]
+        );
+        let names: Vec<&str> = p.keys.iter().map(|k| k.display_name.as_deref().unwrap()).collect();
+        assert_eq!(names, vec!["fake-build", "fake-research"]);
+        let e = err(CsvFormat::Anthropic, "usage_date_utc,model\n2026-03-01,x\n");
+        assert!(e.contains("needs the column cost_usd"), "{e}");
+    }
+
+    fn source(conn: &Connection) -> i64 {
+        conn.execute(
+            "INSERT INTO sources (name, provider, base_url, key_storage, key_env_var, created_at) VALUES ('s', 'openai', 'http://x', 'env', 'K', 0)",
+            [],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    fn report(conn: &Connection) -> Vec<(String, Option<String>, String)> {
+        let range = DayRange::new(parse_day("2026-02-01").unwrap(), parse_day("2026-04-01").unwrap()).unwrap();
+        ledger::daily_report(conn, &[Dimension::Key], range)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.day, r.key_name, r.amount))
+            .collect()
+    }
+
+    #[test]
+    fn reimporting_replaces_the_files_days_only() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn);
+        let first = "day,amount,currency,key_id,key_name\n\
+                     2026-03-01,1,USD,k1,first\n2026-03-01,2,USD,k1,first\n2026-03-02,3,USD,k2,\n2026-03-03,4,USD,k1,\n";
+        let p = parse(CsvFormat::Generic, first.as_bytes()).unwrap();
+        assert_eq!(write(&mut conn, id, 10, &p).unwrap(), 3, "two lines of one bucket are summed");
+        write(&mut conn, id, 11, &p).unwrap();
+        let expected = vec![
+            ("2026-03-01".to_string(), Some("first".to_string()), "3.000000".to_string()),
+            ("2026-03-02".into(), Some("k2".into()), "3.000000".into()),
+            ("2026-03-03".into(), Some("first".into()), "4.000000".into()),
+        ];
+        assert_eq!(report(&conn), expected, "importing twice never adds");
+        // A correction for 03-02 only: 03-01 and 03-03 keep their rows.
+        let fix = parse(CsvFormat::Generic, b"day,amount,currency,key_id\n2026-03-02,0.5,USD,k1\n").unwrap();
+        write(&mut conn, id, 12, &fix).unwrap();
+        assert_eq!(
+            report(&conn),
+            vec![
+                ("2026-03-01".to_string(), Some("first".to_string()), "3.000000".to_string()),
+                ("2026-03-02".into(), Some("first".into()), "0.500000".into()),
+                ("2026-03-03".into(), Some("first".into()), "4.000000".into()),
+            ]
+        );
+        let runs: i64 = conn.query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 0, "an import is not a sync: incremental sync windows are unaffected");
+    }
+
+    #[test]
+    fn daily_rows_are_refused_next_to_hourly_rows_of_the_same_kind() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn);
+        conn.execute(
+            "INSERT INTO spend (source_id, bucket_start, bucket_width, currency, kind, amount_micros, fetched_at)
+             VALUES (?1, ?2, 'hour', 'USD', 'billed', 5, 0)",
+            params![id, 1772323200 + 3600],
+        )
+        .unwrap();
+        let p = parse(CsvFormat::Generic, b"day,amount,currency\n2026-03-01,1,USD\n").unwrap();
+        let e = write(&mut conn, id, 1, &p).unwrap_err();
+        assert!(e.message().contains("hourly billed spend on 2026-03-01..2026-03-01"), "{}", e.message());
+        let total: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend", [], |r| r.get(0)).unwrap();
+        assert_eq!(total, 5);
+        // Estimated rows do not collide with billed hourly ones.
+        let p = parse(CsvFormat::Generic, b"day,amount,currency,kind\n2026-03-01,1,USD,estimated\n").unwrap();
+        write(&mut conn, id, 1, &p).unwrap();
+    }
+}
