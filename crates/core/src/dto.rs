@@ -26,6 +26,8 @@ pub struct ProviderInfo {
     pub can_sync: bool,
     /// Provider-specific settings the source accepts.
     pub settings: Vec<SettingSpec>,
+    /// What the user must know about this provider's numbers (e.g. that per-key amounts are estimates).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

@@ -129,6 +129,19 @@ impl ProviderId {
         }
     }
 
+    /// What a user must know to read this provider's numbers right.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            ProviderId::Anthropic => Some(
+                "Anthropic bills per workspace, not per key: amounts per key are estimates from tokens × list price; per-workspace and per-model amounts are billed.",
+            ),
+            ProviderId::Openai => Some("OpenAI bills per key and project but not per model: amounts per model are estimates from tokens × list price."),
+            ProviderId::Deepseek => Some("DeepSeek reports only a balance: daily spend is its drop between syncs, and a top-up between two syncs hides the spend made with it."),
+            ProviderId::NewApi | ProviderId::CustomJson => Some("Daily spend is derived from the change between syncs; sync at least daily for daily detail."),
+            _ => None,
+        }
+    }
+
     /// The settings a source of this provider accepts.
     pub fn settings(self) -> Vec<SettingSpec> {
         use crate::settings::SettingKind::*;
@@ -206,6 +219,7 @@ impl ProviderId {
             key_help: self.key_help().into(),
             can_sync: self.connector().is_some(),
             settings: self.settings(),
+            note: self.note().map(Into::into),
         }
     }
 }

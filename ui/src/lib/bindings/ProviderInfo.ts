@@ -21,4 +21,8 @@ can_sync: boolean,
 /**
  * Provider-specific settings the source accepts.
  */
-settings: Array<SettingSpec>, };
+settings: Array<SettingSpec>, 
+/**
+ * What the user must know about this provider's numbers (e.g. that per-key amounts are estimates).
+ */
+note: string | null, };
