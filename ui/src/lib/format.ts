@@ -1,3 +1,4 @@
+import type { PollState } from './bindings/PollState';
 import type { SourceView } from './bindings/SourceView';
 
 /**
@@ -39,4 +40,46 @@ export function keyStorageLabel(source: Pick<SourceView, 'key_storage' | 'key_en
 /** A suggested environment variable name for a provider id, e.g. "new-api" → "NEW_API_API_KEY". */
 export function suggestedEnvVar(providerId: string): string {
   return `${providerId.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * How long until `iso`, coarsely, for a schedule: "in 12 min", "in 2 h 5 min", "in 3 days",
+ * or "due now" once the time has come (a poll about to start). Null if unparsable.
+ */
+export function formatUntil(iso: string, now: number = Date.now()): string | null {
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return null;
+  const minutes = Math.round((at - now) / MINUTE);
+  if (minutes <= 0) return 'due now';
+  if (minutes < 60) return `in ${minutes} min`;
+  if (minutes < 24 * 60) {
+    const h = Math.floor(minutes / 60);
+    const m = minutes % 60;
+    return m === 0 ? `in ${h} h` : `in ${h} h ${m} min`;
+  }
+  const days = Math.round(minutes / (24 * 60));
+  return `in ${days} ${days === 1 ? 'day' : 'days'}`;
+}
+
+/** A time of day when `iso` falls on the same local day as `now`, else date and time. */
+export function formatClock(iso: string, now: number = Date.now(), locale?: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  if (date.toDateString() === new Date(now).toDateString()) {
+    return new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(date);
+  }
+  return formatTimestamp(iso, locale);
+}
+
+const POLL_STATE_LABELS: Record<PollState, string> = {
+  scheduled: 'scheduled',
+  syncing: 'syncing',
+  backing_off: 'backing off',
+  paused: 'paused',
+};
+
+export function pollStateLabel(state: PollState): string {
+  return POLL_STATE_LABELS[state];
 }

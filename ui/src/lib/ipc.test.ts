@@ -8,11 +8,17 @@ import {
   IpcError,
   listSources,
   onSyncFinished,
+  onSyncProgress,
+  pollerStatus,
+  reconcile,
   removeSource,
+  setPollingPaused,
   syncNow,
   toIpcError,
 } from './ipc';
+import type { SourceStatus } from './bindings/SourceStatus';
 import type { SyncOutcome } from './bindings/SyncOutcome';
+import type { SyncProgress } from './bindings/SyncProgress';
 
 type Call = { cmd: string; args: unknown };
 
@@ -78,6 +84,38 @@ describe('wrappers send the right command and arguments', () => {
     await dailyReport(query);
     expect(calls).toEqual([{ cmd: 'daily_report', args: { query } }]);
   });
+
+  test('reconcile wraps the query', async () => {
+    const row = { day: '2026-01-14', source: 'work', currency: 'USD', billed: '2.000000', estimated: '1.500000', difference: '0.500000' };
+    const calls = record(() => [row]);
+    const query = { by: [], from: null, to: null };
+    await expect(reconcile(query)).resolves.toEqual([row]);
+    expect(calls).toEqual([{ cmd: 'reconcile', args: { query } }]);
+  });
+
+  test('pollerStatus takes no arguments', async () => {
+    const status: SourceStatus = {
+      source: 'work',
+      state: 'backing_off',
+      last_success_at: null,
+      next_poll_at: '2026-01-14T09:12:00Z',
+      last_error: { code: 'rate_limited', message: 'slow down' },
+      consecutive_failures: 2,
+    };
+    const calls = record(() => [status]);
+    await expect(pollerStatus()).resolves.toEqual([status]);
+    expect(calls).toEqual([{ cmd: 'poller_status', args: {} }]);
+  });
+
+  test('setPollingPaused sends the flag', async () => {
+    const calls = record(() => null);
+    await expect(setPollingPaused(true)).resolves.toBeNull();
+    await setPollingPaused(false);
+    expect(calls).toEqual([
+      { cmd: 'set_polling_paused', args: { paused: true } },
+      { cmd: 'set_polling_paused', args: { paused: false } },
+    ]);
+  });
 });
 
 describe('errors are normalised to IpcError', () => {
@@ -137,4 +175,24 @@ test('onSyncFinished delivers the payload and unsubscribes', async () => {
   unlisten();
   await emit('sync-finished', [outcome]);
   expect(seen).toHaveLength(1);
+});
+
+test('onSyncProgress delivers each step and unsubscribes', async () => {
+  mockIPC(() => null, { shouldMockEvents: true });
+  const seen: SyncProgress[] = [];
+  const unlisten = await onSyncProgress((progress) => seen.push(progress));
+  const step: SyncProgress = { source: 'work', done: 3, total: 10, unit: 'pages' };
+  await emit('sync-progress', step);
+  await emit('sync-finished', []);
+  expect(seen).toEqual([step]);
+  unlisten();
+  await emit('sync-progress', step);
+  expect(seen).toHaveLength(1);
+});
+
+test('a new wrapper normalises rejections too', async () => {
+  mockIPC(() => Promise.reject({ code: 'unsupported', message: 'no poller in this build' }));
+  const error = await pollerStatus().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(IpcError);
+  expect((error as IpcError).code).toBe('unsupported');
 });

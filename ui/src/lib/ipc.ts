@@ -4,10 +4,13 @@ import { listen } from '@tauri-apps/api/event';
 import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AppInfo } from './bindings/AppInfo';
 import type { ErrorCode } from './bindings/ErrorCode';
+import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
+import type { SourceStatus } from './bindings/SourceStatus';
 import type { SourceView } from './bindings/SourceView';
 import type { SyncOutcome } from './bindings/SyncOutcome';
+import type { SyncProgress } from './bindings/SyncProgress';
 
 /** Every rejection from a wrapper below is one of these. Branch on `code`, never on `message`. */
 export class IpcError extends Error {
@@ -92,14 +95,41 @@ export function dailyReport(query: ReportQuery): Promise<ReportRow[]> {
   return call('daily_report', { query });
 }
 
+/** Billed against estimated spend per day, source and currency, for days that have both. */
+export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
+  return call('reconcile', { query });
+}
+
+/** The background poller's view of every source: state, next poll, last error. */
+export function pollerStatus(): Promise<SourceStatus[]> {
+  return call('poller_status');
+}
+
+/** Pauses or resumes scheduled polling; manual syncs keep working while paused. */
+export function setPollingPaused(paused: boolean): Promise<void> {
+  return call('set_polling_paused', { paused });
+}
+
 /** Event the shell emits after any sync, including ones not started by this view (tray). */
 export const SYNC_FINISHED_EVENT = 'sync-finished';
 
-/** Calls `handler` with the outcomes of every finished sync; resolves to an unsubscribe function. */
-export async function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Promise<() => void> {
+/** Event the shell emits while a sync (manual or background) works through history. */
+export const SYNC_PROGRESS_EVENT = 'sync-progress';
+
+async function subscribe<T>(name: string, handler: (payload: T) => void): Promise<() => void> {
   try {
-    return await listen<SyncOutcome[]>(SYNC_FINISHED_EVENT, (event) => handler(event.payload));
+    return await listen<T>(name, (event) => handler(event.payload));
   } catch (reason) {
     throw toIpcError(reason);
   }
+}
+
+/** Calls `handler` with the outcomes of every finished sync; resolves to an unsubscribe function. */
+export function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Promise<() => void> {
+  return subscribe(SYNC_FINISHED_EVENT, handler);
+}
+
+/** Calls `handler` with each progress step of a running sync; resolves to an unsubscribe function. */
+export function onSyncProgress(handler: (progress: SyncProgress) => void): Promise<() => void> {
+  return subscribe(SYNC_PROGRESS_EVENT, handler);
 }
