@@ -78,6 +78,8 @@ test('the build has only index.html, no inline scripts or styles', async () => {
 });
 
 test('the production build runs under the Tauri CSP without violations', async () => {
+  /** `plugin:event|listen` calls: { event, handler } where handler is a transformCallback id. */
+  const listeners = [];
   const backend = new FakeBackend({
     sources: [
       sourceView({ id: 1, name: 'work-openai', last_sync: { finished_at: '2026-01-14T08:30:00Z', ok: true, rows_written: 4, error: null } }),
@@ -85,8 +87,14 @@ test('the production build runs under the Tauri CSP without violations', async (
     report: [
       { day: '2026-01-14', source: 'work-openai', provider: null, key_id: null, key_name: null, model: null, currency: 'USD', amount: '3.500000', kind: 'billed' },
     ],
+    reconcile: [
+      { day: '2026-01-14', source: 'work-openai', currency: 'USD', billed: '3.500000', estimated: '3.000000', difference: '0.500000' },
+    ],
   })
-    .on('plugin:event|listen', () => 1)
+    .on('plugin:event|listen', (args) => {
+      listeners.push(args);
+      return listeners.length;
+    })
     .on('sync_now', () => [
       { source: 'work-openai', ok: false, rows_written: 0, from: '2026-01-01', to: '2026-01-14', error: { code: 'timeout', message: 'OpenAI did not answer within 30 s.' } },
     ]);
@@ -129,8 +137,19 @@ test('the production build runs under the Tauri CSP without violations', async (
   await page.goto(`${baseUrl}/`);
   await page.locator('[data-source-name="work-openai"]').waitFor();
   await page.locator('#daily-spend').waitFor();
+  await page.locator('#reconciliation').waitFor();
 
-  // Exercise the dynamic parts: busy state, results, confirm UI, validation, theme.
+  // Exercise the dynamic parts: progress, busy state, results, confirm UI, validation, theme.
+  const progress = listeners.find((l) => l.event === 'sync-progress');
+  assert.ok(progress, 'the app listens for sync-progress');
+  await page.evaluate(({ handler }) => {
+    window[`_${handler}`]({ event: 'sync-progress', id: 1, payload: { source: 'work-openai', done: 2, total: 5, unit: 'pages' } });
+  }, progress);
+  await page.locator('#sync-progress-work-openai').waitFor();
+  await page.click('#polling-toggle');
+  await page.locator('#polling-toggle[data-paused="true"]').waitFor();
+  await page.selectOption('#source-provider', 'custom-json');
+  await page.locator('#setting-pointer').waitFor();
   await page.click('#sync-all');
   await page.locator('#sync-results [data-sync-source="work-openai"]').waitFor();
   await page.locator('[data-source-name="work-openai"] [data-action="remove"]').click();

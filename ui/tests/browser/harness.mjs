@@ -66,6 +66,8 @@ export const PROVIDERS = [
     key_kind: 'Admin API key (sk-admin-…); project keys cannot read organization costs',
     key_help: 'platform.openai.com → Organization settings → Admin keys (read-only scope is enough)',
     can_sync: true,
+    settings: [],
+    note: 'OpenAI bills per key and project but not per model: amounts per model are estimates from tokens × list price.',
   },
   {
     id: 'anthropic',
@@ -74,6 +76,8 @@ export const PROVIDERS = [
     key_kind: 'Admin API key (sk-ant-admin…); standard API keys cannot read usage',
     key_help: 'console.anthropic.com → Settings → Admin keys (organization admins only)',
     can_sync: false,
+    settings: [],
+    note: 'Anthropic bills per workspace, not per key: amounts per key are estimates from tokens × list price; per-workspace and per-model amounts are billed.',
   },
   {
     id: 'openrouter',
@@ -82,6 +86,8 @@ export const PROVIDERS = [
     key_kind: "Any API key (its own usage), or a management key for every key's daily activity",
     key_help: 'openrouter.ai → Settings → API keys, or Management keys for per-key activity',
     can_sync: true,
+    settings: [],
+    note: null,
   },
   {
     id: 'litellm',
@@ -90,6 +96,33 @@ export const PROVIDERS = [
     key_kind: 'Master key or a virtual key (sk-…)',
     key_help: "your proxy's admin UI or LITELLM_MASTER_KEY",
     can_sync: false,
+    settings: [],
+    note: null,
+  },
+  {
+    id: 'custom-json',
+    label: 'Custom JSON endpoint',
+    default_base_url: null,
+    key_kind: 'Whatever the endpoint expects in its auth header (see the header and prefix settings)',
+    key_help: 'the documentation of the service that serves the endpoint',
+    can_sync: true,
+    // As burnrate_core's ProviderId::CustomJson.settings().
+    settings: [
+      { key: 'pointer', label: 'JSON pointer', help: 'where the amount is in the response, e.g. /data/balance', kind: 'json_pointer', required: true, default: null },
+      { key: 'meaning', label: 'What the amount is', help: 'balance (money left), total (spend since the account began) or today (spend so far today)', kind: 'text', required: false, default: 'balance' },
+      { key: 'divisor', label: 'Unit divisor', help: 'the amount is divided by this, e.g. 100 for cents', kind: 'decimal', required: false, default: '1' },
+      { key: 'currency', label: 'Currency', help: 'ISO-4217 code of the amount', kind: 'currency', required: false, default: 'USD' },
+      { key: 'header', label: 'Auth header', help: 'the header that carries the key', kind: 'header', required: false, default: 'Authorization' },
+      {
+        key: 'prefix',
+        label: 'Auth prefix',
+        help: "text before the key in the header: 'Bearer' for Authorization and nothing for other headers unless given; 'none' for no prefix",
+        kind: 'text',
+        required: false,
+        default: null,
+      },
+    ],
+    note: 'Daily spend is derived from the change between syncs; sync at least daily for daily detail.',
   },
 ];
 
@@ -117,17 +150,22 @@ export function sourceView(overrides) {
     key_env_var: null,
     key_fingerprint: 'sk-…abcd',
     created_at: '2026-01-10T09:00:00Z',
+    settings: {},
     last_sync: null,
     ...overrides,
   };
 }
 
 export class FakeBackend {
-  constructor({ sources = [], report = [], providers = PROVIDERS } = {}) {
+  constructor({ sources = [], report = [], providers = PROVIDERS, reconcile = [], statuses = null } = {}) {
     this.calls = [];
     this.sources = sources;
     this.report = report;
     this.providers = providers;
+    this.reconcileRows = reconcile;
+    /** null: derived from the sources (see defaultStatuses); else answered as is. */
+    this.statuses = statuses;
+    this.paused = false;
     this.nextId = 100;
     /** Per-command overrides: cmd -> (args) => answer (or reject(...)). */
     this.overrides = new Map();
@@ -140,6 +178,22 @@ export class FakeBackend {
 
   callsTo(cmd) {
     return this.calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+  }
+
+  /** Like the poller: every source scheduled 12 minutes ahead, or paused; failures from last_sync. */
+  defaultStatuses() {
+    const next = new Date(Date.now() + 12 * 60_000).toISOString();
+    return this.sources.map((s) => {
+      const failed = s.last_sync !== null && !s.last_sync.ok;
+      return {
+        source: s.name,
+        state: this.paused ? 'paused' : failed ? 'backing_off' : 'scheduled',
+        last_success_at: s.last_sync?.ok ? s.last_sync.finished_at : null,
+        next_poll_at: next,
+        last_error: s.last_sync?.error ?? null,
+        consecutive_failures: failed ? 1 : 0,
+      };
+    });
   }
 
   async handle(cmd, args) {
@@ -165,6 +219,7 @@ export class FakeBackend {
           key_storage: request.key.kind === 'secret' ? 'keyring' : 'env',
           key_env_var: request.key.kind === 'env' ? request.key.var : null,
           key_fingerprint: request.key.kind === 'secret' ? fingerprint(request.key.value) : null,
+          settings: request.settings ?? {},
         });
         this.sources = [...this.sources, view];
         return view;
@@ -176,6 +231,13 @@ export class FakeBackend {
         return [];
       case 'daily_report':
         return this.report;
+      case 'reconcile':
+        return this.reconcileRows;
+      case 'poller_status':
+        return this.statuses ?? this.defaultStatuses();
+      case 'set_polling_paused':
+        this.paused = args.paused;
+        return null;
       default:
         return reject('internal', `unknown command ${cmd}`);
     }
@@ -186,7 +248,7 @@ export class FakeBackend {
  * A new browser context and page wired to `backend`. The IPC bridge is exposed before the
  * first navigation, so the app's very first invoke() is answered.
  */
-export async function openApp(browser, baseUrl, backend, { colorScheme = 'light', storageState, onPageError } = {}) {
+export async function openApp(browser, baseUrl, backend, { colorScheme = 'light', storageState, onPageError, clock } = {}) {
   const context = await browser.newContext({
     locale: 'en-US',
     timezoneId: 'UTC',
@@ -202,6 +264,8 @@ export async function openApp(browser, baseUrl, backend, { colorScheme = 'light'
     });
   }
   await page.exposeFunction('__ipcHandler', (cmd, args) => backend.handle(cmd, args));
+  // A fake clock (Date and timers) in the page from the first script on: { time }.
+  if (clock) await page.clock.install(clock);
   await page.goto(`${baseUrl}/mock.html`);
   return { context, page };
 }
