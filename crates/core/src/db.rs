@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorCode, Result};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_ledger", include_str!("../migrations/0001_ledger.sql")),
     ("0002_spend_daily", include_str!("../migrations/0002_spend_daily.sql")),
+    ("0003_spend_daily_key", include_str!("../migrations/0003_spend_daily_key.sql")),
 ];
 
 pub fn schema_version() -> i64 {

@@ -7,10 +7,10 @@
 //!   the same days never adds, and a bucket the provider revised down to nothing disappears;
 //! - rows of one poll with the same identity are summed (providers split a day across pages).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::dto::{Dimension, ReconcileRow, ReportRow, SpendKind};
 use crate::error::{ApiError, Error, ErrorCode, Result};
@@ -43,13 +43,6 @@ impl SpendKind {
         match self {
             SpendKind::Billed => "billed",
             SpendKind::Estimated => "estimated",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        if s == "billed" {
-            SpendKind::Billed
-        } else {
-            SpendKind::Estimated
         }
     }
 }
@@ -340,77 +333,160 @@ pub fn ts_to_rfc3339(ts: i64) -> String {
 /// Label used for spend the provider did not attribute to a key or model.
 pub const UNATTRIBUTED: &str = "unattributed";
 
-/// For each source and day in the range, which kind answers a report grouped by key and/or
-/// model: billed rows, unless the estimates carry a grouped dimension that the billed rows lack
-/// (OpenAI bills per key but not per model; its token estimates have both). So billed
-/// supersedes estimates wherever it can answer, and nothing is ever counted twice.
-const CHOSEN_KIND: &str = "
-    chosen AS (
-        SELECT source_id, day,
-               CASE WHEN max(kind = 'billed')
-                         AND (NOT :by_key OR max(kind = 'billed' AND key_id != '') OR NOT max(kind = 'estimated' AND key_id != ''))
-                         AND (NOT :by_model OR max(kind = 'billed' AND model != '') OR NOT max(kind = 'estimated' AND model != ''))
-                    THEN 'billed'
-                    WHEN max(kind = 'estimated') THEN 'estimated'
-                    ELSE 'billed' END AS kind
-        FROM spend_daily
-        WHERE day >= :from AND day < :to
-        GROUP BY source_id, day
-    )";
-
 /// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
-/// buckets roll up into their day). Currencies are never summed together, and for each source
-/// and day only one kind is counted (see [`CHOSEN_KIND`]).
+/// buckets roll up into their day). Currencies are never summed together.
+///
+/// For each source and day only one kind is counted: billed rows, unless the estimates carry a
+/// grouped dimension the billed rows lack (OpenAI bills per key but not per model; its token
+/// estimates have both). So billed supersedes estimates wherever it can answer, and nothing is
+/// counted twice.
+///
+/// The roll-ups are read with one primary-key range scan and grouped here: reports by key,
+/// source or in total read `spend_daily_key` (no model dimension), reports by model read
+/// `spend_daily`.
 pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
     let by_key = by.contains(&Dimension::Key);
     let by_model = by.contains(&Dimension::Model);
     let by_source = by.contains(&Dimension::Source);
-    // Keys are only unique within a source, so grouping by key always separates sources too.
-    let group_source = by_source || by_key;
-    let col = |on: bool, expr: &str| if on { expr.to_owned() } else { "NULL".to_owned() };
-    let sql = format!(
-        "WITH {CHOSEN_KIND}
-         SELECT strftime('%Y-%m-%d', s.day, 'unixepoch') AS d,
-                {src_name}, {src_provider}, {key_id}, {key_name}, {model},
-                s.currency, sum(s.amount_micros), s.kind
-         FROM spend_daily s
-         JOIN chosen c ON c.source_id = s.source_id AND c.day = s.day AND c.kind = s.kind
-         JOIN sources src ON src.id = s.source_id
-         LEFT JOIN api_keys k ON k.source_id = s.source_id AND k.provider_key_id = s.key_id
-         WHERE s.day >= :from AND s.day < :to
-         GROUP BY s.day, {g_source} {g_key} {g_model} s.currency, s.kind
-         ORDER BY s.day, 2, 4, 6, s.currency, s.kind",
-        src_name = col(by_source, "src.name"),
-        src_provider = col(by_source, "src.provider"),
-        key_id = col(by_key, "nullif(s.key_id, '')"),
-        key_name = col(
-            by_key,
-            "CASE WHEN s.key_id = '' THEN 'unattributed' ELSE coalesce(k.display_name, k.fingerprint, s.key_id) END"
-        ),
-        model = col(by_model, "CASE WHEN s.model = '' THEN 'unattributed' ELSE s.model END"),
-        g_source = if group_source { "s.source_id," } else { "" },
-        g_key = if by_key { "s.key_id," } else { "" },
-        g_model = if by_model { "s.model," } else { "" },
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        named_params! {":from": range.start_ts(), ":to": range.end_ts(), ":by_key": by_key, ":by_model": by_model},
-        |r| {
-            let provider: Option<String> = r.get(2)?;
-            Ok(ReportRow {
+    let sql = if by_model {
+        "SELECT day, source_id, key_id, model, currency, kind, amount_micros, model != '' FROM spend_daily
+         WHERE day >= ?1 AND day < ?2"
+    } else {
+        "SELECT day, source_id, key_id, '', currency, kind, amount_micros, has_model FROM spend_daily_key
+         WHERE day >= ?1 AND day < ?2"
+    };
+    struct Row {
+        day: i64,
+        source: i64,
+        key: String,
+        model: String,
+        currency: String,
+        billed: bool,
+        amount: i64,
+    }
+    #[derive(Default)]
+    struct Seen {
+        billed: bool,
+        estimated: bool,
+        billed_keyed: bool,
+        estimated_keyed: bool,
+        billed_modeled: bool,
+        estimated_modeled: bool,
+    }
+    let mut rows = Vec::new();
+    let mut seen: HashMap<(i64, i64), Seen> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut q = stmt.query(params![range.start_ts(), range.end_ts()])?;
+        while let Some(r) = q.next()? {
+            let row = Row {
                 day: r.get(0)?,
                 source: r.get(1)?,
-                provider: provider.and_then(|p| p.parse::<ProviderId>().ok()),
-                key_id: r.get(3)?,
-                key_name: r.get(4)?,
-                model: r.get(5)?,
-                currency: r.get(6)?,
-                amount: format_micros(r.get(7)?),
-                kind: SpendKind::parse(&r.get::<_, String>(8)?),
-            })
-        },
-    )?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+                key: r.get(2)?,
+                model: r.get(3)?,
+                currency: r.get(4)?,
+                billed: r.get_ref(5)?.as_str().map_err(rusqlite::Error::from)? == "billed",
+                amount: r.get(6)?,
+            };
+            let has_model: bool = r.get(7)?;
+            let s = seen.entry((row.source, row.day)).or_default();
+            let keyed = !row.key.is_empty();
+            if row.billed {
+                s.billed = true;
+                s.billed_keyed |= keyed;
+                s.billed_modeled |= has_model;
+            } else {
+                s.estimated = true;
+                s.estimated_keyed |= keyed;
+                s.estimated_modeled |= has_model;
+            }
+            rows.push(row);
+        }
+    }
+    let use_billed = |s: &Seen| {
+        s.billed
+            && (!by_key || s.billed_keyed || !s.estimated_keyed)
+            && (!by_model || s.billed_modeled || !s.estimated_modeled)
+    };
+    let names = Names::load(conn, by_source, by_key)?;
+    // Sorted like the output: day, source name, key id, model, currency, kind.
+    type Group = (i64, Option<String>, Option<String>, Option<String>, String, SpendKind, i64);
+    let mut groups: BTreeMap<Group, i64> = BTreeMap::new();
+    for row in rows {
+        if use_billed(&seen[&(row.source, row.day)]) != row.billed {
+            continue;
+        }
+        let kind = if row.billed { SpendKind::Billed } else { SpendKind::Estimated };
+        let key = (
+            row.day,
+            by_source.then(|| names.source_name(row.source)),
+            by_key.then(|| row.key.clone()).filter(|k| !k.is_empty()),
+            by_model.then(|| if row.model.is_empty() { UNATTRIBUTED.to_owned() } else { row.model }),
+            row.currency,
+            kind,
+            // Keys are only unique within a source: keep sources apart when grouping by key.
+            if by_key || by_source { row.source } else { 0 },
+        );
+        let total = groups.entry(key).or_insert(0);
+        *total = total.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((day, source, key_id, model, currency, kind, source_id), amount)| ReportRow {
+            day: ts_to_day(day).to_string(),
+            provider: source.as_ref().and_then(|_| names.provider(source_id)),
+            source,
+            key_name: by_key.then(|| match &key_id {
+                None => UNATTRIBUTED.to_owned(),
+                Some(k) => names.key_name(source_id, k),
+            }),
+            key_id,
+            model,
+            currency,
+            amount: format_micros(amount),
+            kind,
+        })
+        .collect())
+}
+
+/// Source and key display names, loaded once per report.
+struct Names {
+    sources: HashMap<i64, (String, Option<ProviderId>)>,
+    keys: HashMap<(i64, String), String>,
+}
+
+impl Names {
+    fn load(conn: &Connection, sources: bool, keys: bool) -> Result<Self> {
+        let mut names = Names { sources: HashMap::new(), keys: HashMap::new() };
+        if sources {
+            let mut stmt = conn.prepare_cached("SELECT id, name, provider FROM sources")?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let provider: String = r.get(2)?;
+                names.sources.insert(r.get(0)?, (r.get(1)?, provider.parse().ok()));
+            }
+        }
+        if keys {
+            let mut stmt = conn.prepare_cached(
+                "SELECT source_id, provider_key_id, coalesce(display_name, fingerprint) FROM api_keys
+                 WHERE coalesce(display_name, fingerprint) IS NOT NULL",
+            )?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                names.keys.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            }
+        }
+        Ok(names)
+    }
+    fn source_name(&self, id: i64) -> String {
+        self.sources.get(&id).map(|(n, _)| n.clone()).unwrap_or_default()
+    }
+    fn provider(&self, id: i64) -> Option<ProviderId> {
+        self.sources.get(&id).and_then(|(_, p)| *p)
+    }
+    fn key_name(&self, source: i64, key: &str) -> String {
+        self.keys.get(&(source, key.to_owned())).cloned().unwrap_or_else(|| key.to_owned())
+    }
 }
 
 /// Billed against estimated spend per source, day and currency, where both exist: how far the
@@ -457,6 +533,18 @@ fn refresh_daily(tx: &Transaction<'_>, source_id: i64, from: i64, to: i64) -> Re
          FROM spend
          WHERE source_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3
          GROUP BY bucket_start - bucket_start % 86400, kind, key_id, model, currency",
+        params![source_id, from, to],
+    )?;
+    tx.execute(
+        "DELETE FROM spend_daily_key WHERE source_id = ?1 AND day >= ?2 AND day < ?3",
+        params![source_id, from, to],
+    )?;
+    tx.execute(
+        "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model)
+         SELECT source_id, day, key_id, currency, kind, sum(amount_micros), max(model != '')
+         FROM spend_daily
+         WHERE source_id = ?1 AND day >= ?2 AND day < ?3
+         GROUP BY day, key_id, currency, kind",
         params![source_id, from, to],
     )?;
     Ok(())
