@@ -40,9 +40,15 @@ fn first_day() -> NaiveDate {
 
 /// One page of /user/daily/activity: DAYS_PER_PAGE days, each with every model × key cell.
 fn activity_page(page: i64) -> String {
-    let mut out = String::from(r#"{"results":["#);
     let start = (page - 1) * DAYS_PER_PAGE;
-    for d in start..(start + DAYS_PER_PAGE).min(DAYS) {
+    let pages = (DAYS + DAYS_PER_PAGE - 1) / DAYS_PER_PAGE;
+    activity_days(start, (start + DAYS_PER_PAGE).min(DAYS), page < pages)
+}
+
+/// Days `start..end` (offsets from the first day) as one /user/daily/activity response.
+fn activity_days(start: i64, end: i64, has_more: bool) -> String {
+    let mut out = String::from(r#"{"results":["#);
+    for d in start..end {
         let date = first_day() + Days::days(d);
         let mut day_total = 0i64; // micro-dollars
         let mut models = String::new();
@@ -84,8 +90,7 @@ fn activity_page(page: i64) -> String {
         )
         .unwrap();
     }
-    let pages = (DAYS + DAYS_PER_PAGE - 1) / DAYS_PER_PAGE;
-    write!(out, r#"],"metadata":{{"has_more":{},"total_pages":{pages}}}}}"#, page < pages).unwrap();
+    write!(out, r#"],"metadata":{{"has_more":{has_more}}}}}"#).unwrap();
     out
 }
 
@@ -256,13 +261,13 @@ fn main() {
             100.0 * written / elapsed.as_secs_f64() / raw
         );
 
-        // Nothing new: every page now answers empty.
+        // Nothing new: the incremental window (the last synced day and the three before it,
+        // which providers may still revise) comes back exactly as before.
         server.reset().await;
         Mock::given(method("GET"))
             .and(path("/user/daily/activity"))
             .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_raw(r#"{"results":[],"metadata":{"has_more":false}}"#, "application/json"),
+                ResponseTemplate::new(200).set_body_raw(activity_days(DAYS - 4, DAYS, false), "application/json"),
             )
             .mount(&server)
             .await;

@@ -215,10 +215,6 @@ pub(crate) fn write_windows(
     }
     let mut written = 0i64;
     for w in windows {
-        tx.execute(
-            "DELETE FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5",
-            params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
-        )?;
         // Sum rows of the same identity: a provider may split one bucket across pages or line items.
         let mut merged: BTreeMap<BucketIdentity<'_>, BucketTotals> = BTreeMap::new();
         for r in &w.rows {
@@ -230,6 +226,15 @@ pub(crate) fn write_windows(
             e.2 = add_opt(e.2, r.output_tokens);
             e.3 = add_opt(e.3, r.requests);
         }
+        // Most polls re-fetch recent days that have not changed: reading them back is much
+        // cheaper than replacing them and rebuilding their roll-ups.
+        if window_unchanged(tx, source_id, w, &merged)? {
+            continue;
+        }
+        tx.execute(
+            "DELETE FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5",
+            params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
+        )?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
                                 amount_micros, input_tokens, output_tokens, requests, fetched_at)
@@ -256,6 +261,36 @@ pub(crate) fn write_windows(
         refresh_daily(tx, source_id, w.from, w.to)?;
     }
     Ok(written)
+}
+
+/// Whether the ledger already holds exactly `merged` for this window (amounts and tokens).
+fn window_unchanged(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    w: &SpendWindow,
+    merged: &BTreeMap<BucketIdentity<'_>, BucketTotals>,
+) -> Result<bool> {
+    // BINARY collation orders text by bytes, as Rust orders `str`: both sides iterate alike.
+    let mut stmt = tx.prepare_cached(
+        "SELECT bucket_start, key_id, model, project, currency, amount_micros, input_tokens, output_tokens, requests
+         FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5
+         ORDER BY bucket_start, key_id, model, project, currency",
+    )?;
+    let mut rows = stmt.query(params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to])?;
+    let mut expected = merged.iter();
+    while let Some(r) = rows.next()? {
+        let Some(((start, key, model, project, currency), totals)) = expected.next() else { return Ok(false) };
+        let same = r.get::<_, i64>(0)? == *start
+            && r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)? == *key
+            && r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)? == *model
+            && r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)? == *project
+            && r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)? == *currency
+            && (r.get::<_, i64>(5)?, r.get(6)?, r.get(7)?, r.get(8)?) == *totals;
+        if !same {
+            return Ok(false);
+        }
+    }
+    Ok(expected.next().is_none())
 }
 
 /// (bucket_start, key_id, model, project, currency): what makes a spend row unique in a window.
@@ -721,5 +756,22 @@ mod tests {
             (rec[0].billed.as_str(), rec[0].estimated.as_str(), rec[0].difference.as_str()),
             ("10.000000", "9.000000", "1.000000")
         );
+    }
+
+    #[test]
+    fn an_unchanged_window_is_left_alone_and_a_changed_one_replaced() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-02").unwrap()).unwrap();
+        let p = poll(range, vec![row("2026-03-01", "k1", 1_000_000), row("2026-03-02", "k1", 2_000_000)]);
+        assert_eq!(write_poll(&mut conn, id, 1, 100, range, &p).unwrap(), 2);
+        assert_eq!(write_poll(&mut conn, id, 1, 200, range, &p).unwrap(), 0, "nothing new, nothing written");
+        let fetched: i64 = conn.query_row("SELECT max(fetched_at) FROM spend", [], |r| r.get(0)).unwrap();
+        assert_eq!(fetched, 100);
+        let changed = poll(range, vec![row("2026-03-01", "k1", 1_000_000), row("2026-03-02", "k1", 2_500_000)]);
+        assert_eq!(write_poll(&mut conn, id, 1, 300, range, &changed).unwrap(), 2);
+        assert_eq!(total(&conn), 3_500_000);
+        let rollup: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend_daily_key", [], |r| r.get(0)).unwrap();
+        assert_eq!(rollup, 3_500_000);
     }
 }
