@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, Cli, FAKE_KEY};
+use common::{fixture, mount_empty_usage_and_projects, Cli, FAKE_KEY};
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,30 +27,6 @@ async fn openai_two_pages() -> MockServer {
         .await;
     mount_empty_usage_and_projects(&server).await;
     server
-}
-
-/// The usage and project endpoints the connector also reads, answering "nothing" (these
-/// tests are about costs; tests/provider_openai.rs covers the rest). Priority 1 so they win
-/// over a test's catch-all mocks.
-async fn mount_empty_usage_and_projects(server: &MockServer) {
-    let empty_page = r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#;
-    for p in ["/v1/organization/usage/completions", "/v1/organization/usage/embeddings"] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(empty_page, "application/json"))
-            .with_priority(1)
-            .mount(server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/v1/organization/projects"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"object":"list","data":[],"has_more":false}"#, "application/json"),
-        )
-        .with_priority(1)
-        .mount(server)
-        .await;
 }
 
 fn add_openai(cli: &Cli, server: &MockServer) {

@@ -6,7 +6,7 @@ mod common;
 
 use burnrate_core::secrets::{account_for_source, KeyringBackend, OsKeyring, SecretStore};
 use burnrate_core::ErrorCode;
-use common::{fixture, Cli, FAKE_KEY};
+use common::{fixture, mount_empty_usage_and_projects, Cli, FAKE_KEY};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -20,6 +20,7 @@ async fn a_key_from_stdin_lives_only_in_the_secret_store() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("openai/costs_page2.json"), "application/json"))
         .mount(&server)
         .await;
+    mount_empty_usage_and_projects(&server).await;
     let cli = Cli::new();
     // A unique name: the keyring outlives the test.
     let name = format!("kr-test-{}", std::process::id());

@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
 pub const FAKE_KEY: &str = "sk-admin-FAKEFAKEFAKEFAKEFAKE0001";
 
 pub fn fixture(rel: &str) -> String {
@@ -109,4 +112,28 @@ impl Cli {
             }
         }
     }
+}
+
+/// The usage and project endpoints the connector also reads, answering "nothing" (these
+/// tests are about costs; tests/provider_openai.rs covers the rest). Priority 1 so they win
+/// over a test's catch-all mocks.
+pub async fn mount_empty_usage_and_projects(server: &MockServer) {
+    let empty_page = r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#;
+    for p in ["/v1/organization/usage/completions", "/v1/organization/usage/embeddings"] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(empty_page, "application/json"))
+            .with_priority(1)
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"list","data":[],"has_more":false}"#, "application/json"),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
 }
