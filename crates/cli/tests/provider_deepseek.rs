@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{fixture, Cli};
+use common::{fixture, Cli, TruncatingFront};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -274,52 +274,4 @@ async fn a_rejected_key_gives_one_line_naming_the_key_type_and_writes_nothing() 
     assert!(lines[0].contains("API key (sk-…)"), "{}", lines[0]);
     let snapshots: i64 = cli.db().query_row("SELECT count(*) FROM balance_snapshots", [], |r| r.get(0)).unwrap();
     assert_eq!(snapshots, 0);
-}
-
-/// A loopback TCP front for the mock: connections are piped to it untouched, except that the
-/// next `cut` connections get a response that promises 4000 bytes and hangs up after a few.
-/// (wiremock cannot send that: hyper refuses a body shorter than its content-length.)
-struct TruncatingFront {
-    url: String,
-    pending_cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl TruncatingFront {
-    fn start(upstream: std::net::SocketAddr, partial_body: &'static str) -> Self {
-        use std::io::{Read, Write};
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let pending_cuts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let cuts = pending_cuts.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut client) = stream else { continue };
-                if cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
-                    let mut buf = [0u8; 8192];
-                    let _ = client.read(&mut buf);
-                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n";
-                    let _ = client.write_all(format!("{head}{partial_body}").as_bytes());
-                    continue; // dropping the stream hangs up mid-body
-                }
-                let Ok(server) = std::net::TcpStream::connect(upstream) else { continue };
-                let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_in, &mut s_out);
-                    let _ = s_out.shutdown(std::net::Shutdown::Write);
-                });
-                std::thread::spawn(move || {
-                    let (mut s_in, mut c_out) = (server, client);
-                    let _ = std::io::copy(&mut s_in, &mut c_out);
-                    let _ = c_out.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        });
-        TruncatingFront { url, pending_cuts }
-    }
-
-    /// Cuts the next new connection's response.
-    fn cut_next_connection(&self) {
-        self.pending_cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
 }
