@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_ledger", include_str!("../migrations/0001_ledger.sql")),
     ("0002_spend_daily", include_str!("../migrations/0002_spend_daily.sql")),
     ("0003_spend_daily_key", include_str!("../migrations/0003_spend_daily_key.sql")),
+    ("0004_alerts", include_str!("../migrations/0004_alerts.sql")),
 ];
 
 pub fn schema_version() -> i64 {
