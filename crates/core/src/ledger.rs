@@ -368,21 +368,32 @@ pub fn ts_to_rfc3339(ts: i64) -> String {
 /// Label used for spend the provider did not attribute to a key or model.
 pub const UNATTRIBUTED: &str = "unattributed";
 
-/// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
-/// buckets roll up into their day). Currencies are never summed together.
-///
-/// For each source and day only one kind is counted: billed rows, unless the estimates carry a
-/// grouped dimension the billed rows lack (OpenAI bills per key but not per model; its token
-/// estimates have both). So billed supersedes estimates wherever it can answer, and nothing is
-/// counted twice.
-///
-/// The roll-ups are read with one primary-key range scan and grouped here: reports by key,
-/// source or in total read `spend_daily_key` (no model dimension), reports by model read
-/// `spend_daily`.
-pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
-    let by_key = by.contains(&Dimension::Key);
-    let by_model = by.contains(&Dimension::Model);
-    let by_source = by.contains(&Dimension::Source);
+/// One roll-up row (source, UTC day, key, model, currency, kind) that counts under the report
+/// rule; see [`counted_rows`].
+#[derive(Debug, Clone)]
+pub(crate) struct CountedRow {
+    /// The UTC day's start, Unix seconds.
+    pub day: i64,
+    pub source: i64,
+    /// Empty when the provider did not attribute the spend to a key.
+    pub key: String,
+    /// Empty unless `by_model` was asked (then: empty when not attributed to a model).
+    pub model: String,
+    pub currency: String,
+    pub billed: bool,
+    pub amount: i64,
+}
+
+/// The rows of the daily roll-ups over `range` that count for a grouping by key and/or model:
+/// for each source and day one kind, billed unless the estimates carry a grouped dimension the
+/// billed rows lack. Reports and the budget alerts both read spend through this, so they
+/// always agree.
+pub(crate) fn counted_rows(
+    conn: &Connection,
+    by_key: bool,
+    by_model: bool,
+    range: DayRange,
+) -> Result<Vec<CountedRow>> {
     let sql = if by_model {
         "SELECT day, source_id, key_id, model, currency, kind, amount_micros, model != '' FROM spend_daily
          WHERE day >= ?1 AND day < ?2"
@@ -390,15 +401,6 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         "SELECT day, source_id, key_id, '', currency, kind, amount_micros, has_model FROM spend_daily_key
          WHERE day >= ?1 AND day < ?2"
     };
-    struct Row {
-        day: i64,
-        source: i64,
-        key: String,
-        model: String,
-        currency: String,
-        billed: bool,
-        amount: i64,
-    }
     #[derive(Default)]
     struct Seen {
         billed: bool,
@@ -414,7 +416,7 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         let mut stmt = conn.prepare_cached(sql)?;
         let mut q = stmt.query(params![range.start_ts(), range.end_ts()])?;
         while let Some(r) = q.next()? {
-            let row = Row {
+            let row = CountedRow {
                 day: r.get(0)?,
                 source: r.get(1)?,
                 key: r.get(2)?,
@@ -443,14 +445,31 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
             && (!by_key || s.billed_keyed || !s.estimated_keyed)
             && (!by_model || s.billed_modeled || !s.estimated_modeled)
     };
+    rows.retain(|row| use_billed(&seen[&(row.source, row.day)]) == row.billed);
+    Ok(rows)
+}
+
+/// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
+/// buckets roll up into their day). Currencies are never summed together.
+///
+/// For each source and day only one kind is counted: billed rows, unless the estimates carry a
+/// grouped dimension the billed rows lack (OpenAI bills per key but not per model; its token
+/// estimates have both). So billed supersedes estimates wherever it can answer, and nothing is
+/// counted twice.
+///
+/// The roll-ups are read with one primary-key range scan and grouped here: reports by key,
+/// source or in total read `spend_daily_key` (no model dimension), reports by model read
+/// `spend_daily`.
+pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
+    let by_key = by.contains(&Dimension::Key);
+    let by_model = by.contains(&Dimension::Model);
+    let by_source = by.contains(&Dimension::Source);
+    let rows = counted_rows(conn, by_key, by_model, range)?;
     let names = Names::load(conn, by_source, by_key)?;
     // Sorted like the output: day, source name, key id, model, currency, kind.
     type Group = (i64, Option<String>, Option<String>, Option<String>, String, SpendKind, i64);
     let mut groups: BTreeMap<Group, i64> = BTreeMap::new();
     for row in rows {
-        if use_billed(&seen[&(row.source, row.day)]) != row.billed {
-            continue;
-        }
         let kind = if row.billed { SpendKind::Billed } else { SpendKind::Estimated };
         let key = (
             row.day,
