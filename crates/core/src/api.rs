@@ -5,12 +5,20 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{Duration as Days, NaiveDate};
 
+use crate::alerts::{deliver, engine, store};
+use crate::app_settings::{self, AppSettings};
+use crate::budgets::{self, Budget, Scope};
 use crate::clock::Clock;
 use crate::db;
-use crate::dto::{AddSourceRequest, AppInfo, ReconcileRow, ReportQuery, ReportRow, SourceView, SyncOutcome};
+use crate::dto::{
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ReconcileRow, ReportQuery,
+    ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
+};
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
-use crate::ledger::{self, parse_day, DayRange};
+use crate::ledger::{self, parse_day, ts_to_rfc3339, DayRange};
+use crate::money::format_micros;
+use crate::notify::Notifier;
 use crate::paths::Paths;
 use crate::prices::PriceTable;
 use crate::providers::http::{Progress, ProgressFn};
@@ -32,6 +40,8 @@ pub struct Burnrate {
     pub http: HttpClient,
     /// List prices for estimates; loaded on first use (see [`PriceTable::load`]).
     pub prices: OnceLock<Arc<PriceTable>>,
+    /// Where alerts are shown; None: this process has no desktop (alerts are still recorded).
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Burnrate {
@@ -43,7 +53,13 @@ impl Burnrate {
         secrets: Box<dyn SecretStore>,
         http: HttpClient,
     ) -> Self {
-        Burnrate { paths, clock, env, secrets, http, prices: OnceLock::new() }
+        Burnrate { paths, clock, env, secrets, http, prices: OnceLock::new(), notifier: None }
+    }
+
+    /// Shows alerts through `notifier` (the desktop's, or a test's).
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// The price table: a `model-prices.json` in the data directory, else the bundled one.
@@ -117,8 +133,44 @@ impl Burnrate {
         self.sync_with_progress(only, from, to, None).await
     }
 
-    /// [`Self::sync`], reporting progress of long polls to `progress`.
+    /// [`Self::sync`], reporting progress of long polls to `progress`. Alerts are evaluated,
+    /// recorded and shown as in [`Self::sync_with_alerts`].
     pub async fn sync_with_progress(
+        &self,
+        only: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<SyncOutcome>> {
+        Ok(self.sync_with_alerts(only, from, to, progress).await?.outcomes)
+    }
+
+    /// One sync pass, then the alert engine over the updated ledger: new alerts are recorded
+    /// and shown through [`Self::notifier`] (see [`Self::evaluate_alerts`]). A failure to
+    /// evaluate alerts is reported in `alerts_error`; the sync's writes stand.
+    pub async fn sync_with_alerts(
+        &self,
+        only: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        progress: Option<ProgressFn>,
+    ) -> Result<SyncReport> {
+        let outcomes = self.sync_sources(only, from, to, progress).await?;
+        let (alerts, alerts_error) = if outcomes.iter().any(|o| o.ok) {
+            match self.evaluate_alerts() {
+                Ok(alerts) => (alerts, None),
+                Err(e) => {
+                    tracing::warn!(code = ?e.code, "alert evaluation failed: {}", e.message());
+                    (Vec::new(), Some(ApiError::from(e)))
+                }
+            }
+        } else {
+            (Vec::new(), None)
+        };
+        Ok(SyncReport { outcomes, alerts, alerts_error })
+    }
+
+    async fn sync_sources(
         &self,
         only: Option<&str>,
         from: Option<&str>,
@@ -253,5 +305,96 @@ impl Burnrate {
     pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
         let range = self.report_range(query)?;
         ledger::daily_report(&self.open()?, &query.by, range)
+    }
+
+    pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetView> {
+        let conn = self.open()?;
+        let budget = budgets::add(&conn, self.clock.now().timestamp(), req)?;
+        tracing::info!(budget = budget.id, scope = %budget.scope.spec(), period = %budget.period, "budget added");
+        let settings = self.settings_in(&conn)?;
+        self.budget_view(&conn, &budget, &settings)
+    }
+
+    /// Budgets with what their scope spent in the current period.
+    pub fn list_budgets(&self) -> Result<Vec<BudgetView>> {
+        let conn = self.open()?;
+        let settings = self.settings_in(&conn)?;
+        budgets::list(&conn)?.iter().map(|b| self.budget_view(&conn, b, &settings)).collect()
+    }
+
+    pub fn remove_budget(&self, id: i64) -> Result<()> {
+        budgets::remove(&self.open()?, id)?;
+        tracing::info!(budget = id, "budget removed");
+        Ok(())
+    }
+
+    fn budget_view(&self, conn: &rusqlite::Connection, b: &Budget, settings: &AppSettings) -> Result<BudgetView> {
+        let today = self.clock.now().with_timezone(&settings.zone).date_naive();
+        let spend = engine::period_spend(conn, b, b.period.containing(today))?;
+        let (scope_kind, source, key_id, key_name) = match &b.scope {
+            Scope::Total => (BudgetScopeKind::Total, None, None, None),
+            Scope::Source { source, .. } => (BudgetScopeKind::Source, Some(source.clone()), None, None),
+            Scope::Key { source_id, source, key_id } => (
+                BudgetScopeKind::Key,
+                Some(source.clone()),
+                Some(key_id.clone()),
+                Some(store::key_label_of(conn, *source_id, key_id)?),
+            ),
+        };
+        Ok(BudgetView {
+            id: b.id,
+            scope: b.scope.spec(),
+            scope_kind,
+            source,
+            key_id,
+            key_name,
+            period: b.period,
+            amount: format_micros(b.amount_micros),
+            currency: b.currency.to_string(),
+            thresholds: b.thresholds.clone(),
+            created_at: ts_to_rfc3339(b.created_at),
+            period_start: spend.period.start.to_string(),
+            period_end: spend.period.end.to_string(),
+            spent: format_micros(spend.total_micros),
+            estimated: spend.estimated,
+        })
+    }
+
+    fn settings_in(&self, conn: &rusqlite::Connection) -> Result<AppSettings> {
+        app_settings::load(conn, self.env.as_ref())
+    }
+
+    pub fn get_settings(&self) -> Result<SettingsView> {
+        Ok(self.settings_in(&self.open()?)?.view())
+    }
+
+    /// Sets one setting (`time_zone`, `quiet_hours`, `alerts_paused_until`); see [`app_settings`].
+    pub fn set_setting(&self, name: &str, value: &str) -> Result<SettingsView> {
+        let conn = self.open()?;
+        app_settings::set(&conn, name, value)?;
+        tracing::info!(setting = name.trim(), "setting changed");
+        Ok(self.settings_in(&conn)?.view())
+    }
+
+    /// Pauses desktop alerts for `seconds` from now (0 resumes them). Alerts are still recorded.
+    pub fn pause_alerts(&self, seconds: i64) -> Result<SettingsView> {
+        let value = if seconds <= 0 { "none".to_owned() } else { (self.clock.now().timestamp() + seconds).to_string() };
+        self.set_setting(app_settings::ALERTS_PAUSED_UNTIL, &value)
+    }
+
+    /// Fired alerts, newest first.
+    pub fn list_alerts(&self, limit: Option<u32>) -> Result<Vec<AlertView>> {
+        store::list(&self.open()?, limit)
+    }
+
+    /// Runs the alert engine over the ledger now, records what fires and shows it through
+    /// [`Self::notifier`] (unless paused or in quiet hours). Returns the new alerts.
+    pub fn evaluate_alerts(&self) -> Result<Vec<AlertView>> {
+        let mut conn = self.open()?;
+        let settings = self.settings_in(&conn)?;
+        let now = self.clock.now();
+        let ids = engine::evaluate(&mut conn, now, &settings)?;
+        let fired = store::get_many(&conn, &ids)?;
+        deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
     }
 }

@@ -191,3 +191,132 @@ pub struct ReconcileRow {
     /// billed − estimated.
     pub difference: String,
 }
+
+/// A new budget. `scope` is `total`, `source:NAME`, `key:KEY_ID` or `key:SOURCE/KEY_ID` (the
+/// provider's key id, as in a report by key); `period` is `day`, `week` (Monday–Sunday) or
+/// `month`, in the user's time zone; `amount` a decimal string such as "50" or "12.50".
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AddBudgetRequest {
+    pub scope: String,
+    pub period: String,
+    pub amount: String,
+    /// ISO-4217 code; None: USD. Must be a currency some source in the scope reports.
+    #[serde(default)]
+    #[ts(optional)]
+    pub currency: Option<String>,
+    /// Percentages of the amount, ascending, 1–1000; None: 50, 80, 100.
+    #[serde(default)]
+    #[ts(optional)]
+    pub thresholds: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum BudgetScopeKind {
+    Total,
+    Source,
+    Key,
+}
+
+/// A budget with what was spent in its current period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct BudgetView {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// As the CLI writes it: `total`, `source:NAME` or `key:SOURCE/KEY_ID`.
+    pub scope: String,
+    pub scope_kind: BudgetScopeKind,
+    pub source: Option<String>,
+    pub key_id: Option<String>,
+    /// The key's display name and fingerprint when the provider gave them.
+    pub key_name: Option<String>,
+    pub period: crate::budgets::BudgetPeriod,
+    /// Decimal string, six places.
+    pub amount: String,
+    pub currency: String,
+    pub thresholds: Vec<u32>,
+    pub created_at: String,
+    /// The current period's first and last local day, `YYYY-MM-DD`.
+    pub period_start: String,
+    pub period_end: String,
+    /// Spent in the current period so far (decimal string).
+    pub spent: String,
+    /// Whether `spent` includes token-based estimates.
+    pub estimated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AlertKind {
+    /// A budget threshold was reached.
+    Threshold,
+    /// A budget will be passed before its period ends at the recent pace.
+    Forecast,
+    /// A key spent far more than its own baseline.
+    Spike,
+}
+
+/// An alert that fired, with whether it reached the desktop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AlertView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: AlertKind,
+    #[ts(type = "number | null")]
+    pub budget_id: Option<i64>,
+    pub source: Option<String>,
+    pub key_id: Option<String>,
+    pub key_name: Option<String>,
+    /// The budget period's first local day (threshold and forecast alerts).
+    pub period_start: Option<String>,
+    /// The threshold reached, in percent of the budget.
+    pub threshold: Option<u32>,
+    /// Spend that fired the alert (decimal string).
+    pub amount: String,
+    /// The budget amount, or the spike's baseline (decimal string).
+    pub limit: Option<String>,
+    pub currency: String,
+    /// The amount includes token-based estimates.
+    pub estimated: bool,
+    pub title: String,
+    pub body: String,
+    /// RFC 3339.
+    pub fired_at: String,
+    /// Shown on the desktop.
+    pub notified: bool,
+    pub notified_at: Option<String>,
+    /// Why it was not shown (alerts paused, quiet hours, no notification daemon, …).
+    pub notify_error: Option<String>,
+    /// Kind-specific facts (spike window and baseline, forecast crossing date, …).
+    #[ts(type = "Record<string, unknown>")]
+    pub details: serde_json::Value,
+}
+
+/// Application settings; see `burnrate settings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SettingsView {
+    /// `local` (the system's zone) or an IANA name.
+    pub time_zone: String,
+    /// The zone budget periods use now.
+    pub effective_time_zone: String,
+    /// `HH:MM-HH:MM` in that zone, or null.
+    pub quiet_hours: Option<String>,
+    /// RFC 3339, or null when alerts are not paused.
+    pub alerts_paused_until: Option<String>,
+}
+
+/// A sync pass with the alerts it fired.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SyncReport {
+    pub outcomes: Vec<SyncOutcome>,
+    pub alerts: Vec<AlertView>,
+    /// Evaluating alerts failed (the sync itself was written).
+    pub alerts_error: Option<ApiError>,
+}

@@ -19,6 +19,9 @@ pub enum ErrorCode {
     InvalidUrl,
     SourceExists,
     SourceNotFound,
+    BudgetNotFound,
+    /// No such provider key in the ledger.
+    KeyNotFound,
     /// The key is not available: environment variable unset or empty, or the secret store has no entry.
     KeyMissing,
     SecretStoreUnavailable,

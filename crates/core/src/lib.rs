@@ -3,8 +3,11 @@
 //!
 //! Data flow: providers (poll) -> ledger (SQLite, idempotent windows) -> reports -> UI/CLI.
 
+pub mod alerts;
 pub mod api;
+pub mod app_settings;
 pub mod balance_spend;
+pub mod budgets;
 pub mod clock;
 pub mod db;
 pub mod dto;
@@ -13,6 +16,7 @@ pub mod import;
 pub mod ledger;
 pub mod logging;
 pub mod money;
+pub mod notify;
 pub mod paths;
 pub mod poller;
 pub mod prices;

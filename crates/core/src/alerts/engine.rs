@@ -1,0 +1,490 @@
+//! The alert engine: pure logic over the ledger, run after every sync. It records what fired
+//! (once per dedupe key, so a restart or a second process never repeats an alert) and returns
+//! the new alerts' ids; delivery is [`super::deliver`].
+//!
+//! Budget spend is read through the same rule as reports ([`crate::ledger::counted_rows`]): per
+//! source and UTC day billed spend wins over estimates, unless the budget is per key and only
+//! the estimates name keys (Anthropic). Providers bucket by UTC day; a UTC day counts toward the
+//! local day with the same date (so a month budget adds up the UTC days 1…31 of that month). Near
+//! a period's edge this is off by at most the zone's offset from UTC; hourly data would allow
+//! better, but bills are daily.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, TransactionBehavior};
+use serde_json::json;
+
+use super::store::{self, key_label_of, NewAlert};
+use crate::app_settings::AppSettings;
+use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
+use crate::dto::AlertKind;
+use crate::error::{Error, Result};
+use crate::ledger::{counted_rows, ts_to_day, DayRange};
+use crate::money::format_human;
+
+/// Spend of a budget's scope and currency over one local period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodSpend {
+    pub period: LocalPeriod,
+    pub total_micros: i64,
+    /// Some of the total is token-based estimates, not billed.
+    pub estimated: bool,
+    /// Spend per day that has any, ascending.
+    pub daily: Vec<(NaiveDate, i64)>,
+}
+
+/// What a budget's scope spent in `period`, in the budget's currency.
+pub fn period_spend(conn: &Connection, budget: &Budget, period: LocalPeriod) -> Result<PeriodSpend> {
+    let range = DayRange::new(period.start, period.end)?;
+    let by_key = matches!(budget.scope, Scope::Key { .. });
+    let mut daily: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let mut estimated = false;
+    for row in counted_rows(conn, by_key, false, range)? {
+        let in_scope = match &budget.scope {
+            Scope::Total => true,
+            Scope::Source { source_id, .. } => row.source == *source_id,
+            Scope::Key { source_id, key_id, .. } => row.source == *source_id && row.key == *key_id,
+        };
+        if !in_scope || row.currency != budget.currency.as_str() || row.amount == 0 {
+            continue;
+        }
+        estimated |= !row.billed;
+        let day = daily.entry(ts_to_day(row.day)).or_insert(0);
+        *day = day.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
+    }
+    let total_micros =
+        daily.values().try_fold(0i64, |a, b| a.checked_add(*b)).ok_or_else(|| Error::internal("amount overflow"))?;
+    Ok(PeriodSpend { period, total_micros, estimated, daily: daily.into_iter().collect() })
+}
+
+/// Whether `spent` reached `pct` percent of `amount`.
+fn reached(spent: i64, amount: i64, pct: u32) -> bool {
+    i128::from(spent) * 100 >= i128::from(amount) * i128::from(pct)
+}
+
+/// The first day on which the running total reached `pct` percent of `amount`.
+fn crossing_day(spend: &PeriodSpend, amount: i64, pct: u32) -> Option<NaiveDate> {
+    let mut running = 0i64;
+    spend.daily.iter().find_map(|(day, micros)| {
+        running = running.saturating_add(*micros);
+        reached(running, amount, pct).then_some(*day)
+    })
+}
+
+/// How a budget's scope is named in alerts: "all sources", "source work", "key Prod (sk-…abcd) of work".
+pub fn scope_label(conn: &Connection, scope: &Scope) -> Result<String> {
+    Ok(match scope {
+        Scope::Total => "all sources".to_owned(),
+        Scope::Source { source, .. } => format!("source {source}"),
+        Scope::Key { source_id, source, key_id } => {
+            format!("key {} of {source}", key_label_of(conn, *source_id, key_id)?)
+        }
+    })
+}
+
+/// "March 2026", "the week of 2026-03-02", "2026-03-02".
+fn period_label(period: BudgetPeriod, p: LocalPeriod) -> String {
+    match period {
+        BudgetPeriod::Day => p.start.to_string(),
+        BudgetPeriod::Week => format!("the week of {}", p.start),
+        BudgetPeriod::Month => p.start.format("%B %Y").to_string(),
+    }
+}
+
+const ESTIMATE_NOTE: &str = "This is an estimate (token-based), not yet billed; the provider's bill may differ.";
+
+/// The threshold alert a budget's period calls for now, if any: the highest threshold reached
+/// that is above every threshold already fired in this period. Lower ones are then never fired
+/// for this period.
+fn threshold_alert(
+    conn: &Connection,
+    budget: &Budget,
+    period: LocalPeriod,
+    today: NaiveDate,
+) -> Result<Option<NewAlert>> {
+    let spend = period_spend(conn, budget, period)?;
+    let reached_now: Vec<u32> =
+        budget.thresholds.iter().copied().filter(|&p| reached(spend.total_micros, budget.amount_micros, p)).collect();
+    let Some(&highest) = reached_now.last() else { return Ok(None) };
+    let period_start = period.start.to_string();
+    let already = store::highest_threshold_fired(conn, budget.id, &period_start)?;
+    if already.is_some_and(|a| a >= highest) {
+        return Ok(None);
+    }
+    let skipped: Vec<u32> =
+        reached_now.iter().copied().filter(|&p| p < highest && already.is_none_or(|a| p > a)).collect();
+    let crossed_on = crossing_day(&spend, budget.amount_micros, highest).unwrap_or(today);
+    let away = crossed_on < today;
+    let scope = scope_label(conn, &budget.scope)?;
+    let currency = budget.currency.as_str();
+    let estimate = if spend.estimated { " (estimate)" } else { "" };
+    let title = format!("{highest}% of the {} budget: {scope}{estimate}", budget.period.adjective());
+    let mut body = format!(
+        "{} spent of the {} for {}.",
+        format_human(spend.total_micros, currency),
+        budget.describe(),
+        period_label(budget.period, period)
+    );
+    if !skipped.is_empty() {
+        let listed: Vec<String> = skipped.iter().map(|p| format!("{p}%")).collect();
+        body.push_str(&format!(" Also past {}.", listed.join(" and ")));
+    }
+    if spend.estimated {
+        body.push(' ');
+        body.push_str(ESTIMATE_NOTE);
+    }
+    if away {
+        body.push_str(&format!(" While you were away: passed on {crossed_on}."));
+    }
+    Ok(Some(NewAlert {
+        kind: AlertKind::Threshold,
+        // The budget's creation time keeps a later budget that reuses a removed one's id apart.
+        dedupe_key: format!("threshold:{}:{}:{period_start}:{highest}", budget.id, budget.created_at),
+        budget_id: Some(budget.id),
+        source_id: budget.scope.source_id(),
+        key_id: budget.scope.key_id().map(str::to_owned),
+        period_start: Some(period_start),
+        threshold_pct: Some(highest),
+        amount_micros: spend.total_micros,
+        limit_micros: Some(budget.amount_micros),
+        currency: currency.to_owned(),
+        estimated: spend.estimated,
+        title,
+        body,
+        details: json!({
+            "period": budget.period.as_str(),
+            "period_end": period.end.to_string(),
+            "crossed_on": crossed_on.to_string(),
+            "while_away": away,
+            "also_passed": skipped,
+        }),
+    }))
+}
+
+/// The periods of a budget worth looking at on `today`: the current one, and the one before if
+/// the budget already existed then (an app that was offline over a period's end still reports
+/// what happened in it).
+fn periods_to_check(budget: &Budget, today: NaiveDate, created_local: NaiveDate) -> Vec<LocalPeriod> {
+    let current = budget.period.containing(today);
+    let previous = current.previous(budget.period);
+    if created_local <= previous.end {
+        vec![previous, current]
+    } else {
+        vec![current]
+    }
+}
+
+/// Evaluates every budget (and, once merged, forecasts and spikes) at `now` and records what
+/// fires. Runs in one immediate transaction, so two processes evaluating at once never both
+/// fire the same thing. Returns the new alerts' ids in firing order.
+pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSettings) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tz = settings.zone;
+    let today = now.with_timezone(&tz).date_naive();
+    let fired_at = now.timestamp();
+    let mut fired = Vec::new();
+    for budget in budgets::list(&tx)? {
+        let created_local = DateTime::<Utc>::from_timestamp(budget.created_at, 0)
+            .map(|t| t.with_timezone(&tz).date_naive())
+            .unwrap_or(today);
+        for period in periods_to_check(&budget, today, created_local) {
+            if let Some(alert) = threshold_alert(&tx, &budget, period, today)? {
+                if let Some(id) = store::insert(&tx, &alert, fired_at)? {
+                    tracing::info!(alert = id, budget = budget.id, threshold = ?alert.threshold_pct, "threshold alert fired");
+                    fired.push(id);
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(fired)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::app_settings::{QuietHours, ZoneSetting};
+    use crate::db;
+    use crate::dto::{AddBudgetRequest, SpendKind};
+    use crate::ledger::{day_start, parse_day, write_poll, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
+    use crate::money::Currency;
+    use crate::notify::{Notice, Notifier};
+    use chrono_tz::Tz;
+    use rusqlite::params;
+    use std::sync::Mutex;
+
+    pub fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    pub fn settings(zone: Tz) -> AppSettings {
+        AppSettings { time_zone: ZoneSetting::Named(zone), zone, quiet_hours: None, alerts_paused_until: None }
+    }
+
+    pub fn source(conn: &Connection, name: &str, provider: &str) -> i64 {
+        conn.execute(
+            "INSERT INTO sources (name, provider, base_url, key_storage, key_env_var, created_at) VALUES (?1, ?2, 'http://x', 'env', 'K', 0)",
+            params![name, provider],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    /// Replaces `source`'s `kind` spend of one UTC day with `rows` (key id, micros), as a poll would.
+    pub fn set_day(conn: &mut Connection, source: i64, kind: SpendKind, day: &str, rows: &[(&str, i64)]) {
+        let d = parse_day(day).unwrap();
+        let range = DayRange::new(d, d).unwrap();
+        let poll = PollResult {
+            keys: vec![KeyRecord {
+                provider_key_id: "key_FAKE_prod".into(),
+                display_name: Some("Production".into()),
+                fingerprint: Some("sk-…abcd".into()),
+                ..Default::default()
+            }],
+            windows: vec![SpendWindow {
+                width: BucketWidth::Day,
+                kind,
+                from: range.start_ts(),
+                to: range.end_ts(),
+                rows: rows
+                    .iter()
+                    .map(|(key, micros)| SpendRow {
+                        key_id: (*key).into(),
+                        model: String::new(),
+                        project: String::new(),
+                        bucket_start: day_start(d),
+                        currency: Currency::usd(),
+                        amount_micros: *micros,
+                        input_tokens: None,
+                        output_tokens: None,
+                        requests: None,
+                    })
+                    .collect(),
+            }],
+            ..Default::default()
+        };
+        write_poll(conn, source, 0, 0, range, &poll).unwrap();
+    }
+
+    pub fn budget(conn: &Connection, created: &str, scope: &str, period: &str, amount: &str) -> Budget {
+        let req = AddBudgetRequest {
+            scope: scope.into(),
+            period: period.into(),
+            amount: amount.into(),
+            currency: None,
+            thresholds: None,
+        };
+        budgets::add(conn, at(created).timestamp(), &req).unwrap()
+    }
+
+    fn fire(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
+        let ids = evaluate(conn, at(now), &settings(zone)).unwrap();
+        store::get_many(conn, &ids).unwrap()
+    }
+
+    const M: i64 = 1_000_000;
+
+    #[test]
+    fn each_threshold_fires_exactly_once_per_period() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-01", &[("key_FAKE_prod", 10 * M)]);
+        let b = budget(&conn, "2026-03-01T00:00:00Z", "key:key_FAKE_prod", "month", "100");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 30 * M)]);
+        assert!(fire(&mut conn, "2026-03-02T10:00:00Z", Tz::UTC).is_empty(), "40 % reaches nothing");
+
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 45 * M)]);
+        let first = fire(&mut conn, "2026-03-02T11:00:00Z", Tz::UTC);
+        assert_eq!(first.len(), 1);
+        let a = &first[0];
+        assert_eq!(
+            (a.threshold, a.budget_id, a.amount.as_str(), a.currency.as_str()),
+            (Some(50), Some(b.id), "55.000000", "USD")
+        );
+        assert_eq!(a.limit.as_deref(), Some("100.000000"));
+        assert!(!a.estimated);
+        assert_eq!(a.title, "50% of the monthly budget: key Production (sk-…abcd) of work");
+        assert_eq!(a.body, "55.00 USD spent of the monthly budget of 100.00 USD for March 2026.");
+        assert!(fire(&mut conn, "2026-03-02T11:30:00Z", Tz::UTC).is_empty(), "evaluated again: nothing new");
+
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 75 * M)]);
+        assert_eq!(fire(&mut conn, "2026-03-02T12:00:00Z", Tz::UTC)[0].threshold, Some(80));
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 95 * M)]);
+        assert_eq!(fire(&mut conn, "2026-03-02T13:00:00Z", Tz::UTC)[0].threshold, Some(100));
+        assert!(fire(&mut conn, "2026-03-02T14:00:00Z", Tz::UTC).is_empty());
+        let thresholds: Vec<Option<u32>> = store::list(&conn, None).unwrap().iter().map(|a| a.threshold).collect();
+        assert_eq!(thresholds, vec![Some(100), Some(80), Some(50)]);
+        // Next month starts over.
+        set_day(&mut conn, src, SpendKind::Billed, "2026-04-01", &[("key_FAKE_prod", 60 * M)]);
+        let april = fire(&mut conn, "2026-04-01T12:00:00Z", Tz::UTC);
+        assert_eq!(
+            (april.len(), april[0].threshold, april[0].period_start.as_deref()),
+            (1, Some(50), Some("2026-04-01"))
+        );
+    }
+
+    #[test]
+    fn a_jump_past_several_thresholds_fires_one_alert_and_the_lower_ones_never() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        budget(&conn, "2026-03-01T00:00:00Z", "source:work", "month", "100");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 90 * M)]);
+        let fired = fire(&mut conn, "2026-03-02T12:00:00Z", Tz::UTC);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].threshold, Some(80));
+        assert!(fired[0].body.contains("Also past 50%."), "{}", fired[0].body);
+        assert_eq!(fired[0].title, "80% of the monthly budget: source work");
+        // The provider revises the day down to 60 %: 50 % does not fire later.
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 60 * M)]);
+        assert!(fire(&mut conn, "2026-03-02T13:00:00Z", Tz::UTC).is_empty());
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 300 * M)]);
+        let last = fire(&mut conn, "2026-03-02T14:00:00Z", Tz::UTC);
+        assert_eq!(last[0].threshold, Some(100));
+        assert!(!last[0].body.contains("Also past"), "{}", last[0].body);
+        let count: i64 = conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn estimated_spend_fires_and_says_it_is_an_estimate() {
+        let mut conn = db::open_in_memory().unwrap();
+        // Anthropic-like: the bill has no key; per-key amounts are token estimates.
+        let src = source(&conn, "claude", "anthropic");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("", 70 * M)]);
+        set_day(&mut conn, src, SpendKind::Estimated, "2026-03-02", &[("key_FAKE_prod", 60 * M), ("key_other", 5 * M)]);
+        budget(&conn, "2026-03-01T00:00:00Z", "key:key_FAKE_prod", "day", "100");
+        budget(&conn, "2026-03-01T00:00:00Z", "source:claude", "day", "100");
+        let fired = fire(&mut conn, "2026-03-02T12:00:00Z", Tz::UTC);
+        assert_eq!(fired.len(), 2, "{fired:?}");
+        let key = fired.iter().find(|a| a.key_id.is_some()).unwrap();
+        assert!(key.estimated);
+        assert_eq!(key.amount, "60.000000");
+        assert!(key.title.ends_with("(estimate)"), "{}", key.title);
+        assert!(key.body.contains("estimate"), "{}", key.body);
+        // The source as a whole is billed: the bill wins over the estimates.
+        let whole = fired.iter().find(|a| a.key_id.is_none()).unwrap();
+        assert_eq!((whole.amount.as_str(), whole.estimated), ("70.000000", false));
+        assert!(!whole.title.contains("estimate"));
+    }
+
+    #[test]
+    fn periods_follow_the_time_zone_and_a_budget_created_after_a_period_skips_it() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-31", &[("key_FAKE_prod", 120 * M)]);
+        // 16:00 UTC on March 31 is 01:00 on April 1 in Tokyo.
+        budget(&conn, "2026-03-31T15:30:00Z", "total", "month", "100");
+        assert!(fire(&mut conn, "2026-03-31T16:00:00Z", chrono_tz::Asia::Tokyo).is_empty(), "April has no spend yet");
+        let utc = fire(&mut conn, "2026-03-31T16:00:00Z", Tz::UTC);
+        assert_eq!((utc.len(), utc[0].period_start.as_deref()), (1, Some("2026-03-01")), "in UTC it is still March");
+        // In New York it is still March 31 at 03:00 UTC on April 1 (UTC-4): April's spend is not counted.
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        budget(&conn, "2026-03-01T00:00:00Z", "total", "day", "10");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-04-01", &[("key_FAKE_prod", 20 * M)]);
+        assert!(fire(&mut conn, "2026-04-01T03:00:00Z", chrono_tz::America::New_York).is_empty());
+        let fired = fire(&mut conn, "2026-04-01T05:00:00Z", chrono_tz::America::New_York);
+        assert_eq!(fired[0].period_start.as_deref(), Some("2026-04-01"));
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        budget(&conn, "2026-03-01T00:00:00Z", "total", "week", "100");
+        // Sunday 2026-03-01 belongs to the week before; Monday 2026-03-02 starts a new one.
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-01", &[("key_FAKE_prod", 40 * M)]);
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 40 * M)]);
+        assert!(
+            fire(&mut conn, "2026-03-02T12:00:00Z", Tz::UTC).is_empty(),
+            "40 + 40 across two weeks is 40 % of each"
+        );
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-08", &[("key_FAKE_prod", 15 * M)]);
+        let fired = fire(&mut conn, "2026-03-08T12:00:00Z", Tz::UTC);
+        assert_eq!((fired[0].threshold, fired[0].period_start.as_deref()), (Some(50), Some("2026-03-02")));
+        assert!(fired[0].body.contains("the week of 2026-03-02"), "{}", fired[0].body);
+    }
+
+    #[test]
+    fn a_crossing_found_on_a_later_day_says_while_you_were_away() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        budget(&conn, "2026-02-10T00:00:00Z", "total", "month", "100");
+        // Offline from Feb 20 to Mar 2: February passed 100 % on the 27th, March 50 % on the 1st.
+        set_day(&mut conn, src, SpendKind::Billed, "2026-02-20", &[("key_FAKE_prod", 60 * M)]);
+        set_day(&mut conn, src, SpendKind::Billed, "2026-02-27", &[("key_FAKE_prod", 50 * M)]);
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-01", &[("key_FAKE_prod", 55 * M)]);
+        let fired = fire(&mut conn, "2026-03-02T09:00:00Z", Tz::UTC);
+        assert_eq!(fired.len(), 2, "{fired:?}");
+        assert_eq!((fired[0].period_start.as_deref(), fired[0].threshold), (Some("2026-02-01"), Some(100)));
+        assert!(fired[0].body.ends_with("While you were away: passed on 2026-02-27."), "{}", fired[0].body);
+        assert!(fired[0].body.contains("February 2026"), "{}", fired[0].body);
+        assert!(fired[1].body.ends_with("While you were away: passed on 2026-03-01."), "{}", fired[1].body);
+        // Crossed today: no "away".
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 30 * M)]);
+        let today = fire(&mut conn, "2026-03-02T10:00:00Z", Tz::UTC);
+        assert_eq!(today[0].threshold, Some(80));
+        assert!(!today[0].body.contains("away"), "{}", today[0].body);
+    }
+
+    #[derive(Default)]
+    pub struct Captured(pub Mutex<Vec<Notice>>);
+    impl Notifier for Captured {
+        fn notify(&self, notice: &Notice) -> Result<()> {
+            self.0.lock().unwrap().push(notice.clone());
+            Ok(())
+        }
+    }
+    pub struct NoDaemon;
+    impl Notifier for NoDaemon {
+        fn notify(&self, _: &Notice) -> Result<()> {
+            Err(Error::internal("no notification daemon on the session bus (org.freedesktop.Notifications)"))
+        }
+    }
+
+    #[test]
+    fn delivery_records_shown_alerts_and_why_others_were_not_shown() {
+        use super::super::deliver::deliver;
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        set_day(&mut conn, src, SpendKind::Billed, "2026-02-01", &[("key_FAKE_prod", M)]);
+        budget(&conn, "2026-03-01T00:00:00Z", "key:key_FAKE_prod", "day", "10");
+        let mut deliver_at = |day: &str, now: &str, s: &AppSettings, n: Option<&dyn Notifier>| {
+            set_day(&mut conn, src, SpendKind::Billed, day, &[("key_FAKE_prod", 20 * M)]);
+            let ids = evaluate(&mut conn, at(now), s).unwrap();
+            let fired = store::get_many(&conn, &ids).unwrap();
+            assert_eq!(fired.len(), 1);
+            deliver(&conn, &fired, n, at(now), s).unwrap().remove(0)
+        };
+        let captured = Captured::default();
+        let plain = settings(Tz::UTC);
+        let shown = deliver_at("2026-03-02", "2026-03-02T12:00:00Z", &plain, Some(&captured));
+        assert!(shown.notified && shown.notify_error.is_none());
+        assert_eq!(shown.notified_at.as_deref(), Some("2026-03-02T12:00:00Z"));
+        let notices = captured.0.lock().unwrap().clone();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].summary, "100% of the daily budget: key Production (sk-…abcd) of work");
+        assert!(notices[0].body.contains("20.00 USD spent of the daily budget of 10.00 USD"), "{}", notices[0].body);
+        assert_eq!(notices[0].open_target.as_deref(), Some("key:work/key_FAKE_prod"));
+
+        let quiet = AppSettings { quiet_hours: QuietHours::parse("22:00-07:00").unwrap(), ..settings(Tz::UTC) };
+        let q = deliver_at("2026-03-03", "2026-03-03T23:00:00Z", &quiet, Some(&captured));
+        assert!(!q.notified);
+        assert!(q.notify_error.unwrap().contains("quiet hours"));
+
+        let paused =
+            AppSettings { alerts_paused_until: Some(at("2026-03-04T13:00:00Z").timestamp()), ..settings(Tz::UTC) };
+        let p = deliver_at("2026-03-04", "2026-03-04T12:00:00Z", &paused, Some(&captured));
+        assert!(p.notify_error.unwrap().contains("paused until 2026-03-04T13:00:00Z"));
+
+        let d = deliver_at("2026-03-05", "2026-03-05T12:00:00Z", &plain, Some(&NoDaemon));
+        assert!(!d.notified);
+        assert!(d.notify_error.unwrap().contains("no notification daemon"));
+        let headless = deliver_at("2026-03-06", "2026-03-06T12:00:00Z", &plain, None);
+        assert!(headless.notify_error.unwrap().contains("no desktop notifier"));
+
+        assert_eq!(captured.0.lock().unwrap().len(), 1, "only the first was shown");
+        assert_eq!(store::list(&conn, None).unwrap().len(), 5, "every alert is recorded");
+    }
+}

@@ -1,0 +1,194 @@
+//! Alerts as stored: inserted once per `dedupe_key` (what fired), read back as [`AlertView`]s,
+//! and their desktop delivery recorded.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::dto::{AlertKind, AlertView};
+use crate::error::{Error, Result};
+use crate::ledger::ts_to_rfc3339;
+use crate::money::format_micros;
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Threshold => "threshold",
+            AlertKind::Forecast => "forecast",
+            AlertKind::Spike => "spike",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "threshold" => Some(AlertKind::Threshold),
+            "forecast" => Some(AlertKind::Forecast),
+            "spike" => Some(AlertKind::Spike),
+            _ => None,
+        }
+    }
+}
+
+/// An alert about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub kind: AlertKind,
+    /// Names what fired; a second alert with the same key is never recorded.
+    pub dedupe_key: String,
+    pub budget_id: Option<i64>,
+    pub source_id: Option<i64>,
+    pub key_id: Option<String>,
+    pub period_start: Option<String>,
+    pub threshold_pct: Option<u32>,
+    pub amount_micros: i64,
+    pub limit_micros: Option<i64>,
+    pub currency: String,
+    pub estimated: bool,
+    pub title: String,
+    pub body: String,
+    pub details: serde_json::Value,
+}
+
+/// Records `alert` unless one with its dedupe key exists. Returns the new row's id, or None.
+pub fn insert(conn: &Connection, alert: &NewAlert, fired_at: i64) -> Result<Option<i64>> {
+    let n = conn.execute(
+        "INSERT INTO alerts (kind, dedupe_key, budget_id, source_id, key_id, period_start, threshold_pct, amount_micros,
+                             limit_micros, currency, estimated, title, body, details, fired_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        params![
+            alert.kind.as_str(),
+            alert.dedupe_key,
+            alert.budget_id,
+            alert.source_id,
+            alert.key_id,
+            alert.period_start,
+            alert.threshold_pct,
+            alert.amount_micros,
+            alert.limit_micros,
+            alert.currency,
+            alert.estimated,
+            alert.title,
+            alert.body,
+            alert.details.to_string(),
+            fired_at
+        ],
+    )?;
+    Ok((n == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// The highest threshold already fired for a budget's period.
+pub fn highest_threshold_fired(conn: &Connection, budget_id: i64, period_start: &str) -> Result<Option<u32>> {
+    Ok(conn
+        .query_row(
+            "SELECT max(threshold_pct) FROM alerts WHERE kind = 'threshold' AND budget_id = ?1 AND period_start = ?2",
+            params![budget_id, period_start],
+            |r| r.get::<_, Option<u32>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// When the last spike alert of this kind fired for a key, if any did since `since`.
+pub fn last_spike_since(
+    conn: &Connection,
+    source_id: i64,
+    key_id: &str,
+    spike_kind: &str,
+    since: i64,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT max(fired_at) FROM alerts
+             WHERE source_id = ?1 AND key_id = ?2 AND kind = 'spike' AND fired_at >= ?3
+               AND json_extract(details, '$.spike_kind') = ?4",
+            params![source_id, key_id, since, spike_kind],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+pub fn record_delivery(conn: &Connection, id: i64, notified_at: Option<i64>, error: Option<&str>) -> Result<()> {
+    conn.execute(
+        "UPDATE alerts SET notified_at = ?2, notify_error = ?3 WHERE id = ?1",
+        params![id, notified_at, error],
+    )?;
+    Ok(())
+}
+
+const SELECT: &str =
+    "SELECT a.id, a.kind, a.budget_id, s.name, a.key_id, k.display_name, k.fingerprint, a.period_start,
+        a.threshold_pct, a.amount_micros, a.limit_micros, a.currency, a.estimated, a.title, a.body, a.fired_at,
+        a.notified_at, a.notify_error, a.details
+ FROM alerts a
+ LEFT JOIN sources s ON s.id = a.source_id
+ LEFT JOIN api_keys k ON k.source_id = a.source_id AND k.provider_key_id = a.key_id";
+
+fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertView> {
+    let kind: String = r.get(1)?;
+    let key_id: Option<String> = r.get(4)?;
+    let notified_at: Option<i64> = r.get(16)?;
+    let details: String = r.get(18)?;
+    Ok(AlertView {
+        id: r.get(0)?,
+        kind: AlertKind::parse(&kind).unwrap_or(AlertKind::Spike),
+        budget_id: r.get(2)?,
+        source: r.get(3)?,
+        key_name: key_id.as_deref().map(|k| key_label(r.get(5).ok().flatten(), r.get(6).ok().flatten(), k)),
+        key_id,
+        period_start: r.get(7)?,
+        threshold: r.get(8)?,
+        amount: format_micros(r.get(9)?),
+        limit: r.get::<_, Option<i64>>(10)?.map(format_micros),
+        currency: r.get(11)?,
+        estimated: r.get(12)?,
+        title: r.get(13)?,
+        body: r.get(14)?,
+        fired_at: ts_to_rfc3339(r.get(15)?),
+        notified: notified_at.is_some(),
+        notified_at: notified_at.map(ts_to_rfc3339),
+        notify_error: r.get(17)?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Alerts, newest first.
+pub fn list(conn: &Connection, limit: Option<u32>) -> Result<Vec<AlertView>> {
+    let sql = format!("{SELECT} ORDER BY a.fired_at DESC, a.id DESC LIMIT ?1");
+    let mut stmt = conn.prepare(&sql)?;
+    let limit = limit.map(i64::from).unwrap_or(-1);
+    let rows = stmt.query_map([limit], view)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
+}
+
+/// The alerts with these ids, in the given order.
+pub fn get_many(conn: &Connection, ids: &[i64]) -> Result<Vec<AlertView>> {
+    let sql = format!("{SELECT} WHERE a.id = ?1");
+    let mut stmt = conn.prepare(&sql)?;
+    ids.iter().map(|id| stmt.query_row([id], view).map_err(|e| Error::internal(format!("alert {id}: {e}")))).collect()
+}
+
+/// How a key is named to people: "Production (sk-…abcd)", the fingerprint alone, or the
+/// provider's key id. Never a secret: neither column ever holds one.
+pub fn key_label(display_name: Option<String>, fingerprint: Option<String>, key_id: &str) -> String {
+    let name = display_name.filter(|n| !n.trim().is_empty());
+    let fp = fingerprint.filter(|f| !f.trim().is_empty());
+    match (name, fp) {
+        (Some(n), Some(f)) if n != f => format!("{n} ({f})"),
+        (Some(n), _) => n,
+        (None, Some(f)) => f,
+        (None, None) if key_id.is_empty() => crate::ledger::UNATTRIBUTED.to_owned(),
+        (None, None) => key_id.to_owned(),
+    }
+}
+
+/// [`key_label`] read from the ledger.
+pub fn key_label_of(conn: &Connection, source_id: i64, key_id: &str) -> Result<String> {
+    let found: Option<(Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT display_name, fingerprint FROM api_keys WHERE source_id = ?1 AND provider_key_id = ?2",
+            params![source_id, key_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (name, fp) = found.unwrap_or_default();
+    Ok(key_label(name, fp, key_id))
+}

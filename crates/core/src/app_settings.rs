@@ -1,0 +1,293 @@
+//! Application settings that are not per source, kept in `app_settings` as validated text:
+//!
+//! - `time_zone`: an IANA name such as `Europe/Berlin`, or `local` (the default) for the system's
+//!   zone. Budget periods are days, weeks and months of this zone.
+//! - `quiet_hours`: `HH:MM-HH:MM` in that zone (may wrap midnight, e.g. `22:00-07:00`), or `none`.
+//!   Alerts that fire then are recorded but not shown on the desktop.
+//! - `alerts_paused_until`: a Unix time or RFC 3339 instant, or `none`. Until then alerts are
+//!   recorded but not shown ("Pause alerts for 1 hour").
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveTime, Timelike, Utc};
+use chrono_tz::Tz;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::dto::SettingsView;
+use crate::error::{Error, Result};
+use crate::ledger::ts_to_rfc3339;
+use crate::secrets::Environment;
+
+pub const TIME_ZONE: &str = "time_zone";
+pub const QUIET_HOURS: &str = "quiet_hours";
+pub const ALERTS_PAUSED_UNTIL: &str = "alerts_paused_until";
+pub const NAMES: [&str; 3] = [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL];
+
+/// The time zone setting: the system's, or a named one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneSetting {
+    Local,
+    Named(Tz),
+}
+
+impl ZoneSetting {
+    pub fn parse(text: &str) -> Result<Self> {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("local") {
+            return Ok(ZoneSetting::Local);
+        }
+        Tz::from_str(t).map(ZoneSetting::Named).map_err(|_| {
+            Error::invalid_input(format!(
+                "{t:?} is not an IANA time zone name; use e.g. Europe/Berlin, America/New_York, UTC, or local"
+            ))
+        })
+    }
+    fn text(&self) -> String {
+        match self {
+            ZoneSetting::Local => "local".into(),
+            ZoneSetting::Named(tz) => tz.name().into(),
+        }
+    }
+}
+
+/// Quiet hours in local time, `start` inclusive, `end` exclusive; wraps midnight when end < start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Parses `HH:MM-HH:MM`; `none`/`off`/empty is no quiet hours.
+    pub fn parse(text: &str) -> Result<Option<Self>> {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let bad = || {
+            Error::invalid_input(format!(
+                "{t:?} is not a quiet-hours range; use HH:MM-HH:MM, e.g. 22:00-07:00, or none"
+            ))
+        };
+        let (a, b) = t.split_once('-').ok_or_else(bad)?;
+        let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad());
+        let (start, end) = (time(a)?, time(b)?);
+        if start == end {
+            return Err(Error::invalid_input(format!(
+                "quiet hours {t} start and end at the same time; give a range such as 22:00-07:00, or none"
+            )));
+        }
+        Ok(Some(QuietHours { start, end }))
+    }
+
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        let t = NaiveTime::from_hms_opt(t.hour(), t.minute(), 0).expect("valid time");
+        if self.start < self.end {
+            self.start <= t && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+
+    fn text(&self) -> String {
+        format!("{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+    }
+}
+
+/// The settings with the time zone resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSettings {
+    pub time_zone: ZoneSetting,
+    /// The zone in effect: the named one, or the system's (UTC when it cannot be found).
+    pub zone: Tz,
+    pub quiet_hours: Option<QuietHours>,
+    pub alerts_paused_until: Option<i64>,
+}
+
+impl AppSettings {
+    pub fn view(&self) -> SettingsView {
+        SettingsView {
+            time_zone: self.time_zone.text(),
+            effective_time_zone: self.zone.name().to_owned(),
+            quiet_hours: self.quiet_hours.map(|q| q.text()),
+            alerts_paused_until: self.alerts_paused_until.map(ts_to_rfc3339),
+        }
+    }
+
+    /// Why an alert fired at `now` is not shown on the desktop, if it is not.
+    pub fn silenced(&self, now: DateTime<Utc>) -> Option<String> {
+        if let Some(until) = self.alerts_paused_until.filter(|&u| u > now.timestamp()) {
+            return Some(format!("alerts are paused until {}", ts_to_rfc3339(until)));
+        }
+        let local = now.with_timezone(&self.zone).time();
+        match self.quiet_hours {
+            Some(q) if q.contains(local) => {
+                Some(format!("quiet hours ({} {}); shown in the app only", q.text(), self.zone.name()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Resolves `local` through the environment's system zone; an unknown system zone falls back to
+/// UTC with a warning (budgets still work, on UTC days).
+pub fn resolve_zone(setting: ZoneSetting, env: &dyn Environment) -> Tz {
+    match setting {
+        ZoneSetting::Named(tz) => tz,
+        ZoneSetting::Local => match env.system_time_zone() {
+            Some(name) => Tz::from_str(name.trim()).unwrap_or_else(|_| {
+                tracing::warn!(zone = %name, "the system time zone is not a known IANA name; using UTC");
+                Tz::UTC
+            }),
+            None => {
+                tracing::warn!("cannot tell the system time zone; using UTC (set one: burnrate settings set time_zone Europe/Berlin)");
+                Tz::UTC
+            }
+        },
+    }
+}
+
+fn read(conn: &Connection, name: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM app_settings WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+}
+
+/// Loads the settings. A stored value that no longer parses (edited by hand) is ignored with a warning.
+pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
+    let stored = |name: &str| -> Result<Option<String>> { read(conn, name) };
+    let warn = |name: &str, e: Error| {
+        tracing::warn!(setting = name, "ignoring an unreadable stored setting: {}", e.message());
+    };
+    let time_zone = match stored(TIME_ZONE)? {
+        Some(v) => ZoneSetting::parse(&v).unwrap_or_else(|e| {
+            warn(TIME_ZONE, e);
+            ZoneSetting::Local
+        }),
+        None => ZoneSetting::Local,
+    };
+    let quiet_hours = match stored(QUIET_HOURS)? {
+        Some(v) => QuietHours::parse(&v).unwrap_or_else(|e| {
+            warn(QUIET_HOURS, e);
+            None
+        }),
+        None => None,
+    };
+    let alerts_paused_until = stored(ALERTS_PAUSED_UNTIL)?.and_then(|v| v.parse::<i64>().ok());
+    Ok(AppSettings { time_zone, zone: resolve_zone(time_zone, env), quiet_hours, alerts_paused_until })
+}
+
+/// Parses an instant for `alerts_paused_until`: Unix seconds or RFC 3339; `none` clears it.
+fn parse_instant(text: &str) -> Result<Option<i64>> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if let Ok(ts) = t.parse::<i64>() {
+        if ts < 0 {
+            return Err(Error::invalid_input(format!("{t} is before 1970; give a Unix time or an RFC 3339 instant")));
+        }
+        return Ok(Some(ts));
+    }
+    DateTime::parse_from_rfc3339(t).map(|d| Some(d.timestamp())).map_err(|_| {
+        Error::invalid_input(format!(
+            "{t:?} is not a time; give Unix seconds or RFC 3339 (e.g. 2026-03-02T18:00:00Z), or none"
+        ))
+    })
+}
+
+/// Validates and stores one setting; on error nothing changes.
+pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
+    let stored: Option<String> = match name.trim() {
+        TIME_ZONE => match ZoneSetting::parse(value)? {
+            ZoneSetting::Local => None,
+            z => Some(z.text()),
+        },
+        QUIET_HOURS => QuietHours::parse(value)?.map(|q| q.text()),
+        ALERTS_PAUSED_UNTIL => parse_instant(value)?.map(|t| t.to_string()),
+        other => {
+            return Err(Error::invalid_input(format!(
+                "there is no setting {other:?}; the settings are {}",
+                NAMES.join(", ")
+            )))
+        }
+    };
+    let name = name.trim();
+    match stored {
+        Some(v) => conn.execute(
+            "INSERT INTO app_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, v],
+        )?,
+        None => conn.execute("DELETE FROM app_settings WHERE name = ?1", [name])?,
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use std::collections::HashMap;
+
+    fn env(tz: Option<&str>) -> HashMap<String, String> {
+        tz.map(|z| HashMap::from([("TZ".to_owned(), z.to_owned())])).unwrap_or_default()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_time_zone_is_local_by_default_and_follows_the_system() {
+        let conn = db::open_in_memory().unwrap();
+        let s = load(&conn, &env(Some("Asia/Tokyo"))).unwrap();
+        assert_eq!((s.time_zone, s.zone), (ZoneSetting::Local, chrono_tz::Asia::Tokyo));
+        assert_eq!(load(&conn, &env(None)).unwrap().zone, Tz::UTC, "unknown system zone: UTC");
+        set(&conn, TIME_ZONE, "America/New_York").unwrap();
+        let s = load(&conn, &env(Some("Asia/Tokyo"))).unwrap();
+        assert_eq!(s.zone, chrono_tz::America::New_York);
+        assert_eq!(s.view().time_zone, "America/New_York");
+        set(&conn, TIME_ZONE, "local").unwrap();
+        assert_eq!(load(&conn, &env(Some("Asia/Tokyo"))).unwrap().view().time_zone, "local");
+    }
+
+    #[test]
+    fn bad_values_are_refused_and_change_nothing() {
+        let conn = db::open_in_memory().unwrap();
+        set(&conn, QUIET_HOURS, "22:00-07:00").unwrap();
+        set(&conn, TIME_ZONE, "Europe/Berlin").unwrap();
+        for (name, value) in [
+            (TIME_ZONE, "Mars/Olympus"),
+            (QUIET_HOURS, "22-7"),
+            (QUIET_HOURS, "25:00-07:00"),
+            (QUIET_HOURS, "07:00-07:00"),
+            (ALERTS_PAUSED_UNTIL, "soon"),
+            (ALERTS_PAUSED_UNTIL, "-5"),
+            ("volume", "11"),
+        ] {
+            assert!(set(&conn, name, value).is_err(), "{name}={value} must be refused");
+        }
+        let s = load(&conn, &env(None)).unwrap();
+        assert_eq!(s.view().quiet_hours.as_deref(), Some("22:00-07:00"));
+        assert_eq!(s.zone, chrono_tz::Europe::Berlin);
+        assert_eq!(s.alerts_paused_until, None);
+    }
+
+    #[test]
+    fn quiet_hours_wrap_midnight_in_the_chosen_zone_and_pauses_expire() {
+        let conn = db::open_in_memory().unwrap();
+        set(&conn, TIME_ZONE, "Europe/Berlin").unwrap();
+        set(&conn, QUIET_HOURS, "22:00-07:00").unwrap();
+        let s = load(&conn, &env(None)).unwrap();
+        // 21:30 UTC in March is 22:30 in Berlin (UTC+1): quiet.
+        assert!(s.silenced(at("2026-03-02T21:30:00Z")).unwrap().contains("quiet hours"));
+        // 06:30 UTC is 07:30 in Berlin: not quiet.
+        assert_eq!(s.silenced(at("2026-03-02T06:30:00Z")), None);
+        assert!(s.silenced(at("2026-03-02T05:59:00Z")).is_some());
+        set(&conn, QUIET_HOURS, "none").unwrap();
+        set(&conn, ALERTS_PAUSED_UNTIL, "2026-03-02T13:00:00Z").unwrap();
+        let s = load(&conn, &env(None)).unwrap();
+        assert!(s.silenced(at("2026-03-02T12:30:00Z")).unwrap().contains("paused until 2026-03-02T13:00:00Z"));
+        assert_eq!(s.silenced(at("2026-03-02T13:00:00Z")), None, "the pause has ended");
+        set(&conn, ALERTS_PAUSED_UNTIL, "none").unwrap();
+        assert_eq!(load(&conn, &env(None)).unwrap().alerts_paused_until, None);
+    }
+}
