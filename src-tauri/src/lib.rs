@@ -130,6 +130,9 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
                 Ok(PollerEvent::Finished(outcomes)) => {
                     let _ = app.emit(SYNC_FINISHED, outcomes);
                 }
+                Ok(PollerEvent::AlertsFired(alerts)) => {
+                    let _ = app.emit(ALERTS_FIRED, alerts);
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
@@ -139,5 +142,7 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
 
 /// Emitted after any sync so every view can refresh.
 pub const SYNC_FINISHED: &str = "sync-finished";
+/// Emitted after a sync that fired alerts, with the new `AlertView`s.
+pub const ALERTS_FIRED: &str = "alerts-fired";
 /// Emitted while a sync of history runs, with `{source, done, total, unit}`.
 pub const SYNC_PROGRESS: &str = "sync-progress";

@@ -7,8 +7,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use burnrate_core::budgets::parse_threshold_list;
 use burnrate_core::dto::SyncProgress;
-use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput, ReportQuery, ReportRow, SourceView};
+use burnrate_core::dto::{
+    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, Dimension, KeyInput, ReportQuery, ReportRow,
+    SettingsView, SourceView,
+};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
@@ -70,6 +74,64 @@ enum Command {
     /// Import spend from files.
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Add, list or remove spending budgets (alerts fire at their thresholds after each sync).
+    #[command(subcommand)]
+    Budget(BudgetCmd),
+    /// The alerts that fired (budget thresholds, forecasts, spikes), newest first.
+    Alerts {
+        /// Show at most this many
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or change application settings: time_zone, quiet_hours, alerts_paused_until.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+}
+
+#[derive(Subcommand)]
+enum BudgetCmd {
+    /// Add a budget; prints its id.
+    Add {
+        /// total, source:NAME, key:KEY_ID or key:SOURCE/KEY_ID (key ids: `burnrate report daily --by key --json`)
+        #[arg(long)]
+        scope: String,
+        /// day, week (Monday to Sunday) or month, in the time zone setting
+        #[arg(long)]
+        period: String,
+        /// The amount per period, e.g. 50 or 12.50
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// ISO-4217 code of a currency the scope reports [default: USD]
+        #[arg(long)]
+        currency: Option<String>,
+        /// Percentages of the amount at which to alert, ascending, 1 to 1000 [default: 50,80,100]
+        #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+        thresholds: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List budgets with what was spent in the current period.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a budget (the alerts it fired stay in the history).
+    Remove { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum SettingsCmd {
+    /// Print the settings (or one of them).
+    Get {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
+    /// alerts_paused_until (RFC 3339 or Unix time, or none).
+    Set { name: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -253,12 +315,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sync { source, from, to, json } => {
             let bar = progress_bar();
-            let outcomes = app
-                .sync_with_progress(source.as_deref(), from.as_deref(), to.as_deref(), bar.clone().map(|b| b.sink()))
+            let report = app
+                .sync_with_alerts(source.as_deref(), from.as_deref(), to.as_deref(), bar.clone().map(|b| b.sink()))
                 .await?;
             if let Some(bar) = bar {
                 bar.finish();
             }
+            let outcomes = report.outcomes;
             if json {
                 print_json(&outcomes)?;
             }
@@ -275,6 +338,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             if outcomes.is_empty() && !json {
                 println!("no sources to sync; add one with `burnrate source add`");
+            }
+            // With --json, stdout stays the outcomes array; `burnrate alerts --json` lists alerts.
+            for a in &report.alerts {
+                if json {
+                    eprintln!("{}", alert_line(a));
+                } else {
+                    println!("{}", alert_line(a));
+                }
+            }
+            if let Some(e) = &report.alerts_error {
+                failed = true;
+                eprintln!("error: alerts: {}", e.message);
             }
             return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
@@ -294,6 +369,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                                     None => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
                                     Some(e) => println!("error: {}: {}", o.source, e.message),
                                 }
+                            }
+                        }
+                        Ok(PollerEvent::AlertsFired(alerts)) => {
+                            for a in &alerts {
+                                println!("{}", alert_line(a));
                             }
                         }
                         Ok(PollerEvent::Progress(_)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -368,8 +448,138 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
         }
+        Command::Budget(BudgetCmd::Add { scope, period, amount, currency, thresholds, json }) => {
+            let thresholds = thresholds.as_deref().map(parse_threshold_list).transpose()?;
+            let view = app.add_budget(&AddBudgetRequest { scope, period, amount, currency, thresholds })?;
+            if json {
+                print_json(&view)?;
+            } else {
+                println!("{}", view.id);
+                eprintln!("added budget {}: {}", view.id, describe_budget(&view));
+            }
+        }
+        Command::Budget(BudgetCmd::List { json }) => {
+            let budgets = app.list_budgets()?;
+            if json {
+                print_json(&budgets)?;
+            } else if budgets.is_empty() {
+                println!("no budgets yet; add one with: burnrate budget add --scope total --period month --amount 50");
+            } else {
+                print_budgets(&budgets);
+            }
+        }
+        Command::Budget(BudgetCmd::Remove { id }) => {
+            app.remove_budget(id)?;
+            println!("removed budget {id}");
+        }
+        Command::Alerts { limit, json } => {
+            let alerts = app.list_alerts(limit)?;
+            if json {
+                print_json(&alerts)?;
+            } else if alerts.is_empty() {
+                println!("no alerts yet");
+            } else {
+                for a in &alerts {
+                    print_alert(a);
+                }
+            }
+        }
+        Command::Settings(SettingsCmd::Get { name, json }) => {
+            let settings = app.get_settings()?;
+            print_settings(&settings, name.as_deref(), json)?;
+        }
+        Command::Settings(SettingsCmd::Set { name, value }) => {
+            let settings = app.set_setting(&name, &value)?;
+            print_settings(&settings, Some(&name), false)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn describe_budget(b: &BudgetView) -> String {
+    let amount = burnrate_core::money::parse_micros(&b.amount).unwrap_or(0);
+    let thresholds: Vec<String> = b.thresholds.iter().map(|t| format!("{t}%")).collect();
+    let scope = match &b.key_name {
+        Some(name) => format!("{} ({name})", b.scope),
+        None => b.scope.clone(),
+    };
+    format!(
+        "{} per {} for {scope}, alerts at {}",
+        format_human(amount, &b.currency),
+        b.period.as_str(),
+        thresholds.join(", ")
+    )
+}
+
+fn print_budgets(budgets: &[BudgetView]) {
+    let rows: Vec<Vec<String>> = budgets
+        .iter()
+        .map(|b| {
+            let human =
+                |d: &str| format_human(burnrate_core::money::parse_micros(d).unwrap_or(0), "").trim_end().to_owned();
+            let thresholds: Vec<String> = b.thresholds.iter().map(u32::to_string).collect();
+            let spent = format!("{}{}", human(&b.spent), if b.estimated { " (estimate)" } else { "" });
+            vec![
+                b.id.to_string(),
+                match &b.key_name {
+                    Some(name) => format!("{} ({name})", b.scope),
+                    None => b.scope.clone(),
+                },
+                b.period.as_str().to_owned(),
+                human(&b.amount),
+                b.currency.clone(),
+                thresholds.join(","),
+                format!("{}..{}", b.period_start, b.period_end),
+                spent,
+            ]
+        })
+        .collect();
+    print_table(&["ID", "SCOPE", "PERIOD", "AMOUNT", "CURRENCY", "THRESHOLDS %", "CURRENT PERIOD", "SPENT"], &rows);
+}
+
+/// One line per alert for `sync` and `watch`.
+fn alert_line(a: &AlertView) -> String {
+    format!("alert: {} — {}", a.title, a.body)
+}
+
+fn print_alert(a: &AlertView) {
+    let shown = match (&a.notified_at, &a.notify_error) {
+        (Some(t), _) => format!("shown {t}"),
+        (None, Some(why)) => format!("not shown: {why}"),
+        (None, None) => "not shown yet".to_owned(),
+    };
+    println!("{}  {}  #{}  {}", a.fired_at, a.kind.as_str(), a.id, a.title);
+    println!("    {}", a.body);
+    println!("    ({shown})");
+}
+
+fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()> {
+    let none = || "none".to_owned();
+    let time_zone = if s.time_zone == s.effective_time_zone {
+        s.time_zone.clone()
+    } else {
+        format!("{} ({})", s.time_zone, s.effective_time_zone)
+    };
+    let all = [
+        ("time_zone", time_zone),
+        ("quiet_hours", s.quiet_hours.clone().unwrap_or_else(none)),
+        ("alerts_paused_until", s.alerts_paused_until.clone().unwrap_or_else(none)),
+    ];
+    let only = only.map(str::trim);
+    if let Some(name) = only {
+        if !all.iter().any(|(n, _)| *n == name) {
+            return Err(Error::invalid_input(format!(
+                "there is no setting {name:?}; the settings are time_zone, quiet_hours, alerts_paused_until"
+            )));
+        }
+    }
+    if json {
+        return print_json(s);
+    }
+    for (name, value) in all.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
+        println!("{name} = {value}");
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr for long syncs, only when a person is watching.

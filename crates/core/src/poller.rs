@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use ts_rs::TS;
 
 use crate::api::Burnrate;
-use crate::dto::{SyncOutcome, SyncProgress};
+use crate::dto::{AlertView, SyncOutcome, SyncProgress};
 use crate::error::{ApiError, ErrorCode};
 use crate::providers::ProviderId;
 
@@ -83,6 +83,8 @@ pub struct SourceStatus {
 pub enum PollerEvent {
     Progress(SyncProgress),
     Finished(Vec<SyncOutcome>),
+    /// Alerts the polls fired (already recorded and handed to the notifier), after `Finished`.
+    AlertsFired(Vec<AlertView>),
 }
 
 enum Command {
@@ -256,15 +258,17 @@ impl Worker {
             let _ = events.send(PollerEvent::Progress(p));
         });
         let mut outcomes = Vec::new();
+        let mut alerts = Vec::new();
         for name in names {
             self.set_state(name, PollState::Syncing);
-            let result = self.core.sync_with_progress(Some(name), None, None, Some(progress.clone())).await;
+            let result = self.core.sync_with_alerts(Some(name), None, None, Some(progress.clone())).await;
             match result {
-                Ok(mut o) => {
-                    for outcome in &o {
+                Ok(mut report) => {
+                    for outcome in &report.outcomes {
                         self.record(outcome);
                     }
-                    outcomes.append(&mut o);
+                    outcomes.append(&mut report.outcomes);
+                    alerts.append(&mut report.alerts);
                 }
                 // The source vanished or the ledger is unreadable: report it, keep polling others.
                 Err(e) if explicit => return Err(e),
@@ -272,6 +276,9 @@ impl Worker {
             }
         }
         let _ = self.events.send(PollerEvent::Finished(outcomes.clone()));
+        if !alerts.is_empty() {
+            let _ = self.events.send(PollerEvent::AlertsFired(alerts));
+        }
         Ok(outcomes)
     }
 
