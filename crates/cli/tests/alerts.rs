@@ -1,0 +1,227 @@
+//! Budgets and alerts through the real binary: the budget CRUD contract with bad input, and
+//! threshold alerts that fire exactly once across separate `burnrate sync` processes against a
+//! loopback mock of OpenAI's costs API, including one found after the fact ("while you were away").
+
+mod common;
+
+use common::{mount_empty_usage_and_projects, Cli, FAKE_KEY};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Start of 2026-03-01 UTC.
+const MAR_1: i64 = 1_772_323_200;
+const DAY: i64 = 86_400;
+
+/// Serves OpenAI daily costs: `days` is (day index from 2026-03-01, USD cents) for key_fake_ci.
+async fn serve_costs(server: &MockServer, days: &[(i64, i64)]) {
+    server.reset().await;
+    let buckets: Vec<Value> = days
+        .iter()
+        .map(|(d, cents)| {
+            let start = MAR_1 + d * DAY;
+            json!({
+                "object": "bucket", "start_time": start, "end_time": start + DAY,
+                "results": [{
+                    "object": "organization.costs.result",
+                    "amount": {"value": *cents as f64 / 100.0, "currency": "usd"},
+                    "line_item": null, "project_id": "proj_fake", "api_key_id": "key_fake_ci",
+                    "quantity": null, "quantity_unit": null
+                }]
+            })
+        })
+        .collect();
+    let page = json!({"object": "page", "data": buckets, "has_more": false, "next_page": null});
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .mount(server)
+        .await;
+    mount_empty_usage_and_projects(server).await;
+}
+
+fn cli_with_openai(server: &MockServer) -> Cli {
+    let mut cli = Cli::new();
+    // No desktop session in tests: notifications fail and say why; alerts are still recorded.
+    cli.env.push(("DBUS_SESSION_BUS_ADDRESS".into(), "unix:path=/nonexistent/burnrate-test-bus".into()));
+    cli.env.push(("TZ".into(), "UTC".into()));
+    let url = format!("{}/v1", server.uri());
+    cli.run(&[
+        "source",
+        "add",
+        "openai",
+        "--name",
+        "work",
+        "--base-url",
+        &url,
+        "--key-env",
+        "BURNRATE_TEST_OPENAI_KEY",
+    ])
+    .ok();
+    cli
+}
+
+fn set_now(cli: &mut Cli, now: &str) {
+    cli.env.retain(|(k, _)| k != "BURNRATE_NOW");
+    cli.env.push(("BURNRATE_NOW".into(), now.into()));
+}
+
+fn alert_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("alert: ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn budget_add_list_remove_and_bad_input_saves_nothing() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[(0, 1_000)]).await;
+    let cli = cli_with_openai(&server);
+    cli.run(&["sync"]).ok();
+
+    let added = cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "50"]).ok();
+    assert_eq!(added.stdout.trim(), "1", "prints the new id");
+    assert!(added.stderr.contains("50.00 USD per month for total, alerts at 50%, 80%, 100%"), "{}", added.stderr);
+    let key = cli
+        .run(&[
+            "budget",
+            "add",
+            "--scope",
+            "key:key_fake_ci",
+            "--period",
+            "week",
+            "--amount",
+            "12.5",
+            "--currency",
+            "usd",
+            "--thresholds",
+            "25,100,150",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(key["scope"], "key:work/key_fake_ci");
+    assert_eq!(key["scope_kind"], "key");
+    assert_eq!((key["amount"].as_str(), key["currency"].as_str()), (Some("12.500000"), Some("USD")));
+    assert_eq!(key["thresholds"], json!([25, 100, 150]));
+    // BURNRATE_NOW is Monday 2026-03-02: the week started that day, and March 1 (10 USD) is last week.
+    assert_eq!((key["period_start"].as_str(), key["period_end"].as_str()), (Some("2026-03-02"), Some("2026-03-08")));
+
+    let bad: &[(&[&str], &str)] = &[
+        (&["--scope", "total", "--period", "month", "--amount", "0"], "greater than zero"),
+        (&["--scope", "total", "--period", "month", "--amount", "-5"], "greater than zero"),
+        (&["--scope", "total", "--period", "month", "--amount", "50", "--currency", "EUR"], "reports USD"),
+        (&["--scope", "total", "--period", "month", "--amount", "50", "--thresholds", "80,50"], "ascending"),
+        (&["--scope", "total", "--period", "month", "--amount", "50", "--thresholds", "50,1001"], "out of range"),
+        (&["--scope", "key:key_fake_nope", "--period", "month", "--amount", "50"], "report daily --by key"),
+        (&["--scope", "source:elsewhere", "--period", "month", "--amount", "50"], "elsewhere"),
+        (&["--scope", "total", "--period", "fortnight", "--amount", "50"], "day, week or month"),
+    ];
+    for (args, expected) in bad {
+        let mut full = vec!["budget", "add"];
+        full.extend_from_slice(args);
+        let run = cli.run(&full).failed();
+        let line = run.stderr.lines().last().unwrap_or_default();
+        assert!(line.starts_with("error: ") && line.contains(expected), "{args:?}: {}", run.stderr);
+    }
+
+    let listed = cli.run(&["budget", "list", "--json"]).ok().json();
+    let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![1, 2], "nothing was saved by the bad requests");
+    assert_eq!(listed[0]["spent"], "10.000000", "March so far");
+    let table = cli.run(&["budget", "list"]).ok().stdout;
+    assert!(table.starts_with("ID") && table.contains("key:work/key_fake_ci"), "{table}");
+
+    assert_eq!(cli.run(&["budget", "remove", "1"]).ok().stdout.trim(), "removed budget 1");
+    let run = cli.run(&["budget", "remove", "1"]).failed();
+    assert!(run.stderr.contains("no budget 1"), "{}", run.stderr);
+    assert_eq!(cli.run(&["budget", "list", "--json"]).ok().json().as_array().unwrap().len(), 1);
+
+    // Settings: validated, and shown back.
+    cli.run(&["settings", "set", "quiet_hours", "22:00-07:00"]).ok();
+    cli.run(&["settings", "set", "time_zone", "Europe/Berlin"]).ok();
+    let run = cli.run(&["settings", "set", "time_zone", "Mars/Olympus_Mons"]).failed();
+    assert!(run.stderr.contains("IANA"), "{}", run.stderr);
+    let settings = cli.run(&["settings", "get", "--json"]).ok().json();
+    assert_eq!(
+        settings,
+        json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null})
+    );
+    assert_eq!(cli.run(&["settings", "get", "quiet_hours"]).ok().stdout, "quiet_hours = 22:00-07:00\n");
+    cli.assert_key_in_no_file(FAKE_KEY);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_again() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[(0, 1_000), (1, 2_000)]).await;
+    let cli = cli_with_openai(&server);
+    cli.run(&["sync"]).ok();
+    cli.run(&["budget", "add", "--scope", "key:key_fake_ci", "--period", "month", "--amount", "100"]).ok();
+    assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "30 % reaches no threshold");
+
+    let mut seen = Vec::new();
+    for (cents, pct) in [(4_500, 50), (7_000, 80), (9_500, 100)] {
+        serve_costs(&server, &[(0, 1_000), (1, cents)]).await;
+        let run = cli.run(&["sync"]).ok();
+        let lines = alert_lines(&run.stdout);
+        assert_eq!(lines.len(), 1, "{}", run.stdout);
+        assert!(
+            lines[0].starts_with(&format!("alert: {pct}% of the monthly budget: key key_fake_ci of work — ")),
+            "{}",
+            lines[0]
+        );
+        let spent = format!("{}.00 USD spent of the monthly budget of 100.00 USD for March 2026.", 10 + cents / 100);
+        assert!(lines[0].ends_with(&spent), "{}", lines[0]);
+        seen.push(pct);
+        // A new process over the same ledger: nothing fires again.
+        assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "after {pct}%");
+    }
+    assert_eq!(seen, vec![50, 80, 100]);
+
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 3, "{alerts:#?}");
+    let newest = &alerts[0];
+    assert_eq!(newest["kind"], "threshold");
+    assert_eq!(newest["budget_id"], 1);
+    assert_eq!(newest["key_id"], "key_fake_ci");
+    assert_eq!(newest["source"], "work");
+    assert_eq!(newest["threshold"], 100);
+    assert_eq!(newest["amount"], "105.000000");
+    assert_eq!(newest["limit"], "100.000000");
+    assert_eq!(newest["currency"], "USD");
+    assert_eq!(newest["estimated"], false);
+    assert_eq!(newest["fired_at"], "2026-03-02T12:00:00Z");
+    // No desktop here: recorded as not shown, with the reason.
+    assert_eq!(newest["notified"], false);
+    assert!(newest["notify_error"].as_str().is_some_and(|e| !e.is_empty()), "{newest:#}");
+    let thresholds: Vec<i64> = alerts.iter().map(|a| a["threshold"].as_i64().unwrap()).collect();
+    assert_eq!(thresholds, vec![100, 80, 50]);
+
+    let human = cli.run(&["alerts"]).ok().stdout;
+    assert!(human.contains("threshold  #3  100% of the monthly budget"), "{human}");
+    assert!(human.contains("not shown: "), "{human}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_found_on_a_later_day_says_while_you_were_away() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[]).await;
+    let mut cli = cli_with_openai(&server);
+    set_now(&mut cli, "2026-03-01T08:00:00Z");
+    cli.run(&["sync"]).ok();
+    cli.run(&["budget", "add", "--scope", "source:work", "--period", "month", "--amount", "50"]).ok();
+
+    // Burnrate was off while March 1 spent 60 USD; it syncs on March 2.
+    serve_costs(&server, &[(0, 6_000)]).await;
+    set_now(&mut cli, "2026-03-02T09:30:00Z");
+    let run = cli.run(&["sync"]).ok();
+    let lines = alert_lines(&run.stdout);
+    assert_eq!(lines.len(), 1, "one alert for the highest threshold: {}", run.stdout);
+    assert!(lines[0].starts_with("alert: 100% of the monthly budget: source work — "), "{}", lines[0]);
+    assert!(lines[0].contains("Also past 50% and 80%."), "{}", lines[0]);
+    assert!(lines[0].ends_with("While you were away: passed on 2026-03-01."), "{}", lines[0]);
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    assert_eq!(alerts[0]["details"]["while_away"], true);
+    assert_eq!(alerts[0]["details"]["crossed_on"], "2026-03-01");
+    assert_eq!(alerts[0]["fired_at"], "2026-03-02T09:30:00Z");
+}
