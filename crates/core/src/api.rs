@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Duration as Days, NaiveDate};
+use chrono::{Datelike, Duration as Days, NaiveDate};
 
 use crate::alerts::{deliver, engine, store};
 use crate::app_settings::{self, AppSettings};
@@ -11,8 +11,8 @@ use crate::budgets::{self, Budget, Scope};
 use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ReconcileRow, ReportQuery,
-    ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, Dimension, ReconcileRow,
+    ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -25,6 +25,7 @@ use crate::providers::http::{Progress, ProgressFn};
 use crate::providers::{Connector, HttpClient, PollContext, ProviderId};
 use crate::secrets::{fingerprint, Environment, SecretStore};
 use crate::sources::{self, Source};
+use crate::tray_status::{self, TrayStatus};
 
 /// Days of history fetched by a source's first sync.
 pub const FIRST_SYNC_DAYS: i64 = 90;
@@ -396,5 +397,25 @@ impl Burnrate {
         let ids = engine::evaluate(&mut conn, now, &settings)?;
         let fired = store::get_many(&conn, &ids)?;
         deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
+    }
+
+    /// What the tray shows: its level, today and month-to-date, and the top keys today.
+    pub fn tray_status(&self) -> Result<TrayStatus> {
+        let today = self.clock.now().date_naive();
+        let day = |d: NaiveDate| Some(d.to_string());
+        let today_by_key =
+            self.daily_report(&ReportQuery { by: vec![Dimension::Key], from: day(today), to: day(today) })?;
+        let month_start = today.with_day(1).expect("the first of a month exists");
+        let month_total = self.daily_report(&ReportQuery { by: vec![], from: day(month_start), to: day(today) })?;
+        let alerts = self.list_alerts(Some(50))?;
+        let paused = self.get_settings()?.alerts_paused_until;
+        Ok(tray_status::tray_status(
+            &self.list_budgets()?,
+            &today_by_key,
+            &month_total,
+            &alerts,
+            paused,
+            self.clock.now(),
+        ))
     }
 }

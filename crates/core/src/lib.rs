@@ -25,6 +25,7 @@ pub mod redact;
 pub mod secrets;
 pub mod settings;
 pub mod sources;
+pub mod tray_status;
 
 pub use api::Burnrate;
 pub use error::{ApiError, Error, ErrorCode, Result};

@@ -1,0 +1,284 @@
+//! What the tray shows: a level for the icon (normal, warning, over budget), a one-line
+//! summary of today and month-to-date, and the keys spending most today. Pure: built from the
+//! budgets, reports and alerts the other operations already produce, so it is tested without a
+//! desktop and the shell only draws it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::dto::{AlertKind, AlertView, BudgetView, ReportRow};
+use crate::money::{format_human, parse_micros};
+
+/// How many keys the tray menu lists.
+pub const TOP_KEYS: usize = 5;
+/// A spike or forecast alert keeps the icon at "warning" this long after it fired.
+pub const RECENT_ALERT_HOURS: i64 = 24;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TrayLevel {
+    Normal,
+    /// A budget passed a warning threshold, or a spike or forecast alert fired in the last day.
+    Warning,
+    /// A budget's current period is at or over its amount.
+    Over,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TrayKey {
+    pub source: String,
+    pub key_id: String,
+    /// e.g. "prod-backend (sk-…abcd): 12.34 USD"
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TrayStatus {
+    pub level: TrayLevel,
+    /// Why the level is what it is, e.g. "Budget total monthly: 104 % of 50.00 USD".
+    pub reason: Option<String>,
+    /// "Today 12.34 USD · Month 345.67 USD" (each currency on its own, never summed).
+    pub summary: String,
+    /// The keys that spent most today (UTC day), highest first.
+    pub top_keys: Vec<TrayKey>,
+    /// RFC 3339 while desktop alerts are paused.
+    pub alerts_paused_until: Option<String>,
+}
+
+/// Sums amounts per currency, in currency order.
+fn per_currency(rows: &[ReportRow]) -> BTreeMap<&str, i64> {
+    let mut sums = BTreeMap::new();
+    for row in rows {
+        *sums.entry(row.currency.as_str()).or_insert(0) += parse_micros(&row.amount).unwrap_or(0);
+    }
+    sums
+}
+
+fn money_list(sums: &BTreeMap<&str, i64>) -> String {
+    if sums.is_empty() {
+        return format_human(0, "USD");
+    }
+    sums.iter().map(|(c, m)| format_human(*m, c)).collect::<Vec<_>>().join(" + ")
+}
+
+/// Percent of `amount` that `spent` is, rounded down; amounts are validated positive.
+fn percent(spent: i64, amount: i64) -> i64 {
+    if amount <= 0 {
+        return 0;
+    }
+    (i128::from(spent) * 100 / i128::from(amount)) as i64
+}
+
+/// The level a budget puts the tray at, with its reason.
+fn budget_level(budget: &BudgetView) -> (TrayLevel, Option<String>) {
+    let spent = parse_micros(&budget.spent).unwrap_or(0);
+    let amount = parse_micros(&budget.amount).unwrap_or(0);
+    let pct = percent(spent, amount);
+    // Warn from the highest threshold below 100 % (80 % with the defaults).
+    let warn_at = budget.thresholds.iter().copied().filter(|t| *t < 100).max().unwrap_or(80);
+    let level = if pct >= 100 {
+        TrayLevel::Over
+    } else if pct >= i64::from(warn_at) {
+        TrayLevel::Warning
+    } else {
+        return (TrayLevel::Normal, None);
+    };
+    let estimate = if budget.estimated { " (estimate)" } else { "" };
+    let reason = format!(
+        "Budget {} {}: {pct} % of {}{estimate}",
+        budget.scope,
+        budget.period.adjective(),
+        format_human(amount, &budget.currency)
+    );
+    (level, Some(reason))
+}
+
+/// Builds the tray's state. `today_by_key`: today's report grouped by key; `month_total`: the
+/// month-to-date report without grouping; `alerts`: recent alerts, newest first.
+pub fn tray_status(
+    budgets: &[BudgetView],
+    today_by_key: &[ReportRow],
+    month_total: &[ReportRow],
+    alerts: &[AlertView],
+    alerts_paused_until: Option<String>,
+    now: DateTime<Utc>,
+) -> TrayStatus {
+    let mut level = TrayLevel::Normal;
+    let mut reason = None;
+    for budget in budgets {
+        let (l, r) = budget_level(budget);
+        if l > level {
+            level = l;
+            reason = r;
+        }
+    }
+    if level == TrayLevel::Normal {
+        let since = now - Duration::hours(RECENT_ALERT_HOURS);
+        let recent = alerts.iter().find(|a| {
+            matches!(a.kind, AlertKind::Spike | AlertKind::Forecast)
+                && DateTime::parse_from_rfc3339(&a.fired_at).is_ok_and(|t| t >= since)
+        });
+        if let Some(alert) = recent {
+            level = TrayLevel::Warning;
+            reason = Some(alert.title.clone());
+        }
+    }
+
+    let summary =
+        format!("Today {} · Month {}", money_list(&per_currency(today_by_key)), money_list(&per_currency(month_total)));
+
+    let mut keys: Vec<(&ReportRow, i64)> = today_by_key
+        .iter()
+        .filter(|r| r.key_id.as_deref().is_some_and(|k| !k.is_empty()))
+        .map(|r| (r, parse_micros(&r.amount).unwrap_or(0)))
+        .filter(|(_, m)| *m > 0)
+        .collect();
+    // Highest first; ties in a stable order so the menu does not shuffle between refreshes.
+    keys.sort_by(|(a, am), (b, bm)| bm.cmp(am).then_with(|| a.key_id.cmp(&b.key_id)));
+    let top_keys = keys
+        .into_iter()
+        .take(TOP_KEYS)
+        .map(|(row, micros)| {
+            let key_id = row.key_id.clone().unwrap_or_default();
+            let name = row.key_name.clone().unwrap_or_else(|| key_id.clone());
+            TrayKey {
+                source: row.source.clone().unwrap_or_default(),
+                key_id,
+                label: format!("{name}: {}", format_human(micros, &row.currency)),
+            }
+        })
+        .collect();
+
+    TrayStatus { level, reason, summary, top_keys, alerts_paused_until }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budgets::BudgetPeriod;
+    use crate::dto::{BudgetScopeKind, SpendKind};
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T12:00:00Z".parse().unwrap()
+    }
+
+    fn budget(spent: &str, amount: &str, thresholds: &[u32]) -> BudgetView {
+        BudgetView {
+            id: 1,
+            scope: "total".into(),
+            scope_kind: BudgetScopeKind::Total,
+            source: None,
+            key_id: None,
+            key_name: None,
+            period: BudgetPeriod::Month,
+            amount: amount.into(),
+            currency: "USD".into(),
+            thresholds: thresholds.to_vec(),
+            created_at: "2026-11-01T00:00:00Z".into(),
+            period_start: "2026-11-01".into(),
+            period_end: "2026-11-30".into(),
+            spent: spent.into(),
+            estimated: false,
+        }
+    }
+
+    fn row(key: &str, amount: &str, currency: &str) -> ReportRow {
+        ReportRow {
+            day: "2026-11-23".into(),
+            source: Some("work".into()),
+            provider: None,
+            key_id: Some(key.into()),
+            key_name: Some(format!("name-{key}")),
+            model: None,
+            currency: currency.into(),
+            amount: amount.into(),
+            kind: SpendKind::Billed,
+        }
+    }
+
+    fn alert(kind: AlertKind, fired_at: &str) -> AlertView {
+        AlertView {
+            id: 1,
+            kind,
+            budget_id: None,
+            source: Some("work".into()),
+            key_id: Some("k1".into()),
+            key_name: None,
+            period_start: None,
+            threshold: None,
+            amount: "9.000000".into(),
+            limit: None,
+            currency: "USD".into(),
+            estimated: false,
+            title: "Spike on k1".into(),
+            body: String::new(),
+            fired_at: fired_at.into(),
+            notified: true,
+            notified_at: None,
+            notify_error: None,
+            details: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn the_level_follows_the_worst_budget() {
+        let s = |budgets: &[BudgetView]| tray_status(budgets, &[], &[], &[], None, now());
+        assert_eq!(s(&[]).level, TrayLevel::Normal);
+        assert_eq!(s(&[budget("39.99", "50", &[50, 80, 100])]).level, TrayLevel::Normal);
+        let warn = s(&[budget("40", "50", &[50, 80, 100])]);
+        assert_eq!(warn.level, TrayLevel::Warning);
+        assert_eq!(warn.reason.as_deref(), Some("Budget total monthly: 80 % of 50.00 USD"));
+        // Custom thresholds: the highest one under 100 % is the warning line.
+        assert_eq!(s(&[budget("40", "50", &[90, 100])]).level, TrayLevel::Normal);
+        let over = s(&[budget("10", "50", &[]), budget("52", "50", &[50, 80, 100])]);
+        assert_eq!(over.level, TrayLevel::Over);
+        assert_eq!(over.reason.as_deref(), Some("Budget total monthly: 104 % of 50.00 USD"));
+    }
+
+    #[test]
+    fn a_recent_spike_or_forecast_warns_for_a_day() {
+        let s = |alerts: &[AlertView]| tray_status(&[], &[], &[], alerts, None, now()).level;
+        assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-23T02:00:00Z")]), TrayLevel::Warning);
+        assert_eq!(s(&[alert(AlertKind::Forecast, "2026-11-22T12:00:00Z")]), TrayLevel::Warning);
+        assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-22T11:59:59Z")]), TrayLevel::Normal);
+        // Threshold alerts are represented by the budget's own level, not by their age.
+        assert_eq!(s(&[alert(AlertKind::Threshold, "2026-11-23T11:00:00Z")]), TrayLevel::Normal);
+    }
+
+    #[test]
+    fn the_summary_keeps_currencies_apart_and_lists_top_keys() {
+        let today = [
+            row("k1", "1.500000", "USD"),
+            row("k2", "12.000000", "USD"),
+            row("k3", "3.000000", "CNY"),
+            row("k4", "0.000000", "USD"),
+        ];
+        let month = [row("", "100.000000", "USD"), row("", "30.000000", "CNY")];
+        let status = tray_status(&[], &today, &month, &[], None, now());
+        assert_eq!(status.summary, "Today 3.00 CNY + 13.50 USD · Month 30.00 CNY + 100.00 USD");
+        let labels: Vec<_> = status.top_keys.iter().map(|k| k.label.as_str()).collect();
+        assert_eq!(labels, ["name-k2: 12.00 USD", "name-k3: 3.00 CNY", "name-k1: 1.50 USD"], "no zero-spend key");
+        assert_eq!(status.top_keys[0].key_id, "k2");
+    }
+
+    #[test]
+    fn an_empty_ledger_reads_zero_and_lists_no_keys() {
+        let status = tray_status(&[], &[], &[], &[], None, now());
+        assert_eq!(status.summary, "Today 0.00 USD · Month 0.00 USD");
+        assert!(status.top_keys.is_empty());
+    }
+
+    #[test]
+    fn at_most_five_keys_are_listed() {
+        let today: Vec<_> = (0..8).map(|i| row(&format!("k{i}"), &format!("{}.000000", i + 1), "USD")).collect();
+        let status = tray_status(&[], &today, &[], &[], None, now());
+        assert_eq!(status.top_keys.len(), TOP_KEYS);
+        assert_eq!(status.top_keys[0].key_id, "k7");
+    }
+}
