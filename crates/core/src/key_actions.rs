@@ -246,7 +246,7 @@ impl Burnrate {
             }
             Err(e) => {
                 tracing::warn!(source = %source.name, key_id, action = id, code = ?e.code, "disabling the key failed: {}", e.message());
-                Err(e)
+                Err(Error::new(e.code, format!("{}; the attempt is recorded as key action #{id}", e.message())))
             }
         }
     }
