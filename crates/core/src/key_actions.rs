@@ -14,7 +14,7 @@ use crate::api::Burnrate;
 use crate::dto::{DisableConfirm, DisableSupport, KeyAction, KeyActionView};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::ts_to_rfc3339;
-use crate::providers::{disable_unsupported, KeyActionContext, KeyTarget, ProviderId};
+use crate::providers::{disable_unsupported, KeyActionContext, KeyTarget};
 use crate::sources::{self, Source};
 
 /// What the ledger knows about one provider key (`api_keys`).
@@ -265,13 +265,36 @@ impl Burnrate {
     }
 }
 
-impl ProviderId {
-    /// Short words for what disabling does at this provider, for confirmations.
-    pub fn disable_effect(self) -> &'static str {
-        match self.disable_support() {
-            DisableSupport::Reversible => "switches the key off; it can be switched on again",
-            DisableSupport::Irreversible => "deletes the key; this cannot be undone",
-            DisableSupport::Unsupported => "is not possible through this provider's API",
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ProviderId;
+
+    #[test]
+    fn provider_info_says_which_providers_can_disable_keys_and_whether_it_lasts() {
+        let support: Vec<(ProviderId, DisableSupport)> =
+            ProviderId::ALL.iter().map(|p| (*p, p.info().disable_key)).collect();
+        assert_eq!(
+            support,
+            vec![
+                (ProviderId::Openai, DisableSupport::Irreversible),
+                (ProviderId::Anthropic, DisableSupport::Reversible),
+                (ProviderId::Openrouter, DisableSupport::Reversible),
+                (ProviderId::Deepseek, DisableSupport::Unsupported),
+                (ProviderId::Litellm, DisableSupport::Reversible),
+                (ProviderId::NewApi, DisableSupport::Unsupported),
+                (ProviderId::Sub2api, DisableSupport::Unsupported),
+                (ProviderId::CustomJson, DisableSupport::Unsupported),
+            ]
+        );
+        assert!(ProviderId::Deepseek.info().revoke_help.contains("https://platform.deepseek.com/api_keys"));
+    }
+
+    #[test]
+    fn keys_are_described_by_name_fingerprint_and_id() {
+        let row =
+            KeyRow { display_name: Some("Prod".into()), fingerprint: Some("sk-…abcd".into()), ..Default::default() };
+        assert_eq!(describe_key("key_1", &row), "key \"Prod\" (sk-…abcd, id key_1)");
+        assert_eq!(describe_key("key_1", &KeyRow::default()), "key key_1");
     }
 }
