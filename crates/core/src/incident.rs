@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use ts_rs::TS;
 
 use crate::api::Burnrate;
-use crate::dto::{KeyActionView, SpendKind};
+use crate::dto::{DisableSupport, KeyActionView, SpendKind};
 use crate::error::{Error, Result};
-use crate::key_actions::{self, describe_key, KeyRow};
+use crate::key_actions::{self, KeyRow};
 use crate::ledger::{day_start, ts_to_rfc3339};
 use crate::money::format_micros;
 use crate::providers::ProviderId;
@@ -326,12 +326,16 @@ fn provider_key_label(provider: ProviderId) -> &'static str {
     }
 }
 
-fn summary(d: &Dossier, key_desc: &str) -> String {
+fn summary(d: &Dossier) -> String {
     let p = d.provider.label();
-    let mut out = format!(
-        "Burnrate, a spend monitor running on our own computer, recorded the following about our {p} {key_desc}",
-        key_desc = key_desc
-    );
+    let key = match (&d.key.name, &d.key.fingerprint) {
+        (Some(name), Some(fp)) if name != fp => format!("key \"{name}\" ({fp})"),
+        (Some(name), _) => format!("key \"{name}\""),
+        (None, Some(fp)) => format!("key {fp}"),
+        (None, None) => "key".to_owned(),
+    };
+    let mut out =
+        format!("Burnrate, a spend monitor running on our own computer, recorded the following about our {p} {key}");
     if let Some(project) = &d.key.project {
         out.push_str(&format!(" in project {project}"));
     }
@@ -369,7 +373,11 @@ fn summary(d: &Dossier, key_desc: &str) -> String {
     }
     let done: Vec<&KeyActionView> = d.actions.iter().filter(|a| a.ok).collect();
     match done.first() {
-        Some(a) => out.push_str(&format!("We disabled the key through {p}'s API at {}. ", a.requested_at)),
+        Some(a) => {
+            let verb =
+                if d.provider.disable_support() == DisableSupport::Irreversible { "deleted" } else { "disabled" };
+            out.push_str(&format!("We {verb} the key through {p}'s API at {}. ", a.requested_at))
+        }
         None if d.actions.is_empty() && d.key.disabled => out.push_str(&format!("{p} lists the key as disabled. ")),
         None if d.actions.is_empty() => out.push_str("The key had not been disabled through Burnrate. "),
         None => out.push_str(&format!(
@@ -377,7 +385,10 @@ fn summary(d: &Dossier, key_desc: &str) -> String {
             d.actions.len()
         )),
     }
-    out.push_str("We believe this usage is unexpected and ask you to review it; the hourly detail per model follows.");
+    let detail = if d.spend.iter().any(|s| s.bucket == "hour") { "hourly" } else { "daily" };
+    out.push_str(&format!(
+        "We believe this usage is unexpected and ask you to review it; the {detail} detail per model follows."
+    ));
     out
 }
 
@@ -436,7 +447,7 @@ impl Burnrate {
             actions,
             summary: String::new(),
         };
-        dossier.summary = summary(&dossier, &describe_key(key_id, &row));
+        dossier.summary = summary(&dossier);
         Ok(dossier)
     }
 }
@@ -487,7 +498,7 @@ impl Dossier {
         md.push_str("Burnrate never stores API keys; this dossier names the key only by its id and fingerprint.\n\n");
 
         md.push_str(&format!(
-            "## Window\n\nFrom {} to {} ({}).\n\n",
+            "## Window\n\nFrom {} to {}: {}.\n\n",
             self.window.from, self.window.to, self.window.reason
         ));
 
