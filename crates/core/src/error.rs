@@ -24,6 +24,10 @@ pub enum ErrorCode {
     SecretStoreUnavailable,
     /// The provider answered 401/403 for this key.
     KeyRejected,
+    /// The provider (or the ledger) does not know the API key an operation names.
+    KeyNotFound,
+    /// A destructive operation was asked for without the confirmation it needs.
+    ConfirmationRequired,
     RateLimited,
     ProviderUnavailable,
     UnexpectedResponse,
