@@ -10,10 +10,11 @@ use std::time::Duration;
 use burnrate_core::budgets::parse_threshold_list;
 use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, Dimension, KeyInput, ReportQuery, ReportRow,
-    SettingsView, SourceView,
+    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, Dimension, DisableConfirm, DisableSupport,
+    KeyActionView, KeyInput, ReportQuery, ReportRow, SettingsView, SourceView,
 };
 use burnrate_core::import::CsvFormat;
+use burnrate_core::incident::DossierFormat;
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::paths::Paths;
@@ -88,6 +89,12 @@ enum Command {
     /// Show or change application settings: time_zone, quiet_hours, alerts_paused_until.
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// Act on a provider key: disable it at the provider, list what was done.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Incident dossiers: everything Burnrate knows about a key around a spike.
+    #[command(subcommand)]
+    Incident(IncidentCmd),
 }
 
 #[derive(Subcommand)]
@@ -132,6 +139,72 @@ enum SettingsCmd {
     /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
     /// alerts_paused_until (RFC 3339 or Unix time, or none).
     Set { name: String, value: String },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Disable a key at its provider (OpenRouter, LiteLLM and Anthropic switch it off; OpenAI can
+    /// only delete it). Every app using the key stops working. The attempt is recorded.
+    Disable {
+        /// The source the key belongs to (see `burnrate source list`)
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        /// The provider's id of the key, as `burnrate report daily --by key --json` lists it
+        key_id: String,
+        /// The alert this answers, recorded with the action
+        #[arg(long, value_name = "ID")]
+        alert: Option<i64>,
+        /// Confirm that every app using the key stops working
+        #[arg(long)]
+        yes: bool,
+        /// Acknowledge that the provider deletes the key for good (required for OpenAI)
+        #[arg(long = "i-understand-this-deletes-the-key")]
+        acknowledged_irreversible: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the actions taken on keys, newest first, successful or not.
+    Actions {
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        #[arg(long = "key", value_name = "KEY_ID")]
+        key_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum IncidentCmd {
+    /// Export a key's incident dossier: the key, the window, hourly spend per model, the alerts
+    /// that fired and the actions taken. Times are UTC.
+    Export {
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        /// The provider's id of the key
+        #[arg(long = "key", value_name = "KEY_ID")]
+        key_id: String,
+        /// Center the window on this alert's episode [default: the key's latest spike episode]
+        #[arg(long, value_name = "ID")]
+        alert: Option<i64>,
+        /// Window start: YYYY-MM-DD (UTC) or an RFC 3339 time [default: 48 h before the first spike alert]
+        #[arg(long, value_name = "WHEN")]
+        from: Option<String>,
+        /// Window end: YYYY-MM-DD (inclusive, UTC) or an RFC 3339 time [default: now]
+        #[arg(long, value_name = "WHEN")]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = DossierFormatArg::Md)]
+        format: DossierFormatArg,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DossierFormatArg {
+    Md,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -425,6 +498,80 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_report(&rows);
             }
         }
+        Command::Key(KeyCmd::Disable { source, key_id, alert, yes, acknowledged_irreversible, json }) => {
+            let confirm = DisableConfirm { confirmed: yes, acknowledged_irreversible };
+            let view = match app.disable_key(&source, &key_id, confirm, alert).await {
+                Err(e) if e.code == ErrorCode::ConfirmationRequired => {
+                    let irreversible = app.disable_support(&source)? == DisableSupport::Irreversible;
+                    let flags = match (yes, irreversible) {
+                        (false, true) => "--yes --i-understand-this-deletes-the-key",
+                        (false, false) => "--yes",
+                        (true, _) => "--i-understand-this-deletes-the-key",
+                    };
+                    return Err(Error::new(e.code, format!("{}; re-run with {flags}", e.message())));
+                }
+                other => other?,
+            };
+            if json {
+                print_json(&view)?;
+            } else {
+                println!("{}", view.detail);
+                println!("recorded as key action #{} ({} of {})", view.id, describe_action_key(&view), view.source);
+            }
+        }
+        Command::Key(KeyCmd::Actions { source, key_id, json }) => {
+            let actions = app.key_actions(source.as_deref(), key_id.as_deref())?;
+            if json {
+                print_json(&actions)?;
+            } else if actions.is_empty() {
+                println!("no key actions recorded");
+            } else {
+                let rows: Vec<Vec<String>> = actions
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.id.to_string(),
+                            a.requested_at.clone(),
+                            a.source.clone(),
+                            describe_action_key(a),
+                            if a.ok { "disabled".into() } else { "failed".into() },
+                            a.detail.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["ID", "REQUESTED (UTC)", "SOURCE", "KEY", "RESULT", "DETAIL"], &rows);
+            }
+        }
+        Command::Incident(IncidentCmd::Export { source, key_id, alert, from, to, format, out }) => {
+            let dossier = app.incident_dossier(&source, &key_id, alert, from.as_deref(), to.as_deref())?;
+            let format = match format {
+                DossierFormatArg::Md => DossierFormat::Markdown,
+                DossierFormatArg::Csv => DossierFormat::Csv,
+            };
+            let text = dossier.render(format);
+            if dossier.spend.is_empty() {
+                eprintln!(
+                    "note: no spend of key {} was recorded between {} and {} (UTC); sync the source or widen --from/--to",
+                    dossier.key.id, dossier.window.from, dossier.window.to
+                );
+            }
+            match out {
+                None => print!("{text}"),
+                Some(path) => {
+                    std::fs::write(&path, text.as_bytes())
+                        .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", path.display())))?;
+                    println!(
+                        "wrote {} ({} spend rows, {} alerts, {} actions; {} to {} UTC)",
+                        path.display(),
+                        dossier.spend.len(),
+                        dossier.alerts.len(),
+                        dossier.actions.len(),
+                        dossier.window.from,
+                        dossier.window.to
+                    );
+                }
+            }
+        }
         Command::Import(ImportCmd::Csv { source, file, format, json }) => {
             let format = match format {
                 Format::Generic => CsvFormat::Generic,
@@ -644,6 +791,15 @@ fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
     println!("{text}");
     Ok(())
+}
+
+fn describe_action_key(a: &KeyActionView) -> String {
+    match (&a.key_name, &a.key_fingerprint) {
+        (Some(name), Some(fp)) if name != fp => format!("{name} ({fp}, {})", a.key_id),
+        (Some(name), _) => format!("{name} ({})", a.key_id),
+        (None, Some(fp)) => format!("{fp} ({})", a.key_id),
+        (None, None) => a.key_id.clone(),
+    }
 }
 
 fn describe_key(s: &SourceView) -> String {

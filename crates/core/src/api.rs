@@ -72,7 +72,7 @@ impl Burnrate {
         Ok(self.prices.get_or_init(|| loaded).clone())
     }
 
-    fn open(&self) -> Result<rusqlite::Connection> {
+    pub(crate) fn open(&self) -> Result<rusqlite::Connection> {
         self.paths.ensure_writable()?;
         db::open(&self.paths.db_path())
     }

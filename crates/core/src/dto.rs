@@ -28,6 +28,65 @@ pub struct ProviderInfo {
     pub settings: Vec<SettingSpec>,
     /// What the user must know about this provider's numbers (e.g. that per-key amounts are estimates).
     pub note: Option<String>,
+    /// Whether Burnrate can switch one of this provider's keys off, and whether that can be undone.
+    pub disable_key: DisableSupport,
+    /// Where to revoke a key by hand (always shown; the only way when `disable_key` is `unsupported`).
+    pub revoke_help: String,
+}
+
+/// What disabling a key through the provider's API does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DisableSupport {
+    /// The key is switched off and can be switched back on (OpenRouter, LiteLLM, Anthropic).
+    Reversible,
+    /// The key is deleted; it cannot be undone (OpenAI). Needs an explicit acknowledgement.
+    Irreversible,
+    /// The provider's API cannot disable keys; revoke the key in its console instead.
+    Unsupported,
+}
+
+/// The confirmations a key action needs. The UI sets them from its confirmation dialog, the
+/// CLI from `--yes` and `--i-understand-this-deletes-the-key`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DisableConfirm {
+    /// The user confirmed that every app using the key stops working.
+    pub confirmed: bool,
+    /// The user acknowledged that the provider deletes the key for good (required when the
+    /// provider's support is `irreversible`).
+    pub acknowledged_irreversible: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum KeyAction {
+    Disable,
+}
+
+/// One action taken on a provider key, as recorded in the ledger (successful or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct KeyActionView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub source: String,
+    pub provider: ProviderId,
+    /// The provider's id of the key (never the key itself).
+    pub key_id: String,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub action: KeyAction,
+    /// UTC, RFC 3339.
+    pub requested_at: String,
+    pub ok: bool,
+    /// What the provider answered, or the error the user saw.
+    pub detail: String,
+    /// The alert the action answered, if any.
+    #[ts(type = "number | null")]
+    pub alert_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

@@ -20,13 +20,15 @@ pub enum ErrorCode {
     SourceExists,
     SourceNotFound,
     BudgetNotFound,
-    /// No such provider key in the ledger.
-    KeyNotFound,
     /// The key is not available: environment variable unset or empty, or the secret store has no entry.
     KeyMissing,
     SecretStoreUnavailable,
     /// The provider answered 401/403 for this key.
     KeyRejected,
+    /// The provider (or the ledger) does not know the API key an operation names.
+    KeyNotFound,
+    /// A destructive operation was asked for without the confirmation it needs.
+    ConfirmationRequired,
     RateLimited,
     ProviderUnavailable,
     UnexpectedResponse,

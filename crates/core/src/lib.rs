@@ -13,6 +13,8 @@ pub mod db;
 pub mod dto;
 pub mod error;
 pub mod import;
+pub mod incident;
+pub mod key_actions;
 pub mod ledger;
 pub mod logging;
 pub mod money;

@@ -33,9 +33,12 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{Auth, PollContext};
-use super::{BoxFuture, Connector};
-use crate::dto::SpendKind;
+use reqwest::Method;
+use serde_json::json;
+
+use super::http::{Auth, KeyActionContext, PollContext};
+use super::{check_action_answer, BoxFuture, Connector, KeyTarget, ProviderId};
+use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{ts_to_rfc3339, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{parse_scaled_micros, Currency};
@@ -546,6 +549,28 @@ impl Connector for Anthropic {
             })
         })
     }
+
+    fn disable_support(&self) -> DisableSupport {
+        DisableSupport::Reversible
+    }
+
+    fn disable_key<'a>(&'a self, ctx: &'a KeyActionContext, target: &'a KeyTarget) -> BoxFuture<'a, Result<String>> {
+        Box::pin(disable_key(ctx, target))
+    }
+}
+
+/// `POST /v1/organizations/api_keys/{api_key_id}` with `{"status": "inactive"}` (Admin API;
+/// the console or `{"status": "active"}` turns it back on).
+async fn disable_key(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String> {
+    const ENDPOINT: &str = "POST /v1/organizations/api_keys/{api_key_id}";
+    let url = ctx.url_segments(&["v1", "organizations", "api_keys", &target.key_id])?;
+    let answer =
+        ctx.send_action(Method::POST, ENDPOINT, url, Auth::XApiKey, Some(&json!({"status": "inactive"}))).await?;
+    check_action_answer(ctx.provider, ENDPOINT, &answer, "/status", json!("inactive"))?;
+    Ok(format!(
+        "Anthropic set the key inactive ({ENDPOINT} answered status: inactive); it can be activated again at {}",
+        ProviderId::Anthropic.revoke_help()
+    ))
 }
 
 #[cfg(test)]

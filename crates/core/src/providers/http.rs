@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -113,11 +113,7 @@ impl std::fmt::Debug for PollContext {
 impl PollContext {
     /// `base_url` joined with `path` (which must not start with '/'), keeping the base's path.
     pub fn url(&self, path: &str) -> Result<Url> {
-        let mut base = self.base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join(path).map_err(|e| Error::internal(format!("bad endpoint path {path}: {e}")))
+        join_url(&self.base_url, path)
     }
 
     /// GETs `url` and parses the JSON body as `T`, retrying 429 and 5xx per the policy.
@@ -134,105 +130,247 @@ impl PollContext {
         auth: Auth<'_>,
         headers: &[(&str, &str)],
     ) -> Result<T> {
-        let policy = self.http.retry;
-        let mut attempt = 1;
-        loop {
-            match self.get_once(endpoint, url.clone(), auth, headers).await {
-                Ok(body) => return self.parse(endpoint, &body),
-                Err(Failure::Retryable { error, retry_after }) if attempt < policy.max_attempts => {
-                    let backoff = policy.base_delay.saturating_mul(1 << (attempt - 1).min(16));
-                    let wait = retry_after.unwrap_or(backoff).min(policy.max_delay);
-                    tracing::warn!(provider = %self.provider, endpoint, attempt, ?wait, "retrying: {}", error.message());
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(Failure::Retryable { error, .. }) | Err(Failure::Fatal(error)) => return Err(error),
-            }
-        }
-    }
-
-    async fn get_once(
-        &self,
-        endpoint: &str,
-        url: Url,
-        auth: Auth<'_>,
-        headers: &[(&str, &str)],
-    ) -> Result<String, Failure> {
-        let mut request = self.http.client.get(url);
-        request = match auth {
-            Auth::Bearer => request.bearer_auth(&self.key),
-            Auth::XApiKey => request.header("x-api-key", &self.key).header("anthropic-version", "2023-06-01"),
-            Auth::Header { name, prefix } => request.header(name, format!("{prefix}{}", self.key)),
-        };
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let label = self.provider.label();
-        let response = request.send().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // Read the whole body: a connection cut mid-body is an error here, never a partial parse.
-        let body = response.text().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
-        if status.is_success() {
-            return Ok(body);
-        }
-        let detail = provider_message(&body);
-        let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
-        Err(match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Fatal(Error::new(
-                ErrorCode::KeyRejected,
-                format!(
-                    "{label} rejected the key ({} at {endpoint}{detail}); this endpoint needs: {}",
-                    status.as_u16(),
-                    self.provider.key_kind()
-                ),
-            )),
-            StatusCode::TOO_MANY_REQUESTS => Failure::Retryable {
-                error: Error::new(
-                    ErrorCode::RateLimited,
-                    format!("{label} is rate limiting {endpoint} (429{detail}); Burnrate will try again later"),
-                ),
-                retry_after,
-            },
-            s if s.is_server_error() => Failure::Retryable {
-                error: Error::new(
-                    ErrorCode::ProviderUnavailable,
-                    format!(
-                        "{label} answered {} at {endpoint}{detail}; the provider is having trouble, try again later",
-                        s.as_u16()
-                    ),
-                ),
-                retry_after,
-            },
-            s => Failure::Fatal(Error::new(
-                ErrorCode::UnexpectedResponse,
-                format!("{label} answered {} at {endpoint}{detail}; check the source's base URL", s.as_u16()),
-            )),
-        })
-    }
-
-    fn parse<T: DeserializeOwned>(&self, endpoint: &str, body: &str) -> Result<T> {
-        serde_json::from_str(body).map_err(|e| {
-            Error::new(
-                ErrorCode::UnexpectedResponse,
-                format!(
-                    "{} sent a response Burnrate cannot read at {endpoint} ({e}); nothing was written. \
-                     Check the base URL; if it is right, the provider may have changed its API",
-                    self.provider.label()
-                ),
-            )
-        })
+        let call = Call { method: Method::GET, endpoint, url, auth, headers, body: None, purpose: Purpose::Read };
+        let body = send(&self.http, self.provider, &self.key, &call).await.map_err(|f| f.error)?;
+        parse(self.provider, endpoint, &body)
     }
 }
 
+/// Everything a connector needs to act on one of the provider's keys (disable it). The key is
+/// the source's own key, which must be allowed to manage keys; `Debug` hides it.
+pub struct KeyActionContext {
+    pub provider: ProviderId,
+    pub base_url: Url,
+    pub key: String,
+    pub http: HttpClient,
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for KeyActionContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyActionContext")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a key action's request came back with.
+#[derive(Debug)]
+pub enum ActionAnswer {
+    /// The provider's JSON answer (`null` for an empty body).
+    Body(serde_json::Value),
+    /// A retried DELETE found the resource gone: the earlier attempt, whose answer was lost,
+    /// did delete it.
+    GoneOnRetry,
+}
+
+impl KeyActionContext {
+    /// `base_url` joined with `path` (which must not start with '/'), keeping the base's path.
+    pub fn url(&self, path: &str) -> Result<Url> {
+        join_url(&self.base_url, path)
+    }
+
+    /// `base_url` followed by `segments`, each percent-encoded as one path segment, so an id
+    /// can never change the path (`../`, `?`, `/`).
+    pub fn url_segments(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| Error::internal(format!("{} cannot have a path", self.base_url)))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// GETs `url` and parses the JSON body as `T`; a 401/403 names the key a key action needs.
+    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: Url, auth: Auth<'_>) -> Result<T> {
+        let call =
+            Call { method: Method::GET, endpoint, url, auth, headers: &[], body: None, purpose: Purpose::KeyAction };
+        let body = send(&self.http, self.provider, &self.key, &call).await.map_err(|f| f.error)?;
+        parse(self.provider, endpoint, &body)
+    }
+
+    /// Sends a key action (PATCH, POST or DELETE with an optional JSON body). Every action
+    /// Burnrate sends is idempotent in effect (set disabled, block, set inactive, delete), so
+    /// 429s, 5xx and timeouts are retried like reads: a repeat of an action that did happen
+    /// changes nothing, except that a repeated DELETE finds nothing left to delete
+    /// ([`ActionAnswer::GoneOnRetry`]).
+    pub async fn send_action(
+        &self,
+        method: Method,
+        endpoint: &str,
+        url: Url,
+        auth: Auth<'_>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<ActionAnswer> {
+        let is_delete = method == Method::DELETE;
+        let call = Call { method, endpoint, url, auth, headers: &[], body, purpose: Purpose::KeyAction };
+        match send(&self.http, self.provider, &self.key, &call).await {
+            Ok(text) if text.trim().is_empty() => Ok(ActionAnswer::Body(serde_json::Value::Null)),
+            Ok(text) => parse(self.provider, endpoint, &text).map(ActionAnswer::Body),
+            Err(f) if is_delete && f.status == Some(StatusCode::NOT_FOUND) && f.attempts > 1 => {
+                Ok(ActionAnswer::GoneOnRetry)
+            }
+            Err(f) => Err(f.error),
+        }
+    }
+}
+
+/// `base` joined with `path` (which must not start with '/'), keeping the base's path.
+fn join_url(base: &Url, path: &str) -> Result<Url> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(path).map_err(|e| Error::internal(format!("bad endpoint path {path}: {e}")))
+}
+
+/// What a request is for; it decides what a refusal tells the user to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Reading usage: a refusal names the key kind the usage endpoints need.
+    Read,
+    /// Acting on a key: a refusal names the key kind that may manage keys, and a 404 means
+    /// the provider does not know the key.
+    KeyAction,
+}
+
+struct Call<'a> {
+    method: Method,
+    /// Names the call in errors, e.g. `PATCH /keys/{hash}`.
+    endpoint: &'a str,
+    url: Url,
+    auth: Auth<'a>,
+    headers: &'a [(&'a str, &'a str)],
+    body: Option<&'a serde_json::Value>,
+    purpose: Purpose,
+}
+
+/// A call that failed for good: the error, the last HTTP status if there was one, and how
+/// many attempts were made.
+struct CallFailure {
+    error: Error,
+    status: Option<StatusCode>,
+    attempts: u32,
+}
+
+/// Sends `call`, retrying 429, 5xx, timeouts and connection failures per the client's policy
+/// (honouring `Retry-After`). Returns the whole body of a 2xx answer.
+async fn send(http: &HttpClient, provider: ProviderId, key: &str, call: &Call<'_>) -> Result<String, CallFailure> {
+    let policy = http.retry;
+    let mut attempt = 1;
+    loop {
+        match send_once(http, provider, key, call).await {
+            Ok(body) => return Ok(body),
+            Err(Failure::Retryable { error, retry_after, .. }) if attempt < policy.max_attempts => {
+                let backoff = policy.base_delay.saturating_mul(1 << (attempt - 1).min(16));
+                let wait = retry_after.unwrap_or(backoff).min(policy.max_delay);
+                let endpoint = call.endpoint;
+                tracing::warn!(provider = %provider, endpoint, attempt, ?wait, "retrying: {}", error.message());
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(Failure::Retryable { error, status, .. }) | Err(Failure::Fatal { error, status }) => {
+                return Err(CallFailure { error, status, attempts: attempt })
+            }
+        }
+    }
+}
+
+async fn send_once(http: &HttpClient, provider: ProviderId, key: &str, call: &Call<'_>) -> Result<String, Failure> {
+    let endpoint = call.endpoint;
+    let mut request = http.client.request(call.method.clone(), call.url.clone());
+    request = match call.auth {
+        Auth::Bearer => request.bearer_auth(key),
+        Auth::XApiKey => request.header("x-api-key", key).header("anthropic-version", "2023-06-01"),
+        Auth::Header { name, prefix } => request.header(name, format!("{prefix}{key}")),
+    };
+    for (name, value) in call.headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = call.body {
+        request = request.json(body);
+    }
+    let label = provider.label();
+    let response = request.send().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    // Read the whole body: a connection cut mid-body is an error here, never a partial parse.
+    let body = response.text().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    let detail = provider_message(&body);
+    let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
+    let fatal = |error| Failure::Fatal { error, status: Some(status) };
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            let needs = match call.purpose {
+                Purpose::Read => provider.key_kind(),
+                Purpose::KeyAction => provider.key_action_kind(),
+            };
+            fatal(Error::new(
+                ErrorCode::KeyRejected,
+                format!(
+                    "{label} rejected the key ({} at {endpoint}{detail}); this endpoint needs: {needs}",
+                    status.as_u16()
+                ),
+            ))
+        }
+        StatusCode::NOT_FOUND if call.purpose == Purpose::KeyAction => fatal(Error::new(
+            ErrorCode::KeyNotFound,
+            format!(
+                "{label} does not know that key (404 at {endpoint}{detail}); it may be deleted already or belong \
+                 to another account; sync the source and check the key id"
+            ),
+        )),
+        StatusCode::TOO_MANY_REQUESTS => Failure::Retryable {
+            error: Error::new(
+                ErrorCode::RateLimited,
+                format!("{label} is rate limiting {endpoint} (429{detail}); Burnrate will try again later"),
+            ),
+            retry_after,
+            status: Some(status),
+        },
+        s if s.is_server_error() => Failure::Retryable {
+            error: Error::new(
+                ErrorCode::ProviderUnavailable,
+                format!(
+                    "{label} answered {} at {endpoint}{detail}; the provider is having trouble, try again later",
+                    s.as_u16()
+                ),
+            ),
+            retry_after,
+            status: Some(status),
+        },
+        s => fatal(Error::new(
+            ErrorCode::UnexpectedResponse,
+            format!("{label} answered {} at {endpoint}{detail}; check the source's base URL", s.as_u16()),
+        )),
+    })
+}
+
+fn parse<T: DeserializeOwned>(provider: ProviderId, endpoint: &str, body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| {
+        Error::new(
+            ErrorCode::UnexpectedResponse,
+            format!(
+                "{} sent a response Burnrate cannot read at {endpoint} ({e}); nothing was written. \
+                 Check the base URL; if it is right, the provider may have changed its API",
+                provider.label()
+            ),
+        )
+    })
+}
+
 enum Failure {
-    Retryable { error: Error, retry_after: Option<Duration> },
-    Fatal(Error),
+    Retryable { error: Error, retry_after: Option<Duration>, status: Option<StatusCode> },
+    Fatal { error: Error, status: Option<StatusCode> },
 }
 
 impl Failure {
@@ -245,12 +383,16 @@ impl Failure {
                     format!("{label} did not answer {endpoint} in time; it may be overloaded, try again later"),
                 ),
                 retry_after: None,
+                status: None,
             }
         } else if e.is_decode() || e.is_body() {
-            Failure::Fatal(Error::new(
-                ErrorCode::UnexpectedResponse,
-                format!("{label} sent an incomplete response at {endpoint} ({e}); nothing was written, sync again"),
-            ))
+            Failure::Fatal {
+                error: Error::new(
+                    ErrorCode::UnexpectedResponse,
+                    format!("{label} sent an incomplete response at {endpoint} ({e}); nothing was written, sync again"),
+                ),
+                status: None,
+            }
         } else {
             Failure::Retryable {
                 error: Error::new(
@@ -261,6 +403,7 @@ impl Failure {
                     ),
                 ),
                 retry_after: None,
+                status: None,
             }
         }
     }

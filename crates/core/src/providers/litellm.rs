@@ -30,9 +30,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::http::{Auth, PollContext};
-use super::{BoxFuture, Connector};
-use crate::dto::SpendKind;
+use reqwest::Method;
+use serde_json::json;
+
+use super::http::{Auth, KeyActionContext, PollContext};
+use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
+use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{parse_micros, Currency};
@@ -372,6 +375,25 @@ fn timestamp(text: Option<&str>) -> Option<i64> {
         .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc().timestamp()))
 }
 
+/// `POST /key/block` with `{"key": <hashed token>}`: the proxy accepts the raw key (`sk-…`) or
+/// its hash, and Burnrate only ever has the hash. Proxy admins only; `/key/unblock` undoes it.
+async fn disable_key(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String> {
+    const ENDPOINT: &str = "POST /key/block";
+    if !is_hashed_token(&target.key_id) {
+        return Err(Error::invalid_input(format!(
+            "LiteLLM blocks virtual keys by their hashed token (64 hex characters, the id Burnrate lists); {:?} is not one",
+            target.key_id
+        )));
+    }
+    let body = json!({ "key": target.key_id });
+    let answer = ctx.send_action(Method::POST, ENDPOINT, ctx.url("key/block")?, Auth::Bearer, Some(&body)).await?;
+    check_action_answer(ctx.provider, ENDPOINT, &answer, "/blocked", json!(true))?;
+    Ok(format!(
+        "LiteLLM blocked the key ({ENDPOINT} answered blocked: true); POST /key/unblock or the proxy's admin UI \
+         unblocks it"
+    ))
+}
+
 /// A sha256 hex digest, i.e. a hashed token and never a usable key.
 fn is_hashed_token(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -547,6 +569,14 @@ impl Connector for LiteLlm {
                 derive_spend_from_balances: false,
             })
         })
+    }
+
+    fn disable_support(&self) -> DisableSupport {
+        DisableSupport::Reversible
+    }
+
+    fn disable_key<'a>(&'a self, ctx: &'a KeyActionContext, target: &'a KeyTarget) -> BoxFuture<'a, Result<String>> {
+        Box::pin(disable_key(ctx, target))
     }
 }
 

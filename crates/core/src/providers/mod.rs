@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::dto::ProviderInfo;
+use crate::dto::{DisableSupport, ProviderInfo};
 use crate::error::{Error, ErrorCode, Result};
 use crate::settings::SettingSpec;
 
@@ -19,7 +19,7 @@ pub mod openai;
 pub mod openrouter;
 pub mod relay;
 
-pub use http::{HttpClient, PollContext};
+pub use http::{ActionAnswer, HttpClient, KeyActionContext, PollContext};
 
 /// The providers Burnrate knows. The kebab-case names are the CLI contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -129,6 +129,52 @@ impl ProviderId {
         }
     }
 
+    /// The key a key action (disabling a key) needs, for refusals.
+    pub fn key_action_kind(self) -> &'static str {
+        match self {
+            ProviderId::Openai => {
+                "an Admin key (sk-admin-…) allowed to write API keys; a read-only Admin key (enough for syncing) cannot delete keys"
+            }
+            ProviderId::Anthropic => "an Admin API key (sk-ant-admin…) of the organization",
+            ProviderId::Openrouter => {
+                "a management key (openrouter.ai → Settings → Management keys); ordinary API keys cannot change keys"
+            }
+            ProviderId::Litellm => "the proxy's master key or a proxy admin's key; only proxy admins may block keys",
+            _ => "nothing Burnrate can use: this provider has no API for disabling keys",
+        }
+    }
+
+    /// Where to revoke a key by hand.
+    pub fn revoke_help(self) -> &'static str {
+        match self {
+            ProviderId::Openai => "https://platform.openai.com/api-keys (or the project's API keys page)",
+            ProviderId::Anthropic => "https://console.anthropic.com/settings/keys",
+            ProviderId::Openrouter => "https://openrouter.ai/settings/keys",
+            ProviderId::Deepseek => "https://platform.deepseek.com/api_keys",
+            ProviderId::Litellm => "your proxy's admin UI (<base URL>/ui → Virtual Keys)",
+            ProviderId::NewApi => "your relay's dashboard → Tokens",
+            ProviderId::Sub2api => "your relay's dashboard → API keys",
+            ProviderId::CustomJson => "the dashboard of the service behind the endpoint",
+        }
+    }
+
+    /// [`Self::revoke_help`] for one source, naming its own dashboard for self-hosted gateways.
+    pub fn revoke_help_at(self, base_url: &url::Url) -> String {
+        let origin = base_url.origin().ascii_serialization();
+        match self {
+            ProviderId::Litellm => format!("your proxy's admin UI ({origin}/ui → Virtual Keys)"),
+            ProviderId::NewApi => format!("your relay's dashboard ({origin}) → Tokens"),
+            ProviderId::Sub2api => format!("your relay's dashboard ({origin}) → API keys"),
+            ProviderId::CustomJson => format!("the dashboard of the service at {origin}"),
+            _ => self.revoke_help().to_owned(),
+        }
+    }
+
+    /// Whether Burnrate can disable this provider's keys.
+    pub fn disable_support(self) -> DisableSupport {
+        self.connector().map_or(DisableSupport::Unsupported, |c| c.disable_support())
+    }
+
     /// What a user must know to read this provider's numbers right.
     pub fn note(self) -> Option<&'static str> {
         match self {
@@ -220,6 +266,8 @@ impl ProviderId {
             can_sync: self.connector().is_some(),
             settings: self.settings(),
             note: self.note().map(Into::into),
+            disable_key: self.disable_support(),
+            revoke_help: self.revoke_help().into(),
         }
     }
 }
@@ -245,11 +293,72 @@ impl FromStr for ProviderId {
 
 pub use crate::ledger::{BalanceSnapshot, KeyRecord, PollResult, SpendRow, SpendWindow};
 
+/// The key a key action is about, with what the ledger knows of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyTarget {
+    /// The provider's id of the key (OpenAI `key_…`, OpenRouter hash, LiteLLM hashed token, …).
+    pub key_id: String,
+    /// `api_keys.project` as synced (OpenAI: the project's name, or its id when it has none).
+    pub project: Option<String>,
+    /// Distinct non-empty `spend.project` values of the key (OpenAI: project ids from the costs).
+    pub project_ids: Vec<String>,
+}
+
 /// One provider's usage API. A connector only fetches and parses; the sync engine writes
 /// what it returns in one transaction, so a failed or interrupted poll writes nothing.
 pub trait Connector: Send + Sync {
     /// Fetches everything for the inclusive UTC day window in `ctx`.
     fn poll<'a>(&'a self, ctx: &'a PollContext) -> BoxFuture<'a, Result<PollResult>>;
+
+    /// Whether [`Self::disable_key`] works for this provider, and whether it can be undone.
+    fn disable_support(&self) -> DisableSupport {
+        DisableSupport::Unsupported
+    }
+
+    /// Switches `target` off at the provider with the source's key. Returns what the provider
+    /// answered, in words, for the record. Callers confirm with the user first and check
+    /// [`Self::disable_support`]; providers without such an API answer `Unsupported`.
+    fn disable_key<'a>(&'a self, ctx: &'a KeyActionContext, target: &'a KeyTarget) -> BoxFuture<'a, Result<String>> {
+        let _ = target;
+        Box::pin(async move { Err(disable_unsupported(ctx.provider, &ctx.base_url)) })
+    }
+}
+
+/// The error for a provider whose API cannot disable keys: what to do instead.
+pub fn disable_unsupported(provider: ProviderId, base_url: &url::Url) -> Error {
+    Error::new(
+        ErrorCode::Unsupported,
+        format!(
+            "{} has no API for disabling a key, so Burnrate cannot do it; revoke or delete the key yourself at {}, \
+             then replace it in the apps that use it",
+            provider.label(),
+            provider.revoke_help_at(base_url)
+        ),
+    )
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Checks what a key action's answer says about the key: it must hold `expected` at `pointer`
+/// when it says anything there (some proxies answer with an empty body or a bare `ok`).
+pub(crate) fn check_action_answer(
+    provider: ProviderId,
+    endpoint: &str,
+    answer: &ActionAnswer,
+    pointer: &str,
+    expected: serde_json::Value,
+) -> Result<()> {
+    let ActionAnswer::Body(body) = answer else { return Ok(()) };
+    match body.pointer(pointer) {
+        Some(actual) if *actual != expected => Err(Error::new(
+            ErrorCode::UnexpectedResponse,
+            format!(
+                "{} accepted {endpoint} but answered {pointer} = {actual}, not {expected}; the key may still work: \
+                 check it at {}",
+                provider.label(),
+                provider.revoke_help()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -20,9 +20,12 @@ use std::collections::BTreeSet;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{Auth, PollContext};
-use super::{BoxFuture, Connector};
-use crate::dto::SpendKind;
+use reqwest::Method;
+use serde_json::json;
+
+use super::http::{ActionAnswer, Auth, KeyActionContext, PollContext};
+use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
+use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, Currency};
@@ -217,6 +220,15 @@ impl Connector for OpenAi {
             })
         })
     }
+
+    /// OpenAI's Admin API can only delete a project key, not pause it.
+    fn disable_support(&self) -> DisableSupport {
+        DisableSupport::Irreversible
+    }
+
+    fn disable_key<'a>(&'a self, ctx: &'a KeyActionContext, target: &'a KeyTarget) -> BoxFuture<'a, Result<String>> {
+        Box::pin(delete_key(ctx, target))
+    }
 }
 
 /// Tokens of one usage result as the price table counts them. `input_tokens` includes cache
@@ -407,6 +419,83 @@ async fn fetch_key_names(ctx: &PollContext, pages: &mut Pages<'_>) -> Result<Vec
         }));
     }
     Ok(keys)
+}
+
+/// `DELETE /organization/projects/{project_id}/api_keys/{key_id}`: the only way OpenAI's API
+/// switches a key off, and it cannot be undone.
+async fn delete_key(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String> {
+    const ENDPOINT: &str = "DELETE /organization/projects/{project_id}/api_keys/{key_id}";
+    let project = project_of(ctx, target).await?;
+    let url = ctx.url_segments(&["organization", "projects", &project, "api_keys", &target.key_id])?;
+    let answer = ctx.send_action(Method::DELETE, ENDPOINT, url, Auth::Bearer, None).await?;
+    check_action_answer(ctx.provider, ENDPOINT, &answer, "/deleted", json!(true))?;
+    let how = match answer {
+        ActionAnswer::GoneOnRetry => "the first attempt's answer was lost and the retry found the key gone",
+        ActionAnswer::Body(_) => "answered deleted: true",
+    };
+    Ok(format!(
+        "OpenAI deleted the key from project {project} ({ENDPOINT} {how}); this cannot be undone: create a new key \
+         for the apps that still need one"
+    ))
+}
+
+/// The id of the project that owns the key. The costs Burnrate synced carry it (`spend.project`
+/// holds project ids); a key without billed spend yet is found by the project name its key
+/// list gave (`api_keys.project`) in the organization's projects.
+async fn project_of(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String> {
+    if let [only] = target.project_ids.as_slice() {
+        return Ok(only.clone());
+    }
+    const ENDPOINT: &str = "GET /organization/projects";
+    let mut projects: Vec<Project> = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut url = ctx.url("organization/projects")?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("include_archived", "true").append_pair("limit", &LIST_PAGE.to_string());
+            if let Some(a) = &after {
+                q.append_pair("after", a);
+            }
+        }
+        let page: List<Project> = ctx.get_json(ENDPOINT, url, Auth::Bearer).await?;
+        let next = page.data.last().map(|p| p.id.clone()).or(page.last_id);
+        projects.extend(page.data);
+        match next {
+            Some(n) if page.has_more && after.as_deref() != Some(n.as_str()) => after = Some(n),
+            _ => break,
+        }
+    }
+    let matches: Vec<&Project> = projects
+        .iter()
+        .filter(|p| {
+            target.project_ids.contains(&p.id)
+                || target.project.as_deref().is_some_and(|want| want == p.id || Some(want) == p.name.as_deref())
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(Error::new(
+            ErrorCode::KeyNotFound,
+            format!(
+                "cannot tell which OpenAI project key {} belongs to (Burnrate knows it as project {}); sync the \
+                 source so Burnrate learns the key's project, or delete the key at {}",
+                target.key_id,
+                target.project.as_deref().unwrap_or("unknown"),
+                crate::providers::ProviderId::Openai.revoke_help()
+            ),
+        )),
+        _ => Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "several OpenAI projects are named {:?}, so Burnrate cannot tell which one owns key {}; delete the \
+                 key at {}",
+                target.project.as_deref().unwrap_or(""),
+                target.key_id,
+                crate::providers::ProviderId::Openai.revoke_help()
+            ),
+        )),
+    }
 }
 
 /// Project ids are `proj_…`; escape anything else so an odd id cannot change the path.

@@ -25,9 +25,12 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::http::{Auth, PollContext};
-use super::{BoxFuture, Connector};
-use crate::dto::SpendKind;
+use reqwest::Method;
+use serde_json::json;
+
+use super::http::{Auth, KeyActionContext, PollContext};
+use super::{check_action_answer, BoxFuture, Connector, KeyTarget, ProviderId};
+use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, parse_micros, Currency};
@@ -125,6 +128,41 @@ impl Connector for OpenRouter {
             }
         })
     }
+
+    fn disable_support(&self) -> DisableSupport {
+        DisableSupport::Reversible
+    }
+
+    fn disable_key<'a>(&'a self, ctx: &'a KeyActionContext, target: &'a KeyTarget) -> BoxFuture<'a, Result<String>> {
+        Box::pin(disable_key(ctx, target))
+    }
+}
+
+/// `PATCH /keys/{hash}` with `{"disabled": true}` (management API; reversible in the dashboard
+/// or with `{"disabled": false}`).
+async fn disable_key(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String> {
+    const ENDPOINT: &str = "PATCH /keys/{hash}";
+    let hash = target.key_id.as_str();
+    // A source with an ordinary key records the key under its display label (`sk-or-v1-abc...123`):
+    // the management API needs the hash, which only a management key's sync knows.
+    if hash.contains("...") || hash.contains('…') || hash.starts_with("sk-or-") {
+        return Err(Error::new(
+            ErrorCode::Unsupported,
+            format!(
+                "OpenRouter disables keys by their hash, and {hash} was recorded from an ordinary key's own counters; \
+                 add a source with a management key, sync it, and disable the key by the hash it lists, or disable \
+                 it yourself at {}",
+                ProviderId::Openrouter.revoke_help()
+            ),
+        ));
+    }
+    let url = ctx.url_segments(&["keys", hash])?;
+    let answer = ctx.send_action(Method::PATCH, ENDPOINT, url, Auth::Bearer, Some(&json!({"disabled": true}))).await?;
+    check_action_answer(ctx.provider, ENDPOINT, &answer, "/data/disabled", json!(true))?;
+    Ok(format!(
+        "OpenRouter disabled the key ({ENDPOINT} answered disabled: true); it can be enabled again at {}",
+        ProviderId::Openrouter.revoke_help()
+    ))
 }
 
 /// What `/key` says about the calling key alone: today's usage and its limit.

@@ -1,0 +1,300 @@
+//! Acting on a spend spike: switching a provider key off through the provider's API, after the
+//! user confirmed it, and the record of every attempt that reached the provider (`key_actions`),
+//! successful or not. That record is what a user hands the provider with an incident dossier.
+//!
+//! What "disable" means differs per provider ([`DisableSupport`]): OpenRouter, LiteLLM and
+//! Anthropic switch the key off and can switch it back on; OpenAI can only delete it, so the
+//! caller must also acknowledge that it cannot be undone; the others have no such API and get an
+//! error naming where to revoke the key by hand. Refusals before any request (unknown key,
+//! missing confirmation, unsupported provider) are not recorded: nothing was done.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::api::Burnrate;
+use crate::dto::{DisableConfirm, DisableSupport, KeyAction, KeyActionView};
+use crate::error::{Error, ErrorCode, Result};
+use crate::ledger::ts_to_rfc3339;
+use crate::providers::{disable_unsupported, KeyActionContext, KeyTarget};
+use crate::sources::{self, Source};
+
+/// What the ledger knows about one provider key (`api_keys`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct KeyRow {
+    pub display_name: Option<String>,
+    pub fingerprint: Option<String>,
+    pub project: Option<String>,
+    pub created_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub disabled: bool,
+}
+
+pub(crate) fn key_row(conn: &Connection, source_id: i64, key_id: &str) -> Result<Option<KeyRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT display_name, fingerprint, project, created_at, last_used_at, disabled FROM api_keys
+             WHERE source_id = ?1 AND provider_key_id = ?2",
+            params![source_id, key_id],
+            |r| {
+                Ok(KeyRow {
+                    display_name: r.get(0)?,
+                    fingerprint: r.get(1)?,
+                    project: r.get(2)?,
+                    created_at: r.get(3)?,
+                    last_used_at: r.get(4)?,
+                    disabled: r.get(5)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Whether the ledger has any spend of the key (keys the provider no longer lists still have it).
+pub(crate) fn has_spend(conn: &Connection, source_id: i64, key_id: &str) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM spend_daily_key WHERE source_id = ?1 AND key_id = ?2 LIMIT 1",
+            params![source_id, key_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// The key's row, or an error saying how to find the right id. A key is known when the provider
+/// listed it or the ledger has spend of it.
+pub(crate) fn known_key(conn: &Connection, source: &Source, key_id: &str) -> Result<KeyRow> {
+    if key_id.trim().is_empty() {
+        return Err(Error::invalid_input(
+            "name the key by its provider id; `burnrate report daily --by key --json` lists the key ids",
+        ));
+    }
+    match key_row(conn, source.id, key_id)? {
+        Some(row) => Ok(row),
+        None if has_spend(conn, source.id, key_id)? => Ok(KeyRow::default()),
+        None => Err(Error::new(
+            ErrorCode::KeyNotFound,
+            format!(
+                "source {} has no key {key_id:?} in its ledger; sync it first, or check the id \
+                 (`burnrate report daily --by key --json` lists the key ids)",
+                source.name
+            ),
+        )),
+    }
+}
+
+/// How a key is named to the user: its name and fingerprint when known, and always its id.
+pub(crate) fn describe_key(key_id: &str, row: &KeyRow) -> String {
+    match (&row.display_name, &row.fingerprint) {
+        (Some(name), Some(fp)) if name != fp => format!("key {name:?} ({fp}, id {key_id})"),
+        (Some(name), _) => format!("key {name:?} (id {key_id})"),
+        (None, Some(fp)) => format!("key {fp} (id {key_id})"),
+        (None, None) => format!("key {key_id}"),
+    }
+}
+
+/// Distinct project ids the key's spend carries (OpenAI's costs are grouped by project id).
+fn spend_projects(conn: &Connection, source_id: i64, key_id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT project FROM spend WHERE source_id = ?1 AND key_id = ?2 AND project != '' ORDER BY project",
+    )?;
+    let projects = stmt.query_map(params![source_id, key_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(projects)
+}
+
+fn alert_exists(conn: &Connection, alert_id: i64) -> Result<bool> {
+    Ok(conn.query_row("SELECT 1 FROM alerts WHERE id = ?1", [alert_id], |_| Ok(())).optional()?.is_some())
+}
+
+/// Records one action and, when it succeeded, marks the key disabled, in one transaction.
+fn record(
+    conn: &mut Connection,
+    source_id: i64,
+    key_id: &str,
+    at: i64,
+    outcome: &Result<String>,
+    alert: Option<i64>,
+) -> Result<i64> {
+    let (ok, detail) = match outcome {
+        Ok(detail) => (true, detail.clone()),
+        Err(e) => (false, e.message().to_owned()),
+    };
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO key_actions (source_id, key_id, action, requested_at, ok, detail, alert_id)
+         VALUES (?1, ?2, 'disable', ?3, ?4, ?5, ?6)",
+        params![source_id, key_id, at, ok, detail, alert],
+    )?;
+    let id = tx.last_insert_rowid();
+    if ok {
+        // A key known only from its spend gets a row, so every view shows it as disabled.
+        tx.execute(
+            "INSERT INTO api_keys (source_id, provider_key_id, disabled) VALUES (?1, ?2, 1)
+             ON CONFLICT (source_id, provider_key_id) DO UPDATE SET disabled = 1",
+            params![source_id, key_id],
+        )?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+const VIEW_SELECT: &str =
+    "SELECT a.id, s.name, s.provider, a.key_id, k.display_name, k.fingerprint, a.requested_at, a.ok,
+        a.detail, a.alert_id
+ FROM key_actions a JOIN sources s ON s.id = a.source_id
+ LEFT JOIN api_keys k ON k.source_id = a.source_id AND k.provider_key_id = a.key_id";
+
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyActionView> {
+    let provider: String = r.get(2)?;
+    Ok(KeyActionView {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        provider: provider.parse().map_err(|e: Error| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        key_id: r.get(3)?,
+        key_name: r.get(4)?,
+        key_fingerprint: r.get(5)?,
+        action: KeyAction::Disable,
+        requested_at: ts_to_rfc3339(r.get(6)?),
+        ok: r.get(7)?,
+        detail: r.get(8)?,
+        alert_id: r.get(9)?,
+    })
+}
+
+/// Recorded actions, newest first, optionally of one source and key.
+pub(crate) fn list(conn: &Connection, source_id: Option<i64>, key_id: Option<&str>) -> Result<Vec<KeyActionView>> {
+    let sql = format!(
+        "{VIEW_SELECT} WHERE (?1 IS NULL OR a.source_id = ?1) AND (?2 IS NULL OR a.key_id = ?2)
+         ORDER BY a.requested_at DESC, a.id DESC"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![source_id, key_id], view_from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn get(conn: &Connection, id: i64) -> Result<KeyActionView> {
+    Ok(conn.query_row(&format!("{VIEW_SELECT} WHERE a.id = ?1"), [id], view_from_row)?)
+}
+
+impl Burnrate {
+    /// Disables `key_id` of `source` at the provider, with the source's key, and records the
+    /// attempt. `confirm.confirmed` is required; `confirm.acknowledged_irreversible` too where
+    /// the provider can only delete keys (OpenAI). A provider's refusal or failure is recorded
+    /// as a failed action and then returned; on success `api_keys.disabled` is set.
+    /// `alert_id` links the action to the alert it answers.
+    pub async fn disable_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        confirm: DisableConfirm,
+        alert_id: Option<i64>,
+    ) -> Result<KeyActionView> {
+        let key_id = key_id.trim();
+        let mut conn = self.open()?;
+        let source = sources::get(&conn, source)?;
+        let provider = source.provider;
+        let support = provider.disable_support();
+        let connector = match (support, provider.connector()) {
+            (DisableSupport::Unsupported, _) | (_, None) => {
+                return Err(disable_unsupported(provider, &source.base_url))
+            }
+            (_, Some(c)) => c,
+        };
+        let row = known_key(&conn, &source, key_id)?;
+        if let Some(alert) = alert_id {
+            if !alert_exists(&conn, alert)? {
+                return Err(Error::invalid_input(format!("there is no alert #{alert}; leave it out or check the id")));
+            }
+        }
+        let key = describe_key(key_id, &row);
+        if !confirm.confirmed {
+            return Err(Error::new(
+                ErrorCode::ConfirmationRequired,
+                format!("disabling {key} at {} stops every app that uses it; confirm to go ahead", provider.label()),
+            ));
+        }
+        if support == DisableSupport::Irreversible && !confirm.acknowledged_irreversible {
+            return Err(Error::new(
+                ErrorCode::ConfirmationRequired,
+                format!(
+                    "{} cannot pause a key, only delete it: deleting {key} cannot be undone, and the apps that use \
+                     it will need a new key; acknowledge that the key is deleted for good to go ahead",
+                    provider.label()
+                ),
+            ));
+        }
+        let target = KeyTarget {
+            key_id: key_id.to_owned(),
+            project: row.project.clone(),
+            project_ids: spend_projects(&conn, source.id, key_id)?,
+        };
+        let ctx = KeyActionContext {
+            provider,
+            base_url: source.base_url.clone(),
+            key: source.key(self.env.as_ref(), self.secrets.as_ref())?,
+            http: self.http.clone(),
+            settings: source.settings.clone(),
+        };
+        let requested_at = self.clock.now().timestamp();
+        let outcome = connector.disable_key(&ctx, &target).await;
+        let id = record(&mut conn, source.id, key_id, requested_at, &outcome, alert_id)?;
+        match outcome {
+            Ok(detail) => {
+                tracing::info!(source = %source.name, key_id, action = id, "key disabled: {detail}");
+                get(&conn, id)
+            }
+            Err(e) => {
+                tracing::warn!(source = %source.name, key_id, action = id, code = ?e.code, "disabling the key failed: {}", e.message());
+                Err(Error::new(e.code, format!("{}; the attempt is recorded as key action #{id}", e.message())))
+            }
+        }
+    }
+
+    /// Recorded key actions, newest first; of one source (and one of its keys) when given.
+    pub fn key_actions(&self, source: Option<&str>, key_id: Option<&str>) -> Result<Vec<KeyActionView>> {
+        let conn = self.open()?;
+        let source_id = source.map(|name| sources::get(&conn, name)).transpose()?.map(|s| s.id);
+        list(&conn, source_id, key_id.map(str::trim))
+    }
+
+    /// Whether keys of `source` can be disabled from Burnrate, and how.
+    pub fn disable_support(&self, source: &str) -> Result<DisableSupport> {
+        let conn = self.open()?;
+        Ok(sources::get(&conn, source)?.provider.disable_support())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ProviderId;
+
+    #[test]
+    fn provider_info_says_which_providers_can_disable_keys_and_whether_it_lasts() {
+        let support: Vec<(ProviderId, DisableSupport)> =
+            ProviderId::ALL.iter().map(|p| (*p, p.info().disable_key)).collect();
+        assert_eq!(
+            support,
+            vec![
+                (ProviderId::Openai, DisableSupport::Irreversible),
+                (ProviderId::Anthropic, DisableSupport::Reversible),
+                (ProviderId::Openrouter, DisableSupport::Reversible),
+                (ProviderId::Deepseek, DisableSupport::Unsupported),
+                (ProviderId::Litellm, DisableSupport::Reversible),
+                (ProviderId::NewApi, DisableSupport::Unsupported),
+                (ProviderId::Sub2api, DisableSupport::Unsupported),
+                (ProviderId::CustomJson, DisableSupport::Unsupported),
+            ]
+        );
+        assert!(ProviderId::Deepseek.info().revoke_help.contains("https://platform.deepseek.com/api_keys"));
+    }
+
+    #[test]
+    fn keys_are_described_by_name_fingerprint_and_id() {
+        let row =
+            KeyRow { display_name: Some("Prod".into()), fingerprint: Some("sk-…abcd".into()), ..Default::default() };
+        assert_eq!(describe_key("key_1", &row), "key \"Prod\" (sk-…abcd, id key_1)");
+        assert_eq!(describe_key("key_1", &KeyRow::default()), "key key_1");
+    }
+}
