@@ -13,6 +13,7 @@ pub mod import;
 pub mod ledger;
 pub mod logging;
 pub mod money;
+pub mod notify;
 pub mod paths;
 pub mod poller;
 pub mod prices;

@@ -34,6 +34,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   source_not_found: true,
   key_missing: true,
   secret_store_unavailable: true,
+  notifications_unavailable: true,
   key_rejected: true,
   rate_limited: true,
   provider_unavailable: true,
