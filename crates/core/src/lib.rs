@@ -15,6 +15,7 @@ pub mod key_actions;
 pub mod ledger;
 pub mod logging;
 pub mod money;
+pub mod notify;
 pub mod paths;
 pub mod poller;
 pub mod prices;
