@@ -23,6 +23,8 @@ pub enum ErrorCode {
     /// The key is not available: environment variable unset or empty, or the secret store has no entry.
     KeyMissing,
     SecretStoreUnavailable,
+    /// Desktop notifications cannot be shown: no session bus, or no notification daemon on it.
+    NotificationsUnavailable,
     /// The provider answered 401/403 for this key.
     KeyRejected,
     /// The provider (or the ledger) does not know the API key an operation names.
