@@ -20,7 +20,7 @@ use ts_rs::TS;
 
 use crate::api::Burnrate;
 use crate::dto::{DisableSupport, KeyActionView, SpendKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::key_actions::{self, KeyRow};
 use crate::ledger::{day_start, ts_to_rfc3339};
 use crate::money::format_micros;
@@ -395,6 +395,46 @@ fn summary(d: &Dossier) -> String {
 impl Burnrate {
     /// The dossier for `key_id` of `source`. `around`: an alert of this key whose episode sets
     /// the window; `from`/`to` (YYYY-MM-DD or RFC 3339) set it explicitly.
+    /// Writes the dossier of `key_id` to a new file under [`Paths::export_dir`] and returns its
+    /// path. The name carries the source, the key and the time, made file-name safe.
+    pub fn export_incident(
+        &self,
+        source: &str,
+        key_id: &str,
+        around: Option<i64>,
+        format: DossierFormat,
+    ) -> Result<std::path::PathBuf> {
+        let dossier = self.incident_dossier(source, key_id, around, None, None)?;
+        let dir = self.paths.export_dir();
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .take(60)
+                .collect()
+        };
+        let ext = match format {
+            DossierFormat::Markdown => "md",
+            DossierFormat::Csv => "csv",
+        };
+        let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
+        let path = dir.join(format!("incident-{}-{}-{stamp}.{ext}", safe(source), safe(key_id)));
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(&path, dossier.render(format))
+        };
+        write().map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnwritable,
+                format!(
+                    "cannot write the incident report to {}: {e}; free some disk space or check permissions",
+                    path.display()
+                ),
+            )
+        })?;
+        tracing::info!(path = %path.display(), "incident dossier exported");
+        Ok(path)
+    }
+
     pub fn incident_dossier(
         &self,
         source: &str,

@@ -36,6 +36,11 @@ impl Paths {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ledger.sqlite3")
     }
+    /// Where the desktop app writes exports (incident dossiers) the user asked for.
+    pub fn export_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

@@ -333,3 +333,19 @@ fn unknown_keys_sources_and_foreign_alerts_are_refused() {
     let e = i.l.core.incident_dossier("work", KEY, Some(9_999), None, None).unwrap_err();
     assert!(e.message().contains("there is no alert #9999"), "{}", e.message());
 }
+
+#[test]
+fn exporting_writes_a_new_file_under_the_data_dir_with_a_safe_name() {
+    let i = incident();
+    let md = i.l.core.export_incident("work", KEY, None, DossierFormat::Markdown).unwrap();
+    let csv = i.l.core.export_incident("work", KEY, Some(i.first_spike), DossierFormat::Csv).unwrap();
+    assert_eq!(md.parent().unwrap(), i.l.core.paths.export_dir());
+    assert_eq!(md.file_name().unwrap(), "incident-work-key_FAKEprod-20260302T120000Z.md");
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), dossier(&i, None, None, None).render(DossierFormat::Markdown));
+    assert!(std::fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with(&dossier(&i, Some(i.first_spike), None, None).render(DossierFormat::Csv)));
+    // A key id with path characters cannot climb out of the export directory.
+    let e = i.l.core.export_incident("work", "../../etc/passwd", None, DossierFormat::Markdown).unwrap_err();
+    assert_eq!(e.code, ErrorCode::KeyNotFound);
+}
