@@ -597,6 +597,26 @@ describe('events from the shell', () => {
     assert.equal(await focusedId(page), 'alerts-title');
   });
 
+  test('a focus-key that arrives while the app is still loading opens the panel once it has loaded', async () => {
+    const backend = backendWithAlerts();
+    let release;
+    const gate = new Promise((resolve) => (release = resolve));
+    const info = await backend.handle('app_info', {});
+    backend.on('app_info', () => gate.then(() => info));
+    const { page, context } = await openApp(browser, vite.url, backend, { onPageError: (e) => pageErrors.push(e) });
+    contexts.push(context);
+    await page.locator('main .loading').waitFor();
+    // Listeners are registered on mount; give the mocked event plugin a moment to take them.
+    await eventually(() => page.evaluate(() => window.__emitEvent !== undefined));
+    await page.waitForTimeout(100);
+    await emit(page, 'focus-key', { source: 'router', key_id: 'hash_batch' });
+    release();
+    await page.locator('#key-panel').waitFor();
+    await eventually(async () => (await focusedId(page)) === 'key-panel-title');
+    assert.equal(await page.getAttribute('#tab-alerts', 'aria-selected'), 'true');
+    await eventually(async () => (await text(page.locator('#key-panel-title'))) === 'Key Batch job');
+  });
+
   test('alerts-fired shows a toast, counts unread alerts and refreshes the lists', async () => {
     const backend = backendWithAlerts({ alerts: [THRESHOLD], budgets: [BUDGETS[0]] });
     const { page } = await open(backend);
