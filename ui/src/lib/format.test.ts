@@ -1,5 +1,18 @@
 import { describe, expect, test } from 'vitest';
-import { formatClock, formatMoney, formatUntil, keyStorageLabel, pollStateLabel, suggestedEnvVar } from './format';
+import {
+  alertsPausedUntil,
+  budgetScopeLabel,
+  deliveryText,
+  formatClock,
+  formatDayRange,
+  formatMoney,
+  formatUntil,
+  keyLabel,
+  keyStorageLabel,
+  periodLabel,
+  pollStateLabel,
+  suggestedEnvVar,
+} from './format';
 
 describe('formatMoney', () => {
   test('two decimals with the currency code, in the given locale', () => {
@@ -59,4 +72,52 @@ test('pollStateLabel', () => {
   expect(pollStateLabel('backing_off')).toBe('backing off');
   expect(pollStateLabel('paused')).toBe('paused');
   expect(pollStateLabel('syncing')).toBe('syncing');
+});
+
+describe('budget and alert labels', () => {
+  test('periodLabel', () => {
+    expect(periodLabel('day')).toBe('Daily');
+    expect(periodLabel('week')).toBe('Weekly');
+    expect(periodLabel('month')).toBe('Monthly');
+  });
+
+  test('formatDayRange shows calendar days as written, whatever the offset', () => {
+    expect(formatDayRange('2026-01-01', '2026-01-31', 'en-US')).toMatch(/^Jan 1\s*–\s*31, 2026$/);
+    expect(formatDayRange('2026-01-12', '2026-01-12', 'en-US')).toBe('Jan 12, 2026');
+    expect(formatDayRange('2025-12-29', '2026-01-04', 'en-US')).toMatch(/Dec 29, 2025\s*–\s*Jan 4, 2026/);
+    expect(formatDayRange('soon', 'later')).toBe('soon – later');
+  });
+
+  test('budgetScopeLabel', () => {
+    const base = { scope: 'total', scope_kind: 'total' as const, source: null, key_id: null, key_name: null };
+    expect(budgetScopeLabel(base)).toBe('All sources');
+    expect(budgetScopeLabel({ ...base, scope: 'source:work', scope_kind: 'source', source: 'work' })).toBe('Source work');
+    expect(
+      budgetScopeLabel({ ...base, scope: 'key:work/k1', scope_kind: 'key', source: 'work', key_id: 'k1', key_name: 'Production (sk-…abcd)' }),
+    ).toBe('Key Production (sk-…abcd) · work');
+    expect(budgetScopeLabel({ ...base, scope: 'key:work/k1', scope_kind: 'key', source: 'work', key_id: 'k1' })).toBe('Key k1 · work');
+  });
+
+  test('deliveryText says when, or why not', () => {
+    expect(deliveryText({ notified: true, notified_at: '2026-01-14T09:05:00Z', notify_error: null }, 'en-US')).toMatch(
+      /^Shown on the desktop at Jan 14, 2026/,
+    );
+    expect(deliveryText({ notified: false, notified_at: null, notify_error: 'quiet hours (22:00-07:00)' })).toBe(
+      'Not shown on the desktop: quiet hours (22:00-07:00)',
+    );
+    expect(deliveryText({ notified: false, notified_at: null, notify_error: null })).toBe('Not shown on the desktop');
+  });
+
+  test('keyLabel prefers the display name', () => {
+    expect(keyLabel({ key_name: 'Production', key_id: 'k1' })).toBe('Production');
+    expect(keyLabel({ key_name: null, key_id: 'k1' })).toBe('k1');
+  });
+
+  test('alertsPausedUntil only while the pause lasts', () => {
+    const now = Date.parse('2026-01-14T09:00:00Z');
+    expect(alertsPausedUntil({ alerts_paused_until: '2026-01-14T10:00:00Z' }, now)).toBe('2026-01-14T10:00:00Z');
+    expect(alertsPausedUntil({ alerts_paused_until: '2026-01-14T08:59:00Z' }, now)).toBeNull();
+    expect(alertsPausedUntil({ alerts_paused_until: null }, now)).toBeNull();
+    expect(alertsPausedUntil(null, now)).toBeNull();
+  });
 });

@@ -1,4 +1,9 @@
+import type { AlertKind } from './bindings/AlertKind';
+import type { AlertView } from './bindings/AlertView';
+import type { BudgetPeriod } from './bindings/BudgetPeriod';
+import type { BudgetView } from './bindings/BudgetView';
 import type { PollState } from './bindings/PollState';
+import type { SettingsView } from './bindings/SettingsView';
 import type { SourceView } from './bindings/SourceView';
 
 /**
@@ -82,4 +87,76 @@ const POLL_STATE_LABELS: Record<PollState, string> = {
 
 export function pollStateLabel(state: PollState): string {
   return POLL_STATE_LABELS[state];
+}
+
+const PERIOD_LABELS: Record<BudgetPeriod, string> = {
+  day: 'Daily',
+  week: 'Weekly',
+  month: 'Monthly',
+};
+
+export function periodLabel(period: BudgetPeriod): string {
+  return PERIOD_LABELS[period];
+}
+
+/**
+ * A budget period's first and last local day (`YYYY-MM-DD`) as a short range, e.g.
+ * "Jan 1 – 31, 2026", or one date for a daily budget. The raw text if unparsable.
+ */
+export function formatDayRange(start: string, end: string, locale?: string): string {
+  const from = new Date(`${start}T00:00:00Z`);
+  const to = new Date(`${end}T00:00:00Z`);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${start} – ${end}`;
+  // The days are calendar dates, not instants: format them in UTC so no offset shifts them.
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
+  if (start === end) return format.format(from);
+  return format.formatRange(from, to);
+}
+
+/** Who a budget covers, in words: "All sources", "Source work", "Key Production · work". */
+export function budgetScopeLabel(budget: Pick<BudgetView, 'scope_kind' | 'source' | 'key_id' | 'key_name' | 'scope'>): string {
+  switch (budget.scope_kind) {
+    case 'total':
+      return 'All sources';
+    case 'source':
+      return `Source ${budget.source ?? budget.scope}`;
+    case 'key':
+      return `Key ${budget.key_name ?? budget.key_id ?? budget.scope}${budget.source ? ` · ${budget.source}` : ''}`;
+  }
+}
+
+const ALERT_KIND_LABELS: Record<AlertKind, string> = {
+  threshold: 'threshold',
+  forecast: 'forecast',
+  spike: 'spike',
+};
+
+export function alertKindLabel(kind: AlertKind): string {
+  return ALERT_KIND_LABELS[kind];
+}
+
+/** Whether the alert reached the desktop, and when; or why not. */
+export function deliveryText(
+  alert: Pick<AlertView, 'notified' | 'notified_at' | 'notify_error'>,
+  locale?: string,
+): string {
+  if (alert.notified) {
+    return alert.notified_at
+      ? `Shown on the desktop at ${formatTimestamp(alert.notified_at, locale)}`
+      : 'Shown on the desktop';
+  }
+  return alert.notify_error ? `Not shown on the desktop: ${alert.notify_error}` : 'Not shown on the desktop';
+}
+
+/** A key as people know it: its display name, else the provider's key id. */
+export function keyLabel(key: { key_name: string | null; key_id: string }): string {
+  return key.key_name ?? key.key_id;
+}
+
+/** When alerts are paused until a time still ahead of `now`, that time; else null. */
+export function alertsPausedUntil(settings: Pick<SettingsView, 'alerts_paused_until'> | null, now: number = Date.now()): string | null {
+  const until = settings?.alerts_paused_until ?? null;
+  if (until === null) return null;
+  const at = new Date(until).getTime();
+  return Number.isNaN(at) || at <= now ? null : until;
 }

@@ -2,20 +2,33 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import {
+  addBudget,
   addSource,
   appInfo,
   dailyReport,
+  disableKey,
+  exportIncident,
+  getSettings,
   IpcError,
+  keyActions,
+  listAlerts,
+  listBudgets,
   listSources,
+  onAlertsFired,
+  onFocusKey,
   onSyncFinished,
   onSyncProgress,
+  pauseAlerts,
   pollerStatus,
   reconcile,
+  removeBudget,
   removeSource,
   setPollingPaused,
+  setSetting,
   syncNow,
   toIpcError,
 } from './ipc';
+import type { AlertView } from './bindings/AlertView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SyncOutcome } from './bindings/SyncOutcome';
 import type { SyncProgress } from './bindings/SyncProgress';
@@ -118,6 +131,90 @@ describe('wrappers send the right command and arguments', () => {
   });
 });
 
+describe('budget, alert, settings and key wrappers', () => {
+  test('listBudgets and removeBudget', async () => {
+    const calls = record(() => null);
+    await listBudgets();
+    await removeBudget(7);
+    expect(calls).toEqual([
+      { cmd: 'list_budgets', args: {} },
+      { cmd: 'remove_budget', args: { id: 7 } },
+    ]);
+  });
+
+  test('addBudget wraps the request', async () => {
+    const calls = record(() => ({ id: 1 }));
+    const request = { scope: 'key:work/key_123', period: 'month', amount: '50', currency: 'USD', thresholds: [50, 80, 100] };
+    await expect(addBudget(request)).resolves.toEqual({ id: 1 });
+    expect(calls).toEqual([{ cmd: 'add_budget', args: { request } }]);
+  });
+
+  test('listAlerts sends the limit, null by default', async () => {
+    const calls = record(() => []);
+    await listAlerts();
+    await listAlerts(50);
+    expect(calls).toEqual([
+      { cmd: 'list_alerts', args: { limit: null } },
+      { cmd: 'list_alerts', args: { limit: 50 } },
+    ]);
+  });
+
+  test('settings: get, set by name, pause and resume', async () => {
+    const view = { time_zone: 'local', effective_time_zone: 'UTC', quiet_hours: null, alerts_paused_until: null };
+    const calls = record(() => view);
+    await expect(getSettings()).resolves.toEqual(view);
+    await setSetting('time_zone', 'Europe/Berlin');
+    await setSetting('quiet_hours', '');
+    await pauseAlerts(3600);
+    await pauseAlerts(0);
+    expect(calls).toEqual([
+      { cmd: 'get_settings', args: {} },
+      { cmd: 'set_setting', args: { name: 'time_zone', value: 'Europe/Berlin' } },
+      { cmd: 'set_setting', args: { name: 'quiet_hours', value: '' } },
+      { cmd: 'pause_alerts', args: { seconds: 3600 } },
+      { cmd: 'pause_alerts', args: { seconds: 0 } },
+    ]);
+  });
+
+  test('disableKey sends camelCase arguments and the confirmation; alertId defaults to null', async () => {
+    const calls = record(() => ({ id: 1, ok: true }));
+    const confirm = { confirmed: true, acknowledged_irreversible: false };
+    await disableKey('work', 'key_1', confirm, 12);
+    await disableKey('work', 'key_1', confirm);
+    expect(calls).toEqual([
+      { cmd: 'disable_key', args: { source: 'work', keyId: 'key_1', confirm, alertId: 12 } },
+      { cmd: 'disable_key', args: { source: 'work', keyId: 'key_1', confirm, alertId: null } },
+    ]);
+  });
+
+  test('keyActions filters default to null', async () => {
+    const calls = record(() => []);
+    await keyActions();
+    await keyActions('work', 'key_1');
+    expect(calls).toEqual([
+      { cmd: 'key_actions', args: { source: null, keyId: null } },
+      { cmd: 'key_actions', args: { source: 'work', keyId: 'key_1' } },
+    ]);
+  });
+
+  test('exportIncident resolves to the path written', async () => {
+    const calls = record(() => '/home/user/incident.md');
+    await expect(exportIncident('work', 'key_1', 'markdown', 3)).resolves.toBe('/home/user/incident.md');
+    await exportIncident('work', 'key_1', 'csv');
+    expect(calls).toEqual([
+      { cmd: 'export_incident', args: { source: 'work', keyId: 'key_1', alertId: 3, format: 'markdown' } },
+      { cmd: 'export_incident', args: { source: 'work', keyId: 'key_1', alertId: null, format: 'csv' } },
+    ]);
+  });
+
+  test('the new error codes are kept, not turned into internal', async () => {
+    for (const code of ['budget_not_found', 'notifications_unavailable', 'key_not_found', 'confirmation_required']) {
+      mockIPC(() => Promise.reject({ code, message: `m ${code}` }));
+      await expect(removeBudget(1)).rejects.toMatchObject({ code, message: `m ${code}` });
+    }
+  });
+});
+
 describe('errors are normalised to IpcError', () => {
   test('an ApiError object keeps its code and message', async () => {
     mockIPC(() => {
@@ -195,4 +292,23 @@ test('a new wrapper normalises rejections too', async () => {
   const error = await pollerStatus().catch((e: unknown) => e);
   expect(error).toBeInstanceOf(IpcError);
   expect((error as IpcError).code).toBe('unsupported');
+});
+
+test('onAlertsFired and onFocusKey deliver their payloads and unsubscribe', async () => {
+  mockIPC(() => null, { shouldMockEvents: true });
+  const fired: AlertView[][] = [];
+  const focused: { source: string; key_id: string }[] = [];
+  const stopAlerts = await onAlertsFired((alerts) => fired.push(alerts));
+  const stopFocus = await onFocusKey((key) => focused.push(key));
+  const alert = { id: 1, kind: 'spike', title: 't' } as AlertView;
+  await emit('alerts-fired', [alert]);
+  await emit('focus-key', { source: 'work', key_id: 'key_1' });
+  expect(fired).toEqual([[alert]]);
+  expect(focused).toEqual([{ source: 'work', key_id: 'key_1' }]);
+  stopAlerts();
+  stopFocus();
+  await emit('alerts-fired', [alert]);
+  await emit('focus-key', { source: 'work', key_id: 'key_1' });
+  expect(fired).toHaveLength(1);
+  expect(focused).toHaveLength(1);
 });

@@ -1,12 +1,19 @@
 // The only module that talks to the Rust core (commands and events). Everything else imports these typed wrappers.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { AddBudgetRequest } from './bindings/AddBudgetRequest';
 import type { AddSourceRequest } from './bindings/AddSourceRequest';
+import type { AlertView } from './bindings/AlertView';
 import type { AppInfo } from './bindings/AppInfo';
+import type { BudgetView } from './bindings/BudgetView';
+import type { DisableConfirm } from './bindings/DisableConfirm';
+import type { DossierFormat } from './bindings/DossierFormat';
 import type { ErrorCode } from './bindings/ErrorCode';
+import type { KeyActionView } from './bindings/KeyActionView';
 import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
+import type { SettingsView } from './bindings/SettingsView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SourceView } from './bindings/SourceView';
 import type { SyncOutcome } from './bindings/SyncOutcome';
@@ -114,11 +121,84 @@ export function setPollingPaused(paused: boolean): Promise<void> {
   return call('set_polling_paused', { paused });
 }
 
+/** Every budget with what was spent in its current period. */
+export function listBudgets(): Promise<BudgetView[]> {
+  return call('list_budgets');
+}
+
+/** Validated by the core; an invalid request saves nothing and rejects with `invalid_input` & co. */
+export function addBudget(request: AddBudgetRequest): Promise<BudgetView> {
+  return call('add_budget', { request });
+}
+
+/** The budget's alerts stay in the history. */
+export function removeBudget(id: number): Promise<void> {
+  return call('remove_budget', { id });
+}
+
+/** Alerts that fired, newest first; `limit` caps how many (null: the core's default). */
+export function listAlerts(limit: number | null = null): Promise<AlertView[]> {
+  return call('list_alerts', { limit });
+}
+
+export function getSettings(): Promise<SettingsView> {
+  return call('get_settings');
+}
+
+/** Names the core accepts from the app; `quiet_hours` with "" clears them. */
+export type SettingName = 'time_zone' | 'quiet_hours';
+
+export function setSetting(name: SettingName, value: string): Promise<SettingsView> {
+  return call('set_setting', { name, value });
+}
+
+/** Silences desktop notifications for `seconds` (alerts are still recorded); 0 resumes them. */
+export function pauseAlerts(seconds: number): Promise<SettingsView> {
+  return call('pause_alerts', { seconds });
+}
+
+/**
+ * Asks the source's provider to switch a key off. Every attempt that reaches the provider is
+ * recorded by the core, failures too; `alertId` links the action to the alert it answers.
+ */
+export function disableKey(
+  source: string,
+  keyId: string,
+  confirm: DisableConfirm,
+  alertId: number | null = null,
+): Promise<KeyActionView> {
+  return call('disable_key', { source, keyId, confirm, alertId });
+}
+
+/** Recorded key actions, newest first; null filters are not applied. */
+export function keyActions(source: string | null = null, keyId: string | null = null): Promise<KeyActionView[]> {
+  return call('key_actions', { source, keyId });
+}
+
+/** Writes the key's incident dossier; resolves to the path of the file written. */
+export function exportIncident(
+  source: string,
+  keyId: string,
+  format: DossierFormat,
+  alertId: number | null = null,
+): Promise<string> {
+  return call('export_incident', { source, keyId, alertId, format });
+}
+
 /** Event the shell emits after any sync, including ones not started by this view (tray). */
 export const SYNC_FINISHED_EVENT = 'sync-finished';
 
 /** Event the shell emits while a sync (manual or background) works through history. */
 export const SYNC_PROGRESS_EVENT = 'sync-progress';
+
+/** Event the shell emits with the `AlertView`s a sync (any sync) just fired. */
+export const ALERTS_FIRED_EVENT = 'alerts-fired';
+
+/** Event the shell emits when the user opens a key from a desktop notification or the tray. */
+export const FOCUS_KEY_EVENT = 'focus-key';
+
+/** The key a `focus-key` event asks the view to show. */
+export type FocusKey = { source: string; key_id: string };
 
 async function subscribe<T>(name: string, handler: (payload: T) => void): Promise<() => void> {
   try {
@@ -136,4 +216,14 @@ export function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Prom
 /** Calls `handler` with each progress step of a running sync; resolves to an unsubscribe function. */
 export function onSyncProgress(handler: (progress: SyncProgress) => void): Promise<() => void> {
   return subscribe(SYNC_PROGRESS_EVENT, handler);
+}
+
+/** Calls `handler` with the alerts each sync fired; resolves to an unsubscribe function. */
+export function onAlertsFired(handler: (alerts: AlertView[]) => void): Promise<() => void> {
+  return subscribe(ALERTS_FIRED_EVENT, handler);
+}
+
+/** Calls `handler` when the shell asks to show one key; resolves to an unsubscribe function. */
+export function onFocusKey(handler: (key: FocusKey) => void): Promise<() => void> {
+  return subscribe(FOCUS_KEY_EVENT, handler);
 }

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'vite';
-import { FakeBackend, UI_DIR, freePort, launchChromium, sourceView } from './harness.mjs';
+import { FakeBackend, UI_DIR, alertView, budgetView, freePort, launchChromium, sourceView } from './harness.mjs';
 
 const CSP = [
   "default-src 'self'",
@@ -90,6 +90,8 @@ test('the production build runs under the Tauri CSP without violations', async (
     reconcile: [
       { day: '2026-01-14', source: 'work-openai', currency: 'USD', billed: '3.500000', estimated: '3.000000', difference: '0.500000' },
     ],
+    budgets: [budgetView({ id: 1, spent: '85.000000', estimated: true })],
+    alerts: [alertView({ id: 1, source: 'work-openai', key_id: 'key_prod' })],
   })
     .on('plugin:event|listen', (args) => {
       listeners.push(args);
@@ -156,6 +158,21 @@ test('the production build runs under the Tauri CSP without violations', async (
   await page.locator('[data-action="confirm-remove"]').waitFor();
   await page.click('#add-source-submit');
   await page.locator('#name-error').waitFor();
+  // The budget bar (SVG attributes, no inline style), the modal dialog and settings.
+  await page.click('#tab-budgets');
+  await page.locator('[data-budget-id="1"] [role="meter"] rect.fill').waitFor();
+  const fillWidth = await page.locator('[data-budget-id="1"] rect.fill').evaluate((r) => r.getBoundingClientRect().width);
+  const trackWidth = await page.locator('[data-budget-id="1"] rect.track').evaluate((r) => r.getBoundingClientRect().width);
+  assert.ok(Math.abs(fillWidth / trackWidth - 0.85) < 0.01, `the bar is 85 % full (${fillWidth}/${trackWidth})`);
+  await page.click('#tab-alerts');
+  await page.locator('[data-alert-id="1"] [data-action="disable-key"]').click();
+  await page.locator('#disable-ack').check();
+  await page.keyboard.press('Escape');
+  await page.locator('#disable-dialog').waitFor({ state: 'detached' });
+  await page.click('#tab-settings');
+  await page.click('#pause-alerts');
+  await page.locator('#pause-alerts[data-paused="true"]').waitFor();
+  await page.click('#tab-spend');
   await page.click('label[for="theme-dark"]');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
 

@@ -68,6 +68,8 @@ export const PROVIDERS = [
     can_sync: true,
     settings: [],
     note: 'OpenAI bills per key and project but not per model: amounts per model are estimates from tokens × list price.',
+    disable_key: 'irreversible',
+    revoke_help: 'platform.openai.com → Settings → Project → API keys → Revoke secret key',
   },
   {
     id: 'anthropic',
@@ -78,6 +80,8 @@ export const PROVIDERS = [
     can_sync: false,
     settings: [],
     note: 'Anthropic bills per workspace, not per key: amounts per key are estimates from tokens × list price; per-workspace and per-model amounts are billed.',
+    disable_key: 'reversible',
+    revoke_help: 'console.anthropic.com → Settings → API keys → Disable',
   },
   {
     id: 'openrouter',
@@ -88,6 +92,8 @@ export const PROVIDERS = [
     can_sync: true,
     settings: [],
     note: null,
+    disable_key: 'reversible',
+    revoke_help: 'openrouter.ai/settings/keys → the key → Disable',
   },
   {
     id: 'litellm',
@@ -98,6 +104,8 @@ export const PROVIDERS = [
     can_sync: false,
     settings: [],
     note: null,
+    disable_key: 'reversible',
+    revoke_help: "your proxy's admin UI → Virtual keys → Block",
   },
   {
     id: 'custom-json',
@@ -123,6 +131,8 @@ export const PROVIDERS = [
       },
     ],
     note: 'Daily spend is derived from the change between syncs; sync at least daily for daily detail.',
+    disable_key: 'unsupported',
+    revoke_help: 'the console of the service that issued the key',
   },
 ];
 
@@ -156,8 +166,74 @@ export function sourceView(overrides) {
   };
 }
 
+/** A BudgetView as the core returns it; `spent` defaults to nothing spent yet. */
+export function budgetView(overrides) {
+  return {
+    id: 1,
+    scope: 'total',
+    scope_kind: 'total',
+    source: null,
+    key_id: null,
+    key_name: null,
+    period: 'month',
+    amount: '100.000000',
+    currency: 'USD',
+    thresholds: [50, 80, 100],
+    created_at: '2026-01-02T10:00:00Z',
+    period_start: '2026-01-01',
+    period_end: '2026-01-31',
+    spent: '0.000000',
+    estimated: false,
+    ...overrides,
+  };
+}
+
+/** An AlertView as the core returns it (a spike on a key unless overridden). */
+export function alertView(overrides) {
+  return {
+    id: 1,
+    kind: 'spike',
+    budget_id: null,
+    source: 'work-openai',
+    key_id: 'key_prod',
+    key_name: 'Production (sk-…9f3c)',
+    period_start: null,
+    threshold: null,
+    amount: '42.000000',
+    limit: '1.500000',
+    currency: 'USD',
+    estimated: false,
+    title: 'Spike: key Production (sk-…9f3c) of work-openai',
+    body: '42.00 USD in the last hour against a usual 1.50 USD.',
+    fired_at: '2026-01-14T08:40:00Z',
+    notified: true,
+    notified_at: '2026-01-14T08:40:01Z',
+    notify_error: null,
+    details: {},
+    ...overrides,
+  };
+}
+
+export const DEFAULT_SETTINGS = {
+  time_zone: 'local',
+  effective_time_zone: 'UTC',
+  quiet_hours: null,
+  alerts_paused_until: null,
+};
+
 export class FakeBackend {
-  constructor({ sources = [], report = [], providers = PROVIDERS, reconcile = [], statuses = null } = {}) {
+  constructor({
+    sources = [],
+    report = [],
+    providers = PROVIDERS,
+    reconcile = [],
+    statuses = null,
+    budgets = [],
+    alerts = [],
+    settings = DEFAULT_SETTINGS,
+    keyActions = [],
+    keyReport = [],
+  } = {}) {
     this.calls = [];
     this.sources = sources;
     this.report = report;
@@ -166,6 +242,14 @@ export class FakeBackend {
     /** null: derived from the sources (see defaultStatuses); else answered as is. */
     this.statuses = statuses;
     this.paused = false;
+    this.budgets = budgets;
+    this.alerts = alerts;
+    this.settings = { ...settings };
+    this.keyActions = keyActions;
+    /** What daily_report answers when asked by key (the budget form's key list). */
+    this.keyReport = keyReport;
+    /** { code, message } to make disable_key fail (the attempt is still recorded). */
+    this.disableFailure = null;
     this.nextId = 100;
     /** Per-command overrides: cmd -> (args) => answer (or reject(...)). */
     this.overrides = new Map();
@@ -194,6 +278,58 @@ export class FakeBackend {
         consecutive_failures: failed ? 1 : 0,
       };
     });
+  }
+
+  addBudget(request) {
+    const [kind, rest = null] = request.scope.split(/:(.*)/s);
+    const [source, keyId] = kind === 'key' && rest.includes('/') ? rest.split('/') : [kind === 'source' ? rest : null, rest];
+    const [whole, fraction] = request.amount.split('.');
+    const view = budgetView({
+      id: this.nextId++,
+      scope: request.scope,
+      scope_kind: kind,
+      source: kind === 'total' ? null : source,
+      key_id: kind === 'key' ? keyId : null,
+      period: request.period,
+      amount: `${whole}.${(fraction ?? '').padEnd(6, '0').slice(0, 6)}`,
+      currency: request.currency ?? 'USD',
+      thresholds: request.thresholds ?? [50, 80, 100],
+    });
+    this.budgets = [...this.budgets, view];
+    return view;
+  }
+
+  /**
+   * Like the core: refuses without the confirmations the provider needs, then records the
+   * attempt; `backend.disableFailure = { code, message }` makes the provider refuse.
+   */
+  disableKey({ source, keyId, confirm, alertId }) {
+    const provider = this.sources.find((s) => s.name === source)?.provider ?? 'openai';
+    const support = this.providers.find((p) => p.id === provider)?.disable_key;
+    if (!confirm?.confirmed) return reject('confirmation_required', 'Disabling a key needs confirmation.');
+    if (support === 'irreversible' && !confirm.acknowledged_irreversible) {
+      return reject('confirmation_required', 'OpenAI deletes the key: acknowledge that it cannot be undone.');
+    }
+    const action = {
+      id: this.nextId++,
+      source,
+      provider,
+      key_id: keyId,
+      key_name: null,
+      key_fingerprint: null,
+      action: 'disable',
+      requested_at: new Date().toISOString(),
+      ok: true,
+      detail: 'The provider confirmed the key is disabled.',
+      alert_id: alertId ?? null,
+    };
+    const failure = this.disableFailure;
+    if (failure) {
+      this.keyActions = [{ ...action, ok: false, detail: failure.message }, ...this.keyActions];
+      return reject(failure.code, failure.message);
+    }
+    this.keyActions = [action, ...this.keyActions];
+    return action;
   }
 
   async handle(cmd, args) {
@@ -230,7 +366,7 @@ export class FakeBackend {
       case 'sync_now':
         return [];
       case 'daily_report':
-        return this.report;
+        return args.query?.by?.includes('key') ? this.keyReport : this.report;
       case 'reconcile':
         return this.reconcileRows;
       case 'poller_status':
@@ -238,6 +374,35 @@ export class FakeBackend {
       case 'set_polling_paused':
         this.paused = args.paused;
         return null;
+      case 'list_budgets':
+        return this.budgets;
+      case 'add_budget':
+        return this.addBudget(args.request);
+      case 'remove_budget':
+        this.budgets = this.budgets.filter((b) => b.id !== args.id);
+        return null;
+      case 'list_alerts':
+        return args.limit == null ? this.alerts : this.alerts.slice(0, args.limit);
+      case 'get_settings':
+        return this.settings;
+      case 'set_setting':
+        this.settings = { ...this.settings, [args.name]: args.value === '' ? null : args.value };
+        if (args.name === 'time_zone') this.settings.effective_time_zone = args.value === 'local' ? 'UTC' : args.value;
+        return this.settings;
+      case 'pause_alerts':
+        this.settings = {
+          ...this.settings,
+          alerts_paused_until: args.seconds > 0 ? new Date(Date.now() + args.seconds * 1000).toISOString() : null,
+        };
+        return this.settings;
+      case 'key_actions':
+        return this.keyActions.filter(
+          (a) => (args.source == null || a.source === args.source) && (args.keyId == null || a.key_id === args.keyId),
+        );
+      case 'disable_key':
+        return this.disableKey(args);
+      case 'export_incident':
+        return `/home/user/burnrate-incident-${args.source}-${args.keyId}.${args.format === 'csv' ? 'csv' : 'md'}`;
       default:
         return reject('internal', `unknown command ${cmd}`);
     }
