@@ -10,6 +10,17 @@ const COMMANDS: &[&str] = &[
     "set_polling_paused",
     "daily_report",
     "reconcile",
+    "list_budgets",
+    "add_budget",
+    "remove_budget",
+    "list_alerts",
+    "get_settings",
+    "set_setting",
+    "pause_alerts",
+    "disable_key",
+    "key_actions",
+    "export_incident",
+    "tray_status",
 ];
 
 fn main() {

@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
-use burnrate_core::dto::{AddSourceRequest, AppInfo, ReconcileRow, ReportQuery, ReportRow, SourceView, SyncOutcome};
+use burnrate_core::dto::{
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, DisableConfirm, KeyActionView, ReconcileRow,
+    ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+};
+use burnrate_core::incident::DossierFormat;
 use burnrate_core::poller::{PollerHandle, SourceStatus};
+use burnrate_core::tray_status::TrayStatus;
 use burnrate_core::{ApiError, Burnrate};
-use tauri::State;
+use tauri::{AppHandle, State};
 
 pub type CmdResult<T> = Result<T, ApiError>;
 type Core<'a> = State<'a, Arc<Burnrate>>;
@@ -56,4 +61,80 @@ pub fn daily_report(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReportRo
 #[tauri::command]
 pub fn reconcile(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReconcileRow>> {
     Ok(app.reconcile(&query)?)
+}
+
+#[tauri::command]
+pub fn list_budgets(app: Core<'_>) -> CmdResult<Vec<BudgetView>> {
+    Ok(app.list_budgets()?)
+}
+
+#[tauri::command]
+pub fn add_budget(handle: AppHandle, app: Core<'_>, request: AddBudgetRequest) -> CmdResult<BudgetView> {
+    let budget = app.add_budget(&request)?;
+    crate::tray::refresh(&handle);
+    Ok(budget)
+}
+
+#[tauri::command]
+pub fn remove_budget(handle: AppHandle, app: Core<'_>, id: i64) -> CmdResult<()> {
+    app.remove_budget(id)?;
+    crate::tray::refresh(&handle);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn list_alerts(app: Core<'_>, limit: Option<u32>) -> CmdResult<Vec<AlertView>> {
+    Ok(app.list_alerts(limit)?)
+}
+
+#[tauri::command]
+pub fn get_settings(app: Core<'_>) -> CmdResult<SettingsView> {
+    Ok(app.get_settings()?)
+}
+
+#[tauri::command]
+pub fn set_setting(handle: AppHandle, app: Core<'_>, name: String, value: String) -> CmdResult<SettingsView> {
+    let settings = app.set_setting(&name, &value)?;
+    crate::tray::refresh(&handle);
+    Ok(settings)
+}
+
+#[tauri::command]
+pub fn pause_alerts(handle: AppHandle, app: Core<'_>, seconds: i64) -> CmdResult<SettingsView> {
+    let settings = app.pause_alerts(seconds)?;
+    crate::tray::refresh(&handle);
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn disable_key(
+    app: Core<'_>,
+    source: String,
+    key_id: String,
+    confirm: DisableConfirm,
+    alert_id: Option<i64>,
+) -> CmdResult<KeyActionView> {
+    Ok(app.disable_key(&source, &key_id, confirm, alert_id).await?)
+}
+
+#[tauri::command]
+pub fn key_actions(app: Core<'_>, source: Option<String>, key_id: Option<String>) -> CmdResult<Vec<KeyActionView>> {
+    Ok(app.key_actions(source.as_deref(), key_id.as_deref())?)
+}
+
+/// Writes the dossier under the data dir's `exports/` and returns the file's path.
+#[tauri::command]
+pub fn export_incident(
+    app: Core<'_>,
+    source: String,
+    key_id: String,
+    alert_id: Option<i64>,
+    format: DossierFormat,
+) -> CmdResult<String> {
+    Ok(app.export_incident(&source, &key_id, alert_id, format)?.display().to_string())
+}
+
+#[tauri::command]
+pub fn tray_status(app: Core<'_>) -> CmdResult<TrayStatus> {
+    Ok(app.tray_status()?)
 }

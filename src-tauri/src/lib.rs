@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use burnrate_core::logging::{daily_files, Redacted};
+use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::HttpClient;
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::{clock, Burnrate, Result};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use tauri::{Emitter, Manager};
@@ -23,15 +24,24 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Log files kept (one per day).
 const LOG_DAYS: usize = 14;
 
-fn build_core() -> Result<Burnrate> {
+/// Set once the app runs, so a notification's "Open" (answered on another thread) can reach it.
+type AppCell = Arc<OnceLock<tauri::AppHandle>>;
+
+fn build_core(app_cell: AppCell) -> Result<Burnrate> {
     let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
+    let notifier = DesktopNotifier::with_open_handler(move |target| {
+        if let Some(app) = app_cell.get() {
+            tray::open_target(app, &target);
+        }
+    });
     Ok(Burnrate::new(
         Paths::resolve(std::env::var_os("BURNRATE_DATA_DIR").map(PathBuf::from))?,
         clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
         Box::new(ProcessEnv),
         Box::new(OsKeyring::new(backend)),
         HttpClient::new(Duration::from_secs(30), RetryPolicy::default())?,
-    ))
+    )
+    .with_notifier(Arc::new(notifier)))
 }
 
 fn init_logging(paths: &Paths) {
@@ -51,7 +61,8 @@ fn init_logging(paths: &Paths) {
 }
 
 pub fn run() {
-    let core = match build_core() {
+    let app_cell = AppCell::default();
+    let core = match build_core(app_cell.clone()) {
         Ok(core) => core,
         Err(e) => {
             eprintln!("error: {}", e.message());
@@ -76,6 +87,17 @@ pub fn run() {
             commands::set_polling_paused,
             commands::daily_report,
             commands::reconcile,
+            commands::list_budgets,
+            commands::add_budget,
+            commands::remove_budget,
+            commands::list_alerts,
+            commands::get_settings,
+            commands::set_setting,
+            commands::pause_alerts,
+            commands::disable_key,
+            commands::key_actions,
+            commands::export_incident,
+            commands::tray_status,
         ])
         .setup(move |app| {
             // PollerHandle::start spawns on the runtime it is called from: Tauri's.
@@ -83,6 +105,7 @@ pub fn run() {
             forward_events(app.handle().clone(), poller.subscribe());
             app.manage(poller);
             tray::create(app.handle())?;
+            let _ = app_cell.set(app.handle().clone());
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -129,9 +152,11 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
                 }
                 Ok(PollerEvent::Finished(outcomes)) => {
                     let _ = app.emit(SYNC_FINISHED, outcomes);
+                    tray::refresh(&app);
                 }
                 Ok(PollerEvent::AlertsFired(alerts)) => {
                     let _ = app.emit(ALERTS_FIRED, alerts);
+                    tray::refresh(&app);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

@@ -1,30 +1,164 @@
-//! The tray icon and its menu: Open, Sync now, Quit.
+//! The tray icon: its picture shows the state (normal, warning, over budget), its menu today's
+//! and month-to-date spend, the keys spending most today, and Open / Sync now / Pause alerts /
+//! Quit. The state comes from `Burnrate::tray_status` (pure logic in the core); this only draws it.
+
+use std::sync::Arc;
 
 use burnrate_core::poller::PollerHandle;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use burnrate_core::tray_status::{TrayLevel, TrayStatus};
+use burnrate_core::Burnrate;
+use serde::Serialize;
+use tauri::image::Image;
+use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 pub const TRAY_ID: &str = "main-tray";
+/// Emitted to the web view with `{source, key_id}` when the user asks to see one key.
+pub const FOCUS_KEY: &str = "focus-key";
+/// How long "Pause alerts" pauses desktop notifications.
+const PAUSE_SECONDS: i64 = 3600;
+
+#[derive(Clone, Serialize)]
+struct FocusKey<'a> {
+    source: &'a str,
+    key_id: &'a str,
+}
+
+fn icon_for(level: TrayLevel) -> tauri::Result<Image<'static>> {
+    Image::from_bytes(match level {
+        TrayLevel::Normal => include_bytes!("../../icons/tray.png").as_slice(),
+        TrayLevel::Warning => include_bytes!("../../icons/tray-warning.png").as_slice(),
+        TrayLevel::Over => include_bytes!("../../icons/tray-over.png").as_slice(),
+    })
+}
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let open = MenuItem::with_id(app, "open", "Open Burnrate", true, None::<&str>)?;
-    let sync = MenuItem::with_id(app, "sync", "Sync now", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &sync, &PredefinedMenuItem::separator(app)?, &quit])?;
-    let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
+    let status = current_status(app);
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon)
-        .tooltip("Burnrate")
-        .menu(&menu)
-        .on_menu_event(|app, event| match event.id.as_ref() {
-            "open" => show_main_window(app),
-            "sync" => sync_in_background(app.clone()),
-            "quit" => app.exit(0),
-            _ => {}
-        })
+        .icon(icon_for(status.as_ref().map_or(TrayLevel::Normal, |s| s.level))?)
+        .tooltip(status.as_ref().map_or("Burnrate".to_owned(), |s| s.summary.clone()))
+        .menu(&build_menu(app, status.as_ref())?)
+        .on_menu_event(|app, event| on_menu(app, event.id.as_ref()))
         .build(app)?;
     Ok(())
+}
+
+fn current_status<R: Runtime>(app: &AppHandle<R>) -> Option<TrayStatus> {
+    let core = app.try_state::<Arc<Burnrate>>()?;
+    match core.tray_status() {
+        Ok(status) => Some(status),
+        Err(e) => {
+            tracing::warn!("tray status unavailable: {}", e.message());
+            None
+        }
+    }
+}
+
+fn build_menu<R: Runtime>(app: &AppHandle<R>, status: Option<&TrayStatus>) -> tauri::Result<Menu<R>> {
+    let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
+    let info = |id: &str, text: &str| MenuItem::with_id(app, id, text, false, None::<&str>);
+    match status {
+        Some(status) => {
+            items.push(Box::new(info("summary", &status.summary)?));
+            if let Some(reason) = &status.reason {
+                items.push(Box::new(info("reason", reason)?));
+            }
+            items.push(Box::new(PredefinedMenuItem::separator(app)?));
+            if status.top_keys.is_empty() {
+                items.push(Box::new(info("no-keys", "No key has spent today")?));
+            }
+            for key in &status.top_keys {
+                let id = format!("key:{}/{}", key.source, key.key_id);
+                items.push(Box::new(MenuItem::with_id(app, id, &key.label, true, None::<&str>)?));
+            }
+        }
+        None => items.push(Box::new(info("summary", "Spend unavailable: open Burnrate to see why")?)),
+    }
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
+    items.push(Box::new(MenuItem::with_id(app, "open", "Open Burnrate", true, None::<&str>)?));
+    items.push(Box::new(MenuItem::with_id(app, "sync", "Sync now", true, None::<&str>)?));
+    let paused = status.and_then(|s| s.alerts_paused_until.as_deref());
+    items.push(Box::new(match paused {
+        Some(until) => {
+            let time = chrono::DateTime::parse_from_rfc3339(until)
+                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+                .unwrap_or_else(|_| until.to_owned());
+            MenuItem::with_id(app, "resume-alerts", format!("Resume alerts (paused until {time})"), true, None::<&str>)?
+        }
+        None => MenuItem::with_id(app, "pause-alerts", "Pause alerts for 1 hour", true, None::<&str>)?,
+    }));
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
+    items.push(Box::new(MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?));
+    let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|i| i.as_ref()).collect();
+    Menu::with_items(app, &refs)
+}
+
+fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    match id {
+        "open" => show_main_window(app),
+        "sync" => {
+            if let Some(poller) = app.try_state::<PollerHandle>() {
+                poller.request_sync();
+            }
+        }
+        "pause-alerts" | "resume-alerts" => {
+            if let Some(core) = app.try_state::<Arc<Burnrate>>() {
+                let seconds = if id == "pause-alerts" { PAUSE_SECONDS } else { 0 };
+                match core.pause_alerts(seconds) {
+                    Ok(settings) => {
+                        let _ = app.emit(SETTINGS_CHANGED, settings);
+                    }
+                    Err(e) => tracing::warn!("could not change the alert pause: {}", e.message()),
+                }
+            }
+            refresh(app);
+        }
+        "quit" => app.exit(0),
+        other => {
+            if let Some(target) = other.strip_prefix("key:") {
+                focus_key(app, target);
+            }
+        }
+    }
+}
+
+/// Emitted with the new `SettingsView` when the tray changed a setting.
+pub const SETTINGS_CHANGED: &str = "settings-changed";
+
+/// Shows the window on one key; `target` is `SOURCE/KEY_ID` (source names have no `/`).
+pub fn focus_key<R: Runtime>(app: &AppHandle<R>, target: &str) {
+    show_main_window(app);
+    if let Some((source, key_id)) = target.split_once('/') {
+        let _ = app.emit(FOCUS_KEY, FocusKey { source, key_id });
+    }
+}
+
+/// What a notification's "Open" asks for: `key:SOURCE/KEY_ID`, `budget:ID` or `alerts`.
+pub fn open_target<R: Runtime>(app: &AppHandle<R>, target: &str) {
+    match target.strip_prefix("key:") {
+        Some(key) => focus_key(app, key),
+        None => show_main_window(app),
+    }
+}
+
+/// Redraws icon, tooltip and menu from the ledger. Safe from any thread: the ledger is read
+/// here, the menu is swapped on the main thread.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let status = current_status(app);
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
+        let level = status.as_ref().map_or(TrayLevel::Normal, |s| s.level);
+        let result = build_menu(&handle, status.as_ref()).and_then(|menu| {
+            tray.set_menu(Some(menu))?;
+            tray.set_icon(Some(icon_for(level)?))?;
+            tray.set_tooltip(status.as_ref().map(|s| s.summary.as_str()))
+        });
+        if let Err(e) = result {
+            tracing::warn!("could not update the tray: {e}");
+        }
+    });
 }
 
 pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
@@ -32,11 +166,5 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
-    }
-}
-
-fn sync_in_background<R: Runtime>(app: AppHandle<R>) {
-    if let Some(poller) = app.try_state::<PollerHandle>() {
-        poller.request_sync();
     }
 }

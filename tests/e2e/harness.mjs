@@ -28,8 +28,7 @@ async function waitForPort(port, timeoutMs = 20000) {
 }
 
 /** Starts the real app under tauri-driver with `env` added, returns {driver, dataDir, stop}. */
-export async function launchApp(env = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-e2e-'));
+export async function launchApp(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'burnrate-e2e-'))) {
   const childEnv = { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env };
   const tauriDriver = spawn(process.env.TAURI_DRIVER ?? 'tauri-driver', ['--port', '4444', '--native-port', '4445'], {
     env: childEnv,
@@ -45,6 +44,65 @@ export async function launchApp(env = {}) {
     tauriDriver.kill();
   };
   return { driver, dataDir, stop };
+}
+
+/** Runs the real CLI on `dataDir`; returns stdout. */
+export function cli(dataDir, args, env = {}) {
+  return execFileSync(CLI, args, { env: { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env } }).toString();
+}
+
+const PY = '/usr/bin/python3'; // Debian's, with python3-dbus and python3-gi
+const ci = join(repo, 'tests/ci');
+
+function nameHasOwner(name) {
+  try {
+    return execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+      'org.freedesktop.DBus.NameHasOwner', `string:${name}`]).toString().includes('boolean true');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A desktop on the test's private session bus: a notification daemon that records every
+ * notification and a StatusNotifierWatcher the tray registers with. Start before the app.
+ */
+export async function startDesktopServices() {
+  const dir = mkdtempSync(join(tmpdir(), 'burnrate-desktop-'));
+  const capFile = join(dir, 'notifications.jsonl');
+  const registry = join(dir, 'tray-items.jsonl');
+  const daemons = [
+    spawn(PY, [join(ci, 'notif-capture.py'), capFile], { stdio: 'ignore' }),
+    spawn(PY, [join(ci, 'sni-watcher.py'), registry], { stdio: 'ignore' }),
+  ];
+  const deadline = Date.now() + 10000;
+  while (!(nameHasOwner('org.freedesktop.Notifications') && nameHasOwner('org.kde.StatusNotifierWatcher'))) {
+    if (Date.now() > deadline) throw new Error('the notification daemon or tray watcher did not start (see tests/ci/*.py)');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tray = (...args) => execFileSync(PY, [join(ci, 'tray.py'), registry, ...args]).toString();
+  return {
+    notifications: () => readFileSync(capFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    trayMenu: () => JSON.parse(tray('menu')),
+    trayClick: (label) => tray('click', label),
+    stop: () => daemons.forEach((d) => d.kill()),
+  };
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `ms`. */
+export async function eventually(probe, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not happen within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
 /** Runs SQL against the app's real ledger with Python's sqlite3 and returns rows as JSON. */
