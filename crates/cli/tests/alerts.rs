@@ -164,6 +164,7 @@ async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_
         let run = cli.run(&["sync"]).ok();
         let lines = alert_lines(&run.stdout);
         assert_eq!(lines.len(), 1, "{}", run.stdout);
+        assert!(run.stderr.contains("note: alerts not shown on the desktop: "), "{}", run.stderr);
         assert!(
             lines[0].starts_with(&format!("alert: {pct}% of the monthly budget: key key_fake_ci of work — ")),
             "{}",
