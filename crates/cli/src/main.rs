@@ -420,6 +420,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     println!("{}", alert_line(a));
                 }
             }
+            report_undelivered(&report.alerts);
             if let Some(e) = &report.alerts_error {
                 failed = true;
                 eprintln!("error: alerts: {}", e.message);
@@ -448,6 +449,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                             for a in &alerts {
                                 println!("{}", alert_line(a));
                             }
+                            report_undelivered(&alerts);
                         }
                         Ok(PollerEvent::Progress(_)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -682,6 +684,15 @@ fn print_budgets(budgets: &[BudgetView]) {
         })
         .collect();
     print_table(&["ID", "SCOPE", "PERIOD", "AMOUNT", "CURRENCY", "THRESHOLDS %", "CURRENT PERIOD", "SPENT"], &rows);
+}
+
+/// Says once on stderr why alerts did not reach the desktop (they are recorded regardless).
+fn report_undelivered(alerts: &[AlertView]) {
+    let mut reasons: Vec<&str> = alerts.iter().filter_map(|a| a.notify_error.as_deref()).collect();
+    reasons.dedup();
+    for reason in reasons {
+        eprintln!("note: alerts not shown on the desktop: {reason}");
+    }
 }
 
 /// One line per alert for `sync` and `watch`.

@@ -7,7 +7,7 @@ mod common;
 use common::{mount_empty_usage_and_projects, Cli, FAKE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// Start of 2026-03-01 UTC.
 const MAR_1: i64 = 1_772_323_200;
@@ -164,6 +164,7 @@ async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_
         let run = cli.run(&["sync"]).ok();
         let lines = alert_lines(&run.stdout);
         assert_eq!(lines.len(), 1, "{}", run.stdout);
+        assert!(run.stderr.contains("note: alerts not shown on the desktop: "), "{}", run.stderr);
         assert!(
             lines[0].starts_with(&format!("alert: {pct}% of the monthly budget: key key_fake_ci of work — ")),
             "{}",
@@ -224,4 +225,103 @@ async fn an_alert_found_on_a_later_day_says_while_you_were_away() {
     assert_eq!(alerts[0]["details"]["while_away"], true);
     assert_eq!(alerts[0]["details"]["crossed_on"], "2026-03-01");
     assert_eq!(alerts[0]["fired_at"], "2026-03-02T09:30:00Z");
+}
+
+/// OpenAI hourly usage of one key: `usual` tokens every hour from `first`, and `spike` tokens
+/// in the hour starting at `spike_hour` (the last hour served). Only the hours inside the
+/// requested `start_time..end_time` are returned, as the API does.
+struct HourlyUsage {
+    first: i64,
+    spike_hour: i64,
+    usual: fn(i64) -> i64,
+    spike: i64,
+}
+
+impl Respond for HourlyUsage {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let q: std::collections::HashMap<_, _> = req.url.query_pairs().into_owned().collect();
+        let start: i64 = q["start_time"].parse().unwrap();
+        let end: i64 = q.get("end_time").map_or(i64::MAX, |e| e.parse().unwrap());
+        let buckets: Vec<Value> = (start.max(self.first)..end.min(self.spike_hour + 3_600))
+            .step_by(3_600)
+            .map(|h| {
+                let tokens = if h == self.spike_hour { self.spike } else { (self.usual)(h) };
+                json!({
+                    "object": "bucket", "start_time": h, "end_time": h + 3_600,
+                    "results": [{
+                        "object": "organization.usage.completions.result",
+                        "input_tokens": tokens, "output_tokens": 0, "input_cached_tokens": 0,
+                        "num_model_requests": 1, "project_id": null, "user_id": null,
+                        "api_key_id": "key_fake_leak", "model": "fake-model", "batch": null
+                    }]
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"object": "page", "data": buckets, "has_more": false, "next_page": null}))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one() {
+    let server = MockServer::start().await;
+    let empty_page = json!({"object": "page", "data": [], "has_more": false, "next_page": null});
+    for p in ["/v1/organization/costs", "/v1/organization/usage/embeddings"] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(empty_page.clone()))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": [], "has_more": false})),
+        )
+        .mount(&server)
+        .await;
+    // 0.40–0.60 USD an hour for three weeks, then 25 USD in the hour from 12:00 on March 2.
+    let spike_hour = MAR_1 + DAY + 12 * 3_600;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/completions"))
+        .respond_with(HourlyUsage {
+            first: MAR_1 - 19 * DAY,
+            spike_hour,
+            usual: |h| 400_000 + (h / 3_600 * 37_000) % 200_000,
+            spike: 25_000_000,
+        })
+        .mount(&server)
+        .await;
+    let mut cli = cli_with_openai(&server);
+    // One USD per million input tokens, so the amounts above are exact.
+    std::fs::write(
+        cli.data_dir.path().join("model-prices.json"),
+        r#"{"models": {"fake-model": {"input": "0.000001", "output": "0.000002"}}}"#,
+    )
+    .unwrap();
+    set_now(&mut cli, "2026-03-02T12:40:00Z");
+
+    let run = cli.run(&["sync"]).ok();
+    let lines = alert_lines(&run.stdout);
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    assert!(lines[0].starts_with("alert: Spend spike: key key_fake_leak of work (estimate) — 25.00 USD in the hour from 2026-03-02 12:00 (UTC)"), "{}", lines[0]);
+    // The next poll, a new process: the same episode does not fire again.
+    set_now(&mut cli, "2026-03-02T12:55:00Z");
+    assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty());
+
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts:#}");
+    let a = &alerts[0];
+    assert_eq!(
+        (a["kind"].as_str(), a["key_id"].as_str(), a["source"].as_str()),
+        (Some("spike"), Some("key_fake_leak"), Some("work"))
+    );
+    assert_eq!(
+        (a["amount"].as_str(), a["currency"].as_str(), a["estimated"].as_bool()),
+        (Some("25.000000"), Some("USD"), Some(true))
+    );
+    assert_eq!(a["budget_id"], Value::Null);
+    assert_eq!(a["threshold"], Value::Null);
+    assert_eq!(a["details"]["spike_kind"], "latest_hour");
+    assert_eq!(a["fired_at"], "2026-03-02T12:40:00Z");
 }

@@ -168,3 +168,58 @@ async fn sync_now_includes_a_source_added_while_the_poller_slept() {
     assert!(outcomes[0].ok);
     poller.stop().await;
 }
+
+#[derive(Default)]
+struct Captured(std::sync::Mutex<Vec<burnrate_core::notify::Notice>>);
+impl burnrate_core::notify::Notifier for Captured {
+    fn notify(&self, notice: &burnrate_core::notify::Notice) -> burnrate_core::Result<()> {
+        self.0.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
+    let server = MockServer::start().await;
+    // The key spent 25.50 USD today.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/key"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = core(dir.path(), &server);
+    let mut core = Arc::into_inner(core).unwrap();
+    let captured = Arc::new(Captured::default());
+    core = core.with_notifier(captured.clone());
+    core.set_setting("time_zone", "UTC").unwrap();
+    core.add_budget(&burnrate_core::dto::AddBudgetRequest {
+        scope: "total".into(),
+        period: "day".into(),
+        amount: "20".into(),
+        currency: None,
+        thresholds: None,
+    })
+    .unwrap();
+    let poller = PollerHandle::start(Arc::new(core), fast());
+    let mut events = poller.subscribe();
+    let mut announced = Vec::new();
+    let mut finished = 0;
+    while finished < 3 {
+        match tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("polls go on").unwrap() {
+            PollerEvent::Finished(_) => finished += 1,
+            PollerEvent::AlertsFired(alerts) => announced.push((finished, alerts)),
+            PollerEvent::Progress(_) => {}
+        }
+    }
+    poller.stop().await;
+    assert_eq!(announced.len(), 1, "only the first poll fires: {announced:#?}");
+    let (after, alerts) = &announced[0];
+    assert_eq!(*after, 1, "announced right after the first poll's results");
+    let threshold = alerts.iter().find(|a| a.threshold.is_some()).expect("the budget alert");
+    assert_eq!((threshold.threshold, threshold.amount.as_str()), (Some(100), "25.500000"));
+    assert!(threshold.notified, "{threshold:?}");
+    let notices = captured.0.lock().unwrap();
+    assert_eq!(notices.len(), alerts.len());
+    assert!(notices.iter().any(|n| n.summary == "100% of the daily budget: all sources"), "{notices:?}");
+}

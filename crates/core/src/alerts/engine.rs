@@ -15,6 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 
+use super::forecast::{project, PACE_WINDOW_DAYS};
+use super::spike_alerts::spike_alerts;
+use super::spikes::SpikeConfig;
 use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
@@ -34,7 +37,7 @@ pub struct PeriodSpend {
     pub daily: Vec<(NaiveDate, i64)>,
 }
 
-/// What a budget's scope spent in `period`, in the budget's currency.
+/// What a budget's scope spent in `period` (any span of local days), in the budget's currency.
 pub fn period_spend(conn: &Connection, budget: &Budget, period: LocalPeriod) -> Result<PeriodSpend> {
     let range = DayRange::new(period.start, period.end)?;
     let by_key = matches!(budget.scope, Scope::Key { .. });
@@ -162,6 +165,86 @@ fn threshold_alert(
     }))
 }
 
+/// The first local day with any spend of the budget's scope (any currency), for the forecast's
+/// history: days before it are unknown, not zero.
+fn first_data_day(conn: &Connection, scope: &Scope) -> Result<Option<NaiveDate>> {
+    let first: Option<i64> = match scope {
+        Scope::Total => conn.query_row("SELECT min(day) FROM spend_daily_key", [], |r| r.get(0))?,
+        Scope::Source { source_id, .. } => {
+            conn.query_row("SELECT min(day) FROM spend_daily_key WHERE source_id = ?1", [source_id], |r| r.get(0))?
+        }
+        Scope::Key { source_id, key_id, .. } => conn.query_row(
+            "SELECT min(day) FROM spend_daily_key WHERE source_id = ?1 AND key_id = ?2",
+            rusqlite::params![source_id, key_id],
+            |r| r.get(0),
+        )?,
+    };
+    Ok(first.map(ts_to_day))
+}
+
+/// The forecast alert of a week or month budget's current period: once per period, when the
+/// recent pace passes the budget before the period ends (and it has not been passed yet).
+fn forecast_alert(conn: &Connection, budget: &Budget, today: NaiveDate) -> Result<Option<NewAlert>> {
+    if budget.period == BudgetPeriod::Day {
+        return Ok(None);
+    }
+    let period = budget.period.containing(today);
+    let Some(first) = first_data_day(conn, &budget.scope)? else { return Ok(None) };
+    let history_start = (today - chrono::Days::new(u64::from(PACE_WINDOW_DAYS))).max(first).min(period.start);
+    let span = LocalPeriod { start: history_start, end: today };
+    let spend = period_spend(conn, budget, span)?;
+    let mut daily = spend.daily.clone();
+    // Days without spend since the scope's data begins are zeros, not missing history.
+    daily.push((history_start.max(first), 0));
+    let Some(f) = project(&daily, period.start, period.end, today, budget.amount_micros) else { return Ok(None) };
+    let Some(crosses_on) = f.crosses_on.filter(|d| *d > today && *d <= period.end) else { return Ok(None) };
+    let estimated = spend.estimated;
+    let scope = scope_label(conn, &budget.scope)?;
+    let currency = budget.currency.as_str();
+    let period_start = period.start.to_string();
+    let mut body = format!(
+        "At the recent pace of {} a day (last {} days), {} will have spent about {} by {}, passing the {} on {crosses_on}. Spent so far: {}.",
+        format_human(f.daily_pace_micros, currency),
+        f.basis_days,
+        scope,
+        format_human(f.projected_micros, currency),
+        period.end,
+        budget.describe(),
+        format_human(f.spent_micros, currency),
+    );
+    if estimated {
+        body.push(' ');
+        body.push_str(ESTIMATE_NOTE);
+    }
+    Ok(Some(NewAlert {
+        kind: AlertKind::Forecast,
+        dedupe_key: format!("forecast:{}:{}:{period_start}", budget.id, budget.created_at),
+        budget_id: Some(budget.id),
+        source_id: budget.scope.source_id(),
+        key_id: budget.scope.key_id().map(str::to_owned),
+        period_start: Some(period_start),
+        threshold_pct: None,
+        amount_micros: f.spent_micros,
+        limit_micros: Some(budget.amount_micros),
+        currency: currency.to_owned(),
+        estimated,
+        title: format!(
+            "Forecast: {scope} passes the {} budget on {crosses_on}{}",
+            budget.period.adjective(),
+            if estimated { " (estimate)" } else { "" }
+        ),
+        body,
+        details: json!({
+            "period": budget.period.as_str(),
+            "period_end": period.end.to_string(),
+            "crosses_on": crosses_on.to_string(),
+            "projected": crate::money::format_micros(f.projected_micros),
+            "daily_pace": crate::money::format_micros(f.daily_pace_micros),
+            "basis_days": f.basis_days,
+        }),
+    }))
+}
+
 /// The periods of a budget worth looking at on `today`: the current one, and the one before if
 /// the budget already existed then (an app that was offline over a period's end still reports
 /// what happened in it).
@@ -175,8 +258,8 @@ fn periods_to_check(budget: &Budget, today: NaiveDate, created_local: NaiveDate)
     }
 }
 
-/// Evaluates every budget (and, once merged, forecasts and spikes) at `now` and records what
-/// fires. Runs in one immediate transaction, so two processes evaluating at once never both
+/// Evaluates every budget (thresholds, forecasts) and every key (spikes) at `now` and records
+/// what fires. Runs in one immediate transaction, so two processes evaluating at once never both
 /// fire the same thing. Returns the new alerts' ids in firing order.
 pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSettings) -> Result<Vec<i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -195,6 +278,23 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSetting
                     fired.push(id);
                 }
             }
+        }
+        // Passing the budget is news the threshold alerts already carry.
+        let current = budget.period.containing(today).start.to_string();
+        if store::highest_threshold_fired(&tx, budget.id, &current)?.is_some_and(|t| t >= 100) {
+            continue;
+        }
+        if let Some(alert) = forecast_alert(&tx, &budget, today)? {
+            if let Some(id) = store::insert(&tx, &alert, fired_at)? {
+                tracing::info!(alert = id, budget = budget.id, "forecast alert fired");
+                fired.push(id);
+            }
+        }
+    }
+    for alert in spike_alerts(&tx, now, tz, &SpikeConfig::default())? {
+        if let Some(id) = store::insert(&tx, &alert, fired_at)? {
+            tracing::info!(alert = id, source = ?alert.source_id, "spike alert fired");
+            fired.push(id);
         }
     }
     tx.commit()?;
@@ -278,9 +378,14 @@ pub(crate) mod tests {
         budgets::add(conn, at(created).timestamp(), &req).unwrap()
     }
 
-    fn fire(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
+    fn fire_all(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
         let ids = evaluate(conn, at(now), &settings(zone)).unwrap();
         store::get_many(conn, &ids).unwrap()
+    }
+
+    /// The threshold alerts an evaluation fires (spikes and forecasts have their own tests).
+    fn fire(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
+        fire_all(conn, now, zone).into_iter().filter(|a| a.kind == AlertKind::Threshold).collect()
     }
 
     const M: i64 = 1_000_000;
@@ -313,7 +418,12 @@ pub(crate) mod tests {
         set_day(&mut conn, src, SpendKind::Billed, "2026-03-02", &[("key_FAKE_prod", 95 * M)]);
         assert_eq!(fire(&mut conn, "2026-03-02T13:00:00Z", Tz::UTC)[0].threshold, Some(100));
         assert!(fire(&mut conn, "2026-03-02T14:00:00Z", Tz::UTC).is_empty());
-        let thresholds: Vec<Option<u32>> = store::list(&conn, None).unwrap().iter().map(|a| a.threshold).collect();
+        let thresholds: Vec<Option<u32>> = store::list(&conn, None)
+            .unwrap()
+            .iter()
+            .filter(|a| a.kind == AlertKind::Threshold)
+            .map(|a| a.threshold)
+            .collect();
         assert_eq!(thresholds, vec![Some(100), Some(80), Some(50)]);
         // Next month starts over.
         set_day(&mut conn, src, SpendKind::Billed, "2026-04-01", &[("key_FAKE_prod", 60 * M)]);
@@ -342,7 +452,8 @@ pub(crate) mod tests {
         let last = fire(&mut conn, "2026-03-02T14:00:00Z", Tz::UTC);
         assert_eq!(last[0].threshold, Some(100));
         assert!(!last[0].body.contains("Also past"), "{}", last[0].body);
-        let count: i64 = conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0)).unwrap();
+        let count: i64 =
+            conn.query_row("SELECT count(*) FROM alerts WHERE kind = 'threshold'", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 2);
     }
 
@@ -428,6 +539,42 @@ pub(crate) mod tests {
         assert!(!today[0].body.contains("away"), "{}", today[0].body);
     }
 
+    #[test]
+    fn a_forecast_names_the_day_the_budget_will_be_passed_once_per_period() {
+        let mut conn = db::open_in_memory().unwrap();
+        let src = source(&conn, "work", "openai");
+        let b = budget(&conn, "2026-02-01T00:00:00Z", "source:work", "month", "250");
+        // 10 USD every day from February 20, with one odd 60 USD day that must not set the pace.
+        let mut day = parse_day("2026-02-20").unwrap();
+        while day <= parse_day("2026-03-10").unwrap() {
+            let micros = if day == parse_day("2026-03-07").unwrap() { 60 * M } else { 10 * M };
+            set_day(&mut conn, src, SpendKind::Billed, &day.to_string(), &[("key_FAKE_prod", micros)]);
+            day = day.succ_opt().unwrap();
+        }
+        // March 1–10: 150 USD spent (60 %: the 50 % alert fires too); pace 10 a day;
+        // 150 + 10 × j > 250 first for j = 11 days after the 10th: March 21.
+        let fired = fire_all(&mut conn, "2026-03-10T12:00:00Z", Tz::UTC);
+        let forecast: Vec<_> = fired.iter().filter(|a| a.kind == AlertKind::Forecast).collect();
+        assert_eq!(forecast.len(), 1, "{fired:#?}");
+        let f = forecast[0];
+        assert_eq!(f.title, "Forecast: source work passes the monthly budget on 2026-03-21");
+        assert_eq!(f.details["crosses_on"], "2026-03-21");
+        assert_eq!(f.details["daily_pace"], "10.000000");
+        assert_eq!(
+            (f.budget_id, f.amount.as_str(), f.limit.as_deref()),
+            (Some(b.id), "150.000000", Some("250.000000"))
+        );
+        assert!(f.body.contains("about 360.00 USD by 2026-03-31"), "{}", f.body);
+        // The next day the forecast still holds: it is not repeated in this period.
+        set_day(&mut conn, src, SpendKind::Billed, "2026-03-11", &[("key_FAKE_prod", 10 * M)]);
+        assert!(fire_all(&mut conn, "2026-03-11T12:00:00Z", Tz::UTC).iter().all(|a| a.kind != AlertKind::Forecast));
+        // A slower pace in April: 5 a day projects to 150, under the budget: no forecast.
+        for d in 1..=5 {
+            set_day(&mut conn, src, SpendKind::Billed, &format!("2026-04-0{d}"), &[("key_FAKE_prod", 5 * M)]);
+        }
+        assert!(fire_all(&mut conn, "2026-04-05T12:00:00Z", Tz::UTC).iter().all(|a| a.kind != AlertKind::Forecast));
+    }
+
     #[derive(Default)]
     pub struct Captured(pub Mutex<Vec<Notice>>);
     impl Notifier for Captured {
@@ -453,7 +600,8 @@ pub(crate) mod tests {
         let mut deliver_at = |day: &str, now: &str, s: &AppSettings, n: Option<&dyn Notifier>| {
             set_day(&mut conn, src, SpendKind::Billed, day, &[("key_FAKE_prod", 20 * M)]);
             let ids = evaluate(&mut conn, at(now), s).unwrap();
-            let fired = store::get_many(&conn, &ids).unwrap();
+            let fired: Vec<_> =
+                store::get_many(&conn, &ids).unwrap().into_iter().filter(|a| a.kind == AlertKind::Threshold).collect();
             assert_eq!(fired.len(), 1);
             deliver(&conn, &fired, n, at(now), s).unwrap().remove(0)
         };
@@ -485,6 +633,7 @@ pub(crate) mod tests {
         assert!(headless.notify_error.unwrap().contains("no desktop notifier"));
 
         assert_eq!(captured.0.lock().unwrap().len(), 1, "only the first was shown");
-        assert_eq!(store::list(&conn, None).unwrap().len(), 5, "every alert is recorded");
+        let thresholds = store::list(&conn, None).unwrap().into_iter().filter(|a| a.kind == AlertKind::Threshold);
+        assert_eq!(thresholds.count(), 5, "every alert is recorded");
     }
 }

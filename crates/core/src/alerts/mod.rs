@@ -2,4 +2,7 @@
 
 pub mod deliver;
 pub mod engine;
+pub mod forecast;
+pub mod spike_alerts;
+pub mod spikes;
 pub mod store;

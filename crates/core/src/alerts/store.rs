@@ -86,7 +86,8 @@ pub fn highest_threshold_fired(conn: &Connection, budget_id: i64, period_start: 
         .flatten())
 }
 
-/// When the last spike alert of this kind fired for a key, if any did since `since`.
+/// When the last spike alert of this kind (leading, or found with another) fired for a key, if
+/// any did since `since`.
 pub fn last_spike_since(
     conn: &Connection,
     source_id: i64,
@@ -98,7 +99,8 @@ pub fn last_spike_since(
         .query_row(
             "SELECT max(fired_at) FROM alerts
              WHERE source_id = ?1 AND key_id = ?2 AND kind = 'spike' AND fired_at >= ?3
-               AND json_extract(details, '$.spike_kind') = ?4",
+               AND (json_extract(details, '$.spike_kind') = ?4
+                    OR EXISTS (SELECT 1 FROM json_each(details, '$.also') WHERE value = ?4))",
             params![source_id, key_id, since, spike_kind],
             |r| r.get::<_, Option<i64>>(0),
         )
