@@ -3,6 +3,7 @@
 //!
 //! Data flow: providers (poll) -> ledger (SQLite, idempotent windows) -> reports -> UI/CLI.
 
+pub mod alerts;
 pub mod api;
 pub mod balance_spend;
 pub mod clock;

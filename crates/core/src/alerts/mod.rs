@@ -1,0 +1,2 @@
+pub mod forecast;
+pub mod spikes;
