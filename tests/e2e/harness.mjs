@@ -68,6 +68,16 @@ function nameHasOwner(name) {
  * notification and a StatusNotifierWatcher the tray registers with. Start before the app.
  */
 export async function startDesktopServices() {
+  // D-Bus starts an installed daemon (dunst) on demand whenever something on the bus asks for
+  // notifications; if an earlier test did, stop it so the recording daemon can take the name.
+  if (nameHasOwner('org.freedesktop.Notifications')) {
+    const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+      'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.Notifications']).toString();
+    const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
+    if (pid) process.kill(pid);
+    const until = Date.now() + 5000;
+    while (nameHasOwner('org.freedesktop.Notifications') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  }
   const dir = mkdtempSync(join(tmpdir(), 'burnrate-desktop-'));
   const capFile = join(dir, 'notifications.jsonl');
   const registry = join(dir, 'tray-items.jsonl');
