@@ -1,49 +1,26 @@
 // Budgets, alerts and acting on a spike: the Budgets / Alerts / Settings tabs, the key panel
 // that desktop notifications open (focus-key), the disable-key dialog and incident exports.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FakeBackend,
   alertView,
   budgetView,
   eventually,
-  launchChromium,
   lowContrastText,
-  openApp,
   reject,
   resultsPath,
   sourceView,
-  startVite,
+  useBrowserApp,
 } from './harness.mjs';
 
 /** The page's clock in tests that install one (en-US, UTC). */
 const NOW = '2026-01-14T09:00:00Z';
 
-let vite;
-let browser;
-const contexts = [];
-let pageErrors = [];
-
-before(async () => {
-  vite = await startVite();
-  browser = await launchChromium();
-});
-
-afterEach(() => {
-  const errors = pageErrors.map((e) => e.message);
-  pageErrors = [];
-  assert.deepEqual(errors, []);
-});
-
-after(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
-  await vite?.server.close();
-});
+const openPage = useBrowserApp();
 
 async function open(backend, options) {
-  const opened = await openApp(browser, vite.url, backend, { ...options, onPageError: (e) => pageErrors.push(e) });
-  contexts.push(opened.context);
+  const opened = await openPage(backend, options);
   await opened.page.locator('#tab-spend').waitFor();
   return opened;
 }
@@ -603,8 +580,7 @@ describe('events from the shell', () => {
     const gate = new Promise((resolve) => (release = resolve));
     const info = await backend.handle('app_info', {});
     backend.on('app_info', () => gate.then(() => info));
-    const { page, context } = await openApp(browser, vite.url, backend, { onPageError: (e) => pageErrors.push(e) });
-    contexts.push(context);
+    const { page } = await openPage(backend);
     await page.locator('main .loading').waitFor();
     // Listeners are registered on mount; give the mocked event plugin a moment to take them.
     await eventually(() => page.evaluate(() => window.__emitEvent !== undefined));

@@ -1,47 +1,18 @@
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FakeBackend,
   eventually,
-  launchChromium,
   lowContrastText,
-  openApp,
   reject,
   resultsPath,
   sourceView,
-  startVite,
+  useBrowserApp,
 } from './harness.mjs';
 
 const FAKE_KEY = 'sk-or-v1-FAKE-test-key-0000';
 
-let vite;
-let browser;
-const contexts = [];
-let pageErrors = [];
-
-before(async () => {
-  vite = await startVite();
-  browser = await launchChromium();
-});
-
-// No test may leave an uncaught exception or console error behind in any page it opened.
-afterEach(() => {
-  const errors = pageErrors.map((e) => e.message);
-  pageErrors = [];
-  assert.deepEqual(errors, []);
-});
-
-after(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
-  await vite?.server.close();
-});
-
-async function open(backend, options) {
-  const opened = await openApp(browser, vite.url, backend, { ...options, onPageError: (e) => pageErrors.push(e) });
-  contexts.push(opened.context);
-  return opened;
-}
+const open = useBrowserApp();
 
 const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
 

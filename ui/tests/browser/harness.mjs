@@ -1,7 +1,9 @@
 // Shared set-up for the browser tests: a Vite dev server serving mock.html, Debian's
 // Chromium through playwright-core, and a fake backend in this Node process that answers
 // (and records) every IPC command the page makes.
+import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
+import { after, afterEach, before } from 'node:test';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -506,4 +508,35 @@ export function lowContrastText(page) {
     }
     return offenders;
   });
+}
+
+/**
+ * Registers a test file's hooks: one Vite server and one Chromium for the file, every page
+ * closed at the end, and no test may leave an uncaught exception or console error behind in
+ * any page it opened. Returns `open(backend, options)`, which opens the app like `openApp`.
+ */
+export function useBrowserApp() {
+  let vite;
+  let browser;
+  const contexts = [];
+  let pageErrors = [];
+  before(async () => {
+    vite = await startVite();
+    browser = await launchChromium();
+  });
+  afterEach(() => {
+    const errors = pageErrors.map((e) => e.message);
+    pageErrors = [];
+    assert.deepEqual(errors, []);
+  });
+  after(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await browser?.close();
+    await vite?.server.close();
+  });
+  return async function open(backend, options) {
+    const opened = await openApp(browser, vite.url, backend, { ...options, onPageError: (e) => pageErrors.push(e) });
+    contexts.push(opened.context);
+    return opened;
+  };
 }

@@ -1,48 +1,25 @@
 // Background polling in the UI: sync progress bars, per-source poller status, pausing, plus
 // the provider notes/settings and the reconciliation of billed against estimated spend.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FakeBackend,
   eventually,
-  launchChromium,
   lowContrastText,
-  openApp,
   reject,
   resultsPath,
   sourceView,
-  startVite,
+  useBrowserApp,
 } from './harness.mjs';
 
 const FAKE_KEY = 'sk-FAKE-poller-test-0000';
 /** The page's clock in tests that install one (en-US, UTC). */
 const NOW = '2026-01-14T09:00:00Z';
 
-let vite;
-let browser;
-const contexts = [];
-let pageErrors = [];
-
-before(async () => {
-  vite = await startVite();
-  browser = await launchChromium();
-});
-
-afterEach(() => {
-  const errors = pageErrors.map((e) => e.message);
-  pageErrors = [];
-  assert.deepEqual(errors, []);
-});
-
-after(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
-  await vite?.server.close();
-});
+const openPage = useBrowserApp();
 
 async function open(backend, options) {
-  const opened = await openApp(browser, vite.url, backend, { ...options, onPageError: (e) => pageErrors.push(e) });
-  contexts.push(opened.context);
+  const opened = await openPage(backend, options);
   return opened;
 }
 
