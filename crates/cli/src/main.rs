@@ -17,6 +17,7 @@ use burnrate_core::import::CsvFormat;
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
+use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::providers::http::{ProgressFn, RetryPolicy};
@@ -41,6 +42,9 @@ struct Cli {
     /// Attempts per request when a provider answers 429/5xx or times out
     #[arg(long, global = true, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10), value_name = "N")]
     retries: u32,
+    /// Record alerts without showing desktop notifications (servers, scripts)
+    #[arg(long, global = true, env = "BURNRATE_NO_NOTIFY", value_parser = clap::builder::BoolishValueParser::new())]
+    no_notify: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -341,7 +345,7 @@ fn init_logging(verbose: u8) {
 fn app(cli: &Cli) -> Result<Burnrate> {
     let env = ProcessEnv;
     let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
-    Ok(Burnrate::new(
+    let core = Burnrate::new(
         Paths::resolve(cli.data_dir.clone())?,
         clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
         Box::new(env),
@@ -350,7 +354,9 @@ fn app(cli: &Cli) -> Result<Burnrate> {
             Duration::from_secs(cli.timeout.max(1)),
             RetryPolicy { max_attempts: cli.retries, ..RetryPolicy::default() },
         )?,
-    ))
+    );
+    // Without a desktop session the notifier fails fast and each alert records why.
+    Ok(if cli.no_notify { core } else { core.with_notifier(Arc::new(DesktopNotifier::new())) })
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

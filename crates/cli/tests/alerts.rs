@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{mount_empty_usage_and_projects, Cli, FAKE_KEY};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{mount_empty_usage_and_projects, Cli, Run, FAKE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -42,7 +45,9 @@ async fn serve_costs(server: &MockServer, days: &[(i64, i64)]) {
 
 fn cli_with_openai(server: &MockServer) -> Cli {
     let mut cli = Cli::new();
-    // No desktop session in tests: notifications fail and say why; alerts are still recorded.
+    // The real desktop notifier, with no session bus to reach: each alert records why it was
+    // not shown, and the command still succeeds.
+    cli.env.retain(|(k, _)| k != "BURNRATE_NO_NOTIFY");
     cli.env.push(("DBUS_SESSION_BUS_ADDRESS".into(), "unix:path=/nonexistent/burnrate-test-bus".into()));
     cli.env.push(("TZ".into(), "UTC".into()));
     let url = format!("{}/v1", server.uri());
@@ -194,7 +199,8 @@ async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_
     assert_eq!(newest["fired_at"], "2026-03-02T12:00:00Z");
     // No desktop here: recorded as not shown, with the reason.
     assert_eq!(newest["notified"], false);
-    assert!(newest["notify_error"].as_str().is_some_and(|e| !e.is_empty()), "{newest:#}");
+    let why = newest["notify_error"].as_str().unwrap_or_default();
+    assert!(why.contains("cannot reach the D-Bus session bus"), "{newest:#}");
     let thresholds: Vec<i64> = alerts.iter().map(|a| a["threshold"].as_i64().unwrap()).collect();
     assert_eq!(thresholds, vec![100, 80, 50]);
 
@@ -262,15 +268,15 @@ impl Respond for HourlyUsage {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one() {
-    let server = MockServer::start().await;
+/// A loopback OpenAI whose key key_fake_leak spends 0.40–0.60 USD an hour for three weeks, then
+/// 25 USD in the hour from 12:00 on March 2; and a CLI at 12:40 that day with that source.
+async fn spike_scenario(server: &MockServer) -> Cli {
     let empty_page = json!({"object": "page", "data": [], "has_more": false, "next_page": null});
     for p in ["/v1/organization/costs", "/v1/organization/usage/embeddings"] {
         Mock::given(method("GET"))
             .and(path(p))
             .respond_with(ResponseTemplate::new(200).set_body_json(empty_page.clone()))
-            .mount(&server)
+            .mount(server)
             .await;
     }
     Mock::given(method("GET"))
@@ -278,7 +284,7 @@ async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": [], "has_more": false})),
         )
-        .mount(&server)
+        .mount(server)
         .await;
     // 0.40–0.60 USD an hour for three weeks, then 25 USD in the hour from 12:00 on March 2.
     let spike_hour = MAR_1 + DAY + 12 * 3_600;
@@ -290,9 +296,9 @@ async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one
             usual: |h| 400_000 + (h / 3_600 * 37_000) % 200_000,
             spike: 25_000_000,
         })
-        .mount(&server)
+        .mount(server)
         .await;
-    let mut cli = cli_with_openai(&server);
+    let mut cli = cli_with_openai(server);
     // One USD per million input tokens, so the amounts above are exact.
     std::fs::write(
         cli.data_dir.path().join("model-prices.json"),
@@ -300,6 +306,13 @@ async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one
     )
     .unwrap();
     set_now(&mut cli, "2026-03-02T12:40:00Z");
+    cli
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one() {
+    let server = MockServer::start().await;
+    let mut cli = spike_scenario(&server).await;
 
     let run = cli.run(&["sync"]).ok();
     let lines = alert_lines(&run.stdout);
@@ -324,4 +337,94 @@ async fn a_scripted_spike_on_one_key_fires_one_alert_naming_it_and_no_second_one
     assert_eq!(a["threshold"], Value::Null);
     assert_eq!(a["details"]["spike_kind"], "latest_hour");
     assert_eq!(a["fired_at"], "2026-03-02T12:40:00Z");
+}
+
+/// Runs `burnrate ARGS` on a private session bus whose notification daemon is
+/// tests/ci/notif-capture.py, and returns the run and the notifications it captured.
+fn run_with_captured_notifications(cli: &Cli, args: &[&str]) -> (Run, Vec<Value>) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let capfile = cli.data_dir.path().join("notifications.jsonl");
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.arg("--")
+        .arg("bash")
+        .arg(repo.join("tests/ci/with-notif-capture.sh"))
+        .arg(&capfile)
+        .arg(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(cli.data_dir.path())
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("BURNRATE_DATA_DIR")
+        .env_remove("BURNRATE_LOG")
+        .env_remove("BURNRATE_NO_NOTIFY");
+    for (k, v) in cli.env.iter().filter(|(k, _)| k != "BURNRATE_NO_NOTIFY" && k != "DBUS_SESSION_BUS_ADDRESS") {
+        cmd.env(k, v);
+    }
+    let out = cmd.stdin(Stdio::null()).output().expect("dbus-run-session runs (Debian package dbus)");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    let captured = std::fs::read_to_string(&capfile).unwrap_or_default();
+    assert!(!captured.contains(FAKE_KEY), "the key reached a notification");
+    (run, captured.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+}
+
+/// The end-to-end promise through the real binary and a real D-Bus notification daemon:
+/// 50/80/100 % of a monthly budget make three notifications over three syncs and none after
+/// (each sync is a new process), and a scripted spike on one key makes exactly one, naming it.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs dbus-run-session and /usr/bin/python3 with python3-dbus and python3-gi; scripts/test runs it"]
+async fn desktop_notifications_name_the_key_and_come_once() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[(0, 1_000), (1, 2_000)]).await;
+    let cli = cli_with_openai(&server);
+    cli.run(&["sync"]).ok();
+    cli.run(&["budget", "add", "--scope", "key:key_fake_ci", "--period", "month", "--amount", "100"]).ok();
+    let mut summaries = Vec::new();
+    for cents in [4_500, 7_000, 9_500, 9_600] {
+        serve_costs(&server, &[(0, 1_000), (1, cents)]).await;
+        let (run, notes) = run_with_captured_notifications(&cli, &["sync"]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        for n in &notes {
+            assert_eq!(n["app"], "Burnrate");
+            summaries.push((n["summary"].as_str().unwrap().to_owned(), n["urgency"].clone()));
+        }
+        let (again, none) = run_with_captured_notifications(&cli, &["sync"]);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(none.is_empty(), "a restart repeats nothing: {none:?}");
+    }
+    assert_eq!(
+        summaries,
+        vec![
+            ("50% of the monthly budget: key key_fake_ci of work".to_owned(), json!(1)),
+            ("80% of the monthly budget: key key_fake_ci of work".to_owned(), json!(1)),
+            ("100% of the monthly budget: key key_fake_ci of work".to_owned(), json!(2)),
+        ]
+    );
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    assert!(
+        alerts.as_array().unwrap().iter().all(|a| a["notified"] == true && a["notify_error"].is_null()),
+        "{alerts:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs dbus-run-session and /usr/bin/python3 with python3-dbus and python3-gi; scripts/test runs it"]
+async fn a_scripted_spike_makes_exactly_one_desktop_notification_naming_the_key() {
+    let server = MockServer::start().await;
+    let mut cli = spike_scenario(&server).await;
+    let (run, notes) = run_with_captured_notifications(&cli, &["sync"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["summary"], "Spend spike: key key_fake_leak of work (estimate)");
+    let body = notes[0]["body"].as_str().unwrap();
+    assert!(body.starts_with("25.00 USD in the hour from 2026-03-02 12:00 (UTC), against a usual 0."), "{body}");
+    assert!(body.contains("estimate"), "{body}");
+    assert_eq!(notes[0]["urgency"], 2, "spikes are critical");
+    // The next poll interval: nothing new on the desktop.
+    set_now(&mut cli, "2026-03-02T13:10:00Z");
+    let (_, again) = run_with_captured_notifications(&cli, &["sync"]);
+    assert!(again.is_empty(), "{again:?}");
 }

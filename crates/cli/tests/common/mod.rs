@@ -48,6 +48,8 @@ impl Cli {
             env: vec![
                 ("BURNRATE_TEST_OPENAI_KEY".into(), FAKE_KEY.into()),
                 ("BURNRATE_NOW".into(), "2026-03-02T12:00:00Z".into()),
+                // Alerts a test's data may fire are recorded, not sent to the machine's desktop.
+                ("BURNRATE_NO_NOTIFY".into(), "1".into()),
             ],
         }
     }
@@ -55,7 +57,10 @@ impl Cli {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnrate"));
         cmd.arg("--data-dir").arg(self.data_dir.path()).args(args);
-        cmd.env_remove("BURNRATE_DATA_DIR").env_remove("BURNRATE_LOG").env("NO_COLOR", "1");
+        cmd.env_remove("BURNRATE_DATA_DIR")
+            .env_remove("BURNRATE_LOG")
+            .env_remove("BURNRATE_NO_NOTIFY")
+            .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

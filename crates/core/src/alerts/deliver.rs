@@ -45,7 +45,7 @@ pub fn deliver(
     for alert in alerts {
         let outcome = match (&silenced, notifier) {
             (Some(reason), _) => Err(reason.clone()),
-            (None, None) => Err("no desktop notifier in this process".to_owned()),
+            (None, None) => Err("desktop notifications are off in this process".to_owned()),
             (None, Some(n)) => n.notify(&notice_for(alert)).map_err(|e| e.message().to_owned()),
         };
         match outcome {

@@ -630,7 +630,7 @@ pub(crate) mod tests {
         assert!(!d.notified);
         assert!(d.notify_error.unwrap().contains("no notification daemon"));
         let headless = deliver_at("2026-03-06", "2026-03-06T12:00:00Z", &plain, None);
-        assert!(headless.notify_error.unwrap().contains("no desktop notifier"));
+        assert!(headless.notify_error.unwrap().contains("desktop notifications are off"));
 
         assert_eq!(captured.0.lock().unwrap().len(), 1, "only the first was shown");
         let thresholds = store::list(&conn, None).unwrap().into_iter().filter(|a| a.kind == AlertKind::Threshold);
