@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use url::Url;
 
 use crate::dto::SyncProgress;
@@ -130,9 +131,21 @@ impl PollContext {
         auth: Auth<'_>,
         headers: &[(&str, &str)],
     ) -> Result<T> {
+        let body = self.get_body(endpoint, url, auth, headers).await?;
+        self.parse(endpoint, &body)
+    }
+
+    /// GETs `url` and returns the body of a successful answer, retrying like [`Self::get_json`].
+    /// For large bodies parsed with [`Self::parse`] into types that borrow from the text.
+    pub async fn get_body(&self, endpoint: &str, url: Url, auth: Auth<'_>, headers: &[(&str, &str)]) -> Result<String> {
         let call = Call { method: Method::GET, endpoint, url, auth, headers, body: None, purpose: Purpose::Read };
-        let body = send(&self.http, self.provider, &self.key, &call).await.map_err(|f| f.error)?;
-        parse(self.provider, endpoint, &body)
+        send(&self.http, self.provider, &self.key, &call).await.map_err(|f| f.error)
+    }
+
+    /// Parses a body from [`Self::get_body`]; a body that is not the expected JSON is an error
+    /// naming the endpoint.
+    pub fn parse<'body, T: Deserialize<'body>>(&self, endpoint: &str, body: &'body str) -> Result<T> {
+        parse(self.provider, endpoint, body)
     }
 }
 
@@ -355,7 +368,7 @@ async fn send_once(http: &HttpClient, provider: ProviderId, key: &str, call: &Ca
     })
 }
 
-fn parse<T: DeserializeOwned>(provider: ProviderId, endpoint: &str, body: &str) -> Result<T> {
+fn parse<'body, T: Deserialize<'body>>(provider: ProviderId, endpoint: &str, body: &'body str) -> Result<T> {
     serde_json::from_str(body).map_err(|e| {
         Error::new(
             ErrorCode::UnexpectedResponse,

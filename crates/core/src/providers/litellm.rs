@@ -23,11 +23,15 @@
 //!
 //! See docs/providers/litellm.md.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use reqwest::Method;
@@ -38,7 +42,7 @@ use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
 use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
-use crate::money::{parse_micros, Currency};
+use crate::money::{decimal_to_micros, Currency};
 
 pub struct LiteLlm;
 
@@ -53,11 +57,15 @@ const KEY_PAGE_SIZE: u32 = 100;
 const MAX_PAGES: i64 = 10_000;
 
 // ---- /user/daily/activity ----
+//
+// A year of activity for a few hundred keys is tens of megabytes of JSON and hundreds of
+// thousands of key × model entries, so names are borrowed from the response text while a page
+// is read and kept once per distinct name ([`Names`]) while pages are merged.
 
 #[derive(Deserialize)]
-struct ActivityPage {
-    #[serde(default)]
-    results: Vec<DaySpend>,
+struct ActivityPage<'a> {
+    #[serde(default, borrow)]
+    results: Vec<DaySpend<'a>>,
     #[serde(default)]
     metadata: PageMeta,
 }
@@ -70,27 +78,28 @@ struct PageMeta {
 }
 
 #[derive(Deserialize)]
-struct DaySpend {
-    date: String,
+struct DaySpend<'a> {
+    #[serde(borrow)]
+    date: Text<'a>,
     #[serde(default)]
     metrics: Metrics,
-    #[serde(default)]
-    breakdown: Breakdown,
+    #[serde(default, borrow)]
+    breakdown: Breakdown<'a>,
 }
 
 #[derive(Deserialize, Default)]
-struct Breakdown {
-    #[serde(default)]
-    models: BTreeMap<String, Entry>,
-    #[serde(default)]
-    api_keys: BTreeMap<String, Entry>,
+struct Breakdown<'a> {
+    #[serde(default, borrow)]
+    models: SortedMap<'a, Entry<'a>>,
+    #[serde(default, borrow)]
+    api_keys: SortedMap<'a, Entry<'a>>,
 }
 
 /// A breakdown entry: `{metrics, metadata, api_key_breakdown}` in current proxies, the bare
 /// metrics (`{spend, prompt_tokens, …}`) in older ones. The flat fields are spelled out rather
 /// than `#[serde(flatten)]`ed: flatten buffers every entry and made ingest several times slower.
 #[derive(Deserialize)]
-struct Entry {
+struct Entry<'a> {
     metrics: Option<Metrics>,
     #[serde(default)]
     spend: f64,
@@ -100,13 +109,13 @@ struct Entry {
     completion_tokens: f64,
     #[serde(default)]
     api_requests: f64,
-    #[serde(default)]
-    metadata: KeyMeta,
-    #[serde(default)]
-    api_key_breakdown: BTreeMap<String, Entry>,
+    #[serde(default, borrow)]
+    metadata: KeyMeta<'a>,
+    #[serde(default, borrow)]
+    api_key_breakdown: SortedMap<'a, Entry<'a>>,
 }
 
-impl Entry {
+impl Entry<'_> {
     fn metrics(&self) -> Metrics {
         self.metrics.unwrap_or(Metrics {
             spend: self.spend,
@@ -118,8 +127,78 @@ impl Entry {
 }
 
 #[derive(Deserialize, Default)]
-struct KeyMeta {
-    key_alias: Option<String>,
+struct KeyMeta<'a> {
+    #[serde(borrow)]
+    key_alias: Option<Text<'a>>,
+}
+
+/// A JSON string, borrowed from the response unless it has escapes. (serde borrows a bare
+/// `Cow<str>` field but copies one inside an `Option` or a map key; this borrows in both.)
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// A JSON object read as a `BTreeMap<String, V>` reads it (entries in key order, the last of
+/// duplicate keys wins), into a vector: entries come sorted and a map per model per day was
+/// most of the cost of reading a page.
+struct SortedMap<'a, V>(Vec<(Text<'a>, V)>);
+
+impl<V> Default for SortedMap<'_, V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for SortedMap<'a, V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Visit<V> {
+            type Value = SortedMap<'de, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut entries: Vec<(Text<'de>, V)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                if !entries.windows(2).all(|w| w[0].0 .0 < w[1].0 .0) {
+                    // Stable, so of equal keys the last one read stays last, and is kept.
+                    entries.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+                    let mut kept: Vec<(Text<'de>, V)> = Vec::with_capacity(entries.len());
+                    for entry in entries {
+                        match kept.last_mut() {
+                            Some(last) if last.0 .0 == entry.0 .0 => *last = entry,
+                            _ => kept.push(entry),
+                        }
+                    }
+                    entries = kept;
+                }
+                Ok(SortedMap(entries))
+            }
+        }
+        deserializer.deserialize_map(Visit(PhantomData))
+    }
 }
 
 /// Counts are read as numbers of any JSON kind: some proxy versions print them as floats.
@@ -172,11 +251,54 @@ impl Tally {
 
 /// The float as the shortest decimal that round-trips, i.e. the number as the proxy wrote it.
 fn decimal(v: f64) -> Result<Decimal> {
-    let text = v.to_string();
     if !v.is_finite() {
-        return Err(unreadable(ACTIVITY, format!("spend {text} is not a number")));
+        return Err(unreadable(ACTIVITY, format!("spend {v} is not a number")));
     }
-    Decimal::from_str(&text).map_err(|_| unreadable(ACTIVITY, format!("spend {text} is out of range")))
+    // Most amounts have at most six decimals. If `m / 10⁶` reads back as `v`, it has the value
+    // of the shortest round-trip decimal: that one has no more digits, so no more decimals
+    // either, and below 10⁹ two six-decimal numbers never share a float. Only the scale of the
+    // result (trailing zeros) can differ, and nothing here depends on it.
+    if v.abs() < 1e9 {
+        let m = (v * 1e6).round();
+        if m / 1e6 == v {
+            return Ok(Decimal::new(m as i64, 6));
+        }
+    }
+    // Printed on the stack: this runs for every entry of every page.
+    let mut text = ShortText::default();
+    let parsed = match write!(text, "{v}") {
+        Ok(()) => Decimal::from_str(text.as_str()),
+        Err(_) => Decimal::from_str(&v.to_string()),
+    };
+    parsed.map_err(|_| unreadable(ACTIVITY, format!("spend {v} is out of range")))
+}
+
+/// A `fmt::Write` target on the stack for short texts; writing more than fits is an error.
+struct ShortText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Default for ShortText {
+    fn default() -> Self {
+        ShortText { buf: [0; 40], len: 0 }
+    }
+}
+
+impl ShortText {
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for ShortText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 fn count(v: f64) -> i64 {
@@ -188,7 +310,7 @@ fn count(v: f64) -> i64 {
 }
 
 fn micros(d: Decimal) -> Result<i64> {
-    parse_micros(&d.to_string())
+    decimal_to_micros(d)
 }
 
 /// Below half a micro-dollar: float noise of the proxy's sums, not money.
@@ -203,125 +325,203 @@ fn unreadable(endpoint: &str, detail: String) -> Error {
     )
 }
 
-/// One UTC day of activity, merged over every page it appeared on.
+/// Each distinct key and model name, stored once and referred to by index.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 4 billion distinct names");
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+    /// Each name's position in byte order, so ids sort as their names do.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.name(*a).cmp(self.name(*b)));
+        let mut ranks = vec![0; order.len()];
+        for (rank, id) in order.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+}
+
+/// One UTC day of activity as read, over every page it appeared on: entries by name id, in the
+/// order they came. Entries of one name (a date split across pages) are summed in
+/// [`Activity::attribute`].
 #[derive(Default)]
 struct Day {
     total: Tally,
-    keys: BTreeMap<String, Tally>,
-    models: BTreeMap<String, Tally>,
-    cross: BTreeMap<(String, String), Tally>,
+    keys: Vec<(u32, Tally)>,
+    models: Vec<(u32, Tally)>,
+    /// (key, model, spend of that key on that model).
+    cross: Vec<(u32, u32, Tally)>,
 }
 
 #[derive(Default)]
 struct Activity {
     days: BTreeMap<NaiveDate, Day>,
-    aliases: BTreeMap<String, String>,
+    names: Names,
+    /// The latest non-empty alias seen per name id.
+    aliases: Vec<Option<Box<str>>>,
 }
 
 impl Activity {
     /// Adds one page's entries. Each page is aggregated from disjoint DB rows, so a date seen
     /// again is more of that date, never a repeat.
-    fn merge(&mut self, results: Vec<DaySpend>) -> Result<()> {
+    fn merge(&mut self, results: Vec<DaySpend<'_>>) -> Result<()> {
+        let Activity { days, names, aliases } = self;
         for r in results {
-            let date = NaiveDate::parse_from_str(r.date.get(..10).unwrap_or(&r.date), "%Y-%m-%d")
-                .map_err(|_| unreadable(ACTIVITY, format!("date {:?} is not YYYY-MM-DD", r.date)))?;
-            let day = self.days.entry(date).or_default();
+            let text = &r.date.0;
+            let date = NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
+                .map_err(|_| unreadable(ACTIVITY, format!("date {text:?} is not YYYY-MM-DD")))?;
+            let day = days.entry(date).or_default();
             day.total.add(&Tally::of(&r.metrics)?);
-            for (key, e) in &r.breakdown.api_keys {
-                day.keys.entry(key.clone()).or_default().add(&Tally::of(&e.metrics())?);
-                remember_alias(&mut self.aliases, key, e);
+            for (key, e) in &r.breakdown.api_keys.0 {
+                let key = names.id(&key.0);
+                day.keys.push((key, Tally::of(&e.metrics())?));
+                remember_alias(aliases, key, e);
             }
-            for (model, e) in &r.breakdown.models {
-                day.models.entry(model.clone()).or_default().add(&Tally::of(&e.metrics())?);
-                for (key, ke) in &e.api_key_breakdown {
-                    day.cross.entry((key.clone(), model.clone())).or_default().add(&Tally::of(&ke.metrics())?);
-                    remember_alias(&mut self.aliases, key, ke);
+            for (model, e) in &r.breakdown.models.0 {
+                let model = names.id(&model.0);
+                day.models.push((model, Tally::of(&e.metrics())?));
+                for (key, ke) in &e.api_key_breakdown.0 {
+                    let key = names.id(&key.0);
+                    day.cross.push((key, model, Tally::of(&ke.metrics())?));
+                    remember_alias(aliases, key, ke);
                 }
             }
         }
         Ok(())
     }
-}
 
-fn remember_alias(aliases: &mut BTreeMap<String, String>, key: &str, e: &Entry) {
-    if let Some(alias) = e.metadata.key_alias.as_deref().filter(|a| !a.is_empty()) {
-        aliases.insert(key.to_owned(), alias.to_owned());
+    fn alias(&self, key: &str) -> Option<&str> {
+        let id = *self.names.ids.get(key)?;
+        self.aliases.get(id as usize)?.as_deref()
     }
-}
 
-/// The day's rows: key × model from the cross, then what the cross misses, so that the rows
-/// sum to the day's total without counting the key and model marginals twice. The flag says
-/// the model split had to be dropped (no cross from this proxy).
-fn attribute(date: NaiveDate, day: &Day) -> Result<(Vec<SpendRow>, bool)> {
-    let start = day_start(date);
-    let mut out: Vec<(String, String, Tally)> = Vec::new();
-    let mut attributed = Tally::default();
-    let mut per_key: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut per_model: BTreeMap<&str, Tally> = BTreeMap::new();
-    for ((key, model), t) in &day.cross {
-        out.push((key.clone(), model.clone(), *t));
-        attributed.add(t);
-        per_key.entry(key).or_default().add(t);
-        per_model.entry(model).or_default().add(t);
+    /// (key, alias) of every key seen with an alias, in key order.
+    fn aliased_keys(&self) -> BTreeMap<&str, &str> {
+        let with_alias = self.aliases.iter().enumerate();
+        with_alias.filter_map(|(id, a)| Some((self.names.name(id as u32), a.as_deref()?))).collect()
     }
-    let rest_of = |marginals: &BTreeMap<String, Tally>, crossed: &BTreeMap<&str, Tally>| -> Vec<(String, Tally)> {
-        marginals
-            .iter()
-            .map(|(name, t)| (name.clone(), t.minus(&crossed.get(name.as_str()).copied().unwrap_or_default())))
-            .filter(|(_, r)| r.spend > Decimal::ZERO || r.input > 0 || r.output > 0 || r.requests > 0)
-            .map(|(name, r)| (name, Tally { spend: r.spend.max(Decimal::ZERO), ..r }))
-            .collect()
-    };
-    let key_rest = rest_of(&day.keys, &per_key);
-    let mut model_rest = rest_of(&day.models, &per_model);
-    let sum = |rows: &[(String, Tally)]| {
-        rows.iter().fold(Tally::default(), |mut acc, (_, t)| {
-            acc.add(t);
-            acc
-        })
-    };
-    let mut used = attributed;
-    used.add(&sum(&key_rest));
-    let mut with_models = used;
-    with_models.add(&sum(&model_rest));
-    // If the key and model remainders together exceed the day, they are the same spend seen
-    // twice (a proxy without api_key_breakdown): keep the per-key view only.
-    let over = day.total.spend - with_models.spend;
-    let lost_models = !model_rest.is_empty() && over < Decimal::ZERO && !is_noise(over);
-    if lost_models {
-        model_rest.clear();
-    } else {
-        used = with_models;
-    }
-    let rest = day.total.minus(&used);
-    for (key, t) in key_rest {
-        out.push((key, String::new(), t));
-    }
-    for (model, t) in model_rest {
-        out.push((String::new(), model, t));
-    }
-    if rest.spend > Decimal::ZERO || rest.input > 0 || rest.output > 0 || rest.requests > 0 {
-        out.push((String::new(), String::new(), Tally { spend: rest.spend.max(Decimal::ZERO), ..rest }));
-    }
-    let mut rows = Vec::with_capacity(out.len());
-    for (key_id, model, t) in out {
-        let amount_micros = micros(t.spend)?.max(0);
-        if amount_micros == 0 && t.input == 0 && t.output == 0 && t.requests == 0 {
-            continue;
+
+    /// The day's rows: key × model from the cross, then what the cross misses, so that the rows
+    /// sum to the day's total without counting the key and model marginals twice. The flag says
+    /// the model split had to be dropped (no cross from this proxy). `ranks` is [`Names::ranks`].
+    fn attribute(&self, date: NaiveDate, day: &Day, ranks: &[u32], rows: &mut Vec<SpendRow>) -> Result<bool> {
+        let start = day_start(date);
+        let rank = |id: u32| ranks[id as usize];
+        let mut cross = day.cross.clone();
+        cross.sort_by_key(|&(key, model, _)| (rank(key), rank(model)));
+        let mut out: Vec<(u32, u32, Tally)> = Vec::with_capacity(cross.len());
+        for (key, model, t) in cross {
+            match out.last_mut() {
+                Some((k, m, sum)) if (*k, *m) == (key, model) => sum.add(&t),
+                _ => out.push((key, model, t)),
+            }
         }
-        rows.push(SpendRow {
-            key_id,
-            model,
-            project: String::new(),
-            bucket_start: start,
-            currency: Currency::usd(),
-            amount_micros,
-            input_tokens: Some(t.input),
-            output_tokens: Some(t.output),
-            requests: Some(t.requests),
-        });
+        let mut attributed = Tally::default();
+        for (_, _, t) in &out {
+            attributed.add(t);
+        }
+        // Per name in name order, entries of one name summed in the order they came.
+        let summed = |mut entries: Vec<(u32, Tally)>| -> Vec<(u32, Tally)> {
+            entries.sort_by_key(|&(id, _)| rank(id));
+            entries.dedup_by(|(id, t), (kept, sum)| {
+                let same = id == kept;
+                if same {
+                    sum.add(t);
+                }
+                same
+            });
+            entries
+        };
+        let per_key = summed(out.iter().map(|&(key, _, t)| (key, t)).collect());
+        let per_model = summed(out.iter().map(|&(_, model, t)| (model, t)).collect());
+        let rest_of = |marginals: &[(u32, Tally)], crossed: &[(u32, Tally)]| -> Vec<(u32, Tally)> {
+            let crossed_of = |id: u32| match crossed.binary_search_by_key(&rank(id), |&(c, _)| rank(c)) {
+                Ok(i) => crossed[i].1,
+                Err(_) => Tally::default(),
+            };
+            summed(marginals.to_vec())
+                .into_iter()
+                .map(|(id, t)| (id, t.minus(&crossed_of(id))))
+                .filter(|(_, r)| r.spend > Decimal::ZERO || r.input > 0 || r.output > 0 || r.requests > 0)
+                .map(|(id, r)| (id, Tally { spend: r.spend.max(Decimal::ZERO), ..r }))
+                .collect()
+        };
+        let key_rest = rest_of(&day.keys, &per_key);
+        let mut model_rest = rest_of(&day.models, &per_model);
+        let sum = |rows: &[(u32, Tally)]| {
+            rows.iter().fold(Tally::default(), |mut acc, (_, t)| {
+                acc.add(t);
+                acc
+            })
+        };
+        let mut used = attributed;
+        used.add(&sum(&key_rest));
+        let mut with_models = used;
+        with_models.add(&sum(&model_rest));
+        // If the key and model remainders together exceed the day, they are the same spend seen
+        // twice (a proxy without api_key_breakdown): keep the per-key view only.
+        let over = day.total.spend - with_models.spend;
+        let lost_models = !model_rest.is_empty() && over < Decimal::ZERO && !is_noise(over);
+        if lost_models {
+            model_rest.clear();
+        } else {
+            used = with_models;
+        }
+        let rest = day.total.minus(&used);
+        let mut all: Vec<(&str, &str, Tally)> = Vec::with_capacity(out.len() + key_rest.len() + model_rest.len() + 1);
+        all.extend(out.iter().map(|(key, model, t)| (self.names.name(*key), self.names.name(*model), *t)));
+        all.extend(key_rest.iter().map(|(key, t)| (self.names.name(*key), "", *t)));
+        all.extend(model_rest.iter().map(|(model, t)| ("", self.names.name(*model), *t)));
+        if rest.spend > Decimal::ZERO || rest.input > 0 || rest.output > 0 || rest.requests > 0 {
+            all.push(("", "", Tally { spend: rest.spend.max(Decimal::ZERO), ..rest }));
+        }
+        for (key_id, model, t) in all {
+            let amount_micros = micros(t.spend)?.max(0);
+            if amount_micros == 0 && t.input == 0 && t.output == 0 && t.requests == 0 {
+                continue;
+            }
+            rows.push(SpendRow {
+                key_id: key_id.to_owned(),
+                model: model.to_owned(),
+                project: String::new(),
+                bucket_start: start,
+                currency: Currency::usd(),
+                amount_micros,
+                input_tokens: Some(t.input),
+                output_tokens: Some(t.output),
+                requests: Some(t.requests),
+            });
+        }
+        Ok(lost_models)
     }
-    Ok((rows, lost_models))
+}
+
+fn remember_alias(aliases: &mut Vec<Option<Box<str>>>, key: u32, e: &Entry<'_>) {
+    let Some(alias) = e.metadata.key_alias.as_ref().map(|a| &*a.0).filter(|a| !a.is_empty()) else { return };
+    let index = key as usize;
+    if aliases.len() <= index {
+        aliases.resize(index + 1, None);
+    }
+    // Compared first: the same alias recurs on every entry of the key.
+    if aliases[index].as_deref() != Some(alias) {
+        aliases[index] = Some(alias.into());
+    }
 }
 
 // ---- /key/list and /key/info ----
@@ -483,7 +683,8 @@ impl Connector for LiteLlm {
                     .append_pair("end_date", &to)
                     .append_pair("page", &page.to_string())
                     .append_pair("page_size", &ACTIVITY_PAGE_SIZE.to_string());
-                let body: ActivityPage = ctx.get_json(ACTIVITY, url, Auth::Bearer).await?;
+                let text = ctx.get_body(ACTIVITY, url, Auth::Bearer, &[]).await?;
+                let body: ActivityPage<'_> = ctx.parse(ACTIVITY, &text)?;
                 activity.merge(body.results)?;
                 let total = body.metadata.total_pages.unwrap_or(page).max(page);
                 ctx.progress.report(page as u64, total as u64, "pages");
@@ -496,8 +697,9 @@ impl Connector for LiteLlm {
                 page += 1;
             }
 
-            let mut rows = Vec::new();
+            let mut rows = Vec::with_capacity(activity.days.values().map(|d| d.cross.len()).sum());
             let mut lost_model_days = Vec::new();
+            let ranks = activity.names.ranks();
             for (date, day) in &activity.days {
                 if !ctx.range.contains(*date) {
                     return Err(unreadable(
@@ -505,9 +707,7 @@ impl Connector for LiteLlm {
                         format!("it returned {date}, outside the requested {from}..{to}"),
                     ));
                 }
-                let (day_rows, lost) = attribute(*date, day)?;
-                rows.extend(day_rows);
-                if lost {
+                if activity.attribute(*date, day, &ranks, &mut rows)? {
                     lost_model_days.push(date.to_string());
                 }
             }
@@ -535,22 +735,22 @@ impl Connector for LiteLlm {
                 Err(e) => return Err(e),
             };
             let mut keys: BTreeMap<String, KeyRecord> = activity
-                .aliases
-                .iter()
+                .aliased_keys()
+                .into_iter()
                 .map(|(id, alias)| {
                     let rec = KeyRecord {
-                        provider_key_id: id.clone(),
-                        display_name: Some(alias.clone()),
+                        provider_key_id: id.to_owned(),
+                        display_name: Some(alias.to_owned()),
                         ..Default::default()
                     };
-                    (id.clone(), rec)
+                    (id.to_owned(), rec)
                 })
                 .collect();
             let mut balances = Vec::new();
             for (id, k) in &listed {
                 let mut rec = key_record(id, k, ctx.now);
                 if rec.display_name.is_none() {
-                    rec.display_name = activity.aliases.get(id).cloned();
+                    rec.display_name = activity.alias(id).map(str::to_owned);
                 }
                 keys.insert(id.clone(), rec);
                 balances.extend(budget(id, k)?);
@@ -597,9 +797,15 @@ mod tests {
         a
     }
 
+    fn attribute(a: &Activity, date: &str) -> (Vec<SpendRow>, bool) {
+        let mut rows = Vec::new();
+        let lost = a.attribute(day(date), &a.days[&day(date)], &a.names.ranks(), &mut rows).unwrap();
+        (rows, lost)
+    }
+
     /// (key, model, micros) of the day's rows.
     fn rows_of(a: &Activity, date: &str) -> (Vec<(String, String, i64)>, bool) {
-        let (rows, lost) = attribute(day(date), &a.days[&day(date)]).unwrap();
+        let (rows, lost) = attribute(a, date);
         (rows.into_iter().map(|r| (r.key_id, r.model, r.amount_micros)).collect(), lost)
     }
 
@@ -639,7 +845,7 @@ mod tests {
         );
         let total: i64 = rows.iter().map(|r| r.2).sum();
         assert_eq!(total, 600_000, "the day totals metrics.spend, nothing counted twice");
-        assert_eq!(a.aliases["hashA"], "ci");
+        assert_eq!(a.alias("hashA"), Some("ci"));
     }
 
     #[test]
@@ -669,7 +875,7 @@ mod tests {
         assert!(!lost);
         // 0.0177072 = key 0.0117072 + model 0.00001095 + rest 0.00598905, each rounded.
         assert_eq!(rows, vec![r("3126b6eaf1...", "", 11_707), r("", "gpt-4o-mini", 11), r("", "", 5_989)]);
-        let (day_rows, _) = attribute(day("2025-03-27"), &a.days[&day("2025-03-27")]).unwrap();
+        let (day_rows, _) = attribute(&a, "2025-03-27");
         let tokens: i64 = day_rows.iter().map(|r| r.input_tokens.unwrap()).sum();
         assert_eq!(tokens, 111);
     }
@@ -706,6 +912,27 @@ mod tests {
         let (rows, lost) = rows_of(&activity(&[p]), "2026-03-03");
         assert!(!lost);
         assert_eq!(rows, vec![r("k", "m", 300_000)]);
+    }
+
+    #[test]
+    fn spend_floats_read_as_the_decimal_the_proxy_wrote() {
+        let mut values = vec![0.1 + 0.2, 1e-7, 5e-7, 0.0000005, -0.0, 0.0, 1e9, 999_999_999.999999, 123_456_789.123456];
+        values.extend([0.06, 74.5, 1234567.891234, 0.30000000000000004, 1e-300, 1e300, 0.123456789012345]);
+        // Amounts of every size with up to seven decimals, as a proxy prints its sums.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..20_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let digits = (x >> 11) % 10_000_000_000_000;
+            values.push(digits as f64 / 10f64.powi(i % 8) * if i % 3 == 0 { -1.0 } else { 1.0 });
+        }
+        for v in values {
+            let expected = Decimal::from_str(&v.to_string());
+            match (decimal(v), expected) {
+                (Ok(d), Ok(e)) => assert_eq!(d, e, "{v}"),
+                (Err(_), Err(_)) => {}
+                (d, e) => panic!("{v}: {d:?} vs {e:?}"),
+            }
+        }
     }
 
     #[test]
