@@ -199,9 +199,8 @@ pub(crate) fn write_windows(
             ));
         }
     }
-    for k in keys {
-        tx.execute(
-            "INSERT INTO api_keys (source_id, provider_key_id, display_name, fingerprint, project, created_at, last_used_at, disabled)
+    let mut upsert_key = tx.prepare_cached(
+        "INSERT INTO api_keys (source_id, provider_key_id, display_name, fingerprint, project, created_at, last_used_at, disabled)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (source_id, provider_key_id) DO UPDATE SET
                display_name = coalesce(excluded.display_name, display_name),
@@ -210,57 +209,374 @@ pub(crate) fn write_windows(
                created_at   = coalesce(excluded.created_at, created_at),
                last_used_at = coalesce(excluded.last_used_at, last_used_at),
                disabled     = excluded.disabled",
-            params![source_id, k.provider_key_id, k.display_name, k.fingerprint, k.project, k.created_at, k.last_used_at, k.disabled],
-        )?;
+    )?;
+    for k in keys {
+        upsert_key.execute(params![
+            source_id,
+            k.provider_key_id,
+            k.display_name,
+            k.fingerprint,
+            k.project,
+            k.created_at,
+            k.last_used_at,
+            k.disabled
+        ])?;
     }
     let mut written = 0i64;
     for w in windows {
-        // Sum rows of the same identity: a provider may split one bucket across pages or line items.
-        let mut merged: BTreeMap<BucketIdentity<'_>, BucketTotals> = BTreeMap::new();
-        for r in &w.rows {
-            let e = merged
-                .entry((r.bucket_start, &r.key_id, &r.model, &r.project, r.currency.as_str()))
-                .or_insert((0, None, None, None));
-            e.0 = e.0.checked_add(r.amount_micros).ok_or_else(|| Error::internal("amount overflow"))?;
-            e.1 = add_opt(e.1, r.input_tokens);
-            e.2 = add_opt(e.2, r.output_tokens);
-            e.3 = add_opt(e.3, r.requests);
-        }
+        let merged = merge_rows(&w.rows)?;
         // Most polls re-fetch recent days that have not changed: reading them back is much
         // cheaper than replacing them and rebuilding their roll-ups.
         if window_unchanged(tx, source_id, w, &merged)? {
             continue;
         }
-        tx.execute(
+        tx.prepare_cached(
             "DELETE FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3 AND bucket_start >= ?4 AND bucket_start < ?5",
-            params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to],
-        )?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
-                                amount_micros, input_tokens, output_tokens, requests, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        for ((start, key, model, project, currency), (amount, inp, out, req)) in merged {
-            insert.execute(params![
-                source_id,
-                key,
-                model,
-                project,
-                start,
-                w.width.as_str(),
-                currency,
-                w.kind.as_str(),
-                amount,
-                inp,
-                out,
-                req,
-                fetched_at
-            ])?;
-            written += 1;
+        )?
+        .execute(params![source_id, w.width.as_str(), w.kind.as_str(), w.from, w.to])?;
+        let rollup = rollup_of(tx, source_id, w, &merged)?;
+        if rollup != Rollup::Rebuild {
+            let kind = w.kind.as_str();
+            tx.prepare_cached("DELETE FROM spend_daily WHERE source_id = ?1 AND kind = ?2 AND day >= ?3 AND day < ?4")?
+                .execute(params![source_id, kind, w.from, w.to])?;
+            tx.prepare_cached(
+                "DELETE FROM spend_daily_key WHERE source_id = ?1 AND kind = ?2 AND day >= ?3 AND day < ?4",
+            )?
+            .execute(params![source_id, kind, w.from, w.to])?;
         }
-        refresh_daily(tx, source_id, w.from, w.to)?;
+        if rollup == Rollup::CopyByDay {
+            for day in merged.chunk_by(|a, b| a.0 .0 == b.0 .0) {
+                insert_spend(tx, source_id, w, fetched_at, day)?;
+                copy_day(tx, source_id, w.kind, day[0].0 .0)?;
+            }
+        } else {
+            insert_spend(tx, source_id, w, fetched_at, &merged)?;
+        }
+        written += merged.len() as i64;
+        match rollup {
+            Rollup::Rebuild => refresh_daily(tx, source_id, w.from, w.to)?,
+            Rollup::FromRows => write_daily_from_rows(tx, source_id, w.kind, &merged)?,
+            Rollup::CopyByDay => {
+                let rows = merged
+                    .iter()
+                    .map(|&((start, key, model, _, currency), (amount, ..))| (start, key, model, currency, amount));
+                insert_key_rollup(tx, source_id, w.kind, &key_rollup(rows)?)?;
+            }
+        }
     }
     Ok(written)
+}
+
+fn insert_spend(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    w: &SpendWindow,
+    fetched_at: i64,
+    rows: &[(BucketIdentity<'_>, BucketTotals)],
+) -> Result<()> {
+    insert_batched(
+        tx,
+        "INSERT INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
+                            amount_micros, input_tokens, output_tokens, requests, fetched_at) VALUES ",
+        "(?1, #, #, #, #, ?2, #, ?3, #, #, #, #, ?4)",
+        params![source_id, w.width.as_str(), w.kind.as_str(), fetched_at],
+        rows,
+        |stmt, i, ((start, key, model, project, currency), (amount, inp, out, req))| {
+            stmt.raw_bind_parameter(i, key)?;
+            stmt.raw_bind_parameter(i + 1, model)?;
+            stmt.raw_bind_parameter(i + 2, project)?;
+            stmt.raw_bind_parameter(i + 3, start)?;
+            stmt.raw_bind_parameter(i + 4, currency)?;
+            stmt.raw_bind_parameter(i + 5, amount)?;
+            stmt.raw_bind_parameter(i + 6, inp)?;
+            stmt.raw_bind_parameter(i + 7, out)?;
+            stmt.raw_bind_parameter(i + 8, req)
+        },
+    )
+}
+
+/// The window's rows with rows of the same identity summed (a provider may split one bucket
+/// across pages or line items), sorted by identity, which is the order of `spend`'s primary key.
+fn merge_rows(rows: &[SpendRow]) -> Result<Vec<(BucketIdentity<'_>, BucketTotals)>> {
+    let mut sorted: Vec<(BucketIdentity<'_>, BucketTotals)> = rows
+        .iter()
+        .map(|r| {
+            let identity =
+                (r.bucket_start, r.key_id.as_str(), r.model.as_str(), r.project.as_str(), r.currency.as_str());
+            (identity, (r.amount_micros, r.input_tokens, r.output_tokens, r.requests))
+        })
+        .collect();
+    // Stable, so rows of one bucket are summed in the order the provider sent them; connectors
+    // mostly send rows already in order, which this sort only checks.
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut overflow = false;
+    sorted.dedup_by(|(identity, (amount, inp, out, req)), (kept, totals)| {
+        let same = identity == kept;
+        if same {
+            match totals.0.checked_add(*amount) {
+                Some(sum) => totals.0 = sum,
+                None => overflow = true,
+            }
+            totals.1 = add_opt(totals.1, *inp);
+            totals.2 = add_opt(totals.2, *out);
+            totals.3 = add_opt(totals.3, *req);
+        }
+        same
+    });
+    if overflow {
+        return Err(Error::internal("amount overflow"));
+    }
+    Ok(sorted)
+}
+
+/// Rows per `INSERT … VALUES (…), (…)` statement. One statement inserting many rows keeps
+/// SQLite's b-tree cursors where the last row went (rows come in key order, so the next one
+/// belongs on the same page); a statement per row seeks from the root every time and pays the
+/// statement overhead per row. 64 rows × 9 parameters stays far below SQLite's parameter limit.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts `items` with multi-row statements `head` + `values, values, …`. In `values`, `?N`
+/// are the shared parameters (bound once from `shared`) and each `#` is a per-row parameter;
+/// `bind(stmt, first, item)` binds one item's parameters, in `#` order, from index `first`.
+fn insert_batched<T>(
+    tx: &Transaction<'_>,
+    head: &str,
+    values: &str,
+    shared: &[&dyn rusqlite::ToSql],
+    items: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let per_row = values.matches('#').count();
+    let sql = |rows: usize| {
+        let mut sql = String::from(head);
+        let mut next = shared.len() + 1;
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            for part in values.split_inclusive('#') {
+                match part.strip_suffix('#') {
+                    Some(text) => {
+                        sql.push_str(text);
+                        sql.push('?');
+                        sql.push_str(&next.to_string());
+                        next += 1;
+                    }
+                    None => sql.push_str(part),
+                }
+            }
+        }
+        sql
+    };
+    let mut chunks = items.chunks_exact(ROWS_PER_INSERT);
+    if items.len() >= ROWS_PER_INSERT {
+        let mut stmt = tx.prepare_cached(&sql(ROWS_PER_INSERT))?;
+        for (i, value) in shared.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, value)?;
+        }
+        for chunk in &mut chunks {
+            for (row, item) in chunk.iter().enumerate() {
+                bind(&mut stmt, shared.len() + 1 + row * per_row, item)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut stmt = tx.prepare_cached(&sql(1))?;
+        for (i, value) in shared.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, value)?;
+        }
+        for item in rest {
+            bind(&mut stmt, shared.len() + 1, item)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
+/// How the daily roll-ups of a replaced window's days are brought in step with `spend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rollup {
+    /// Rebuilt from `spend` ([`refresh_daily`]): the window does not cover whole days, or rows
+    /// of another width of its kind share its days.
+    Rebuild,
+    /// Otherwise the days' roll-ups of this kind are exactly the window's rows summed per day,
+    /// built here from the rows in memory.
+    FromRows,
+    /// Daily rows without projects: each spend row is its own spend_daily row. They are copied
+    /// by SQLite a day at a time, right after the day's spend rows went in and while their pages
+    /// are still in the page cache.
+    CopyByDay,
+}
+
+fn rollup_of(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    w: &SpendWindow,
+    merged: &[(BucketIdentity<'_>, BucketTotals)],
+) -> Result<Rollup> {
+    let whole_days = w.from.rem_euclid(86_400) == 0 && w.to.rem_euclid(86_400) == 0;
+    if !whole_days {
+        return Ok(Rollup::Rebuild);
+    }
+    let other_width = match w.width {
+        BucketWidth::Day => BucketWidth::Hour,
+        BucketWidth::Hour => BucketWidth::Day,
+    };
+    let mixed: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM spend WHERE source_id = ?1 AND bucket_width = ?2 AND kind = ?3
+                            AND bucket_start >= ?4 AND bucket_start < ?5)",
+        )?
+        .query_row(params![source_id, other_width.as_str(), w.kind.as_str(), w.from, w.to], |r| r.get(0))?;
+    Ok(if mixed {
+        Rollup::Rebuild
+    } else if w.width == BucketWidth::Day && merged.iter().all(|((.., project, _), _)| project.is_empty()) {
+        Rollup::CopyByDay
+    } else {
+        Rollup::FromRows
+    })
+}
+
+/// [`Rollup::CopyByDay`] for the day starting at `day`: its spend rows as spend_daily rows.
+/// (A range rather than `bucket_start = ?`: with equality SQLite prefers `spend_by_day`,
+/// which then needs a lookup in `spend` per row.)
+fn copy_day(tx: &Transaction<'_>, source_id: i64, kind: SpendKind, day: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
+                                  output_tokens, requests)
+         SELECT source_id, bucket_start, kind, key_id, model, currency, amount_micros, input_tokens, output_tokens,
+                requests
+         FROM spend WHERE source_id = ?1 AND bucket_width = 'day' AND kind = ?2 AND bucket_start >= ?3 AND bucket_start < ?4
+         ORDER BY bucket_start, key_id, model, project, currency",
+    )?
+    .execute(params![source_id, kind.as_str(), day, day + 86_400])?;
+    Ok(())
+}
+
+/// [`Rollup::FromRows`]: spend_daily and spend_daily_key rows as their GROUP BY rebuild
+/// computes them, from the window's rows.
+fn write_daily_from_rows(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    kind: SpendKind,
+    merged: &[(BucketIdentity<'_>, BucketTotals)],
+) -> Result<()> {
+    // (day, key, model, currency) → sums. `%` truncates like SQLite's, so the day is the one
+    // the SQL rebuild computes.
+    type DailyIdentity<'a> = (i64, &'a str, &'a str, &'a str);
+    let mut days: Vec<(DailyIdentity<'_>, BucketTotals)> = merged
+        .iter()
+        .map(|&((start, key, model, _project, currency), totals)| {
+            ((start - start % 86_400, key, model, currency), totals)
+        })
+        .collect();
+    days.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut error = None;
+    days.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            match sql_sum(kept.1, next.1) {
+                Ok(sum) => kept.1 = sum,
+                Err(e) => error = Some(e),
+            }
+        }
+        same
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
+                                  output_tokens, requests) VALUES ",
+        "(?1, #, ?2, #, #, #, #, #, #, #)",
+        params![source_id, kind.as_str()],
+        &days,
+        |stmt, i, ((day, key, model, currency), (amount, inp, out, req))| {
+            stmt.raw_bind_parameter(i, day)?;
+            stmt.raw_bind_parameter(i + 1, key)?;
+            stmt.raw_bind_parameter(i + 2, model)?;
+            stmt.raw_bind_parameter(i + 3, currency)?;
+            stmt.raw_bind_parameter(i + 4, amount)?;
+            stmt.raw_bind_parameter(i + 5, inp)?;
+            stmt.raw_bind_parameter(i + 6, out)?;
+            stmt.raw_bind_parameter(i + 7, req)
+        },
+    )?;
+    let rows = days.iter().map(|&((day, key, model, currency), (amount, ..))| (day, key, model, currency, amount));
+    insert_key_rollup(tx, source_id, kind, &key_rollup(rows)?)
+}
+
+fn insert_key_rollup(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    kind: SpendKind,
+    keys: &[(KeyIdentity<'_>, (i64, bool))],
+) -> Result<()> {
+    insert_batched(
+        tx,
+        "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model) VALUES ",
+        "(?1, #, #, #, ?2, #, #)",
+        params![source_id, kind.as_str()],
+        keys,
+        |stmt, i, ((day, key, currency), (amount, has_model))| {
+            stmt.raw_bind_parameter(i, day)?;
+            stmt.raw_bind_parameter(i + 1, key)?;
+            stmt.raw_bind_parameter(i + 2, currency)?;
+            stmt.raw_bind_parameter(i + 3, amount)?;
+            stmt.raw_bind_parameter(i + 4, has_model)
+        },
+    )
+}
+
+/// (day, key_id, currency): a spend_daily_key row's identity within a source and kind.
+type KeyIdentity<'a> = (i64, &'a str, &'a str);
+
+/// spend_daily_key from rows (day, key, model, currency, amount) sorted by day and key: the
+/// amount per day, key and currency, and whether any of it names a model, in key order.
+fn key_rollup<'a>(
+    rows: impl Iterator<Item = (i64, &'a str, &'a str, &'a str, i64)>,
+) -> Result<Vec<(KeyIdentity<'a>, (i64, bool))>> {
+    let mut out: Vec<(KeyIdentity<'a>, (i64, bool))> = Vec::new();
+    // Rows of one day and key are contiguous; their currencies are few, summed in `group`.
+    let mut group: Vec<(&'a str, i64, bool)> = Vec::new();
+    let mut current: Option<(i64, &'a str)> = None;
+    let flush = |out: &mut Vec<(KeyIdentity<'a>, (i64, bool))>, group: &mut Vec<(&'a str, i64, bool)>, at| {
+        if let Some((day, key)) = at {
+            group.sort_by(|a, b| a.0.cmp(b.0));
+            out.extend(
+                group.drain(..).map(|(currency, amount, has_model)| ((day, key, currency), (amount, has_model))),
+            );
+        }
+    };
+    for (day, key, model, currency, amount) in rows {
+        if current != Some((day, key)) {
+            flush(&mut out, &mut group, current);
+            current = Some((day, key));
+        }
+        match group.iter_mut().find(|(c, ..)| *c == currency) {
+            Some((_, sum, has_model)) => {
+                *sum = sum.checked_add(amount).ok_or_else(|| Error::internal("amount overflow"))?;
+                *has_model |= !model.is_empty();
+            }
+            None => group.push((currency, amount, !model.is_empty())),
+        }
+    }
+    flush(&mut out, &mut group, current);
+    Ok(out)
+}
+
+/// SQLite's `sum()` over two rows: NULLs are skipped (all NULL stays NULL), and an integer
+/// overflow is an error, never a wrapped or saturated total.
+fn sql_sum(a: BucketTotals, b: BucketTotals) -> Result<BucketTotals> {
+    let overflow = || Error::internal("amount overflow");
+    let opt = |x: Option<i64>, y: Option<i64>| match (x, y) {
+        (Some(x), Some(y)) => x.checked_add(y).map(Some).ok_or_else(overflow),
+        (x, y) => Ok(x.or(y)),
+    };
+    Ok((a.0.checked_add(b.0).ok_or_else(overflow)?, opt(a.1, b.1)?, opt(a.2, b.2)?, opt(a.3, b.3)?))
 }
 
 /// Whether the ledger already holds exactly `merged` for this window (amounts and tokens).
@@ -268,7 +584,7 @@ fn window_unchanged(
     tx: &Transaction<'_>,
     source_id: i64,
     w: &SpendWindow,
-    merged: &BTreeMap<BucketIdentity<'_>, BucketTotals>,
+    merged: &[(BucketIdentity<'_>, BucketTotals)],
 ) -> Result<bool> {
     // BINARY collation orders text by bytes, as Rust orders `str`: both sides iterate alike.
     let mut stmt = tx.prepare_cached(
@@ -572,7 +888,8 @@ pub fn reconcile(conn: &Connection, range: DayRange) -> Result<Vec<ReconcileRow>
 }
 
 /// Rebuilds the daily roll-up of `source_id` for the UTC days overlapping `[from, to)` from
-/// `spend`. Called inside the poll's transaction after its windows are replaced.
+/// `spend`. Called inside the poll's transaction after spend was derived from balances, and
+/// after a window is replaced whose roll-ups cannot be built from its own rows ([`Rollup`]).
 fn refresh_daily(tx: &Transaction<'_>, source_id: i64, from: i64, to: i64) -> Result<()> {
     let from = from - from.rem_euclid(86_400);
     let to = to + (86_400 - to.rem_euclid(86_400)) % 86_400;
@@ -775,6 +1092,140 @@ mod tests {
             (rec[0].billed.as_str(), rec[0].estimated.as_str(), rec[0].difference.as_str()),
             ("10.000000", "9.000000", "1.000000")
         );
+    }
+
+    /// Both roll-ups, sorted, as (table, day, kind, key, model, currency, amount, tokens…).
+    fn rollups(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stmt = conn
+            .prepare(
+                "SELECT 'daily', source_id, day, kind, key_id, model, currency, amount_micros, input_tokens, output_tokens, requests
+                 FROM spend_daily
+                 UNION ALL
+                 SELECT 'key', source_id, day, kind, key_id, has_model, currency, amount_micros, NULL, NULL, NULL
+                 FROM spend_daily_key
+                 ORDER BY 1, 2, 3, 4, 5, 6, 7",
+            )
+            .unwrap();
+        let mut q = stmt.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            let cells: Vec<String> = (0..11).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect();
+            out.push(cells.join(" "));
+        }
+        out
+    }
+
+    fn assert_rollups_match_a_rebuild(conn: &mut Connection, source_id: i64, range: DayRange) {
+        let written = rollups(conn);
+        assert!(!written.is_empty());
+        let tx = conn.transaction().unwrap();
+        refresh_daily(&tx, source_id, range.start_ts(), range.end_ts()).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(written, rollups(conn));
+    }
+
+    #[test]
+    fn rollups_written_with_a_poll_match_a_rebuild_from_spend() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-03").unwrap()).unwrap();
+        let with =
+            |day: &str, key: &str, model: &str, project: &str, currency: &str, micros: i64, tokens: Option<i64>| {
+                SpendRow {
+                    model: model.into(),
+                    project: project.into(),
+                    currency: currency.parse().unwrap(),
+                    input_tokens: tokens,
+                    ..row(day, key, micros)
+                }
+            };
+        let billed_window = |range: DayRange| SpendWindow {
+            width: BucketWidth::Day,
+            kind: SpendKind::Billed,
+            from: range.start_ts(),
+            to: range.end_ts(),
+            rows: vec![],
+        };
+        let billed = SpendWindow {
+            rows: vec![
+                // Three projects of one key and model: one roll-up row. Tokens NULL on one of them.
+                with("2026-03-01", "k1", "m1", "p1", "USD", 1_000, Some(10)),
+                with("2026-03-01", "k1", "m1", "p2", "USD", 2_000, Some(5)),
+                with("2026-03-01", "k1", "m1", "p3", "USD", 0, None),
+                with("2026-03-01", "k1", "", "", "USD", 500, None),
+                with("2026-03-01", "k1", "m1", "", "CNY", 7_000, Some(3)),
+                with("2026-03-03", "", "", "", "USD", 40, None),
+                with("2026-03-02", "k2", "m2", "", "USD", 300, Some(1)),
+                // Split across pages: summed.
+                with("2026-03-02", "k2", "m2", "", "USD", 200, Some(2)),
+            ],
+            ..billed_window(range)
+        };
+        let hour = |day: &str, h: i64, key: &str, model: &str, micros: i64| SpendRow {
+            model: model.into(),
+            bucket_start: day_start(parse_day(day).unwrap()) + h * 3600,
+            ..row(day, key, micros)
+        };
+        let estimated = SpendWindow {
+            width: BucketWidth::Hour,
+            kind: SpendKind::Estimated,
+            from: range.start_ts(),
+            to: range.end_ts(),
+            rows: vec![
+                hour("2026-03-01", 1, "k1", "m1", 10),
+                hour("2026-03-01", 5, "k1", "m1", 20),
+                hour("2026-03-02", 23, "k2", "", 30),
+            ],
+        };
+        let poll = PollResult { windows: vec![billed.clone(), estimated], ..Default::default() };
+        write_poll(&mut conn, id, 1, 2, range, &poll).unwrap();
+        assert_rollups_match_a_rebuild(&mut conn, id, range);
+        // Hourly billed rows next to the daily ones: the day roll-up must count both, so this
+        // window's days are rebuilt from `spend`.
+        let mut hourly_billed =
+            SpendWindow { width: BucketWidth::Hour, kind: SpendKind::Billed, rows: vec![], ..billed.clone() };
+        hourly_billed.rows.push(hour("2026-03-02", 4, "k2", "m2", 9));
+        // And a window that does not start at midnight.
+        let mut part_day = SpendWindow { kind: SpendKind::Estimated, ..hourly_billed.clone() };
+        part_day.from += 3 * 3600;
+        part_day.rows = vec![hour("2026-03-01", 4, "k3", "m1", 11)];
+        let poll = PollResult { windows: vec![hourly_billed, part_day], ..Default::default() };
+        write_poll(&mut conn, id, 3, 4, range, &poll).unwrap();
+        assert_rollups_match_a_rebuild(&mut conn, id, range);
+        // The provider revises the daily billed window, now next to hourly billed rows.
+        let mut revised = billed;
+        revised.rows[0].amount_micros += 1;
+        write_poll(&mut conn, id, 5, 6, range, &PollResult { windows: vec![revised], ..Default::default() }).unwrap();
+
+        assert_rollups_match_a_rebuild(&mut conn, id, range);
+
+        // Daily rows without projects (the common shape), over days, keys and currencies.
+        let other = source(&conn, "b");
+        let rows = vec![
+            with("2026-03-01", "k1", "m1", "", "USD", 1_000, Some(10)),
+            with("2026-03-01", "k1", "m2", "", "USD", 2_000, None),
+            with("2026-03-01", "k1", "m2", "", "CNY", 3_000, None),
+            with("2026-03-01", "k2", "", "", "USD", 4_000, Some(1)),
+            with("2026-03-03", "", "", "", "USD", 5_000, None),
+            with("2026-03-03", "k1", "m1", "", "USD", 6_000, Some(2)),
+        ];
+        let daily_only =
+            PollResult { windows: vec![SpendWindow { rows, ..billed_window(range) }], ..Default::default() };
+        write_poll(&mut conn, other, 7, 8, range, &daily_only).unwrap();
+        assert_rollups_match_a_rebuild(&mut conn, other, range);
+        let daily: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend_daily", [], |r| r.get(0)).unwrap();
+        assert_eq!(daily, total(&conn));
+        let keys: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend_daily_key", [], |r| r.get(0)).unwrap();
+        assert_eq!(keys, total(&conn));
+        let billed_usd_k1: (i64, Option<i64>) = conn
+            .query_row(
+                "SELECT amount_micros, input_tokens FROM spend_daily
+                 WHERE source_id = ?1 AND kind = 'billed' AND key_id = 'k1' AND model = 'm1' AND currency = 'USD'",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(billed_usd_k1, (3_001, Some(15)));
     }
 
     #[test]
