@@ -157,6 +157,28 @@ pub fn write_poll(
     range: DayRange,
     poll: &PollResult,
 ) -> Result<i64> {
+    // The inserts below are multi-row statements, which SQLite backs with a statement journal.
+    // Once a large poll outgrows the page cache, each page it spills is first copied into that
+    // journal, a temp file by default: two writes per page. In memory it is a copy. Set for this
+    // transaction only (it is read when the transaction starts), so sorts elsewhere still spill
+    // to disk.
+    let temp_store: i64 = conn.query_row("PRAGMA temp_store", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    let result = write_poll_in_transaction(conn, source_id, started_at, finished_at, range, poll);
+    let restored = conn.execute_batch(&format!("PRAGMA temp_store = {temp_store}"));
+    let written = result?;
+    restored?;
+    Ok(written)
+}
+
+fn write_poll_in_transaction(
+    conn: &mut Connection,
+    source_id: i64,
+    started_at: i64,
+    finished_at: i64,
+    range: DayRange,
+    poll: &PollResult,
+) -> Result<i64> {
     let tx = conn.transaction()?;
     let mut written = write_windows(&tx, source_id, finished_at, &poll.keys, &poll.windows)?;
     for b in &poll.balances {
