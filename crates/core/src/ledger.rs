@@ -296,10 +296,32 @@ fn insert_spend(
     fetched_at: i64,
     rows: &[(BucketIdentity<'_>, BucketTotals)],
 ) -> Result<()> {
+    const HEAD: &str =
+        "INSERT OR FAIL INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
+                                          amount_micros, input_tokens, output_tokens, requests, fetched_at) VALUES ";
+    let Some(&((start, _, _, project, currency), _)) = rows.first() else { return Ok(()) };
+    // Rows of one bucket, project and currency (a day of daily spend, usually): those are
+    // bound once per statement rather than once per row.
+    if rows.iter().all(|&((s, _, _, p, c), _)| (s, p, c) == (start, project, currency)) {
+        return insert_batched(
+            tx,
+            HEAD,
+            "(?1, #, #, ?5, ?6, ?2, ?7, ?3, #, #, #, #, ?4)",
+            params![source_id, w.width.as_str(), w.kind.as_str(), fetched_at, project, start, currency],
+            rows,
+            |stmt, i, ((_, key, model, ..), (amount, inp, out, req))| {
+                stmt.raw_bind_parameter(i, key)?;
+                stmt.raw_bind_parameter(i + 1, model)?;
+                stmt.raw_bind_parameter(i + 2, amount)?;
+                stmt.raw_bind_parameter(i + 3, inp)?;
+                stmt.raw_bind_parameter(i + 4, out)?;
+                stmt.raw_bind_parameter(i + 5, req)
+            },
+        );
+    }
     insert_batched(
         tx,
-        "INSERT INTO spend (source_id, key_id, model, project, bucket_start, bucket_width, currency, kind,
-                            amount_micros, input_tokens, output_tokens, requests, fetched_at) VALUES ",
+        HEAD,
         "(?1, #, #, #, #, ?2, #, ?3, #, #, #, #, ?4)",
         params![source_id, w.width.as_str(), w.kind.as_str(), fetched_at],
         rows,
@@ -357,6 +379,10 @@ fn merge_rows(rows: &[SpendRow]) -> Result<Vec<(BucketIdentity<'_>, BucketTotals
 /// statement overhead per row. 64 rows × 9 parameters stays far below SQLite's parameter limit.
 const ROWS_PER_INSERT: usize = 64;
 
+/// The callers' statements are `INSERT OR FAIL`: a failing row still fails the poll (the error
+/// rolls the whole transaction back), but SQLite need not keep a statement journal to undo a
+/// half-applied multi-row statement, which is a measurable part of a large poll's write time.
+///
 /// Inserts `items` with multi-row statements `head` + `values, values, …`. In `values`, `?N`
 /// are the shared parameters (bound once from `shared`) and each `#` is a per-row parameter;
 /// `bind(stmt, first, item)` binds one item's parameters, in `#` order, from index `first`.
@@ -466,7 +492,7 @@ fn rollup_of(
 /// which then needs a lookup in `spend` per row.)
 fn copy_day(tx: &Transaction<'_>, source_id: i64, kind: SpendKind, day: i64) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
+        "INSERT OR FAIL INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
                                   output_tokens, requests)
          SELECT source_id, bucket_start, kind, key_id, model, currency, amount_micros, input_tokens, output_tokens,
                 requests
@@ -511,7 +537,7 @@ fn write_daily_from_rows(
     }
     insert_batched(
         tx,
-        "INSERT INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
+        "INSERT OR FAIL INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
                                   output_tokens, requests) VALUES ",
         "(?1, #, ?2, #, #, #, #, #, #, #)",
         params![source_id, kind.as_str()],
@@ -539,7 +565,7 @@ fn insert_key_rollup(
 ) -> Result<()> {
     insert_batched(
         tx,
-        "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model) VALUES ",
+        "INSERT OR FAIL INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model) VALUES ",
         "(?1, #, #, #, ?2, #, #)",
         params![source_id, kind.as_str()],
         keys,
@@ -1231,9 +1257,31 @@ mod tests {
             with("2026-03-03", "", "", "", "USD", 5_000, None),
             with("2026-03-03", "k1", "m1", "", "USD", 6_000, Some(2)),
         ];
+        let mut expected: Vec<(i64, String, String, String, i64, Option<i64>)> = rows
+            .iter()
+            .map(|r| {
+                let currency = r.currency.as_str().to_owned();
+                (r.bucket_start, r.key_id.clone(), r.model.clone(), currency, r.amount_micros, r.input_tokens)
+            })
+            .collect();
+        expected.sort();
         let daily_only =
             PollResult { windows: vec![SpendWindow { rows, ..billed_window(range) }], ..Default::default() };
         write_poll(&mut conn, other, 7, 8, range, &daily_only).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT bucket_start, key_id, model, currency, amount_micros, input_tokens FROM spend
+                 WHERE source_id = ?1 AND project = '' AND bucket_width = 'day' AND kind = 'billed' AND fetched_at = 8
+                 ORDER BY 1, 2, 3, 4",
+            )
+            .unwrap();
+        let stored: Vec<(i64, String, String, String, i64, Option<i64>)> = stmt
+            .query_map([other], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        drop(stmt);
+        assert_eq!(stored, expected);
         assert_rollups_match_a_rebuild(&mut conn, other, range);
         let daily: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend_daily", [], |r| r.get(0)).unwrap();
         assert_eq!(daily, total(&conn));

@@ -83,6 +83,13 @@ pub fn json_number_to_micros(value: f64) -> Result<i64> {
 
 /// Rounds a decimal amount to micros (half away from zero); an error when out of range.
 pub fn decimal_to_micros(d: Decimal) -> Result<i64> {
+    // Six places or fewer: already exact micros, nothing to round.
+    if d.scale() <= 6 {
+        let exact = d.mantissa().checked_mul(10i128.pow(6 - d.scale())).and_then(|m| i64::try_from(m).ok());
+        if let Some(micros) = exact {
+            return Ok(micros);
+        }
+    }
     let out_of_range = || Error::invalid_input(format!("amount {d} is out of range"));
     // checked: a 28-digit amount overflows Decimal itself when scaled.
     let micros = d

@@ -41,7 +41,7 @@ use super::http::{Auth, KeyActionContext, PollContext};
 use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
 use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
+use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, DayRange, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{decimal_to_micros, Currency};
 
 pub struct LiteLlm;
@@ -406,6 +406,55 @@ impl Activity {
         Ok(())
     }
 
+    /// Every day's rows in date order, and the days whose model split was dropped. The error
+    /// is the first in date order: a day outside `range`, or one that cannot be attributed.
+    fn rows(&self, range: DayRange) -> Result<(Vec<SpendRow>, Vec<NaiveDate>)> {
+        let entries: usize = self.days.values().map(|d| d.cross.len()).sum();
+        // A year of a few hundred keys is most of a second of work on one core, while the HTTP
+        // side is idle; days are independent, so large polls split them over a few threads.
+        let threads = if entries < 50_000 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+        self.rows_on(range, threads.min(4))
+    }
+
+    fn rows_on(&self, range: DayRange, threads: usize) -> Result<(Vec<SpendRow>, Vec<NaiveDate>)> {
+        let ranks = self.names.ranks();
+        let days: Vec<(&NaiveDate, &Day)> = self.days.iter().collect();
+        let work = |days: &[(&NaiveDate, &Day)]| -> Result<(Vec<SpendRow>, Vec<NaiveDate>)> {
+            let mut rows = Vec::with_capacity(days.iter().map(|(_, d)| d.cross.len()).sum());
+            let mut lost = Vec::new();
+            for &(&date, day) in days {
+                if !range.contains(date) {
+                    let (from, to) = (range.from, range.to);
+                    return Err(unreadable(
+                        ACTIVITY,
+                        format!("it returned {date}, outside the requested {from}..{to}"),
+                    ));
+                }
+                if self.attribute(date, day, &ranks, &mut rows)? {
+                    lost.push(date);
+                }
+            }
+            Ok((rows, lost))
+        };
+        if threads <= 1 || days.len() < 2 {
+            return work(&days);
+        }
+        let parts: Vec<_> = std::thread::scope(|scope| {
+            let work = &work;
+            let handles: Vec<_> =
+                days.chunks(days.len().div_ceil(threads)).map(|part| scope.spawn(move || work(part))).collect();
+            handles.into_iter().map(|h| h.join().expect("attributing days does not panic")).collect()
+        });
+        let mut parts = parts.into_iter();
+        let (mut rows, mut lost) = parts.next().expect("at least one part")?;
+        for part in parts {
+            let (more_rows, more_lost) = part?;
+            rows.extend(more_rows);
+            lost.extend(more_lost);
+        }
+        Ok((rows, lost))
+    }
+
     fn alias(&self, key: &str) -> Option<&str> {
         let id = *self.names.ids.get(key)?;
         self.aliases.get(id as usize)?.as_deref()
@@ -697,23 +746,10 @@ impl Connector for LiteLlm {
                 page += 1;
             }
 
-            let mut rows = Vec::with_capacity(activity.days.values().map(|d| d.cross.len()).sum());
-            let mut lost_model_days = Vec::new();
-            let ranks = activity.names.ranks();
-            for (date, day) in &activity.days {
-                if !ctx.range.contains(*date) {
-                    return Err(unreadable(
-                        ACTIVITY,
-                        format!("it returned {date}, outside the requested {from}..{to}"),
-                    ));
-                }
-                if activity.attribute(*date, day, &ranks, &mut rows)? {
-                    lost_model_days.push(date.to_string());
-                }
-            }
+            let (rows, lost_model_days) = activity.rows(ctx.range)?;
             if !lost_model_days.is_empty() {
                 tracing::warn!(
-                    days = %lost_model_days.join(","),
+                    days = %lost_model_days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","),
                     "this LiteLLM proxy does not split model spend by key (no api_key_breakdown); spend is attributed per key only"
                 );
             }
@@ -912,6 +948,31 @@ mod tests {
         let (rows, lost) = rows_of(&activity(&[p]), "2026-03-03");
         assert!(!lost);
         assert_eq!(rows, vec![r("k", "m", 300_000)]);
+    }
+
+    #[test]
+    fn days_split_over_threads_give_the_same_rows_in_the_same_order() {
+        let mut pages = Vec::new();
+        for d in 1..=9 {
+            pages.push(format!(
+                r#"{{"results":[{{"date":"2026-03-0{d}","metrics":{{"spend":{d}.5}},
+                "breakdown":{{"models":{{"m{d}":{{"metrics":{{"spend":{d}}},"api_key_breakdown":{{"k{d}":{{"metrics":{{"spend":{d}}}}}}}}}}},
+                             "api_keys":{{"k{d}":{{"spend":{d}}},"k0":{{"spend":0.25}}}}}}}}]}}"#
+            ));
+        }
+        let a = activity(&pages.iter().map(String::as_str).collect::<Vec<_>>());
+        let range = DayRange::new(day("2026-03-01"), day("2026-03-09")).unwrap();
+        let (one, lost_one) = a.rows_on(range, 1).unwrap();
+        let (three, lost_three) = a.rows_on(range, 3).unwrap();
+        assert_eq!(one.len(), 27, "per day: key × model, the key without a model, the unattributed rest");
+        assert_eq!(one, three);
+        assert_eq!(lost_one, lost_three);
+        // The first bad day in date order is the error, however the days are split.
+        let short = DayRange::new(day("2026-03-01"), day("2026-03-05")).unwrap();
+        let e1 = a.rows_on(short, 1).unwrap_err();
+        let e3 = a.rows_on(short, 3).unwrap_err();
+        assert_eq!(e1.message(), e3.message());
+        assert!(e1.message().contains("2026-03-06"), "{}", e1.message());
     }
 
     #[test]
