@@ -1,6 +1,7 @@
 //! The transport-agnostic operations the CLI and the desktop shell call. Each takes and returns
 //! the DTOs in [`crate::dto`]; the shell's commands are one-line adapters over these.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{Datelike, Duration as Days, NaiveDate};
@@ -43,6 +44,10 @@ pub struct Burnrate {
     pub prices: OnceLock<Arc<PriceTable>>,
     /// Where alerts are shown; None: this process has no desktop (alerts are still recorded).
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// The UTC hour (Unix hours) alerts were last evaluated in with nothing changed since, or
+    /// -1. Alerts depend on the ledger, budgets, settings and the current hour only, so a sync
+    /// that wrote nothing within the same hour skips the evaluation (most of an idle poll's CPU).
+    alerts_evaluated_hour: AtomicI64,
 }
 
 impl Burnrate {
@@ -54,7 +59,16 @@ impl Burnrate {
         secrets: Box<dyn SecretStore>,
         http: HttpClient,
     ) -> Self {
-        Burnrate { paths, clock, env, secrets, http, prices: OnceLock::new(), notifier: None }
+        Burnrate {
+            paths,
+            clock,
+            env,
+            secrets,
+            http,
+            prices: OnceLock::new(),
+            notifier: None,
+            alerts_evaluated_hour: AtomicI64::new(-1),
+        }
     }
 
     /// Shows alerts through `notifier` (the desktop's, or a test's).
@@ -157,7 +171,10 @@ impl Burnrate {
         progress: Option<ProgressFn>,
     ) -> Result<SyncReport> {
         let outcomes = self.sync_sources(only, from, to, progress).await?;
-        let (alerts, alerts_error) = if outcomes.iter().any(|o| o.ok) {
+        let hour = self.clock.now().timestamp().div_euclid(3600);
+        let changed = outcomes.iter().any(|o| o.ok && o.rows_written > 0);
+        let stale = changed || self.alerts_evaluated_hour.load(Ordering::Relaxed) != hour;
+        let (alerts, alerts_error) = if stale && outcomes.iter().any(|o| o.ok) {
             match self.evaluate_alerts() {
                 Ok(alerts) => (alerts, None),
                 Err(e) => {
@@ -284,6 +301,7 @@ impl Burnrate {
         let mut conn = self.open()?;
         let source = sources::get(&conn, source)?;
         let rows_written = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed)?;
+        self.alert_inputs_changed();
         tracing::info!(source = %source.name, rows_written, from = %parsed.from, to = %parsed.to, "imported CSV");
         Ok(ImportSummary {
             source: source.name,
@@ -311,6 +329,7 @@ impl Burnrate {
     pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetView> {
         let conn = self.open()?;
         let budget = budgets::add(&conn, self.clock.now().timestamp(), req)?;
+        self.alert_inputs_changed();
         tracing::info!(budget = budget.id, scope = %budget.scope.spec(), period = %budget.period, "budget added");
         let settings = self.settings_in(&conn)?;
         self.budget_view(&conn, &budget, &settings)
@@ -373,6 +392,7 @@ impl Burnrate {
     pub fn set_setting(&self, name: &str, value: &str) -> Result<SettingsView> {
         let conn = self.open()?;
         app_settings::set(&conn, name, value)?;
+        self.alert_inputs_changed();
         tracing::info!(setting = name.trim(), "setting changed");
         Ok(self.settings_in(&conn)?.view())
     }
@@ -381,6 +401,11 @@ impl Burnrate {
     pub fn pause_alerts(&self, seconds: i64) -> Result<SettingsView> {
         let value = if seconds <= 0 { "none".to_owned() } else { (self.clock.now().timestamp() + seconds).to_string() };
         self.set_setting(app_settings::ALERTS_PAUSED_UNTIL, &value)
+    }
+
+    /// The next sync evaluates alerts even if it writes nothing.
+    fn alert_inputs_changed(&self) {
+        self.alerts_evaluated_hour.store(-1, Ordering::Relaxed);
     }
 
     /// Fired alerts, newest first.
@@ -395,6 +420,7 @@ impl Burnrate {
         let settings = self.settings_in(&conn)?;
         let now = self.clock.now();
         let ids = engine::evaluate(&mut conn, now, &settings)?;
+        self.alerts_evaluated_hour.store(now.timestamp().div_euclid(3600), Ordering::Relaxed);
         let fired = store::get_many(&conn, &ids)?;
         deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
     }

@@ -223,3 +223,36 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     assert_eq!(notices.len(), alerts.len());
     assert!(notices.iter().any(|n| n.summary == "100% of the daily budget: all sources"), "{notices:?}");
 }
+
+/// An idle sync in the same hour skips evaluating alerts; a budget added in between must still
+/// be judged by the next sync, even though that sync writes nothing new.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_added_between_idle_syncs_is_judged_by_the_next_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/key"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = core(dir.path(), &server);
+    let first = core.sync_with_alerts(None, None, None, None).await.unwrap();
+    assert!(first.outcomes[0].ok && first.outcomes[0].rows_written > 0, "{:?}", first.outcomes);
+    let idle = core.sync_with_alerts(None, None, None, None).await.unwrap();
+    assert_eq!(idle.outcomes[0].rows_written, 0, "the same answer again changes nothing");
+    assert!(idle.alerts.iter().all(|a| a.budget_id.is_none()));
+
+    core.add_budget(&burnrate_core::dto::AddBudgetRequest {
+        scope: "total".into(),
+        period: "day".into(),
+        amount: "20".into(),
+        currency: None,
+        thresholds: None,
+    })
+    .unwrap();
+    let after = core.sync_with_alerts(None, None, None, None).await.unwrap();
+    assert_eq!(after.outcomes[0].rows_written, 0);
+    let budget_alerts: Vec<_> = after.alerts.iter().filter(|a| a.budget_id.is_some()).collect();
+    assert_eq!(budget_alerts.len(), 1, "25.50 USD today passes a 20 USD daily budget: {:?}", after.alerts);
+    assert_eq!(budget_alerts[0].threshold, Some(100));
+}
