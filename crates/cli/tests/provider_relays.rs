@@ -422,7 +422,7 @@ fn snapshots(cli: &Cli) -> Vec<(i64, Option<i64>, Option<i64>)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn new_api_records_an_exact_snapshot_per_sync_across_days_despite_faults() {
+async fn new_api_daily_spend_from_snapshots_across_days_despite_faults() {
     let server = MockServer::start().await;
     let mut cli = cli_at(NEW_API_SYNCS[0].0);
     add(&cli, "new-api", "relay", &format!("{}/v1", server.uri()), "BURNRATE_TEST_RELAY_TOKEN", &["user_id=42"]);
@@ -438,8 +438,25 @@ async fn new_api_records_an_exact_snapshot_per_sync_across_days_despite_faults()
         expected.push((ts(now), Some(quota * 2), Some(used * 2)));
         assert_eq!(snapshots(&cli), expected);
     }
-    // Daily spend is derived from the growth of used_quota between snapshots by
-    // balance_spend::derive, which this branch does not implement; see docs/providers/new-api.md.
+    // Daily spend is the growth of used_quota between consecutive snapshots, booked on the day
+    // of the later one: the quota rise on 03-05 is a top-up, not spend, and 03-04 (no growth)
+    // has no row. Units / 500000 USD = units * 2 micro-dollars.
+    let day = |day: &str, units: i64| {
+        json!({"day": day, "source": "relay", "provider": "new-api", "key_id": null, "key_name": null,
+               "model": null, "currency": "USD", "amount": micros_text(units * 2), "kind": "billed"})
+    };
+    let expected = json!([
+        day("2026-03-01", 3_000_001 - 2_000_001),
+        day("2026-03-02", 4_500_000 - 3_000_001),
+        day("2026-03-05", 5_123_457 - 4_500_000),
+        day("2026-03-06", 5_123_458 - 5_123_457),
+    ]);
+    assert_eq!(report(&cli, &["source"], "2026-03-01", "2026-03-06"), expected);
+    // Another sync with the same answer adds a snapshot but no spend.
+    new_api_answers(&server, 249_999_999, 5_123_458).await;
+    set_now(&mut cli, "2026-03-06T18:00:00Z");
+    cli.run(&["--timeout", "1", "--retries", "4", "sync"]).ok();
+    assert_eq!(report(&cli, &["source"], "2026-03-01", "2026-03-06"), expected);
     no_key_anywhere(&cli, &[]);
 }
 
