@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "set_polling_paused",
     "daily_report",
     "reconcile",
+    "import_csv",
     "list_budgets",
     "add_budget",
     "remove_budget",

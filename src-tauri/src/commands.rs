@@ -7,6 +7,7 @@ use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, DisableConfirm, KeyActionView, ReconcileRow,
     ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
 };
+use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::poller::{PollerHandle, SourceStatus};
 use burnrate_core::tray_status::TrayStatus;
@@ -61,6 +62,20 @@ pub fn daily_report(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReportRo
 #[tauri::command]
 pub fn reconcile(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReconcileRow>> {
     Ok(app.reconcile(&query)?)
+}
+
+/// The UI reads the file the user picked and sends its text; the core parses it whole.
+#[tauri::command]
+pub fn import_csv(
+    handle: AppHandle,
+    app: Core<'_>,
+    source: String,
+    format: CsvFormat,
+    data: String,
+) -> CmdResult<ImportSummary> {
+    let summary = app.import_csv(&source, format, data.as_bytes())?;
+    crate::tray::refresh(&handle);
+    Ok(summary)
 }
 
 #[tauri::command]

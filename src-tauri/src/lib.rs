@@ -87,6 +87,7 @@ pub fn run() {
             commands::set_polling_paused,
             commands::daily_report,
             commands::reconcile,
+            commands::import_csv,
             commands::list_budgets,
             commands::add_budget,
             commands::remove_budget,

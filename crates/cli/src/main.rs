@@ -586,6 +586,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Openai => CsvFormat::Openai,
                 Format::Anthropic => CsvFormat::Anthropic,
             };
+            // Refuse an oversized file before reading it into memory.
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if size > burnrate_core::import::MAX_FILE_BYTES as u64 {
+                return Err(Error::invalid_input(format!(
+                    "{} is {} MB; Burnrate imports files up to {} MB. Export a shorter date range and import each part",
+                    file.display(),
+                    size.div_ceil(1024 * 1024),
+                    burnrate_core::import::MAX_FILE_BYTES / (1024 * 1024)
+                )));
+            }
             let data = read_file(&file)?;
             let summary = app.import_csv(&source, format, &data)?;
             if json {

@@ -414,3 +414,18 @@ fn openai_and_claude_console_cost_exports() {
     let run = import(&cli, "openai-export", &fixture_path("anthropic_cost.csv"), "openai").failed();
     assert!(run.stderr.contains("the openai format needs the columns start_time, amount_value, amount_currency; this file has: usage_date_utc"), "{}", run.stderr);
 }
+
+#[test]
+fn an_oversized_file_is_refused_before_it_is_read() {
+    let cli = cli();
+    let path = cli.data_dir.path().join("huge.csv");
+    // Sparse: 2 GB on paper, nothing on disk; reading it would take the memory.
+    std::fs::File::create(&path).unwrap().set_len(2 * 1024 * 1024 * 1024).unwrap();
+    let run = import(&cli, "books", &path.display().to_string(), "generic").failed();
+    assert!(
+        run.stderr.contains("is 2048 MB; Burnrate imports files up to 100 MB. Export a shorter date range"),
+        "{}",
+        run.stderr
+    );
+    assert!(spend_dump(&cli).is_empty(), "nothing written");
+}

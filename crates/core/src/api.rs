@@ -297,6 +297,13 @@ impl Burnrate {
     /// source's rows of the file's kinds on the file's days. The file is parsed whole before the
     /// ledger is opened: a corrupt file changes nothing. See [`crate::import`].
     pub fn import_csv(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        if data.len() > import::MAX_FILE_BYTES {
+            return Err(Error::invalid_input(format!(
+                "the file is {} MB; Burnrate imports files up to {} MB. Export a shorter date range and import each part",
+                data.len().div_ceil(1024 * 1024),
+                import::MAX_FILE_BYTES / (1024 * 1024)
+            )));
+        }
         let parsed = import::parse(format, data)?;
         let mut conn = self.open()?;
         let source = sources::get(&conn, source)?;

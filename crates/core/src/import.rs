@@ -13,7 +13,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate};
 use rusqlite::{params, Connection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::dto::SpendKind;
 use crate::error::{Error, ErrorCode, Result};
@@ -21,8 +22,9 @@ use crate::ledger::{self, day_start, BucketWidth, KeyRecord, SpendRow, SpendWind
 use crate::money::{parse_micros, Currency};
 
 /// The CSV layouts Burnrate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum CsvFormat {
     /// `day, amount, currency[, key_id, key_name, model, kind]`.
     Generic,
@@ -64,14 +66,20 @@ impl FromStr for CsvFormat {
     }
 }
 
+/// The largest file an import reads (a year of per-key, per-model rows is a few megabytes).
+pub const MAX_FILE_BYTES: usize = 100 * 1024 * 1024;
+
 /// What an import wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct ImportSummary {
     pub source: String,
     pub format: CsvFormat,
     /// Data lines read from the file.
+    #[ts(type = "number")]
     pub lines: usize,
     /// Ledger rows written (lines of the same day, key, model, project and currency are summed).
+    #[ts(type = "number")]
     pub rows_written: i64,
     /// The inclusive UTC days replaced, `YYYY-MM-DD`.
     pub from: String,

@@ -6,9 +6,11 @@ import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AlertView } from './bindings/AlertView';
 import type { AppInfo } from './bindings/AppInfo';
 import type { BudgetView } from './bindings/BudgetView';
+import type { CsvFormat } from './bindings/CsvFormat';
 import type { DisableConfirm } from './bindings/DisableConfirm';
 import type { DossierFormat } from './bindings/DossierFormat';
 import type { ErrorCode } from './bindings/ErrorCode';
+import type { ImportSummary } from './bindings/ImportSummary';
 import type { KeyActionView } from './bindings/KeyActionView';
 import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
@@ -109,6 +111,14 @@ export function dailyReport(query: ReportQuery): Promise<ReportRow[]> {
 /** Billed against estimated spend per day, source and currency, for days that have both. */
 export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
   return call('reconcile', { query });
+}
+
+/**
+ * Imports a provider's CSV usage export into a source: parsed whole or not at all (errors name
+ * the line and column); replaces that source's rows of the file's days, so a re-import never adds.
+ */
+export function importCsv(source: string, format: CsvFormat, data: string): Promise<ImportSummary> {
+  return call('import_csv', { source, format, data });
 }
 
 /** The background poller's view of every source: state, next poll, last error. */
