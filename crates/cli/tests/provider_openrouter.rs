@@ -64,8 +64,9 @@ struct Key {
     limit: Option<i64>,
 }
 
-/// The keys with spend, in the order /keys lists them (prod and dev on page 1, the rest on page 2).
-const KEYS: [Key; 4] = [
+/// The keys with spend, in the order /keys lists them (prod and dev on page 1, ci and batch on
+/// page 2); the last lives in another workspace, listed only with its `workspace_id`.
+const KEYS: [Key; 5] = [
     Key {
         hash: "hash_FAKE_prod",
         name: "Production",
@@ -85,7 +86,18 @@ const KEYS: [Key; 4] = [
         limit: None,
     },
     Key { hash: "hash_FAKE_batch", name: "Batch", label: "sk-or-v1-bat...444", disabled: false, daily: 1, limit: None },
+    Key {
+        hash: "hash_FAKE_research",
+        name: "Research notebook",
+        label: "sk-or-v1-res...555",
+        disabled: false,
+        daily: 250_000,
+        limit: None,
+    },
 ];
+/// The default workspace (every key's `workspace_id` in the default listing) and another one.
+const DEFAULT_WS: &str = "0df9e665-d932-5740-b2c7-b52af166bc11";
+const RESEARCH_WS: &str = "ws_FAKE_research";
 /// A key deleted since: only the account's unfiltered activity still counts its spend.
 const DELETED: &str = "hash_FAKE_deleted";
 /// Keys without spend that fill the first /keys page to 100.
@@ -197,6 +209,7 @@ fn key_activity(hash: &str, first_day: i64) -> String {
 }
 
 fn key_json(hash: &str, name: &str, label: &str, disabled: bool, daily: i64, limit: Option<i64>) -> Value {
+    let workspace = if hash == "hash_FAKE_research" { RESEARCH_WS } else { DEFAULT_WS };
     let usd = |m: i64| -> f64 { format!("{}.{:06}", m / 1_000_000, m % 1_000_000).parse().unwrap() };
     json!({
         "byok_usage": 0, "byok_usage_daily": 0, "byok_usage_monthly": 0, "byok_usage_weekly": 0,
@@ -205,11 +218,20 @@ fn key_json(hash: &str, name: &str, label: &str, disabled: bool, daily: i64, lim
         "limit": limit.map(usd), "limit_remaining": limit.map(|l| usd(l / 2 + 500_000)), "limit_reset": null,
         "name": name, "updated_at": null, "usage": usd(daily * 3), "usage_daily": usd(daily),
         "usage_monthly": usd(daily * 3), "usage_weekly": usd(daily * 2),
-        "workspace_id": "0df9e665-d932-5740-b2c7-b52af166bc11"
+        "workspace_id": workspace
     })
 }
 
-fn keys_pages() -> (String, String) {
+fn workspaces() -> String {
+    json!({"data": [
+        {"id": DEFAULT_WS, "name": "Default Workspace", "slug": "default"},
+        {"id": RESEARCH_WS, "name": "Research", "slug": "research"}
+    ], "total_count": 2})
+    .to_string()
+}
+
+/// The default workspace's two pages, and the research workspace's one.
+fn keys_pages() -> (String, String, String) {
     let k = |k: &Key| key_json(k.hash, k.name, k.label, k.disabled, k.daily, k.limit);
     let mut first: Vec<Value> = KEYS[..2].iter().map(k).collect();
     for i in 0..FILLERS {
@@ -222,8 +244,9 @@ fn keys_pages() -> (String, String) {
             None,
         ));
     }
-    let second: Vec<Value> = KEYS[2..].iter().map(k).collect();
-    (json!({"data": first}).to_string(), json!({"data": second}).to_string())
+    let second: Vec<Value> = KEYS[2..4].iter().map(k).collect();
+    let research: Vec<Value> = KEYS[4..].iter().map(k).collect();
+    (json!({"data": first}).to_string(), json!({"data": second}).to_string(), json!({"data": research}).to_string())
 }
 
 fn management_key() -> String {
@@ -285,17 +308,25 @@ async fn mount_faults(server: &MockServer) {
 async fn mount_good(server: &MockServer, first_day: i64) {
     get("key").respond_with(ok(management_key())).mount(server).await;
     get("credits").respond_with(ok(CREDITS.into())).mount(server).await;
-    let (p1, p2) = keys_pages();
+    get("workspaces").and(query_param("offset", "0")).respond_with(ok(workspaces())).mount(server).await;
+    let (p1, p2, research) = keys_pages();
+    // The default workspace answers with and without its id; the research one only with its id.
+    for (page, offset) in [(p1, "0"), (p2, "100")] {
+        for ws in [None, Some(DEFAULT_WS)] {
+            let m = get("keys").and(query_param("include_disabled", "true")).and(query_param("offset", offset));
+            match ws {
+                Some(id) => m.and(query_param("workspace_id", id)).respond_with(ok(page.clone())).mount(server).await,
+                None => {
+                    m.and(query_param_is_missing("workspace_id")).respond_with(ok(page.clone())).mount(server).await
+                }
+            }
+        }
+    }
     get("keys")
         .and(query_param("include_disabled", "true"))
         .and(query_param("offset", "0"))
-        .respond_with(ok(p1))
-        .mount(server)
-        .await;
-    get("keys")
-        .and(query_param("include_disabled", "true"))
-        .and(query_param("offset", "100"))
-        .respond_with(ok(p2))
+        .and(query_param("workspace_id", RESEARCH_WS))
+        .respond_with(ok(research))
         .mount(server)
         .await;
     for k in KEYS {
@@ -428,7 +459,8 @@ async fn a_management_key_gives_every_keys_history_through_faults_and_resyncs() 
             .count()
     };
     assert_eq!(count("credits", None), 2, "timed out, then answered");
-    assert_eq!(count("keys", Some(("offset", "100"))), 2, "429, then the page");
+    assert_eq!(count("keys", Some(("offset", "100"))), 3, "429, then the page; the default workspace again by id");
+    assert_eq!(count("keys", Some(("workspace_id", RESEARCH_WS))), 1, "every workspace is listed");
     assert_eq!(count("activity", Some(("api_key_hash", "hash_FAKE_prod"))), 2, "500, then the rows");
     assert_eq!(count("activity", None), 2, "429, then the account's rows");
     assert_eq!(count("activity", Some(("api_key_hash", "hash_FAKE_filler97"))), 1, "every listed key is asked");
@@ -444,7 +476,12 @@ async fn a_management_key_gives_every_keys_history_through_faults_and_resyncs() 
     // Every key of both pages, the disabled ones marked; names fall back to the label.
     let db = cli.db();
     let count_keys: i64 = db.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0)).unwrap();
-    assert_eq!(count_keys, (KEYS.len() + FILLERS) as i64);
+    assert_eq!(count_keys, (KEYS.len() + FILLERS) as i64, "each key once, whichever listings name it");
+    let workspace_of = |hash: &str| -> Option<String> {
+        db.query_row("SELECT project FROM api_keys WHERE provider_key_id = ?1", [hash], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(workspace_of("hash_FAKE_research").as_deref(), Some("Research"));
+    assert_eq!(workspace_of("hash_FAKE_prod").as_deref(), Some("Default Workspace"));
     let disabled: Vec<String> = db
         .prepare("SELECT provider_key_id FROM api_keys WHERE disabled ORDER BY provider_key_id")
         .unwrap()

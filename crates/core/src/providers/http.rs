@@ -135,6 +135,22 @@ impl PollContext {
         self.parse(endpoint, &body)
     }
 
+    /// [`Self::get_json`], except that a 404 is `None`: for endpoints an older or self-hosted
+    /// deployment may not have, where the caller can do without.
+    pub async fn get_json_if_exists<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        url: Url,
+        auth: Auth<'_>,
+    ) -> Result<Option<T>> {
+        let call = Call { method: Method::GET, endpoint, url, auth, headers: &[], body: None, purpose: Purpose::Read };
+        match send(&self.http, self.provider, &self.key, &call).await {
+            Ok(body) => self.parse(endpoint, &body).map(Some),
+            Err(f) if f.status == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(f) => Err(f.error),
+        }
+    }
+
     /// GETs `url` and returns the body of a successful answer, retrying like [`Self::get_json`].
     /// For large bodies parsed with [`Self::parse`] into types that borrow from the text.
     pub async fn get_body(&self, endpoint: &str, url: Url, auth: Auth<'_>, headers: &[(&str, &str)]) -> Result<String> {

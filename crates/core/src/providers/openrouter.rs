@@ -6,10 +6,12 @@
 //! - **Management key** (`is_management_key: true`): the management API gives every key's
 //!   history. `GET /credits` is the account balance (`total_credits − total_usage`);
 //!   `GET /keys?include_disabled=true` (offset pagination, 100 a page, no `has_more`) names
-//!   the keys and carries each one's `usage_daily` for today; `GET /activity?api_key_hash=…`
+//!   the keys and carries each one's `usage_daily` for today — once for the default workspace and
+//!   once per workspace of `GET /workspaces` (`workspace_id=…`; skipped where the server has no
+//!   `/workspaces`), each key kept once with its workspace's name; `GET /activity?api_key_hash=…`
 //!   (once per key, not paginated) gives USD per completed UTC day × model × provider endpoint
 //!   for the last 30 completed days; `GET /activity` without a key filter gives the account's
-//!   total, whose remainder over the listed keys (deleted keys, keys of other workspaces) is
+//!   total, whose remainder over the listed keys (deleted keys) is
 //!   kept as unattributed. A management key that the management API refuses falls back to
 //!   the ordinary-key behaviour.
 //!
@@ -64,6 +66,14 @@ struct KeyData {
     is_provisioning_key: bool,
 }
 
+/// A workspace from `GET /workspaces` (management key); keys are listed per workspace.
+#[derive(Deserialize)]
+struct Workspace {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Credits {
     total_credits: f64,
@@ -90,6 +100,9 @@ struct ManagedKey {
     usage_daily: Option<f64>,
     #[serde(default)]
     created_at: Option<String>,
+    /// The workspace's name, set by [`list_keys`] (not part of the answer).
+    #[serde(skip)]
+    workspace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -267,6 +280,7 @@ async fn management(ctx: &PollContext) -> Result<PollResult> {
             fingerprint: k.label.clone(),
             created_at: k.created_at.as_deref().and_then(parse_rfc3339),
             disabled: k.disabled,
+            project: k.workspace.clone(),
             ..Default::default()
         });
         // Only a key with a credit limit has a balance of its own; the others draw on the
@@ -352,31 +366,102 @@ async fn management(ctx: &PollContext) -> Result<PollResult> {
     Ok(result)
 }
 
-/// Every key, disabled ones included, `KEYS_PAGE` at a time until a short page.
+/// Every workspace, `KEYS_PAGE` at a time; `None` when the server has no `/workspaces` (404):
+/// then only the default workspace's keys can be listed.
+async fn list_workspaces(ctx: &PollContext, progress: &mut Progress<'_>) -> Result<Option<Vec<Workspace>>> {
+    let mut workspaces: Vec<Workspace> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for page in 0..MAX_PAGES {
+        let mut url = ctx.url("workspaces")?;
+        url.query_pairs_mut()
+            .append_pair("limit", &KEYS_PAGE.to_string())
+            .append_pair("offset", &(page * KEYS_PAGE).to_string());
+        let Some(body) = ctx.get_json_if_exists::<Data<Vec<Workspace>>>("GET /workspaces", url, Auth::Bearer).await?
+        else {
+            tracing::info!(provider = "openrouter", "no /workspaces here; listing the default workspace's keys only");
+            return Ok(None);
+        };
+        progress.fetched();
+        let n = body.data.len();
+        let before = seen.len();
+        for w in body.data {
+            if seen.insert(w.id.clone()) {
+                workspaces.push(w);
+            }
+        }
+        if n < KEYS_PAGE {
+            return Ok(Some(workspaces));
+        }
+        progress.total += 1;
+        if seen.len() == before {
+            return Err(Error::new(
+                ErrorCode::UnexpectedResponse,
+                "OpenRouter sent the same workspaces again at GET /workspaces (offset ignored?); nothing was written",
+            ));
+        }
+    }
+    Err(Error::new(
+        ErrorCode::UnexpectedResponse,
+        format!("OpenRouter kept returning workspaces at GET /workspaces; stopped after {MAX_PAGES} pages, nothing was written"),
+    ))
+}
+
+/// Every key of every workspace, disabled ones included. `/keys` answers for the default
+/// workspace unless given a `workspace_id`, so it is asked once per workspace (and once
+/// without, which also covers servers without workspaces); a key is kept once, by hash.
 async fn list_keys(ctx: &PollContext, progress: &mut Progress<'_>) -> Result<Vec<ManagedKey>> {
     let mut keys: Vec<ManagedKey> = Vec::new();
     let mut seen = BTreeSet::new();
+    list_keys_in(ctx, progress, None, &mut keys, &mut seen).await?;
+    for w in list_workspaces(ctx, progress).await?.unwrap_or_default() {
+        progress.total += 1;
+        list_keys_in(ctx, progress, Some(&w), &mut keys, &mut seen).await?;
+    }
+    Ok(keys)
+}
+
+/// The keys of one workspace (`None`: the server's default), `KEYS_PAGE` at a time until a
+/// short page, added to `keys` unless already seen.
+async fn list_keys_in(
+    ctx: &PollContext,
+    progress: &mut Progress<'_>,
+    workspace: Option<&Workspace>,
+    keys: &mut Vec<ManagedKey>,
+    seen: &mut BTreeSet<String>,
+) -> Result<()> {
+    let mut seen_here = BTreeSet::new();
     for page in 0..MAX_PAGES {
         let mut url = ctx.url("keys")?;
         url.query_pairs_mut()
             .append_pair("include_disabled", "true")
             .append_pair("offset", &(page * KEYS_PAGE).to_string());
+        if let Some(w) = workspace {
+            url.query_pairs_mut().append_pair("workspace_id", &w.id);
+        }
         let body: Data<Vec<ManagedKey>> = ctx.get_json("GET /keys", url, Auth::Bearer).await?;
         let n = body.data.len();
         if n >= KEYS_PAGE {
             progress.total += 1;
         }
         progress.fetched();
-        let before = seen.len();
-        for k in body.data {
+        let before = seen_here.len();
+        for mut k in body.data {
+            seen_here.insert(k.hash.clone());
+            if let Some(w) = workspace {
+                // The default listing does not say which workspace; a named one does.
+                if let Some(known) = keys.iter_mut().find(|known| known.hash == k.hash) {
+                    known.workspace = w.name.clone().or_else(|| Some(w.id.clone()));
+                }
+                k.workspace = w.name.clone().or_else(|| Some(w.id.clone()));
+            }
             if seen.insert(k.hash.clone()) {
                 keys.push(k);
             }
         }
         if n < KEYS_PAGE {
-            return Ok(keys);
+            return Ok(());
         }
-        if seen.len() == before {
+        if seen_here.len() == before {
             return Err(Error::new(
                 ErrorCode::UnexpectedResponse,
                 "OpenRouter sent the same keys again at GET /keys (offset ignored?); nothing was written",
