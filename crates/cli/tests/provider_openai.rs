@@ -175,14 +175,20 @@ fn embeddings() -> Vec<Usage> {
 /// The price table the test installs in the data directory, in USD per token.
 const PRICES: &str = r#"{"models": {
   "gpt-4o": {"input": "0.0000025", "output": "0.00001", "cache_read": "0.00000125"},
-  "gpt-4o-mini": {"input": "0.00000015", "output": "0.0000006", "cache_read": "0.000000075"},
+  "gpt-4o-mini": {"input": "0.00000015", "output": "0.0000006", "cache_read": "0.000000075",
+                  "tiers": {"batch": {"input": "0.000000075", "output": "0.0000003"},
+                            "priority": {"input": "0.00000025", "output": "0.000001", "cache_read": "0.000000125"}}},
   "text-embedding-3-small": {"input": "0.00000002", "output": "0"}
 }}"#;
 
-/// The same prices in nano-USD per token: (input, cache read, output).
-fn nano_price(model: Option<&str>) -> Option<(i64, i64, i64)> {
+/// The same prices in nano-USD per token: (input, cache read, output), at the tier the key's
+/// requests were served with (see usage_pages). A tier without its own cache price keeps the
+/// standard one.
+fn nano_price(model: Option<&str>, key: Option<&str>) -> Option<(i64, i64, i64)> {
     match model? {
         "gpt-4o" | "gpt-4o-2024-08-06" => Some((2500, 1250, 10_000)),
+        "gpt-4o-mini" if key == Some("key_FAKE_batch") => Some((75, 75, 300)),
+        "gpt-4o-mini" if key == Some("key_FAKE_ops") => Some((250, 125, 1000)),
         "gpt-4o-mini" => Some((150, 75, 600)),
         "text-embedding-3-small" => Some((20, 20, 0)),
         _ => None,
@@ -192,7 +198,7 @@ fn nano_price(model: Option<&str>) -> Option<(i64, i64, i64)> {
 /// List-price estimate of one served row in micro-USD, rounded half up like Burnrate does per row.
 /// Cache reads are priced as cache reads; cache writes (no price of their own here) as input.
 fn estimate(u: &Usage) -> i64 {
-    let Some((input, cache_read, output)) = nano_price(u.model) else { return 0 };
+    let Some((input, cache_read, output)) = nano_price(u.model, u.key) else { return 0 };
     let nano = (u.input - u.cached - u.cache_write) * input
         + u.cached * cache_read
         + u.cache_write * input
@@ -243,6 +249,12 @@ fn usage_pages(rows: &[Usage], object: &str, next: &str) -> (String, String) {
                     "input_uncached_tokens": u.input - u.cached - u.cache_write,
                     "num_model_requests": u.requests, "project_id": null, "user_id": null,
                     "api_key_id": u.key, "model": u.model, "batch": null, "service_tier": null});
+                // The batch key's requests went through the Batch API; the ops key paid for priority.
+                match u.key {
+                    Some("key_FAKE_batch") => r["batch"] = json!(true),
+                    Some("key_FAKE_ops") => r["service_tier"] = json!("priority"),
+                    _ => {}
+                }
                 if object.ends_with("embeddings.result") {
                     for f in [
                         "output_tokens",

@@ -22,6 +22,43 @@ pub struct ModelPrice {
     pub output: Decimal,
     pub cache_read: Option<Decimal>,
     pub cache_write: Option<Decimal>,
+    /// The Batch API / flex / priority prices where the table lists them (standard otherwise).
+    pub tiers: Vec<(ServiceTier, Box<ModelPrice>)>,
+}
+
+/// How a request was processed, which changes its list price: Batch API and flex processing
+/// are discounted (typically half), priority processing costs more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceTier {
+    #[default]
+    Standard,
+    Batch,
+    Flex,
+    Priority,
+}
+
+impl ServiceTier {
+    /// A provider's `service_tier` text (OpenAI: `default`, `flex`, `priority`, `scale`;
+    /// Anthropic: `standard`, `batch`, `flex`, `flex_discount`, `priority`,
+    /// `priority_on_demand`); anything else is priced as standard.
+    pub fn from_provider(text: &str) -> Self {
+        match text {
+            "batch" => ServiceTier::Batch,
+            "flex" | "flex_discount" => ServiceTier::Flex,
+            "priority" | "priority_on_demand" => ServiceTier::Priority,
+            _ => ServiceTier::Standard,
+        }
+    }
+
+    /// The suffix LiteLLM's table gives this tier's price fields (`input_cost_per_token_batches`).
+    fn table_name(self) -> &'static str {
+        match self {
+            ServiceTier::Standard => "standard",
+            ServiceTier::Batch => "batch",
+            ServiceTier::Flex => "flex",
+            ServiceTier::Priority => "priority",
+        }
+    }
 }
 
 /// Token counts of one usage bucket.
@@ -48,6 +85,18 @@ struct File {
 struct Entry {
     input: String,
     #[serde(default)]
+    output: Option<String>,
+    cache_read: Option<String>,
+    cache_write: Option<String>,
+    /// `batch` / `flex` / `priority` -> that tier's prices (same fields; missing ones are the
+    /// standard price).
+    #[serde(default)]
+    tiers: HashMap<String, TierEntry>,
+}
+
+#[derive(Deserialize)]
+struct TierEntry {
+    input: Option<String>,
     output: Option<String>,
     cache_read: Option<String>,
     cache_write: Option<String>,
@@ -89,15 +138,26 @@ impl PriceTable {
             let (Some(input), Some(output)) = (dec(&e.input), dec(e.output.as_deref().unwrap_or("0"))) else {
                 continue;
             };
-            models.insert(
-                name,
-                ModelPrice {
-                    input,
-                    output,
-                    cache_read: e.cache_read.as_deref().and_then(dec),
-                    cache_write: e.cache_write.as_deref().and_then(dec),
-                },
-            );
+            let standard = ModelPrice {
+                input,
+                output,
+                cache_read: e.cache_read.as_deref().and_then(dec),
+                cache_write: e.cache_write.as_deref().and_then(dec),
+                tiers: Vec::new(),
+            };
+            let mut tiers = Vec::new();
+            for tier in [ServiceTier::Batch, ServiceTier::Flex, ServiceTier::Priority] {
+                let Some(t) = e.tiers.get(tier.table_name()) else { continue };
+                let price = ModelPrice {
+                    input: t.input.as_deref().and_then(dec).unwrap_or(standard.input),
+                    output: t.output.as_deref().and_then(dec).unwrap_or(standard.output),
+                    cache_read: t.cache_read.as_deref().and_then(dec).or(standard.cache_read),
+                    cache_write: t.cache_write.as_deref().and_then(dec).or(standard.cache_write),
+                    tiers: Vec::new(),
+                };
+                tiers.push((tier, Box::new(price)));
+            }
+            models.insert(name, ModelPrice { tiers, ..standard });
         }
         Ok(PriceTable { models })
     }
@@ -125,9 +185,16 @@ impl PriceTable {
         candidates.iter().find_map(|c| self.models.get(c))
     }
 
-    /// Estimated cost in micro-USD, or None when the model has no list price.
+    /// Estimated cost in micro-USD at the standard price, or None when the model has no list price.
     pub fn estimate_micros(&self, model: &str, tokens: Tokens) -> Option<i64> {
-        let p = self.get(model)?;
+        self.estimate_tier_micros(model, tokens, ServiceTier::Standard)
+    }
+
+    /// [`Self::estimate_micros`] at the price of `tier` where the table lists one, else at the
+    /// standard price (an over-estimate for discounted tiers, said in the provider docs).
+    pub fn estimate_tier_micros(&self, model: &str, tokens: Tokens, tier: ServiceTier) -> Option<i64> {
+        let standard = self.get(model)?;
+        let p = standard.tiers.iter().find(|(t, _)| *t == tier).map_or(standard, |(_, p)| p.as_ref());
         let cost = p.input * Decimal::from(tokens.input)
             + p.output * Decimal::from(tokens.output)
             + p.cache_read.unwrap_or(p.input) * Decimal::from(tokens.cache_read)
@@ -185,6 +252,23 @@ mod tests {
         let tokens = Tokens { input: 1000, output: 500, cache_read: 10_000, cache_write: 800 };
         // 1000*1 + 500*2 + 10000*0.1 + 800*1.25 = 4000 micro-USD
         assert_eq!(t.estimate_micros("m", tokens), Some(4_000));
+    }
+
+    #[test]
+    fn batch_flex_and_priority_use_their_listed_prices() {
+        let t = PriceTable::bundled();
+        let tokens = Tokens { input: 1_000_000, output: 100_000, cache_read: 1_000_000, ..Default::default() };
+        // gpt-5 per 1M: standard 1.25 / 10 / cached 0.125; batch and flex half; priority double.
+        assert_eq!(t.estimate_tier_micros("gpt-5", tokens, ServiceTier::Standard), Some(2_375_000));
+        assert_eq!(t.estimate_tier_micros("gpt-5", tokens, ServiceTier::Batch), Some(1_187_500));
+        assert_eq!(t.estimate_tier_micros("gpt-5", tokens, ServiceTier::Flex), Some(1_187_500));
+        assert_eq!(t.estimate_tier_micros("gpt-5-2025-08-07", tokens, ServiceTier::Priority), Some(4_750_000));
+        // claude-sonnet-4-5 lists batch prices but no priority ones: priority falls back to standard.
+        let plain = Tokens { input: 1_000_000, output: 100_000, ..Default::default() };
+        assert_eq!(t.estimate_tier_micros("claude-sonnet-4-5", plain, ServiceTier::Batch), Some(2_250_000));
+        assert_eq!(t.estimate_tier_micros("claude-sonnet-4-5", plain, ServiceTier::Priority), Some(4_500_000));
+        assert_eq!(ServiceTier::from_provider("priority_on_demand"), ServiceTier::Priority);
+        assert_eq!(ServiceTier::from_provider("default"), ServiceTier::Standard);
     }
 
     #[test]

@@ -42,7 +42,7 @@ use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{ts_to_rfc3339, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{parse_scaled_micros, Currency};
-use crate::prices::{PriceTable, Tokens};
+use crate::prices::{PriceTable, ServiceTier, Tokens};
 
 pub struct Anthropic;
 
@@ -115,6 +115,9 @@ struct UsageResult {
     cache_creation: Option<CacheCreation>,
     cache_read_input_tokens: Option<i64>,
     output_tokens: Option<i64>,
+    /// Grouped by `service_tier`: `standard`, `batch`, `flex`, `priority`, … (priced differently).
+    #[serde(default)]
+    service_tier: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,20 +276,21 @@ impl UsageTokens {
     /// The list-price estimate. The price table's cache-write price is the 5-minute one
     /// (1.25× input); 1-hour cache writes cost 2× the input price, so they are priced as two
     /// input tokens each rather than under-counted at the 5-minute rate.
-    fn estimate_micros(&self, prices: &PriceTable, model: &str) -> Option<i64> {
+    fn estimate_micros(&self, prices: &PriceTable, model: &str, tier: ServiceTier) -> Option<i64> {
         let tokens = Tokens {
             input: self.uncached.saturating_add(self.cache_write_1h.saturating_mul(2)),
             output: self.output,
             cache_read: self.cache_read,
             cache_write: self.cache_write_5m,
         };
-        prices.estimate_micros(model, tokens)
+        prices.estimate_tier_micros(model, tokens, tier)
     }
 }
 
-/// Tokens per (hour, key, model, workspace), summed across pages.
+/// Tokens per (hour, key, model, workspace, price tier), summed across pages. Tiers become
+/// separate rows of the same bucket, which the ledger sums.
 #[derive(Default)]
-struct UsageTotals(BTreeMap<(i64, String, String, String), UsageTokens>);
+struct UsageTotals(BTreeMap<(i64, String, String, String, ServiceTier), UsageTokens>);
 
 impl UsageTotals {
     fn add_page(&mut self, page: ReportPage<UsageResult>, window: Window) -> Result<()> {
@@ -299,6 +303,7 @@ impl UsageTotals {
                     r.api_key_id.unwrap_or_default(),
                     r.model.unwrap_or_default(),
                     r.workspace_id.unwrap_or_default(),
+                    r.service_tier.as_deref().map_or(ServiceTier::Standard, ServiceTier::from_provider),
                 );
                 self.0.entry(key).or_default().add(tokens);
             }
@@ -313,8 +318,8 @@ impl UsageTotals {
         let rows = self
             .0
             .into_iter()
-            .map(|((bucket_start, key_id, model, project), t)| {
-                let amount_micros = t.estimate_micros(prices, &model).unwrap_or_else(|| {
+            .map(|((bucket_start, key_id, model, project, tier), t)| {
+                let amount_micros = t.estimate_micros(prices, &model, tier).unwrap_or_else(|| {
                     unpriced.insert(model.clone());
                     0
                 });
@@ -487,6 +492,7 @@ impl Connector for Anthropic {
                 ("group_by[]", "api_key_id".to_owned()),
                 ("group_by[]", "model".to_owned()),
                 ("group_by[]", "workspace_id".to_owned()),
+                ("group_by[]", "service_tier".to_owned()),
                 ("limit", USAGE_PAGE_HOURS.to_string()),
             ];
             report_pages(
@@ -671,11 +677,10 @@ mod tests {
         assert!(e.message().contains(USAGE_ENDPOINT) && e.message().contains("yesterday"), "{}", e.message());
     }
 
+    const PRICES: &str = r#"{"models":{"claude-opus-5":{"input":"5e-06","output":"2.5e-05","cache_read":"5e-07","cache_write":"6.25e-06"}}}"#;
+
     fn prices() -> PriceTable {
-        PriceTable::parse(
-            r#"{"models":{"claude-opus-5":{"input":"5e-06","output":"2.5e-05","cache_read":"5e-07","cache_write":"6.25e-06"}}}"#,
-        )
-        .unwrap()
+        PriceTable::parse(PRICES).unwrap()
     }
 
     #[test]
@@ -741,6 +746,29 @@ mod tests {
         let unknown = rows.iter().find(|r| r.model == "claude-unknown-FAKE").unwrap();
         assert_eq!((unknown.amount_micros, unknown.input_tokens, unknown.output_tokens), (0, Some(10), Some(5)));
         assert!(rows.iter().all(|r| r.currency.as_str() == "USD" && r.requests.is_none()));
+    }
+
+    #[test]
+    fn batch_tokens_are_priced_at_the_batch_price_in_the_same_bucket() {
+        let page: ReportPage<UsageResult> = serde_json::from_str(
+            r#"{"data":[{"starting_at":"2026-03-01T05:00:00Z","ending_at":"2026-03-01T06:00:00Z","results":[
+                {"api_key_id":"apikey_FAKE_1","model":"claude-opus-5","uncached_input_tokens":1000,"output_tokens":10,"service_tier":"standard"},
+                {"api_key_id":"apikey_FAKE_1","model":"claude-opus-5","uncached_input_tokens":1000,"output_tokens":10,"service_tier":"batch"},
+                {"api_key_id":"apikey_FAKE_1","model":"claude-opus-5","uncached_input_tokens":1000,"output_tokens":10,"service_tier":"priority"}
+            ]}],"has_more":false,"next_page":null}"#,
+        )
+        .unwrap();
+        let mut usage = UsageTotals::default();
+        usage.add_page(page, window("2026-03-01", "2026-03-01")).unwrap();
+        let mut table: serde_json::Value = serde_json::from_str(PRICES).unwrap();
+        table["models"]["claude-opus-5"]["tiers"] =
+            serde_json::json!({"batch": {"input": "0.0000025", "output": "0.0000125"}});
+        let rows = usage.into_rows(&PriceTable::parse(&table.to_string()).unwrap());
+        // Standard and priority (no listed priority price) at 1000×5 + 10×25; batch at half.
+        let mut amounts: Vec<i64> = rows.iter().map(|r| r.amount_micros).collect();
+        amounts.sort();
+        assert_eq!(amounts, vec![2_625, 5_250, 5_250]);
+        assert!(rows.iter().all(|r| r.bucket_start == rows[0].bucket_start && r.key_id == "apikey_FAKE_1"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, Currency};
-use crate::prices::Tokens;
+use crate::prices::{ServiceTier, Tokens};
 
 pub struct OpenAi;
 
@@ -87,6 +87,22 @@ struct UsageResult {
     num_model_requests: Option<i64>,
     api_key_id: Option<String>,
     model: Option<String>,
+    /// Grouped by `batch`: whether these were Batch API requests (null when not grouped).
+    #[serde(default)]
+    batch: Option<bool>,
+    /// Grouped by `service_tier`: `default`, `flex`, `priority`, `scale` (null when not grouped).
+    #[serde(default)]
+    service_tier: Option<String>,
+}
+
+impl UsageResult {
+    /// The price tier these tokens were billed at.
+    fn tier(&self) -> ServiceTier {
+        if self.batch == Some(true) {
+            return ServiceTier::Batch;
+        }
+        self.service_tier.as_deref().map_or(ServiceTier::Standard, ServiceTier::from_provider)
+    }
 }
 
 /// `{object: "list", data, first_id, last_id, has_more}`.
@@ -191,16 +207,15 @@ impl Connector for OpenAi {
 
             let mut estimated = Vec::new();
             let mut unpriced = BTreeSet::new();
-            for (endpoint, has_output) in [("usage/completions", true), ("usage/embeddings", false)] {
-                let buckets: Vec<Bucket<UsageResult>> = fetch_buckets(
-                    ctx,
-                    &mut pages,
-                    endpoint,
-                    &[("bucket_width", "1h")],
-                    USAGE_PAGE_BUCKETS,
-                    &["api_key_id", "model"],
-                )
-                .await?;
+            // Completions are also grouped by batch and service tier, whose prices differ.
+            let usage = [
+                ("usage/completions", true, &["api_key_id", "model", "batch", "service_tier"][..]),
+                ("usage/embeddings", false, &["api_key_id", "model"][..]),
+            ];
+            for (endpoint, has_output, group_by) in usage {
+                let buckets: Vec<Bucket<UsageResult>> =
+                    fetch_buckets(ctx, &mut pages, endpoint, &[("bucket_width", "1h")], USAGE_PAGE_BUCKETS, group_by)
+                        .await?;
                 for bucket in buckets {
                     for r in bucket.results {
                         estimated.push(estimate(ctx, &mut unpriced, bucket.start_time, r, has_output));
@@ -255,7 +270,7 @@ fn estimate(
 ) -> SpendRow {
     let model = r.model.clone().unwrap_or_default();
     let tokens = tokens_of(&r);
-    let amount = ctx.prices.estimate_micros(&model, tokens).unwrap_or_else(|| {
+    let amount = ctx.prices.estimate_tier_micros(&model, tokens, r.tier()).unwrap_or_else(|| {
         if unpriced.insert(model.clone()) {
             tracing::warn!(provider = "openai", model = %model, "no list price for this model; its tokens are kept with an estimate of 0");
         }
