@@ -12,8 +12,8 @@ use crate::budgets::{self, Budget, Scope};
 use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, Dimension, ReconcileRow,
-    ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartQuery, ChartView,
+    Dimension, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -331,6 +331,13 @@ impl Burnrate {
     pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
         let range = self.report_range(query)?;
         ledger::daily_report(&self.open()?, &query.by, range)
+    }
+
+    /// A chart of spend as SVG with its geometry (see [`crate::charts`]).
+    pub fn chart(&self, query: &ChartQuery) -> Result<ChartView> {
+        let report = ReportQuery { by: vec![query.by], from: query.from.clone(), to: query.to.clone() };
+        let range = self.report_range(&report)?;
+        crate::charts::render(&self.open()?, query, range, self.clock.now().date_naive())
     }
 
     pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetView> {

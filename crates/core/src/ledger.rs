@@ -868,13 +868,13 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
 }
 
 /// Source and key display names, loaded once per report.
-struct Names {
+pub(crate) struct Names {
     sources: HashMap<i64, (String, Option<ProviderId>)>,
     keys: HashMap<(i64, String), String>,
 }
 
 impl Names {
-    fn load(conn: &Connection, sources: bool, keys: bool) -> Result<Self> {
+    pub(crate) fn load(conn: &Connection, sources: bool, keys: bool) -> Result<Self> {
         let mut names = Names { sources: HashMap::new(), keys: HashMap::new() };
         if sources {
             let mut stmt = conn.prepare_cached("SELECT id, name, provider FROM sources")?;
@@ -896,13 +896,13 @@ impl Names {
         }
         Ok(names)
     }
-    fn source_name(&self, id: i64) -> String {
+    pub(crate) fn source_name(&self, id: i64) -> String {
         self.sources.get(&id).map(|(n, _)| n.clone()).unwrap_or_default()
     }
     fn provider(&self, id: i64) -> Option<ProviderId> {
         self.sources.get(&id).and_then(|(_, p)| *p)
     }
-    fn key_name(&self, source: i64, key: &str) -> String {
+    pub(crate) fn key_name(&self, source: i64, key: &str) -> String {
         self.keys.get(&(source, key.to_owned())).cloned().unwrap_or_else(|| key.to_owned())
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod app_settings;
 pub mod balance_spend;
 pub mod budgets;
+pub mod charts;
 pub mod clock;
 pub mod db;
 pub mod dto;

@@ -1,0 +1,83 @@
+//! Chart rendering: a 90-day × 20-key stacked daily chart (top 8 + other) as SVG, from a real
+//! ledger file seeded through the CSV import, query included. Target: ≤ 20 ms.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use burnrate_core::clock::FixedClock;
+use burnrate_core::dto::{AddSourceRequest, ChartKind, ChartQuery, ChartTheme, Dimension, KeyInput};
+use burnrate_core::import::CsvFormat;
+use burnrate_core::paths::Paths;
+use burnrate_core::providers::http::RetryPolicy;
+use burnrate_core::providers::{HttpClient, ProviderId};
+use burnrate_core::secrets::MemoryStore;
+use burnrate_core::Burnrate;
+use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let last = first + Days::days(89);
+    let core = Burnrate::new(
+        Paths::new(dir.path()),
+        Box::new(FixedClock(Utc.from_utc_datetime(&last.and_hms_opt(20, 0, 0).unwrap()))),
+        Box::new(HashMap::<String, String>::from([("BENCH_FAKE_KEY".into(), "sk-FAKE-bench-0000".into())])),
+        Box::new(MemoryStore::default()),
+        HttpClient::new(Duration::from_secs(5), RetryPolicy::default()).unwrap(),
+    );
+    core.add_source(&AddSourceRequest {
+        provider: ProviderId::Openai,
+        name: "bench".into(),
+        base_url: None,
+        key: KeyInput::Env { var: "BENCH_FAKE_KEY".into() },
+        settings: None,
+    })
+    .unwrap();
+    let mut csv = String::from("day,amount,currency,key_id,key_name,model,kind\n");
+    for d in 0..90 {
+        for k in 0..20 {
+            let amount = 1 + (d * 7 + k * 13) % 50;
+            let day = first + Days::days(d);
+            writeln!(csv, "{day},{amount}.{:02},USD,key_FAKE_{k:02},Key {k:02},gpt-5,billed", (d + k) % 100).unwrap();
+        }
+    }
+    core.import_csv("bench", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    let query = ChartQuery {
+        kind: ChartKind::Daily,
+        by: Dimension::Key,
+        from: Some(first.to_string()),
+        to: Some(last.to_string()),
+        currency: None,
+        top: None,
+        theme: ChartTheme::Light,
+        width: None,
+        height: None,
+    };
+    let view = core.chart(&query).unwrap();
+    assert_eq!(view.series.len(), 9, "top 8 + other");
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let view = core.chart(&query).unwrap();
+        times.push(t.elapsed());
+        assert!(view.svg.len() > 10_000);
+    }
+    times.sort();
+    println!(
+        "daily chart, 90 days × 20 keys, SVG: {:.1} ms median, {:.1} ms max of 21 ({} bars, {} KB SVG)",
+        times[10].as_secs_f64() * 1e3,
+        times[20].as_secs_f64() * 1e3,
+        view.bars.len(),
+        view.svg.len() / 1024
+    );
+    let cumulative = ChartQuery { kind: ChartKind::Cumulative, ..query };
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        core.chart(&cumulative).unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!("cumulative month-to-date chart:       {:.1} ms median", times[10].as_secs_f64() * 1e3);
+}

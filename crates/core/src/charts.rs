@@ -1,0 +1,584 @@
+//! Charts of spend, rendered in Rust with plotters to SVG, with the geometry of every bar so the
+//! UI can show a tooltip and filter on click without re-measuring the picture.
+//!
+//! * **Daily** ([`ChartKind::Daily`]): stacked bars per UTC day (the days providers report),
+//!   one segment per key, model or source; the top N series by total in the range, the rest
+//!   summed as "other".
+//! * **Cumulative** ([`ChartKind::Cumulative`]): month-to-date total against the monthly
+//!   total-scope budget in that currency (if any), with the month-end forecast dashed.
+//!
+//! One chart is one currency: amounts in different currencies are never added. Money stays
+//! integer micro-units in the data; only the picture's coordinates are floating point.
+//! Estimated spend (token counts × list price) is drawn lighter and flagged in the geometry.
+//! Colours come from the series id (a hash into a palette legible on light and dark
+//! backgrounds), not from its rank, so a key keeps its colour across charts and ranges.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use rusqlite::Connection;
+
+use crate::alerts::forecast;
+use crate::budgets::{self, BudgetPeriod, Scope};
+use crate::dto::{ChartBar, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView, Dimension};
+use crate::error::{Error, Result};
+use crate::ledger::{counted_rows, ts_to_day, DayRange, Names, UNATTRIBUTED};
+use crate::money::format_micros;
+
+/// Series shown by name before the rest is summed as "other".
+pub const DEFAULT_TOP: u32 = 8;
+const MAX_TOP: u32 = 20;
+pub const DEFAULT_WIDTH: u32 = 900;
+pub const DEFAULT_HEIGHT: u32 = 360;
+/// The series id of everything outside the top N.
+pub const OTHER: &str = "other";
+
+/// Tableau 10: distinguishable for most colour-vision deficiencies and readable on white and on
+/// a near-black background alike.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+const OTHER_COLOR: RGBColor = RGBColor(0x8c, 0x8c, 0x8c);
+
+struct Theme {
+    background: RGBColor,
+    text: RGBColor,
+    grid: RGBColor,
+}
+
+fn theme(t: ChartTheme) -> Theme {
+    match t {
+        ChartTheme::Light => Theme {
+            background: RGBColor(0xff, 0xff, 0xff),
+            text: RGBColor(0x1f, 0x23, 0x28),
+            grid: RGBColor(0xe3, 0xe6, 0xea),
+        },
+        ChartTheme::Dark => Theme {
+            background: RGBColor(0x16, 0x1a, 0x1f),
+            text: RGBColor(0xe6, 0xe9, 0xec),
+            grid: RGBColor(0x33, 0x39, 0x40),
+        },
+    }
+}
+
+fn hex(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+/// FNV-1a: a stable hash (std's is randomly seeded per process).
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A colour per series id: its hash's palette slot, or the next free one when two series of
+/// this chart want the same slot (decided in id order, so the result does not depend on rank).
+fn colors(ids: &[String]) -> HashMap<String, RGBColor> {
+    let mut sorted: Vec<&String> = ids.iter().filter(|id| id.as_str() != OTHER).collect();
+    sorted.sort();
+    let mut taken = [false; PALETTE.len()];
+    let mut out = HashMap::new();
+    for id in sorted {
+        let start = (stable_hash(id) % PALETTE.len() as u64) as usize;
+        let slot = (0..PALETTE.len()).map(|i| (start + i) % PALETTE.len()).find(|&i| !taken[i]).unwrap_or(start);
+        taken[slot] = true;
+        out.insert(id.clone(), PALETTE[slot]);
+    }
+    out.insert(OTHER.to_owned(), OTHER_COLOR);
+    out
+}
+
+fn draw_error<E: std::fmt::Debug>(e: E) -> Error {
+    Error::internal(format!("could not draw the chart: {e:?}"))
+}
+
+/// A money axis label without the currency (named in the caption): whole units with thousands
+/// separators on an axis that goes past 20, two decimals below.
+fn axis_money(units: f64, axis_top: f64) -> String {
+    if axis_top < 20.0 {
+        return format!("{units:.2}");
+    }
+    if units >= 1000.0 {
+        let whole = units.round() as i64;
+        let mut s = whole.to_string();
+        let mut i = s.len() as i64 - 3;
+        while i > 0 {
+            s.insert(i as usize, ',');
+            i -= 3;
+        }
+        s
+    } else {
+        format!("{units:.0}")
+    }
+}
+
+/// Width of the legend column right of the plot.
+const LEGEND_WIDTH: u32 = 190;
+
+/// The legend, drawn in its own column so it never covers a bar: a swatch and a label per
+/// series (estimates translucent), plus a note when any amount is an estimate.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, RGBColor, bool)],
+    any_estimate: bool,
+    t: &Theme,
+) -> Result<()> {
+    let font = ("sans-serif", 12).into_font().color(&t.text);
+    let mut y = 36;
+    for (label, color, translucent) in entries {
+        let style = if *translucent { color.mix(0.5).filled() } else { color.filled() };
+        area.draw(&Rectangle::new([(8, y), (20, y + 12)], style)).map_err(draw_error)?;
+        let text: String =
+            if label.chars().count() > 24 { label.chars().take(23).chain(['…']).collect() } else { label.clone() };
+        area.draw_text(&text, &font, (26, y)).map_err(draw_error)?;
+        y += 20;
+    }
+    if any_estimate {
+        area.draw_text("translucent: estimate", &("sans-serif", 11).into_font().color(&t.text), (8, y + 6))
+            .map_err(draw_error)?;
+    }
+    Ok(())
+}
+
+/// What one day of one series holds: micros and whether any of it is an estimate.
+#[derive(Default, Clone, Copy)]
+struct Cell {
+    micros: i64,
+    estimated: bool,
+}
+
+struct Series {
+    id: String,
+    label: String,
+    total: i64,
+    estimated: bool,
+    days: BTreeMap<NaiveDate, Cell>,
+}
+
+/// Chart data read from the ledger: per currency, per series, per day.
+fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTreeMap<String, Vec<Series>>> {
+    let by_key = by == Dimension::Key;
+    let by_model = by == Dimension::Model;
+    // A chart reads several statements; one read transaction keeps a sync writing meanwhile
+    // from showing half of its poll.
+    let tx = conn.unchecked_transaction()?;
+    let rows = counted_rows(&tx, by_key, by_model, range)?;
+    let names = Names::load(&tx, true, by_key)?;
+    tx.commit()?;
+    let mut out: BTreeMap<String, BTreeMap<String, Series>> = BTreeMap::new();
+    for row in rows {
+        if row.amount == 0 {
+            continue;
+        }
+        let source = names.source_name(row.source);
+        let (id, label) = match by {
+            Dimension::Key if row.key.is_empty() => (format!("{source}/"), format!("{source}: {UNATTRIBUTED}")),
+            Dimension::Key => (format!("{source}/{}", row.key), names.key_name(row.source, &row.key)),
+            Dimension::Model if row.model.is_empty() => (UNATTRIBUTED.to_owned(), UNATTRIBUTED.to_owned()),
+            Dimension::Model => (row.model.clone(), row.model.clone()),
+            Dimension::Source => (source.clone(), source),
+        };
+        let series = out.entry(row.currency).or_default().entry(id.clone()).or_insert_with(|| Series {
+            id,
+            label,
+            total: 0,
+            estimated: false,
+            days: BTreeMap::new(),
+        });
+        let overflow = || Error::internal("amount overflow");
+        series.total = series.total.checked_add(row.amount).ok_or_else(overflow)?;
+        series.estimated |= !row.billed;
+        let cell = series.days.entry(ts_to_day(row.day)).or_default();
+        cell.micros = cell.micros.checked_add(row.amount).ok_or_else(overflow)?;
+        cell.estimated |= !row.billed;
+    }
+    Ok(out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect())
+}
+
+/// The top `top` series by total (ties by id), the rest folded into one "other" series.
+fn top_and_other(mut series: Vec<Series>, top: usize) -> Vec<Series> {
+    series.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.id.cmp(&b.id)));
+    if series.len() <= top + 1 {
+        return series;
+    }
+    let rest = series.split_off(top);
+    let mut other = Series {
+        id: OTHER.to_owned(),
+        label: format!("{} others", rest.len()),
+        total: 0,
+        estimated: false,
+        days: BTreeMap::new(),
+    };
+    for s in rest {
+        other.total = other.total.saturating_add(s.total);
+        other.estimated |= s.estimated;
+        for (day, cell) in s.days {
+            let c = other.days.entry(day).or_default();
+            c.micros = c.micros.saturating_add(cell.micros);
+            c.estimated |= cell.estimated;
+        }
+    }
+    series.push(other);
+    series
+}
+
+/// Picks the chart's currency: the asked one, else the one with the most spend (ties: code).
+fn pick_currency(
+    mut by_currency: BTreeMap<String, Vec<Series>>,
+    asked: Option<&str>,
+) -> (Option<String>, Vec<Series>, Vec<String>) {
+    let currencies: Vec<String> = by_currency.keys().cloned().collect();
+    let chosen = match asked.map(|c| c.trim().to_ascii_uppercase()) {
+        Some(c) => Some(c),
+        None => by_currency
+            .iter()
+            .map(|(c, s)| (c.clone(), s.iter().map(|s| s.total).fold(0i64, i64::saturating_add)))
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(c, _)| c),
+    };
+    let series = chosen.as_ref().and_then(|c| by_currency.remove(c)).unwrap_or_default();
+    (chosen, series, currencies)
+}
+
+fn dimension_word(by: Dimension) -> &'static str {
+    match by {
+        Dimension::Key => "key",
+        Dimension::Model => "model",
+        Dimension::Source => "source",
+    }
+}
+
+/// Renders the chart `query` asks for over `range` (inclusive UTC days). `today` is the user's
+/// current UTC day (the cumulative chart's month and forecast).
+pub fn render(conn: &Connection, query: &ChartQuery, range: DayRange, today: NaiveDate) -> Result<ChartView> {
+    match query.kind {
+        ChartKind::Daily => daily(conn, query, range),
+        ChartKind::Cumulative => cumulative(conn, query, today),
+    }
+}
+
+fn size(query: &ChartQuery) -> Result<(u32, u32)> {
+    let w = query.width.unwrap_or(DEFAULT_WIDTH);
+    let h = query.height.unwrap_or(DEFAULT_HEIGHT);
+    if !(200..=4000).contains(&w) || !(150..=3000).contains(&h) {
+        return Err(Error::invalid_input(format!(
+            "a chart of {w}×{h} pixels is outside 200–4000 × 150–3000; pick a size in that range"
+        )));
+    }
+    Ok((w, h))
+}
+
+fn empty_view(query: &ChartQuery, range: DayRange, message: String, currencies: Vec<String>) -> Result<ChartView> {
+    let (w, h) = size(query)?;
+    let t = theme(query.theme);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&t.background).map_err(draw_error)?;
+        let style = ("sans-serif", 16).into_font().color(&t.text).pos(Pos::new(HPos::Center, VPos::Center));
+        root.draw_text(&message, &style, (w as i32 / 2, h as i32 / 2)).map_err(draw_error)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(ChartView {
+        svg,
+        width: w,
+        height: h,
+        currency: None,
+        currencies,
+        from: range.from.to_string(),
+        to: range.to.to_string(),
+        days_label: "UTC days".into(),
+        series: Vec::new(),
+        bars: Vec::new(),
+        empty: Some(message),
+        total: None,
+    })
+}
+
+fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<ChartView> {
+    let top = query.top.unwrap_or(DEFAULT_TOP).clamp(1, MAX_TOP) as usize;
+    let (currency, series, currencies) = pick_currency(read_series(conn, query.by, range)?, query.currency.as_deref());
+    let Some(currency) = currency.filter(|_| !series.is_empty()) else {
+        let message = if currencies.is_empty() {
+            format!("No spend from {} to {} — add a source and sync, or pick another range", range.from, range.to)
+        } else {
+            format!(
+                "No spend in {} in this range; this range has {}",
+                query.currency.as_deref().unwrap_or("-"),
+                currencies.join(", ")
+            )
+        };
+        return empty_view(query, range, message, currencies);
+    };
+    let series = top_and_other(series, top);
+    let (w, h) = size(query)?;
+    let t = theme(query.theme);
+    let ids: Vec<String> = series.iter().map(|s| s.id.clone()).collect();
+    let palette = colors(&ids);
+    let days: Vec<NaiveDate> = range.from.iter_days().take_while(|d| *d <= range.to).collect();
+    let index: HashMap<NaiveDate, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let mut stacks = vec![0i64; days.len()];
+    for s in &series {
+        for (day, cell) in &s.days {
+            if let Some(&i) = index.get(day) {
+                stacks[i] = stacks[i].saturating_add(cell.micros);
+            }
+        }
+    }
+    let max_units = stacks.iter().copied().max().unwrap_or(0) as f64 / 1e6;
+    let y_top = if max_units > 0.0 { max_units * 1.08 } else { 1.0 };
+    let n = days.len() as f64;
+
+    let mut svg = String::new();
+    let mut bars = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&t.background).map_err(draw_error)?;
+        let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+        let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
+        let caption = format!("Daily spend by {}, {currency} · UTC days", dimension_word(query.by));
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .caption(caption, font(16))
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5f64..(n - 0.5), 0f64..y_top)
+            .map_err(draw_error)?;
+        let label_every = (days.len() / 10).max(1);
+        let x_label = |x: &f64| {
+            let i = x.round() as i64;
+            if (x - i as f64).abs() > 0.01 || i < 0 || i as usize >= days.len() || i as usize % label_every != 0 {
+                return String::new();
+            }
+            days[i as usize].format("%b %d").to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(days.len().min(60))
+            .x_label_formatter(&x_label)
+            .y_labels(6)
+            .y_label_formatter(&|y| axis_money(*y, y_top))
+            .axis_style(t.text)
+            .light_line_style(t.background)
+            .bold_line_style(t.grid)
+            .label_style(font(12))
+            .draw()
+            .map_err(draw_error)?;
+
+        let mut base = vec![0i64; days.len()];
+        // Bottom-up in rank order: the biggest series sits on the axis, "other" on top.
+        for s in &series {
+            let color = palette[&s.id];
+            let mut rects = Vec::new();
+            for (day, cell) in &s.days {
+                let Some(&i) = index.get(day) else { continue };
+                let (y0, y1) = (base[i], base[i].saturating_add(cell.micros));
+                base[i] = y1;
+                let (x0, x1) = (i as f64 - 0.38, i as f64 + 0.38);
+                let style = if cell.estimated { color.mix(0.5).filled() } else { color.filled() };
+                rects.push(Rectangle::new([(x0, y0 as f64 / 1e6), (x1, y1 as f64 / 1e6)], style));
+                let (px0, py1) = chart.backend_coord(&(x0, y1 as f64 / 1e6));
+                let (px1, py0) = chart.backend_coord(&(x1, y0 as f64 / 1e6));
+                bars.push(ChartBar {
+                    x: px0,
+                    y: py1,
+                    width: px1 - px0,
+                    height: (py0 - py1).max(1),
+                    day: day.to_string(),
+                    series: s.id.clone(),
+                    label: s.label.clone(),
+                    amount: format_micros(cell.micros),
+                    amount_micros: cell.micros,
+                    estimated: cell.estimated,
+                });
+            }
+            chart.draw_series(rects).map_err(draw_error)?;
+        }
+        let entries: Vec<(String, RGBColor, bool)> =
+            series.iter().map(|s| (s.label.clone(), palette[&s.id], false)).collect();
+        draw_legend(&legend, &entries, series.iter().any(|s| s.estimated), &t)?;
+        root.present().map_err(draw_error)?;
+    }
+    let total = series.iter().map(|s| s.total).fold(0i64, i64::saturating_add);
+    Ok(ChartView {
+        svg,
+        width: w,
+        height: h,
+        currency: Some(currency),
+        currencies,
+        from: range.from.to_string(),
+        to: range.to.to_string(),
+        days_label: "UTC days".into(),
+        series: series
+            .iter()
+            .map(|s| ChartSeries {
+                id: s.id.clone(),
+                label: s.label.clone(),
+                color: hex(palette[&s.id]),
+                total: format_micros(s.total),
+                estimated: s.estimated,
+            })
+            .collect(),
+        bars,
+        empty: None,
+        total: Some(format_micros(total)),
+    })
+}
+
+/// Month-to-date cumulative spend (all sources, one currency) against the monthly total
+/// budget, with the month-end forecast.
+fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result<ChartView> {
+    let month_start = today.with_day(1).expect("day 1 exists");
+    let month_end = BudgetPeriod::Month.containing(today).end;
+    // The pace looks back up to a week before the month: read from there.
+    let history_from = month_start.min(today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS)));
+    let range = DayRange::new(history_from, today)?;
+    let (currency, series, currencies) =
+        pick_currency(read_series(conn, Dimension::Source, range)?, query.currency.as_deref());
+    let month = DayRange::new(month_start, month_end)?;
+    let Some(currency) = currency.filter(|_| !series.is_empty()) else {
+        let message = "No spend this month yet — add a source and sync".to_owned();
+        return empty_view(query, month, message, currencies);
+    };
+    let mut daily: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let mut estimated = false;
+    for s in &series {
+        estimated |= s.estimated;
+        for (day, cell) in &s.days {
+            *daily.entry(*day).or_default() += cell.micros;
+        }
+    }
+    let budget = budgets::list(conn)?.into_iter().find(|b| {
+        b.period == BudgetPeriod::Month && matches!(b.scope, Scope::Total) && b.currency.as_str() == currency
+    });
+    let history: Vec<(NaiveDate, i64)> = daily.iter().map(|(d, m)| (*d, *m)).collect();
+    let budget_micros = budget.as_ref().map(|b| b.amount_micros);
+    let projection = forecast::project(&history, month_start, month_end, today, budget_micros.unwrap_or(i64::MAX));
+
+    let (w, h) = size(query)?;
+    let t = theme(query.theme);
+    let days: Vec<NaiveDate> = month_start.iter_days().take_while(|d| *d <= month_end).collect();
+    let mut points = Vec::new();
+    let mut running = 0i64;
+    for (i, day) in days.iter().enumerate().take_while(|(_, d)| **d <= today) {
+        running = running.saturating_add(daily.get(day).copied().unwrap_or(0));
+        points.push((i, *day, running));
+    }
+    let forecast_end = projection.as_ref().map(|f| f.projected_micros);
+    let max = [Some(running), forecast_end, budget_micros].into_iter().flatten().max().unwrap_or(0);
+    let y_top = if max > 0 { max as f64 / 1e6 * 1.1 } else { 1.0 };
+    let n = days.len() as f64;
+    let color = PALETTE[0];
+    let mut svg = String::new();
+    let mut bars = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&t.background).map_err(draw_error)?;
+        let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+        let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
+        let caption = format!("Month to date, {currency} · {}", month_start.format("%B %Y"));
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .caption(caption, font(16))
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5f64..(n - 0.5), 0f64..y_top)
+            .map_err(draw_error)?;
+        let x_label = |x: &f64| {
+            let i = x.round() as i64;
+            if (x - i as f64).abs() > 0.01 || i < 0 || i as usize >= days.len() || i % 5 != 0 {
+                return String::new();
+            }
+            days[i as usize].format("%d").to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(days.len())
+            .x_label_formatter(&x_label)
+            .y_labels(6)
+            .y_label_formatter(&|y| axis_money(*y, y_top))
+            .axis_style(t.text)
+            .light_line_style(t.background)
+            .bold_line_style(t.grid)
+            .label_style(font(12))
+            .draw()
+            .map_err(draw_error)?;
+        let mut entries =
+            vec![(if estimated { "spent (incl. estimates)".to_owned() } else { "spent".to_owned() }, color, false)];
+        let line: Vec<(f64, f64)> = points.iter().map(|(i, _, m)| (*i as f64, *m as f64 / 1e6)).collect();
+        chart.draw_series(LineSeries::new(line.clone(), color.stroke_width(3))).map_err(draw_error)?;
+        chart.draw_series(line.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(draw_error)?;
+        for (i, day, m) in &points {
+            let (px, py) = chart.backend_coord(&(*i as f64, *m as f64 / 1e6));
+            bars.push(ChartBar {
+                x: px - 4,
+                y: py - 4,
+                width: 8,
+                height: 8,
+                day: day.to_string(),
+                series: "spent".into(),
+                label: "Spent so far".into(),
+                amount: format_micros(*m),
+                amount_micros: *m,
+                estimated,
+            });
+        }
+        if let (Some(f), Some(last)) = (&projection, points.last()) {
+            let end = (n - 1.0, f.projected_micros as f64 / 1e6);
+            let start = (last.0 as f64, last.2 as f64 / 1e6);
+            let orange = PALETTE[1];
+            chart
+                .draw_series(DashedLineSeries::new(vec![start, end], 6, 4, orange.stroke_width(2)))
+                .map_err(draw_error)?;
+            entries.push((format!("forecast {} {currency}", axis_money(end.1, y_top)), orange, false));
+        }
+        if let Some(b) = budget_micros {
+            let red = PALETTE[2];
+            let y = b as f64 / 1e6;
+            chart
+                .draw_series(LineSeries::new(vec![(-0.5, y), (n - 0.5, y)], red.stroke_width(2)))
+                .map_err(draw_error)?;
+            entries.push((format!("budget {} {currency}", axis_money(y, y_top)), red, false));
+        }
+        draw_legend(&legend, &entries, false, &t)?;
+        root.present().map_err(draw_error)?;
+    }
+    let series = vec![ChartSeries {
+        id: "spent".into(),
+        label: "Spent so far".into(),
+        color: hex(color),
+        total: format_micros(running),
+        estimated,
+    }];
+    Ok(ChartView {
+        svg,
+        width: w,
+        height: h,
+        currency: Some(currency),
+        currencies,
+        from: month_start.to_string(),
+        to: month_end.to_string(),
+        days_label: "UTC days".into(),
+        series,
+        bars,
+        empty: None,
+        total: Some(format_micros(running)),
+    })
+}
+
+/// The ids of the distinct series a chart shows (for tests and callers comparing charts).
+pub fn series_ids(view: &ChartView) -> BTreeSet<String> {
+    view.series.iter().map(|s| s.id.clone()).collect()
+}
