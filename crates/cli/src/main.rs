@@ -10,8 +10,8 @@ use std::time::Duration;
 use burnrate_core::budgets::parse_threshold_list;
 use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, Dimension, DisableConfirm, DisableSupport,
-    KeyActionView, KeyInput, ReportQuery, ReportRow, SettingsView, SourceView,
+    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, ChartKind, ChartQuery, ChartTheme, Dimension,
+    DisableConfirm, DisableSupport, KeyActionView, KeyInput, ReportQuery, ReportRow, SettingsView, SourceView,
 };
 use burnrate_core::import::CsvFormat;
 use burnrate_core::incident::DossierFormat;
@@ -99,6 +99,44 @@ enum Command {
     /// Incident dossiers: everything Burnrate knows about a key around a spike.
     #[command(subcommand)]
     Incident(IncidentCmd),
+    /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
+    Chart {
+        /// daily: spend per UTC day stacked by --by; cumulative: this month's running total
+        /// against the monthly budget, with the forecast
+        #[arg(value_enum)]
+        kind: ChartKindArg,
+        #[arg(long = "by", value_enum, default_value_t = By::Key)]
+        by: By,
+        /// First UTC day, inclusive (YYYY-MM-DD) [default: 30 days before --to]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Last UTC day, inclusive (YYYY-MM-DD) [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        /// ISO currency to draw [default: the one with the most spend]
+        #[arg(long, value_name = "CODE")]
+        currency: Option<String>,
+        /// Series named before the rest is "other" (1-20)
+        #[arg(long, value_name = "N")]
+        top: Option<u32>,
+        #[arg(long, value_enum, default_value_t = ThemeArg::Light)]
+        theme: ThemeArg,
+        /// FILE.svg or FILE.png
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChartKindArg {
+    Daily,
+    Cumulative,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ThemeArg {
+    Light,
+    Dark,
 }
 
 #[derive(Subcommand)]
@@ -309,6 +347,14 @@ enum By {
     Source,
 }
 
+fn dimension(by: By) -> Dimension {
+    match by {
+        By::Key => Dimension::Key,
+        By::Model => Dimension::Model,
+        By::Source => Dimension::Source,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -489,14 +535,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Report(ReportCmd::Daily { by, from, to, json, csv }) => {
-            let by = by
-                .into_iter()
-                .map(|b| match b {
-                    By::Key => Dimension::Key,
-                    By::Model => Dimension::Model,
-                    By::Source => Dimension::Source,
-                })
-                .collect();
+            let by = by.into_iter().map(dimension).collect();
             let rows = app.daily_report(&ReportQuery { by, from, to })?;
             if json {
                 print_json(&rows)?;
@@ -549,6 +588,56 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .collect();
                 print_table(&["ID", "REQUESTED (UTC)", "SOURCE", "KEY", "RESULT", "DETAIL"], &rows);
             }
+        }
+        Command::Chart { kind, by, from, to, currency, top, theme, out } => {
+            let png = match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("png") => true,
+                Some("svg") => false,
+                _ => {
+                    return Err(Error::invalid_input(format!(
+                        "{} must end in .svg or .png (that decides the format)",
+                        out.display()
+                    )))
+                }
+            };
+            let query = ChartQuery {
+                kind: match kind {
+                    ChartKindArg::Daily => ChartKind::Daily,
+                    ChartKindArg::Cumulative => ChartKind::Cumulative,
+                },
+                by: dimension(by),
+                from,
+                to,
+                currency,
+                top,
+                theme: match theme {
+                    ThemeArg::Light => ChartTheme::Light,
+                    ThemeArg::Dark => ChartTheme::Dark,
+                },
+                width: None,
+                height: None,
+            };
+            let view = app.chart(&query)?;
+            let bytes = if png { burnrate_core::charts::svg_to_png(&view.svg, 2.0)? } else { view.svg.into_bytes() };
+            std::fs::write(&out, &bytes)
+                .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", out.display())))?;
+            match (&view.empty, &view.currency) {
+                (Some(why), _) => eprintln!("note: {why}"),
+                (None, Some(currency)) if view.currencies.len() > 1 => eprintln!(
+                    "note: drew {currency} only; this range also has {} (use --currency)",
+                    view.currencies.iter().filter(|c| *c != currency).cloned().collect::<Vec<_>>().join(", ")
+                ),
+                _ => {}
+            }
+            println!(
+                "wrote {} ({} series, {} to {}, total {} {})",
+                out.display(),
+                view.series.len(),
+                view.from,
+                view.to,
+                view.total.as_deref().unwrap_or("0"),
+                view.currency.as_deref().unwrap_or("")
+            );
         }
         Command::Incident(IncidentCmd::Export { source, key_id, alert, from, to, format, out }) => {
             let dossier = app.incident_dossier(&source, &key_id, alert, from.as_deref(), to.as_deref())?;

@@ -23,7 +23,7 @@ use rusqlite::Connection;
 use crate::alerts::forecast;
 use crate::budgets::{self, BudgetPeriod, Scope};
 use crate::dto::{ChartBar, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView, Dimension};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{counted_rows, ts_to_day, DayRange, Names, UNATTRIBUTED};
 use crate::money::format_micros;
 
@@ -576,6 +576,34 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         empty: None,
         total: Some(format_micros(running)),
     })
+}
+
+/// Rasterises a chart's SVG to PNG at `scale` × its size (2 for a sharp image on HiDPI
+/// screens). Text is drawn with the system's sans-serif font.
+pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
+    use resvg::{tiny_skia, usvg};
+    let mut options = usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    // The SVG asks for "sans-serif", which fontdb maps to Arial unless told otherwise: point it
+    // at a sans-serif family this system has, or text would silently not be drawn.
+    let installed: BTreeSet<String> = fonts.faces().flat_map(|f| f.families.iter().map(|(name, _)| name.clone())).collect();
+    let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "FreeSans", "Cantarell"]
+        .into_iter()
+        .find(|f| installed.contains(*f))
+        .map(str::to_owned)
+        .or_else(|| installed.iter().next().cloned())
+        .ok_or_else(|| {
+            Error::new(ErrorCode::Unsupported, "no fonts are installed, so a PNG would have no text; export SVG instead")
+        })?;
+    fonts.set_sans_serif_family(sans);
+    let tree =
+        usvg::Tree::from_str(svg, &options).map_err(|e| Error::internal(format!("chart SVG unreadable: {e}")))?;
+    let size = tree.size().to_int_size().scale_by(scale).ok_or_else(|| Error::invalid_input("bad PNG scale"))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| Error::invalid_input(format!("a {}×{} PNG is too large", size.width(), size.height())))?;
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| Error::internal(format!("could not encode the PNG: {e}")))
 }
 
 /// The ids of the distinct series a chart shows (for tests and callers comparing charts).

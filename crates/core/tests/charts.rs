@@ -262,3 +262,24 @@ fn cumulative_month_to_date_against_the_budget_with_a_forecast() {
         view.svg.contains("stroke-dasharray") || view.svg.matches("<line").count() > 0 || view.svg.contains("polyline")
     );
 }
+
+#[test]
+fn png_export_draws_the_text_too() {
+    let (_dir, core) = seeded();
+    let view = core.chart(&query(Dimension::Key, "2026-03-01", "2026-03-05")).unwrap();
+    let png = burnrate_core::charts::svg_to_png(&view.svg, 1.0).unwrap();
+    let image = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (900, 360));
+    // The legend's labels (right column, beside the swatches) are dark text on white: without a
+    // usable font that area would be blank.
+    let mut dark = 0;
+    for y in 36..140 {
+        for x in 736..880 {
+            let p = image.pixel(x, y).unwrap();
+            if p.red() < 100 && p.green() < 100 && p.blue() < 100 {
+                dark += 1;
+            }
+        }
+    }
+    assert!(dark > 200, "legend text pixels: {dark}");
+}
