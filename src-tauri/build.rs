@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "daily_report",
     "reconcile",
     "import_csv",
+    "chart",
+    "save_chart",
     "list_budgets",
     "add_budget",
     "remove_budget",

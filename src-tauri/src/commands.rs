@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, DisableConfirm, KeyActionView, ReconcileRow,
-    ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
+    DisableConfirm, KeyActionView, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
@@ -62,6 +62,17 @@ pub fn daily_report(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReportRo
 #[tauri::command]
 pub fn reconcile(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReconcileRow>> {
     Ok(app.reconcile(&query)?)
+}
+
+#[tauri::command]
+pub fn chart(app: Core<'_>, query: ChartQuery) -> CmdResult<ChartView> {
+    Ok(app.chart(&query)?)
+}
+
+/// Returns the path of the written file (under the data directory's `exports/`).
+#[tauri::command]
+pub fn save_chart(app: Core<'_>, query: ChartQuery, format: ChartFormat) -> CmdResult<String> {
+    Ok(app.save_chart(&query, format)?.display().to_string())
 }
 
 /// The UI reads the file the user picked and sends its text; the core parses it whole.

@@ -91,6 +91,8 @@ pub fn run() {
             commands::daily_report,
             commands::reconcile,
             commands::import_csv,
+            commands::chart,
+            commands::save_chart,
             commands::list_budgets,
             commands::add_budget,
             commands::remove_budget,

@@ -12,8 +12,9 @@ use crate::budgets::{self, Budget, Scope};
 use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartQuery, ChartView,
-    Dimension, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
+    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartFormat, ChartKind,
+    ChartQuery, ChartView, Dimension, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+    SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -338,6 +339,38 @@ impl Burnrate {
         let report = ReportQuery { by: vec![query.by], from: query.from.clone(), to: query.to.clone() };
         let range = self.report_range(&report)?;
         crate::charts::render(&self.open()?, query, range, self.clock.now().date_naive())
+    }
+
+    /// Writes the chart `query` describes to a new SVG or PNG file under the data directory's
+    /// `exports/` and returns its path.
+    pub fn save_chart(&self, query: &ChartQuery, format: ChartFormat) -> Result<std::path::PathBuf> {
+        let view = self.chart(query)?;
+        let (bytes, ext) = match format {
+            ChartFormat::Svg => (view.svg.into_bytes(), "svg"),
+            ChartFormat::Png => (crate::charts::svg_to_png(&view.svg, 2.0)?, "png"),
+        };
+        let dir = self.paths.export_dir();
+        let kind = match query.kind {
+            ChartKind::Daily => format!(
+                "daily-by-{}",
+                match query.by {
+                    Dimension::Key => "key",
+                    Dimension::Model => "model",
+                    Dimension::Source => "source",
+                }
+            ),
+            ChartKind::Cumulative => "month-to-date".to_owned(),
+        };
+        let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
+        let path = dir.join(format!("chart-{kind}-{}-{}-{stamp}.{ext}", view.from, view.to));
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes)).map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnwritable,
+                format!("cannot write the chart to {}: {e}; free some disk space or check permissions", path.display()),
+            )
+        })?;
+        tracing::info!(path = %path.display(), "chart exported");
+        Ok(path)
     }
 
     pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetView> {

@@ -587,14 +587,18 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
     fonts.load_system_fonts();
     // The SVG asks for "sans-serif", which fontdb maps to Arial unless told otherwise: point it
     // at a sans-serif family this system has, or text would silently not be drawn.
-    let installed: BTreeSet<String> = fonts.faces().flat_map(|f| f.families.iter().map(|(name, _)| name.clone())).collect();
+    let installed: BTreeSet<String> =
+        fonts.faces().flat_map(|f| f.families.iter().map(|(name, _)| name.clone())).collect();
     let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "FreeSans", "Cantarell"]
         .into_iter()
         .find(|f| installed.contains(*f))
         .map(str::to_owned)
         .or_else(|| installed.iter().next().cloned())
         .ok_or_else(|| {
-            Error::new(ErrorCode::Unsupported, "no fonts are installed, so a PNG would have no text; export SVG instead")
+            Error::new(
+                ErrorCode::Unsupported,
+                "no fonts are installed, so a PNG would have no text; export SVG instead",
+            )
         })?;
     fonts.set_sans_serif_family(sans);
     let tree =

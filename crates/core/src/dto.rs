@@ -488,3 +488,12 @@ pub struct ChartBar {
     pub amount_micros: i64,
     pub estimated: bool,
 }
+
+/// The file format of an exported chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ChartFormat {
+    Svg,
+    Png,
+}

@@ -283,3 +283,18 @@ fn png_export_draws_the_text_too() {
     }
     assert!(dark > 200, "legend text pixels: {dark}");
 }
+
+#[test]
+fn saved_charts_land_under_exports_as_svg_or_png() {
+    let (dir, core) = seeded();
+    let q = query(Dimension::Model, "2026-03-01", "2026-03-05");
+    let svg = core.save_chart(&q, burnrate_core::dto::ChartFormat::Svg).unwrap();
+    let png = core.save_chart(&q, burnrate_core::dto::ChartFormat::Png).unwrap();
+    assert!(svg.starts_with(dir.path().join("exports")));
+    assert_eq!(
+        svg.file_name().unwrap().to_str().unwrap(),
+        "chart-daily-by-model-2026-03-01-2026-03-05-20260310T180000Z.svg"
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("gpt-5-mini"));
+    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+}
