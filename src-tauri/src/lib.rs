@@ -76,9 +76,6 @@ pub fn run() {
     let app = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
-        // Remembers the window's size, position and maximized state across restarts (saved on
-        // close and on exit, in the app's config directory; restored when the window is built).
-        .plugin(tauri_plugin_window_state::Builder::default().build())
         .manage(core.clone())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
