@@ -6,6 +6,9 @@ import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AlertView } from './bindings/AlertView';
 import type { AppInfo } from './bindings/AppInfo';
 import type { BudgetView } from './bindings/BudgetView';
+import type { ChartFormat } from './bindings/ChartFormat';
+import type { ChartQuery } from './bindings/ChartQuery';
+import type { ChartView } from './bindings/ChartView';
 import type { CsvFormat } from './bindings/CsvFormat';
 import type { DisableConfirm } from './bindings/DisableConfirm';
 import type { DossierFormat } from './bindings/DossierFormat';
@@ -119,6 +122,16 @@ export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
  */
 export function importCsv(source: string, format: CsvFormat, data: string): Promise<ImportSummary> {
   return call('import_csv', { source, format, data });
+}
+
+/** A chart of spend rendered by the core: SVG plus the geometry of every bar. */
+export function chart(query: ChartQuery): Promise<ChartView> {
+  return call('chart', { query });
+}
+
+/** Writes the chart to an SVG or PNG file under the data directory's exports/; returns its path. */
+export function saveChart(query: ChartQuery, format: ChartFormat): Promise<string> {
+  return call('save_chart', { query, format });
 }
 
 /** The background poller's view of every source: state, next poll, last error. */

@@ -216,6 +216,32 @@ export function alertView(overrides) {
   };
 }
 
+/** A chart as the core returns it: two keys over two days (bars in SVG pixels of 900 × 360). */
+export function chartView(overrides) {
+  return {
+    svg: '<svg xmlns="http://www.w3.org/2000/svg" width="900" height="360"><rect x="100" y="100" width="80" height="200" fill="#4e79a7"/></svg>',
+    width: 900,
+    height: 360,
+    currency: 'USD',
+    currencies: ['USD'],
+    from: '2026-01-13',
+    to: '2026-01-14',
+    days_label: 'UTC days',
+    series: [
+      { id: 'work-openai/key_FAKE_a', label: 'Alpha', color: '#4e79a7', total: '15.000000', estimated: false },
+      { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true },
+    ],
+    bars: [
+      { x: 100, y: 100, width: 80, height: 200, day: '2026-01-13', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '10.000000', amount_micros: 10000000, estimated: false },
+      { x: 100, y: 60, width: 80, height: 40, day: '2026-01-13', series: 'work-openai/key_FAKE_b', label: 'Beta', amount: '2.500000', amount_micros: 2500000, estimated: true },
+      { x: 400, y: 200, width: 80, height: 100, day: '2026-01-14', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '5.000000', amount_micros: 5000000, estimated: false },
+    ],
+    empty: null,
+    total: '17.500000',
+    ...overrides,
+  };
+}
+
 export const DEFAULT_SETTINGS = {
   time_zone: 'local',
   effective_time_zone: 'UTC',
@@ -403,6 +429,10 @@ export class FakeBackend {
         );
       case 'disable_key':
         return this.disableKey(args);
+      case 'chart':
+        return this.chartView ?? chartView({ from: args.query.from ?? '2025-12-16', to: args.query.to ?? '2026-01-14' });
+      case 'save_chart':
+        return `/home/user/.local/share/burnrate/exports/chart-daily-by-key.${args.format}`;
       case 'export_incident':
         return `/home/user/burnrate-incident-${args.source}-${args.keyId}.${args.format === 'csv' ? 'csv' : 'md'}`;
       default:
