@@ -20,6 +20,7 @@ test('a budget passed notifies once, colours the tray and lands in the history',
   cli(dataDir, ['source', 'add', 'openrouter', '--name', 'e2e-alerts', '--base-url', mock.url, '--key-env', 'BURNRATE_E2E_ALERTS_KEY'], env);
   cli(dataDir, ['budget', 'add', '--scope', 'total', '--period', 'day', '--amount', '20'], env);
 
+  const started = Date.now();
   const { driver, stop } = await launchApp(env, dataDir);
   t.after(async () => { await stop(); mock.close(); desktop.stop(); });
   await driver.wait(until.elementLocated(By.id('sync-all')), 20000);
@@ -49,6 +50,19 @@ test('a budget passed notifies once, colours the tray and lands in the history',
   }, 'the tray summary after the sync');
   assert.ok(after.some((l) => /^Budget total daily: 127 % of 20\.00 USD/.test(l)), after.join(' | '));
   assert.ok(after.some((l) => l.endsWith(': 25.50 USD') && !l.startsWith('Today')), 'the top key is listed');
+
+  // The chart, rendered by the core, shows the key's 25.50 USD (the image really loads under the
+  // app's content security policy).
+  await driver.wait(until.elementLocated(By.css('#chart-section .series li')), 10000);
+  t.diagnostic(`launch to first chart: ${Date.now() - started} ms (includes tauri-driver start)`);
+  const legend = () => driver.findElement(By.css('#chart-section .series')).getText();
+  await eventually(async () => /25\.50/.test(await legend()), 'the chart legend with the spend');
+  const loaded = await driver.executeScript(
+    "const i = document.querySelector('#chart-frame img'); return i && i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/svg+xml');",
+  );
+  assert.equal(loaded, true, 'the chart image is drawn');
+  const bar = await driver.findElement(By.css('#chart-frame [role="option"]'));
+  assert.match(await bar.getAttribute('aria-label'), /25\.50, billed$/);
 
   // The alert is in the app's history.
   await driver.findElement(By.id('tab-alerts')).click();
