@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "reconcile",
     "import_csv",
     "chart",
+    "key_table",
     "save_chart",
     "list_budgets",
     "add_budget",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
-    DisableConfirm, KeyActionView, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+    DisableConfirm, KeyActionView, KeyRow, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
@@ -62,6 +62,11 @@ pub fn daily_report(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReportRo
 #[tauri::command]
 pub fn reconcile(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReconcileRow>> {
     Ok(app.reconcile(&query)?)
+}
+
+#[tauri::command]
+pub fn key_table(app: Core<'_>) -> CmdResult<Vec<KeyRow>> {
+    Ok(app.key_table()?)
 }
 
 #[tauri::command]

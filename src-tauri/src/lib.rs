@@ -89,6 +89,7 @@ pub fn run() {
             commands::reconcile,
             commands::import_csv,
             commands::chart,
+            commands::key_table,
             commands::save_chart,
             commands::list_budgets,
             commands::add_budget,

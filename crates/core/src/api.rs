@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartFormat, ChartKind,
-    ChartQuery, ChartView, Dimension, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
-    SyncReport,
+    ChartQuery, ChartView, Dimension, KeyRow, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
+    SyncOutcome, SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -332,6 +332,12 @@ impl Burnrate {
     pub fn daily_report(&self, query: &ReportQuery) -> Result<Vec<ReportRow>> {
         let range = self.report_range(query)?;
         ledger::daily_report(&self.open()?, &query.by, range)
+    }
+
+    /// Every key with its spend today, over 7 and 30 days, and its inventory flags.
+    pub fn key_table(&self) -> Result<Vec<KeyRow>> {
+        let now = self.clock.now();
+        crate::dashboard::key_table(&self.open()?, now.date_naive(), now.timestamp())
     }
 
     /// A chart of spend as SVG with its geometry (see [`crate::charts`]).

@@ -10,6 +10,7 @@ pub mod balance_spend;
 pub mod budgets;
 pub mod charts;
 pub mod clock;
+pub mod dashboard;
 pub mod db;
 pub mod dto;
 pub mod error;

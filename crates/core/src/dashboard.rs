@@ -1,0 +1,167 @@
+//! The key table of the dashboard: which key is spending, how fast, and what is wrong with it
+//! (old, dormant, without any limit). Read from the same counted rows as the reports, so a key's
+//! figures here always match `report daily --by key`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Days, NaiveDate};
+use rusqlite::Connection;
+
+use crate::budgets::{self, Scope};
+use crate::dto::KeyRow;
+use crate::error::Result;
+use crate::ledger::{counted_rows, ts_to_day, ts_to_rfc3339, DayRange};
+use crate::money::format_micros;
+
+/// Days of history the table covers (the sparkline's points).
+pub const WINDOW_DAYS: u64 = 30;
+/// A key older than this should be rotated (the usual advice for long-lived secrets).
+pub const ROTATION_DAYS: i64 = 90;
+
+#[derive(Default)]
+struct Totals {
+    daily: BTreeMap<NaiveDate, i64>,
+    estimated: bool,
+}
+
+/// One row per key and currency with spend in the 30 days up to `today`, plus one per known key
+/// without any (dormant), biggest 30-day spend first within each currency.
+pub fn key_table(conn: &Connection, today: NaiveDate, now: i64) -> Result<Vec<KeyRow>> {
+    let first = today - Days::new(WINDOW_DAYS - 1);
+    let tx = conn.unchecked_transaction()?;
+    let rows = counted_rows(&tx, true, false, DayRange::new(first, today)?)?;
+    let mut spend: BTreeMap<(i64, String, String), Totals> = BTreeMap::new();
+    for r in rows.into_iter().filter(|r| r.amount != 0) {
+        let t = spend.entry((r.source, r.key, r.currency)).or_default();
+        *t.daily.entry(ts_to_day(r.day)).or_default() += r.amount;
+        t.estimated |= !r.billed;
+    }
+
+    struct KeyInfo {
+        source: String,
+        provider: String,
+        name: Option<String>,
+        fingerprint: Option<String>,
+        created_at: Option<i64>,
+        disabled: bool,
+        environment: Option<String>,
+    }
+    let mut keys: HashMap<(i64, String), KeyInfo> = HashMap::new();
+    let mut sources: HashMap<i64, (String, String)> = HashMap::new();
+    {
+        let mut stmt = tx.prepare("SELECT id, name, provider FROM sources")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            sources.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        }
+        let mut stmt = tx.prepare(
+            "SELECT k.source_id, k.provider_key_id, k.display_name, k.fingerprint, k.created_at, k.disabled,
+                    k.environment
+             FROM api_keys k",
+        )?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let source_id: i64 = r.get(0)?;
+            let (source, provider) = sources.get(&source_id).cloned().unwrap_or_default();
+            keys.insert(
+                (source_id, r.get(1)?),
+                KeyInfo {
+                    source,
+                    provider,
+                    name: r.get(2)?,
+                    fingerprint: r.get(3)?,
+                    created_at: r.get(4)?,
+                    disabled: r.get(5)?,
+                    environment: r.get(6)?,
+                },
+            );
+        }
+    }
+    // The provider's own limit of a key: its latest snapshot that has one.
+    let mut limits: HashMap<(i64, String), (i64, String)> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT source_id, key_id, limit_micros, currency FROM balance_snapshots
+             WHERE key_id != '' AND limit_micros IS NOT NULL ORDER BY taken_at, id",
+        )?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            limits.insert((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?));
+        }
+    }
+    let budgets: HashMap<(i64, String), budgets::Budget> = budgets::list(&tx)?
+        .into_iter()
+        .filter_map(|b| match &b.scope {
+            Scope::Key { source_id, key_id, .. } => Some(((*source_id, key_id.clone()), b)),
+            _ => None,
+        })
+        .collect();
+    tx.commit()?;
+
+    let mut totals_by_currency: HashMap<String, i64> = HashMap::new();
+    for ((_, _, currency), t) in &spend {
+        *totals_by_currency.entry(currency.clone()).or_default() += t.daily.values().sum::<i64>();
+    }
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= today).collect();
+    let week_start = today - Days::new(6);
+    let make = |source_id: i64, key_id: &str, currency: &str, t: Option<&Totals>| -> KeyRow {
+        let info = keys.get(&(source_id, key_id.to_owned()));
+        let (source, provider) = match info {
+            Some(i) => (i.source.clone(), i.provider.clone()),
+            None => sources.get(&source_id).cloned().unwrap_or_default(),
+        };
+        let sum = |from: NaiveDate| t.map_or(0, |t| t.daily.range(from..).map(|(_, m)| *m).sum::<i64>());
+        let (last_30, last_7, today_micros) = (sum(first), sum(week_start), sum(today));
+        let total = totals_by_currency.get(currency).copied().unwrap_or(0);
+        let created_at = info.and_then(|i| i.created_at);
+        let age_days = created_at.map(|c| (now - c).div_euclid(86_400));
+        let limit = limits.get(&(source_id, key_id.to_owned()));
+        let budget = budgets.get(&(source_id, key_id.to_owned()));
+        KeyRow {
+            source,
+            provider,
+            key_id: key_id.to_owned(),
+            name: info.and_then(|i| i.name.clone()),
+            fingerprint: info.and_then(|i| i.fingerprint.clone()),
+            currency: currency.to_owned(),
+            today: format_micros(today_micros),
+            last_7_days: format_micros(last_7),
+            last_30_days: format_micros(last_30),
+            sparkline: days.iter().map(|d| t.and_then(|t| t.daily.get(d).copied()).unwrap_or(0)).collect(),
+            share_basis_points: if total > 0 { ((i128::from(last_30) * 10_000) / i128::from(total)) as u32 } else { 0 },
+            estimated: t.is_some_and(|t| t.estimated),
+            limit: limit.map(|(m, c)| format!("{} {c}", format_micros(*m))),
+            budget: budget.map(|b| b.describe()),
+            created_at: created_at.map(ts_to_rfc3339),
+            age_days,
+            rotation_due: age_days.is_some_and(|a| a > ROTATION_DAYS),
+            dormant: last_30 == 0,
+            no_limit: limit.is_none() && budget.is_none(),
+            disabled: info.is_some_and(|i| i.disabled),
+            environment: info.and_then(|i| i.environment.clone()),
+        }
+    };
+    let mut out: Vec<KeyRow> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for ((source_id, key_id, currency), t) in &spend {
+        if key_id.is_empty() {
+            continue; // unattributed spend is not a key
+        }
+        seen.insert((*source_id, key_id.clone()));
+        out.push(make(*source_id, key_id, currency, Some(t)));
+    }
+    for (source_id, key_id) in keys.keys() {
+        if !seen.contains(&(*source_id, key_id.clone())) {
+            out.push(make(*source_id, key_id, "", None));
+        }
+    }
+    let micros = |r: &KeyRow| crate::money::parse_micros(&r.last_30_days).unwrap_or(0);
+    out.sort_by(|a, b| {
+        a.currency
+            .is_empty()
+            .cmp(&b.currency.is_empty())
+            .then_with(|| micros(b).cmp(&micros(a)))
+            .then_with(|| (&a.source, &a.key_id).cmp(&(&b.source, &b.key_id)))
+    });
+    Ok(out)
+}
