@@ -15,6 +15,7 @@ import type { DossierFormat } from './bindings/DossierFormat';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { ImportSummary } from './bindings/ImportSummary';
 import type { KeyActionView } from './bindings/KeyActionView';
+import type { KeyRow } from './bindings/KeyRow';
 import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
@@ -122,6 +123,11 @@ export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
  */
 export function importCsv(source: string, format: CsvFormat, data: string): Promise<ImportSummary> {
   return call('import_csv', { source, format, data });
+}
+
+/** Every key with its spend today / 7 / 30 days, sparkline and inventory flags. */
+export function keyTable(): Promise<KeyRow[]> {
+  return call('key_table');
 }
 
 /** A chart of spend rendered by the core: SVG plus the geometry of every bar. */

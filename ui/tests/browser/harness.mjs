@@ -429,6 +429,8 @@ export class FakeBackend {
         );
       case 'disable_key':
         return this.disableKey(args);
+      case 'key_table':
+        return this.keys ?? [];
       case 'chart':
         return this.chartView ?? chartView({ from: args.query.from ?? '2025-12-16', to: args.query.to ?? '2026-01-14' });
       case 'save_chart':

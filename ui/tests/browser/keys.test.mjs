@@ -1,0 +1,76 @@
+// The dashboard's key table: which key is spending, sortable without ever ranking two
+// currencies against each other, with the inventory flags and a way into the key's panel.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeBackend, sourceView, useBrowserApp } from './harness.mjs';
+
+const openPage = useBrowserApp();
+const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
+
+function keyRow(overrides) {
+  return {
+    source: 'work-openai', provider: 'openai', key_id: 'key_FAKE_a', name: 'Alpha', fingerprint: 'sk-…aaaa', currency: 'USD',
+    today: '2.000000', last_7_days: '5.000000', last_30_days: '10.000000', sparkline: Array.from({ length: 30 }, (_, i) => i * 1000),
+    share_basis_points: 4347, estimated: false, limit: null, budget: null, created_at: '2025-11-01T00:00:00Z', age_days: 149,
+    rotation_due: true, dormant: false, no_limit: true, disabled: false, environment: null,
+    ...overrides,
+  };
+}
+
+const KEYS = [
+  keyRow({}),
+  keyRow({ key_id: 'key_FAKE_b', name: 'Beta', today: '0.000000', last_7_days: '12.000000', last_30_days: '12.000000', share_basis_points: 5217, age_days: 29, rotation_due: false, no_limit: false, limit: '50.000000 USD', environment: 'prod' }),
+  keyRow({ key_id: 'key_FAKE_c', name: 'Gamma', currency: 'CNY', today: '7.000000', last_7_days: '7.000000', last_30_days: '7.000000', share_basis_points: 10000, age_days: null, rotation_due: false, no_limit: false, budget: 'monthly budget of 100.00 CNY', estimated: true }),
+  keyRow({ key_id: 'key_FAKE_old', name: 'Old', currency: '', today: '0.000000', last_7_days: '0.000000', last_30_days: '0.000000', share_basis_points: 0, sparkline: Array(30).fill(0), dormant: true, age_days: 400 }),
+];
+
+function backend() {
+  const b = new FakeBackend({ sources: [sourceView({ id: 1, name: 'work-openai', provider: 'openai' })] });
+  b.keys = KEYS;
+  return b;
+}
+
+const names = async (page) => (await page.locator('#key-table tbody tr th button').allInnerTexts()).map((n) => n.trim());
+
+describe('key table', () => {
+  test('shows each key with its spend, share, limit and flags', async () => {
+    const { page } = await openPage(backend());
+    await page.locator('#key-table').waitFor();
+    const alpha = page.locator('#key-table tr[data-key="key_FAKE_a"]');
+    assert.equal(
+      await text(alpha),
+      'Alpha work-openai · sk-…aaaa USD 2.00 USD 5.00 USD 10.00 43 % 149 d — rotate no limit',
+    );
+    assert.match(await text(page.locator('tr[data-key="key_FAKE_b"]')), /50\.000000 USD prod$/);
+    assert.match(await text(page.locator('tr[data-key="key_FAKE_c"]')), /CNY 7\.00 est\. 100 % — monthly budget of 100\.00 CNY$/);
+    assert.match(await text(page.locator('tr[data-key="key_FAKE_old"]')), /— — — — 400 d — rotate dormant$/);
+    // The sparkline is drawn from the 30 points.
+    const points = await alpha.locator('polyline').getAttribute('points');
+    assert.equal(points.split(' ').length, 30);
+  });
+
+  test('sorts by a column, both ways, keeping currencies apart', async () => {
+    const { page } = await openPage(backend());
+    await page.locator('#key-table').waitFor();
+    // Default: 30 days, descending, CNY before USD, the dormant key last.
+    assert.deepEqual(await names(page), ['Gamma', 'Beta', 'Alpha', 'Old']);
+    await page.locator('[data-sort="today"]').click();
+    assert.deepEqual(await names(page), ['Gamma', 'Alpha', 'Beta', 'Old']);
+    assert.equal(await page.locator('th:has([data-sort="today"])').getAttribute('aria-sort'), 'descending');
+    await page.locator('[data-sort="today"]').click();
+    assert.deepEqual(await names(page), ['Gamma', 'Beta', 'Alpha', 'Old']);
+    await page.locator('[data-sort="name"]').click();
+    assert.deepEqual(await names(page), ['Alpha', 'Beta', 'Gamma', 'Old']);
+    await page.locator('[data-sort="age"]').click();
+    assert.deepEqual(await names(page), ['Old', 'Alpha', 'Beta', 'Gamma']);
+  });
+
+  test('a key name opens its panel', async () => {
+    const b = backend();
+    const { page } = await openPage(b);
+    await page.locator('#key-table').waitFor();
+    await page.locator('tr[data-key="key_FAKE_b"] th button').click();
+    await page.locator('#panel-alerts').waitFor({ state: 'visible' });
+    assert.deepEqual(b.callsTo('key_actions').at(-1), { source: 'work-openai', keyId: 'key_FAKE_b' });
+  });
+});
