@@ -80,4 +80,77 @@ fn main() {
     }
     times.sort();
     println!("cumulative month-to-date chart:       {:.1} ms median", times[10].as_secs_f64() * 1e3);
+    dashboard_over_a_million_rows();
+}
+
+/// The dashboard's reads (key table, 30-day chart by key, month-to-date chart, tray summary)
+/// over a ledger of 1,000,000 spend rows: 200 keys × 10 models × 500 days.
+fn dashboard_over_a_million_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let last = first + Days::days(499);
+    let core = Burnrate::new(
+        Paths::new(dir.path()),
+        Box::new(FixedClock(Utc.from_utc_datetime(&last.and_hms_opt(20, 0, 0).unwrap()))),
+        Box::new(HashMap::<String, String>::from([("BENCH_FAKE_KEY".into(), "sk-FAKE-bench-0000".into())])),
+        Box::new(MemoryStore::default()),
+        HttpClient::new(Duration::from_secs(5), RetryPolicy::default()).unwrap(),
+    );
+    core.add_source(&AddSourceRequest {
+        provider: ProviderId::Openai,
+        name: "big".into(),
+        base_url: None,
+        key: KeyInput::Env { var: "BENCH_FAKE_KEY".into() },
+        settings: None,
+    })
+    .unwrap();
+    // Imported in 50-day files (an import replaces its own days only).
+    for part in 0..10 {
+        let mut csv = String::from("day,amount,currency,key_id,key_name,model,kind\n");
+        for d in part * 50..(part + 1) * 50 {
+            let day = first + Days::days(d);
+            for k in 0..200 {
+                for m in 0..10 {
+                    writeln!(csv, "{day},0.{:04},USD,key_FAKE_{k:03},,model-{m},billed", 1 + (d * 7 + k * 3 + m) % 9000).unwrap();
+                }
+            }
+        }
+        core.import_csv("big", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    }
+    let daily = ChartQuery {
+        kind: ChartKind::Daily,
+        by: Dimension::Key,
+        from: Some((last - Days::days(29)).to_string()),
+        to: Some(last.to_string()),
+        currency: None,
+        top: None,
+        theme: ChartTheme::Light,
+        width: None,
+        height: None,
+    };
+    let cumulative = ChartQuery { kind: ChartKind::Cumulative, ..daily.clone() };
+    let mut parts: Vec<(&str, Vec<Duration>)> =
+        vec![("key table", vec![]), ("30-day chart by key", vec![]), ("month-to-date chart", vec![]), ("tray summary", vec![])];
+    for _ in 0..7 {
+        let t = Instant::now();
+        assert_eq!(core.key_table().unwrap().len(), 200);
+        parts[0].1.push(t.elapsed());
+        let t = Instant::now();
+        core.chart(&daily).unwrap();
+        parts[1].1.push(t.elapsed());
+        let t = Instant::now();
+        core.chart(&cumulative).unwrap();
+        parts[2].1.push(t.elapsed());
+        let t = Instant::now();
+        core.tray_status().unwrap();
+        parts[3].1.push(t.elapsed());
+    }
+    let mut total = 0.0;
+    for (name, mut times) in parts {
+        times.sort();
+        let ms = times[3].as_secs_f64() * 1e3;
+        total += ms;
+        println!("dashboard over 1,000,000 rows, {name:>20}: {ms:6.1} ms median");
+    }
+    println!("dashboard over 1,000,000 rows, all four together: {total:6.1} ms");
 }

@@ -24,6 +24,7 @@ import type { SourceStatus } from './bindings/SourceStatus';
 import type { SourceView } from './bindings/SourceView';
 import type { SyncOutcome } from './bindings/SyncOutcome';
 import type { SyncProgress } from './bindings/SyncProgress';
+import type { TrayStatus } from './bindings/TrayStatus';
 
 /** Every rejection from a wrapper below is one of these. Branch on `code`, never on `message`. */
 export class IpcError extends Error {
@@ -123,6 +124,11 @@ export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
  */
 export function importCsv(source: string, format: CsvFormat, data: string): Promise<ImportSummary> {
   return call('import_csv', { source, format, data });
+}
+
+/** Today and month-to-date per currency, and the worst budget state (what the tray shows). */
+export function spendSummary(): Promise<TrayStatus> {
+  return call('tray_status');
 }
 
 /** Every key with its spend today / 7 / 30 days, sparkline and inventory flags. */

@@ -429,6 +429,8 @@ export class FakeBackend {
         );
       case 'disable_key':
         return this.disableKey(args);
+      case 'tray_status':
+        return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null };
       case 'key_table':
         return this.keys ?? [];
       case 'chart':

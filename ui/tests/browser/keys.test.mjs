@@ -33,6 +33,17 @@ function backend() {
 const names = async (page) => (await page.locator('#key-table tbody tr th button').allInnerTexts()).map((n) => n.trim());
 
 describe('key table', () => {
+  test('the summary strip shows today and the month, and why it is red', async () => {
+    const b = backend();
+    b.summary = { level: 'over', reason: 'Budget total daily: 127 % of 20.00 USD', summary: 'Today 25.50 USD · Month 25.50 USD', top_keys: [], alerts_paused_until: null };
+    const { page } = await openPage(b);
+    const strip = page.locator('#spend-summary');
+    await strip.waitFor();
+    assert.equal(await text(strip.locator('[data-field="summary"]')), 'Today 25.50 USD · Month 25.50 USD');
+    assert.equal(await text(strip.locator('[data-field="level"]')), 'Over budget — Budget total daily: 127 % of 20.00 USD');
+    assert.match(await strip.getAttribute('class'), /\bover\b/);
+  });
+
   test('shows each key with its spend, share, limit and flags', async () => {
     const { page } = await openPage(backend());
     await page.locator('#key-table').waitFor();
