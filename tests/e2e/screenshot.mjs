@@ -15,10 +15,12 @@ const DAY = 86400;
 const today = Math.floor(Date.now() / 1000 / DAY) * DAY;
 const keys = ['key_demo_backend', 'key_demo_batch', 'key_demo_notebook'];
 
-function costsPage() {
+/** The cost buckets in [from, to), as the real endpoint answers a window. */
+function costsPage(from, to) {
   const data = [];
   for (let d = 13; d >= 0; d--) {
     const start = today - d * DAY;
+    if (start < from || start >= to) continue;
     data.push({
       object: 'bucket', start_time: start, end_time: start + DAY,
       results: keys.map((k, i) => ({
@@ -31,7 +33,30 @@ function costsPage() {
   return JSON.stringify({ object: 'page', data, has_more: false, next_page: null });
 }
 
-const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(costsPage()));
+const names = ['backend (prod)', 'batch jobs', 'research notebook'];
+function answer(url) {
+  const parsed = new URL(url, 'http://x');
+  const path = parsed.pathname;
+  if (path.endsWith('/organization/costs')) {
+    const from = Number(parsed.searchParams.get('start_time') ?? 0);
+    const to = Number(parsed.searchParams.get('end_time') ?? Number.MAX_SAFE_INTEGER);
+    return costsPage(from, to);
+  }
+  if (path.endsWith('/organization/projects')) {
+    return JSON.stringify({ object: 'list', data: [{ id: 'proj_demo', object: 'organization.project', name: 'Demo', created_at: today - 200 * DAY, archived_at: null, status: 'active' }], first_id: 'proj_demo', last_id: 'proj_demo', has_more: false });
+  }
+  if (path.endsWith('/api_keys')) {
+    const data = keys.map((id, i) => ({
+      object: 'organization.project.api_key', id, name: names[i], redacted_value: `sk-proj-…${id.slice(-4)}`,
+      created_at: today - (40 + i * 70) * DAY, last_used_at: today,
+      owner: { type: 'service_account', service_account: { id: 'svc_demo', name: 'demo' } },
+    }));
+    return JSON.stringify({ object: 'list', data, first_id: keys[0], last_id: keys[2], has_more: false });
+  }
+  // Usage endpoints: no token data in this demo (the costs are the billed figures).
+  return JSON.stringify({ object: 'page', data: [], has_more: false, next_page: null });
+}
+const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answer(req.url)));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}/v1`;
 const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-shot-'));
@@ -46,10 +71,20 @@ try {
   await driver.wait(until.elementLocated(By.css('[data-source-name="team-openai"]')), 20000);
   await driver.wait(until.elementLocated(By.css('#daily-spend tbody tr')), 10000);
   await driver.wait(until.elementLocated(By.css('#daily-spend-section:not([aria-busy])')), 10000);
+  await driver.wait(until.elementLocated(By.css('#chart-frame img')), 10000);
+  await driver.wait(until.elementLocated(By.css('#key-table')), 10000);
   await driver.sleep(500); // let WebKit paint the last frame before capturing it
   const out = process.argv[2] ?? join(repo, 'docs/screenshot.png');
   writeFileSync(out, await driver.takeScreenshot(), 'base64');
   console.log(`wrote ${out}`);
+  // The chart and the key table below it, as a second picture (the window scrolled to them;
+  // WebKitWebDriver's element screenshots come out blank).
+  const chart = await driver.findElement(By.id('chart-section'));
+  await driver.executeScript('arguments[0].scrollIntoView()', chart);
+  await driver.sleep(500);
+  const chartOut = out.replace(/\.png$/, '-chart.png');
+  writeFileSync(chartOut, await driver.takeScreenshot(), 'base64');
+  console.log(`wrote ${chartOut}`);
 } finally {
   await stop();
   server.close();
