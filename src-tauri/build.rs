@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "import_csv",
     "chart",
     "key_table",
+    "export_ledger",
     "save_chart",
     "list_budgets",
     "add_budget",

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
-    DisableConfirm, KeyActionView, KeyRow, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+    DisableConfirm, KeyActionView, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView,
+    SourceView, SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
@@ -62,6 +63,17 @@ pub fn daily_report(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReportRo
 #[tauri::command]
 pub fn reconcile(app: Core<'_>, query: ReportQuery) -> CmdResult<Vec<ReconcileRow>> {
     Ok(app.reconcile(&query)?)
+}
+
+/// Returns the path of the written file (under the data directory's `exports/`).
+#[tauri::command]
+pub fn export_ledger(
+    app: Core<'_>,
+    from: Option<String>,
+    to: Option<String>,
+    format: LedgerFormat,
+) -> CmdResult<String> {
+    Ok(app.export_ledger(from, to, format)?.display().to_string())
 }
 
 #[tauri::command]

@@ -90,6 +90,7 @@ pub fn run() {
             commands::import_csv,
             commands::chart,
             commands::key_table,
+            commands::export_ledger,
             commands::save_chart,
             commands::list_budgets,
             commands::add_budget,

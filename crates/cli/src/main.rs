@@ -992,27 +992,5 @@ fn print_report(rows: &[ReportRow]) {
 }
 
 fn print_csv(rows: &[ReportRow]) {
-    println!("day,source,provider,key_id,key_name,model,currency,amount,kind");
-    let esc = |v: &str| {
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_owned()
-        }
-    };
-    for r in rows {
-        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
-        println!(
-            "{},{},{},{},{},{},{},{},{}",
-            r.day,
-            opt(&r.source),
-            r.provider.map(|p| p.as_str()).unwrap_or(""),
-            opt(&r.key_id),
-            opt(&r.key_name),
-            opt(&r.model),
-            r.currency,
-            r.amount,
-            r.kind.as_str()
-        );
-    }
+    print!("{}", burnrate_core::ledger::report_csv(rows));
 }

@@ -111,7 +111,12 @@ fn dashboard_over_a_million_rows() {
             let day = first + Days::days(d);
             for k in 0..200 {
                 for m in 0..10 {
-                    writeln!(csv, "{day},0.{:04},USD,key_FAKE_{k:03},,model-{m},billed", 1 + (d * 7 + k * 3 + m) % 9000).unwrap();
+                    writeln!(
+                        csv,
+                        "{day},0.{:04},USD,key_FAKE_{k:03},,model-{m},billed",
+                        1 + (d * 7 + k * 3 + m) % 9000
+                    )
+                    .unwrap();
                 }
             }
         }
@@ -129,8 +134,12 @@ fn dashboard_over_a_million_rows() {
         height: None,
     };
     let cumulative = ChartQuery { kind: ChartKind::Cumulative, ..daily.clone() };
-    let mut parts: Vec<(&str, Vec<Duration>)> =
-        vec![("key table", vec![]), ("30-day chart by key", vec![]), ("month-to-date chart", vec![]), ("tray summary", vec![])];
+    let mut parts: Vec<(&str, Vec<Duration>)> = vec![
+        ("key table", vec![]),
+        ("30-day chart by key", vec![]),
+        ("month-to-date chart", vec![]),
+        ("tray summary", vec![]),
+    ];
     for _ in 0..7 {
         let t = Instant::now();
         assert_eq!(core.key_table().unwrap().len(), 200);

@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartFormat, ChartKind,
-    ChartQuery, ChartView, Dimension, KeyRow, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
-    SyncOutcome, SyncReport,
+    ChartQuery, ChartView, Dimension, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView,
+    SourceView, SyncOutcome, SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -345,6 +345,40 @@ impl Burnrate {
         let report = ReportQuery { by: vec![query.by], from: query.from.clone(), to: query.to.clone() };
         let range = self.report_range(&report)?;
         crate::charts::render(&self.open()?, query, range, self.clock.now().date_naive())
+    }
+
+    /// Writes the ledger of a range (per day, source, key and model, billed or estimated, as
+    /// `report daily --by source --by key --by model` counts it) to a new CSV or JSON file under
+    /// the data directory's `exports/`, and returns its path.
+    pub fn export_ledger(
+        &self,
+        from: Option<String>,
+        to: Option<String>,
+        format: LedgerFormat,
+    ) -> Result<std::path::PathBuf> {
+        let query = ReportQuery { by: vec![Dimension::Source, Dimension::Key, Dimension::Model], from, to };
+        let range = self.report_range(&query)?;
+        let rows = self.daily_report(&query)?;
+        let (text, ext) = match format {
+            LedgerFormat::Csv => (ledger::report_csv(&rows), "csv"),
+            LedgerFormat::Json => {
+                (serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(format!("ledger JSON: {e}")))?, "json")
+            }
+        };
+        let dir = self.paths.export_dir();
+        let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
+        let path = dir.join(format!("ledger-{}-{}-{stamp}.{ext}", range.from, range.to));
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnwritable,
+                format!(
+                    "cannot write the ledger to {}: {e}; free some disk space or check permissions",
+                    path.display()
+                ),
+            )
+        })?;
+        tracing::info!(path = %path.display(), rows = rows.len(), "ledger exported");
+        Ok(path)
     }
 
     /// Writes the chart `query` describes to a new SVG or PNG file under the data directory's

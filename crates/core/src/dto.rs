@@ -537,3 +537,12 @@ pub struct KeyRow {
     /// dev, staging or prod, where known.
     pub environment: Option<String>,
 }
+
+/// The file format of a ledger export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LedgerFormat {
+    Csv,
+    Json,
+}

@@ -867,6 +867,35 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         .collect())
 }
 
+/// A daily report as CSV (`report daily --csv`, ledger exports): a header, then one line per row;
+/// fields with a comma, quote or newline are quoted.
+pub fn report_csv(rows: &[ReportRow]) -> String {
+    let esc = |v: &str| {
+        if v.contains([',', '"', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut out = String::from("day,source,provider,key_id,key_name,model,currency,amount,kind\n");
+    for r in rows {
+        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.day,
+            opt(&r.source),
+            r.provider.map(|p| p.as_str()).unwrap_or(""),
+            opt(&r.key_id),
+            opt(&r.key_name),
+            opt(&r.model),
+            r.currency,
+            r.amount,
+            r.kind.as_str()
+        ));
+    }
+    out
+}
+
 /// Source and key display names, loaded once per report.
 pub(crate) struct Names {
     sources: HashMap<i64, (String, Option<ProviderId>)>,

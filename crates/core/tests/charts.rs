@@ -298,3 +298,23 @@ fn saved_charts_land_under_exports_as_svg_or_png() {
     assert!(std::fs::read_to_string(&svg).unwrap().contains("gpt-5-mini"));
     assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
 }
+
+#[test]
+fn the_ledger_of_a_range_exports_as_csv_and_json_to_the_micro_unit() {
+    let (dir, core) = seeded();
+    let (from, to) = (Some("2026-03-01".to_owned()), Some("2026-03-05".to_owned()));
+    let csv = core.export_ledger(from.clone(), to.clone(), burnrate_core::dto::LedgerFormat::Csv).unwrap();
+    let json = core.export_ledger(from, to, burnrate_core::dto::LedgerFormat::Json).unwrap();
+    assert!(csv.starts_with(dir.path().join("exports")) && json.extension().unwrap() == "json");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("day,source,provider,key_id,key_name,model,currency,amount,kind"));
+    let body: Vec<&str> = lines.collect();
+    assert!(body.contains(&"2026-03-02,work,openai,key_FAKE_c,Gamma,gpt-5-mini,USD,1.000001,billed"), "{text}");
+    assert!(body.contains(&"2026-03-05,lab,openai,key_FAKE_scratch,Scratch,gpt-5,USD,4.000000,estimated"), "{text}");
+    let sum: i64 = body.iter().map(|l| micros(l.split(',').nth(7).unwrap())).sum();
+    assert_eq!(sum, 47_000_001, "the same total as the chart and the reports");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.len(), body.len());
+    assert!(!text.contains("sk-FAKE"));
+}

@@ -16,6 +16,7 @@ import type { ErrorCode } from './bindings/ErrorCode';
 import type { ImportSummary } from './bindings/ImportSummary';
 import type { KeyActionView } from './bindings/KeyActionView';
 import type { KeyRow } from './bindings/KeyRow';
+import type { LedgerFormat } from './bindings/LedgerFormat';
 import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
@@ -129,6 +130,11 @@ export function importCsv(source: string, format: CsvFormat, data: string): Prom
 /** Today and month-to-date per currency, and the worst budget state (what the tray shows). */
 export function spendSummary(): Promise<TrayStatus> {
   return call('tray_status');
+}
+
+/** Writes the ledger of a range (per day, source, key, model) as CSV or JSON under exports/; returns its path. */
+export function exportLedger(from: string | null, to: string | null, format: LedgerFormat): Promise<string> {
+  return call('export_ledger', { from, to, format });
 }
 
 /** Every key with its spend today / 7 / 30 days, sparkline and inventory flags. */

@@ -104,6 +104,22 @@ describe('spend chart', () => {
     assert.equal(call.query.by, 'key');
   });
 
+  test('the ledger of the days shown exports as CSV or JSON', async () => {
+    const b = backend();
+    const { page } = await openPage(b);
+    await page.locator('#daily-spend').waitFor();
+    await page.locator('[data-action="export-ledger-json"]').click();
+    await page.locator('[data-field="ledger-exported"]').waitFor();
+    assert.deepEqual(b.callsTo('export_ledger')[0], { from: null, to: null, format: 'json' });
+    // Filtered to a day in the chart: that day only.
+    await page.locator('#chart-bar-2').click({ force: true });
+    await page.locator('#daily-spend-filter').waitFor();
+    await page.locator('[data-action="export-ledger-csv"]').click();
+    await eventually(() => b.callsTo('export_ledger').length === 2);
+    assert.deepEqual(b.callsTo('export_ledger')[1], { from: '2026-01-14', to: '2026-01-14', format: 'csv' });
+    assert.match(await text(page.locator('[data-field="ledger-exported"]')), /ledger-2026-01-14\.csv$/);
+  });
+
   test('an empty ledger says what to do; several currencies can be switched', async () => {
     const b = backend();
     b.chartView = chartView({ empty: 'No spend from 2025-12-16 to 2026-01-14 — add a source and sync, or pick another range', bars: [], series: [], currency: null, currencies: [], total: null });

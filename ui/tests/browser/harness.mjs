@@ -431,6 +431,8 @@ export class FakeBackend {
         return this.disableKey(args);
       case 'tray_status':
         return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null };
+      case 'export_ledger':
+        return `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
       case 'key_table':
         return this.keys ?? [];
       case 'chart':
