@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_spend_daily", include_str!("../migrations/0002_spend_daily.sql")),
     ("0003_spend_daily_key", include_str!("../migrations/0003_spend_daily_key.sql")),
     ("0004_alerts", include_str!("../migrations/0004_alerts.sql")),
+    ("0005_drop_spend_by_day", include_str!("../migrations/0005_drop_spend_by_day.sql")),
 ];
 
 pub fn schema_version() -> i64 {

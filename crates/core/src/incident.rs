@@ -247,7 +247,8 @@ fn spend_rows(conn: &Connection, source_id: i64, key_id: &str, from: i64, to: i6
         "SELECT bucket_start, bucket_width, model, kind, currency, sum(amount_micros),
                 sum(input_tokens), sum(output_tokens), sum(requests)
          FROM spend
-         WHERE source_id = ?1 AND key_id = ?2 AND bucket_start < ?4
+         WHERE source_id = ?1 AND bucket_width IN ('day', 'hour') AND kind IN ('billed', 'estimated')
+           AND key_id = ?2 AND bucket_start < ?4
            AND bucket_start + (CASE bucket_width WHEN 'day' THEN 86400 ELSE 3600 END) > ?3
          GROUP BY bucket_start, bucket_width, model, kind, currency
          ORDER BY bucket_start, bucket_width, model, kind, currency",

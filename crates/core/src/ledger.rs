@@ -488,8 +488,7 @@ fn rollup_of(
 }
 
 /// [`Rollup::CopyByDay`] for the day starting at `day`: its spend rows as spend_daily rows.
-/// (A range rather than `bucket_start = ?`: with equality SQLite prefers `spend_by_day`,
-/// which then needs a lookup in `spend` per row.)
+/// (A range rather than `bucket_start = ?`, so the primary key's order serves the copy.)
 fn copy_day(tx: &Transaction<'_>, source_id: i64, kind: SpendKind, day: i64) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR FAIL INTO spend_daily (source_id, day, kind, key_id, model, currency, amount_micros, input_tokens,
@@ -979,7 +978,8 @@ fn refresh_daily(tx: &Transaction<'_>, source_id: i64, from: i64, to: i64) -> Re
          SELECT source_id, bucket_start - bucket_start % 86400, kind, key_id, model, currency,
                 sum(amount_micros), sum(input_tokens), sum(output_tokens), sum(requests)
          FROM spend
-         WHERE source_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3
+         WHERE source_id = ?1 AND bucket_width IN ('day', 'hour') AND kind IN ('billed', 'estimated')
+           AND bucket_start >= ?2 AND bucket_start < ?3
          GROUP BY bucket_start - bucket_start % 86400, kind, key_id, model, currency",
         params![source_id, from, to],
     )?;

@@ -92,7 +92,8 @@ fn load_series(conn: &Connection, since: i64, until: i64) -> Result<BTreeMap<Ser
     let mut out: BTreeMap<SeriesId, Series> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT source_id, key_id, currency, bucket_width, kind, bucket_start, sum(amount_micros) FROM spend
-         WHERE bucket_start >= ?1 AND bucket_start < ?2
+         WHERE source_id IN (SELECT id FROM sources) AND bucket_width IN ('day', 'hour')
+           AND kind IN ('billed', 'estimated') AND bucket_start >= ?1 AND bucket_start < ?2
          GROUP BY source_id, key_id, currency, bucket_width, kind, bucket_start",
     )?;
     let mut rows = stmt.query(params![since, until])?;
