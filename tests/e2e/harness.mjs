@@ -42,8 +42,45 @@ export async function launchApp(env = {}, dataDir = mkdtempSync(join(tmpdir(), '
   const stop = async () => {
     try { await driver.quit(); } catch { /* the app may already be gone */ }
     tauriDriver.kill();
+    await endApp(childEnv.BURNRATE_DATA_DIR);
   };
   return { driver, dataDir, stop };
+}
+
+/** Pids of the app processes running on `dataDir` (read from /proc: no procps needed). */
+function appPids(dataDir) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0];
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (cmd === APP && env.includes(`BURNRATE_DATA_DIR=${dataDir}`)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Ends the app this test started. WebKitWebDriver normally closes it with the session, but not
+ * always; a survivor keeps the test runner's stdout open and the run never ends. So: a second
+ * to exit on its own, then SIGTERM, then SIGKILL.
+ */
+async function endApp(dataDir) {
+  for (let tick = 0; tick < 50; tick++) {
+    const pids = appPids(dataDir);
+    if (pids.length === 0) return;
+    const signal = tick === 10 ? 'SIGTERM' : tick === 30 ? 'SIGKILL' : null;
+    if (signal) {
+      for (const pid of pids) {
+        try { process.kill(pid, signal); } catch { /* already gone */ }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the app on ${dataDir} did not exit, even after SIGKILL`);
 }
 
 /** Runs the real CLI on `dataDir`; returns stdout. */
