@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "daily_report",
     "reconcile",
     "import_csv",
+    "test_connection",
     "chart",
     "key_table",
     "export_ledger",

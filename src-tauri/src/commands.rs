@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
-    DisableConfirm, KeyActionView, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView,
-    SourceView, SyncOutcome,
+    ConnectionCheck, DisableConfirm, KeyActionView, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow,
+    SettingsView, SourceView, SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
@@ -31,6 +31,12 @@ pub fn list_sources(app: Core<'_>) -> CmdResult<Vec<SourceView>> {
 #[tauri::command]
 pub fn add_source(app: Core<'_>, request: AddSourceRequest) -> CmdResult<SourceView> {
     Ok(app.add_source(&request)?)
+}
+
+/// Polls the form's source once without saving it or its key; see `Burnrate::test_connection`.
+#[tauri::command]
+pub async fn test_connection(app: Core<'_>, request: AddSourceRequest) -> CmdResult<ConnectionCheck> {
+    Ok(app.test_connection(&request).await?)
 }
 
 #[tauri::command]

@@ -88,6 +88,7 @@ pub fn run() {
             commands::daily_report,
             commands::reconcile,
             commands::import_csv,
+            commands::test_connection,
             commands::chart,
             commands::key_table,
             commands::export_ledger,

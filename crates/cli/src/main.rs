@@ -301,6 +301,13 @@ enum SourceCmd {
     },
     /// Remove a source, its ledger rows and its stored key.
     Remove { name: String },
+    /// Poll a source's last two UTC days without writing anything, and print what its key can
+    /// read (keys, spend per key/model, balance). Exits 1 when the provider refuses.
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -437,6 +444,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Source(SourceCmd::Remove { name }) => {
             app.remove_source(&name)?;
             println!("removed {}", name.trim());
+        }
+        Command::Source(SourceCmd::Test { name, json }) => {
+            let check = app.test_source(&name).await?;
+            if json {
+                print_json(&check)?;
+            } else if let Some(error) = &check.error {
+                eprintln!("error: {} ({:?})", error.message, error.code);
+            } else {
+                println!(
+                    "connected to {} with {} in {} ms; what it can read for {} to {} (UTC):",
+                    check.base_url, check.key_fingerprint, check.elapsed_ms, check.from, check.to
+                );
+                for item in &check.readable {
+                    println!("  {} {}: {}", if item.readable { "yes" } else { "no " }, item.what, item.detail);
+                }
+            }
+            return Ok(if check.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
         Command::Sync { source, from, to, json } => {
             let bar = progress_bar();

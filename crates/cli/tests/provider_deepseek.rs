@@ -275,3 +275,38 @@ async fn a_rejected_key_gives_one_line_naming_the_key_type_and_writes_nothing() 
     let snapshots: i64 = cli.db().query_row("SELECT count(*) FROM balance_snapshots", [], |r| r.get(0)).unwrap();
     assert_eq!(snapshots, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn source_test_prints_what_the_key_reads_and_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user/balance"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(fixture("deepseek/user_balance_cny_usd.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let cli = cli_at("2026-03-02T12:00:00Z");
+    add_source(&cli, &server.uri());
+    let out = cli.run(&["source", "test", "ds"]).ok().stdout;
+    assert!(out.starts_with(&format!("connected to {}/ with sk-…0002", server.uri())), "{out}");
+    assert!(out.contains("for 2026-03-01 to 2026-03-02 (UTC)"), "{out}");
+    assert!(out.contains("yes Spend: derived from the balance"), "{out}");
+    assert!(out.contains("yes Balance and limits: left:"), "{out}");
+    let json = cli.run(&["source", "test", "ds", "--json"]).ok().json();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["readable"].as_array().unwrap().len(), 3, "{json}");
+    let rows: i64 = cli.db().query_row("SELECT count(*) FROM balance_snapshots", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 0, "a test writes nothing to the ledger");
+
+    let refused = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(fixture("deepseek/error_401.json"), "application/json"))
+        .mount(&refused)
+        .await;
+    let cli = cli_at("2026-03-02T12:00:00Z");
+    add_source(&cli, &refused.uri());
+    let run = cli.run(&["source", "test", "ds"]).failed();
+    assert!(run.stderr.contains("KeyRejected"), "{}", run.stderr);
+    assert!(!run.stderr.contains(KEY) && !run.stdout.contains(KEY));
+}

@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::db;
 use crate::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartFormat, ChartKind,
-    ChartQuery, ChartView, Dimension, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView,
-    SourceView, SyncOutcome, SyncReport,
+    ChartQuery, ChartView, ConnectionCheck, Dimension, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery,
+    ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -119,6 +119,66 @@ impl Burnrate {
         sources::remove(&mut conn, self.secrets.as_ref(), name)?;
         tracing::info!(source = name, "source removed");
         Ok(())
+    }
+
+    /// "Test connection" for a source not saved yet: polls its last two UTC days with the key
+    /// from the form and reports what that key could read. Nothing is stored: not the key, not
+    /// the source, not the spend. Input errors (bad URL, empty key, unset variable) are returned
+    /// as errors; a provider's refusal is part of the check, with what to do.
+    pub async fn test_connection(&self, req: &AddSourceRequest) -> Result<ConnectionCheck> {
+        let base_url = sources::parse_base_url(req.provider, req.base_url.as_deref())?;
+        let settings = crate::settings::Settings::validate(
+            req.settings.clone().unwrap_or_default(),
+            &req.provider.settings(),
+            req.provider.as_str(),
+        )?;
+        let key = match &req.key {
+            KeyInput::Env { var } => {
+                let var = var.trim();
+                crate::secrets::validate_env_var_name(var)?;
+                crate::secrets::key_from_env(self.env.as_ref(), var)?
+            }
+            KeyInput::Secret { value } => crate::secrets::validate_key(value)?.to_owned(),
+        };
+        self.test_poll(req.provider, base_url, key, settings).await
+    }
+
+    /// "Test connection" for a saved source: what its key can read now. Writes nothing.
+    pub async fn test_source(&self, name: &str) -> Result<ConnectionCheck> {
+        let source = sources::get(&self.open()?, name)?;
+        let key = source.key(self.env.as_ref(), self.secrets.as_ref())?;
+        self.test_poll(source.provider, source.base_url, key, source.settings).await
+    }
+
+    async fn test_poll(
+        &self,
+        provider: ProviderId,
+        base_url: url::Url,
+        key: String,
+        settings: crate::settings::Settings,
+    ) -> Result<ConnectionCheck> {
+        let connector = provider.connector().ok_or_else(|| {
+            Error::new(ErrorCode::Unsupported, format!("{} sources cannot be synced yet", provider.label()))
+        })?;
+        let today = self.clock.now().date_naive();
+        let range = DayRange::new(today - Days::days(1), today)?;
+        let key_fingerprint = fingerprint(&key);
+        let ctx = PollContext {
+            provider,
+            base_url: base_url.clone(),
+            key,
+            range,
+            now: self.clock.now(),
+            http: self.http.clone(),
+            settings,
+            prices: self.prices()?,
+            progress: Progress::default(),
+        };
+        let started = std::time::Instant::now();
+        let result = connector.poll(&ctx).await.map_err(ApiError::from);
+        let elapsed = started.elapsed().as_millis() as u64;
+        tracing::info!(provider = %provider, ok = result.is_ok(), elapsed_ms = elapsed, "connection tested");
+        Ok(crate::connection_test::check(provider, &base_url, key_fingerprint, range, elapsed, result))
     }
 
     /// The inclusive UTC day range a sync of `source` covers when the user gave none: the full

@@ -22,6 +22,8 @@ pub struct ProviderInfo {
     pub key_kind: String,
     /// Where the user creates that key.
     pub key_help: String,
+    /// The narrowest key that still works, and what not to give Burnrate.
+    pub least_privilege: String,
     /// False until the provider's connector lands; the source can be added but not synced yet.
     pub can_sync: bool,
     /// Provider-specific settings the source accepts.
@@ -139,6 +141,32 @@ pub struct AddSourceRequest {
 pub enum KeyStorage {
     Keyring,
     Env,
+}
+
+/// What a key could read in a test poll of the last two UTC days ("test connection").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    pub provider: ProviderId,
+    pub base_url: String,
+    pub key_fingerprint: String,
+    pub from: String,
+    pub to: String,
+    pub elapsed_ms: u32,
+    /// One line per kind of data, readable or not, in the order the UI shows them.
+    pub readable: Vec<ReadableItem>,
+    /// Why the test failed, with what to do; None when `ok`.
+    pub error: Option<ApiError>,
+}
+
+/// One kind of data a key can or cannot read, e.g. "API keys": "3 keys: prod, staging, ci".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReadableItem {
+    pub what: String,
+    pub readable: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

@@ -10,6 +10,7 @@ pub mod balance_spend;
 pub mod budgets;
 pub mod charts;
 pub mod clock;
+pub mod connection_test;
 pub mod dashboard;
 pub mod db;
 pub mod dto;

@@ -9,6 +9,7 @@ import type { BudgetView } from './bindings/BudgetView';
 import type { ChartFormat } from './bindings/ChartFormat';
 import type { ChartQuery } from './bindings/ChartQuery';
 import type { ChartView } from './bindings/ChartView';
+import type { ConnectionCheck } from './bindings/ConnectionCheck';
 import type { CsvFormat } from './bindings/CsvFormat';
 import type { DisableConfirm } from './bindings/DisableConfirm';
 import type { DossierFormat } from './bindings/DossierFormat';
@@ -99,6 +100,11 @@ export function listSources(): Promise<SourceView[]> {
 
 export function addSource(request: AddSourceRequest): Promise<SourceView> {
   return call('add_source', { request });
+}
+
+/** Polls the form's source once (last two UTC days) without saving it; the key is not kept. */
+export function testConnection(request: AddSourceRequest): Promise<ConnectionCheck> {
+  return call('test_connection', { request });
 }
 
 export function removeSource(name: string): Promise<void> {

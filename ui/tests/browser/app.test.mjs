@@ -160,6 +160,56 @@ describe('empty state and adding a source', () => {
     assert.deepEqual(backend.callsTo('add_source'), []);
   });
 
+  test('test connection shows what the key can read, before anything is saved', async () => {
+    const backend = new FakeBackend();
+    const { page } = await open(backend);
+    await page.locator('#add-source-form').waitFor();
+    await page.selectOption('#source-provider', 'openrouter');
+    assert.match(await page.locator('#provider-least-privilege').innerText(), /Least privilege: .*read-only/);
+
+    // Without a key the test asks for one and sends nothing.
+    await page.click('#test-connection');
+    assert.equal(await focusedId(page), 'source-key');
+    assert.equal(backend.callsTo('test_connection').length, 0);
+
+    // No name is needed to test.
+    await page.fill('#source-key', FAKE_KEY);
+    await page.click('#test-connection');
+    const result = page.locator('#connection-check');
+    await result.locator('.readable').waitFor();
+    assert.deepEqual(backend.callsTo('test_connection'), [
+      { request: { provider: 'openrouter', name: '', base_url: null, key: { kind: 'secret', value: FAKE_KEY } } },
+    ]);
+    const text = await result.innerText();
+    assert.match(text, /Connected to https:\/\/openrouter\.ai\/api\/v1 with sk-…0000 in 412 ms/);
+    assert.match(text, /API keys: 2 keys: prod/);
+    assert.match(text, /Spend: billed amounts per day, key, model/);
+    assert.match(text, /Nothing was saved/);
+    assert.deepEqual(
+      await result.locator('li').evaluateAll((items) => items.map((li) => li.dataset.readable)),
+      ['yes', 'yes', 'no'],
+    );
+    assert.equal(await result.getAttribute('aria-live'), 'polite');
+    assert.equal(backend.callsTo('add_source').length, 0, 'testing saves nothing');
+    assert.equal(await page.inputValue('#source-key'), FAKE_KEY, 'the key stays for adding');
+
+    // A refused key: the reason and its code, no readable list.
+    backend.on('test_connection', () => ({
+      ok: false, provider: 'openrouter', base_url: 'https://openrouter.ai/api/v1', key_fingerprint: 'sk-…0000',
+      from: '2026-03-09', to: '2026-03-10', elapsed_ms: 80, readable: [],
+      error: { code: 'key_rejected', message: 'OpenRouter rejected the key (HTTP 401): create a management key.' },
+    }));
+    await page.click('#test-connection');
+    await result.locator('[data-code="key_rejected"]').waitFor();
+    assert.match(await result.innerText(), /The test request failed[\s\S]*management key/);
+    assert.equal(await result.locator('.readable').count(), 0);
+
+    // Changing provider clears a result that no longer applies; then the source is added.
+    await page.selectOption('#source-provider', 'openai');
+    await eventually(async () => (await result.innerText()).trim() === '');
+    assert.equal(await page.evaluate((k) => document.body.innerText.includes(k), FAKE_KEY), false);
+  });
+
   test('a backend invalid_url error is shown and focuses the base URL; input is kept', async () => {
     const backend = new FakeBackend().on('add_source', () =>
       reject('invalid_url', 'The base URL must be an http(s) URL, got "openrouter dot ai".'),

@@ -67,6 +67,7 @@ export const PROVIDERS = [
     default_base_url: 'https://api.openai.com/v1',
     key_kind: 'Admin API key (sk-admin-…); project keys cannot read organization costs',
     key_help: 'platform.openai.com → Organization settings → Admin keys (read-only scope is enough)',
+    least_privilege: 'Use a key for Burnrate alone, with read-only permissions where the provider offers them.',
     can_sync: true,
     settings: [],
     note: 'OpenAI bills per key and project but not per model: amounts per model are estimates from tokens × list price.',
@@ -79,6 +80,7 @@ export const PROVIDERS = [
     default_base_url: 'https://api.anthropic.com',
     key_kind: 'Admin API key (sk-ant-admin…); standard API keys cannot read usage',
     key_help: 'console.anthropic.com → Settings → Admin keys (organization admins only)',
+    least_privilege: 'Use a key for Burnrate alone, with read-only permissions where the provider offers them.',
     can_sync: false,
     settings: [],
     note: 'Anthropic bills per workspace, not per key: amounts per key are estimates from tokens × list price; per-workspace and per-model amounts are billed.',
@@ -91,6 +93,7 @@ export const PROVIDERS = [
     default_base_url: 'https://openrouter.ai/api/v1',
     key_kind: "Any API key (its own usage), or a management key for every key's daily activity",
     key_help: 'openrouter.ai → Settings → API keys, or Management keys for per-key activity',
+    least_privilege: 'Use a key for Burnrate alone, with read-only permissions where the provider offers them.',
     can_sync: true,
     settings: [],
     note: null,
@@ -103,6 +106,7 @@ export const PROVIDERS = [
     default_base_url: null,
     key_kind: 'Master key or a virtual key (sk-…)',
     key_help: "your proxy's admin UI or LITELLM_MASTER_KEY",
+    least_privilege: 'Use a key for Burnrate alone, with read-only permissions where the provider offers them.',
     can_sync: false,
     settings: [],
     note: null,
@@ -115,6 +119,7 @@ export const PROVIDERS = [
     default_base_url: null,
     key_kind: 'Whatever the endpoint expects in its auth header (see the header and prefix settings)',
     key_help: 'the documentation of the service that serves the endpoint',
+    least_privilege: 'Use a key for Burnrate alone, with read-only permissions where the provider offers them.',
     can_sync: true,
     // As burnrate_core's ProviderId::CustomJson.settings().
     settings: [
@@ -387,6 +392,25 @@ export class FakeBackend {
         });
         this.sources = [...this.sources, view];
         return view;
+      }
+      case 'test_connection': {
+        const { request } = args;
+        const key = request.key.kind === 'secret' ? request.key.value : `$${request.key.var}`;
+        return {
+          ok: true,
+          provider: request.provider,
+          base_url: request.base_url ?? this.providers.find((p) => p.id === request.provider).default_base_url,
+          key_fingerprint: fingerprint(key),
+          from: '2026-03-09',
+          to: '2026-03-10',
+          elapsed_ms: 412,
+          readable: [
+            { what: 'API keys', readable: true, detail: '2 keys: prod (sk-or-…aaaa), ci (sk-or-…bbbb)' },
+            { what: 'Spend', readable: true, detail: 'billed amounts per day, key, model; 3.20 USD in these two days' },
+            { what: 'Balance and limits', readable: false, detail: 'none reported with this key' },
+          ],
+          error: null,
+        };
       }
       case 'remove_source':
         this.sources = this.sources.filter((s) => s.name !== args.name);

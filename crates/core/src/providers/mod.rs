@@ -129,6 +129,37 @@ impl ProviderId {
         }
     }
 
+    /// The narrowest key that serves Burnrate: it only reads, so it should be able to do no more.
+    pub fn least_privilege(self) -> &'static str {
+        match self {
+            ProviderId::Openai => {
+                "Create the Admin key with read-only permissions: Burnrate only reads usage and costs. \
+                 Give it write access only if you want Burnrate to delete leaked keys for you."
+            }
+            ProviderId::Anthropic => {
+                "Admin keys cannot be narrowed, so keep this one for Burnrate alone, name it so, and rotate it; \
+                 never reuse a key that an application sends requests with."
+            }
+            ProviderId::Openrouter => {
+                "A management key can create and delete keys; use a dedicated one for Burnrate. \
+                 An ordinary API key is enough if you only want that key's own spend."
+            }
+            ProviderId::Deepseek => {
+                "Any key reads the balance; create a separate key named for Burnrate so you can revoke it alone."
+            }
+            ProviderId::Litellm => {
+                "Prefer a virtual key scoped to the users or teams you want to watch; \
+                 the master key is needed only to see every key or to block keys."
+            }
+            ProviderId::NewApi => {
+                "The access token manages your relay account; keep it only in the OS secret store or an environment variable, \
+                 and reset it in the dashboard if it ever leaks."
+            }
+            ProviderId::Sub2api => "Create a separate relay key for Burnrate with the lowest quota the relay allows.",
+            ProviderId::CustomJson => "Use a token that can only read the balance or usage endpoint, if the service offers one.",
+        }
+    }
+
     /// The key a key action (disabling a key) needs, for refusals.
     pub fn key_action_kind(self) -> &'static str {
         match self {
@@ -263,6 +294,7 @@ impl ProviderId {
             default_base_url: self.default_base_url().map(Into::into),
             key_kind: self.key_kind().into(),
             key_help: self.key_help().into(),
+            least_privilege: self.least_privilege().into(),
             can_sync: self.connector().is_some(),
             settings: self.settings(),
             note: self.note().map(Into::into),

@@ -16,6 +16,10 @@ key_kind: string,
  */
 key_help: string, 
 /**
+ * The narrowest key that still works, and what not to give Burnrate.
+ */
+least_privilege: string, 
+/**
  * False until the provider's connector lands; the source can be added but not synced yet.
  */
 can_sync: boolean, 
