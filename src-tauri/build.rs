@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "reconcile",
     "import_csv",
     "test_connection",
+    "set_key_environment",
     "chart",
     "key_table",
     "export_ledger",

@@ -88,6 +88,16 @@ pub fn key_table(app: Core<'_>) -> CmdResult<Vec<KeyRow>> {
 }
 
 #[tauri::command]
+pub fn set_key_environment(
+    app: Core<'_>,
+    source: String,
+    key_id: String,
+    environment: Option<String>,
+) -> CmdResult<Vec<KeyRow>> {
+    Ok(app.set_key_environment(&source, &key_id, environment.as_deref())?)
+}
+
+#[tauri::command]
 pub fn chart(app: Core<'_>, query: ChartQuery) -> CmdResult<ChartView> {
     Ok(app.chart(&query)?)
 }

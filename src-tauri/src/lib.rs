@@ -89,6 +89,7 @@ pub fn run() {
             commands::reconcile,
             commands::import_csv,
             commands::test_connection,
+            commands::set_key_environment,
             commands::chart,
             commands::key_table,
             commands::export_ledger,

@@ -179,7 +179,7 @@ enum SettingsCmd {
         json: bool,
     },
     /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
-    /// alerts_paused_until (RFC 3339 or Unix time, or none).
+    /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default).
     Set { name: String, value: String },
 }
 
@@ -204,6 +204,20 @@ enum KeyCmd {
         acknowledged_irreversible: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// The key table: spend today / 7 / 30 days per key and currency, with the inventory flags
+    /// (rotate: older than the key_rotation_days setting; dormant; no limit; disabled; environment).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Label a key dev, staging or prod (none clears it); syncs keep the label.
+    Env {
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        key_id: String,
+        #[arg(value_parser = ["dev", "staging", "prod", "none"])]
+        environment: String,
     },
     /// List the actions taken on keys, newest first, successful or not.
     Actions {
@@ -590,6 +604,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("recorded as key action #{} ({} of {})", view.id, describe_action_key(&view), view.source);
             }
         }
+        Command::Key(KeyCmd::List { json }) => {
+            let table = app.key_table()?;
+            if json {
+                print_json(&table)?;
+            } else if table.is_empty() {
+                println!("no keys yet; sync a source that lists keys (burnrate sync), or import a CSV with key_id");
+            } else {
+                print_key_table(&table);
+            }
+        }
+        Command::Key(KeyCmd::Env { source, key_id, environment }) => {
+            let label = Some(environment.as_str()).filter(|e| *e != "none");
+            app.set_key_environment(&source, &key_id, label)?;
+            println!("{source}/{key_id}: environment {environment}");
+        }
         Command::Key(KeyCmd::Actions { source, key_id, json }) => {
             let actions = app.key_actions(source.as_deref(), key_id.as_deref())?;
             if json {
@@ -851,12 +880,14 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("time_zone", time_zone),
         ("quiet_hours", s.quiet_hours.clone().unwrap_or_else(none)),
         ("alerts_paused_until", s.alerts_paused_until.clone().unwrap_or_else(none)),
+        ("key_rotation_days", s.key_rotation_days.to_string()),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {
         if !all.iter().any(|(n, _)| *n == name) {
             return Err(Error::invalid_input(format!(
-                "there is no setting {name:?}; the settings are time_zone, quiet_hours, alerts_paused_until"
+                "there is no setting {name:?}; the settings are {}",
+                burnrate_core::app_settings::NAMES.join(", ")
             )));
         }
     }
@@ -1017,4 +1048,42 @@ fn print_report(rows: &[ReportRow]) {
 
 fn print_csv(rows: &[ReportRow]) {
     print!("{}", burnrate_core::ledger::report_csv(rows));
+}
+
+fn print_key_table(table: &[burnrate_core::dto::KeyRow]) {
+    let rows: Vec<Vec<String>> = table
+        .iter()
+        .map(|r| {
+            let mut flags = Vec::new();
+            if r.rotation_due {
+                flags.push(format!("rotate ({} days old)", r.age_days.unwrap_or_default()));
+            }
+            if r.dormant {
+                flags.push("dormant".to_owned());
+            }
+            if r.no_limit {
+                flags.push("no limit".to_owned());
+            }
+            if r.disabled {
+                flags.push("disabled".to_owned());
+            }
+            let money = |m: &str| if r.currency.is_empty() { "-".to_owned() } else { format!("{m} {}", r.currency) };
+            vec![
+                r.source.clone(),
+                match (&r.name, &r.fingerprint) {
+                    (Some(n), Some(f)) => format!("{n} ({f})"),
+                    (Some(n), None) => n.clone(),
+                    (None, Some(f)) => f.clone(),
+                    (None, None) => r.key_id.clone(),
+                },
+                r.environment.clone().unwrap_or_else(|| "-".into()),
+                money(&r.today),
+                money(&r.last_7_days),
+                money(&r.last_30_days),
+                format!("{}.{:02} %", r.share_basis_points / 100, r.share_basis_points % 100),
+                flags.join(", "),
+            ]
+        })
+        .collect();
+    print_table(&["SOURCE", "KEY", "ENV", "TODAY", "7 DAYS", "30 DAYS", "SHARE", "FLAGS"], &rows);
 }

@@ -397,7 +397,15 @@ impl Burnrate {
     /// Every key with its spend today, over 7 and 30 days, and its inventory flags.
     pub fn key_table(&self) -> Result<Vec<KeyRow>> {
         let now = self.clock.now();
-        crate::dashboard::key_table(&self.open()?, now.date_naive(), now.timestamp())
+        let conn = self.open()?;
+        let rotation_days = app_settings::load(&conn, self.env.as_ref())?.key_rotation_days;
+        crate::dashboard::key_table(&conn, now.date_naive(), now.timestamp(), rotation_days)
+    }
+
+    /// Labels a key dev, staging or prod; None clears the label.
+    pub fn set_key_environment(&self, source: &str, key_id: &str, environment: Option<&str>) -> Result<Vec<KeyRow>> {
+        crate::dashboard::set_environment(&self.open()?, source, key_id, environment)?;
+        self.key_table()
     }
 
     /// A chart of spend as SVG with its geometry (see [`crate::charts`]).

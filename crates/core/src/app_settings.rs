@@ -6,6 +6,8 @@
 //!   Alerts that fire then are recorded but not shown on the desktop.
 //! - `alerts_paused_until`: a Unix time or RFC 3339 instant, or `none`. Until then alerts are
 //!   recorded but not shown ("Pause alerts for 1 hour").
+//! - `key_rotation_days`: a key older than this many days is flagged for rotation (default 90,
+//!   the usual advice for long-lived secrets).
 
 use std::str::FromStr;
 
@@ -21,7 +23,24 @@ use crate::secrets::Environment;
 pub const TIME_ZONE: &str = "time_zone";
 pub const QUIET_HOURS: &str = "quiet_hours";
 pub const ALERTS_PAUSED_UNTIL: &str = "alerts_paused_until";
-pub const NAMES: [&str; 3] = [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL];
+pub const KEY_ROTATION_DAYS: &str = "key_rotation_days";
+pub const NAMES: [&str; 4] = [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL, KEY_ROTATION_DAYS];
+/// The rotation period when none is set.
+pub const DEFAULT_ROTATION_DAYS: u32 = 90;
+
+/// Parses the rotation period: 1 to 3650 days; `default` (or empty) is 90.
+fn parse_rotation_days(text: &str) -> Result<u32> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("default") {
+        return Ok(DEFAULT_ROTATION_DAYS);
+    }
+    match t.parse::<u32>() {
+        Ok(days @ 1..=3650) => Ok(days),
+        _ => Err(Error::invalid_input(format!(
+            "{t:?} is not a rotation period; give whole days from 1 to 3650, e.g. 90, or default"
+        ))),
+    }
+}
 
 /// The time zone setting: the system's, or a named one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +121,7 @@ pub struct AppSettings {
     pub zone: Tz,
     pub quiet_hours: Option<QuietHours>,
     pub alerts_paused_until: Option<i64>,
+    pub key_rotation_days: u32,
 }
 
 impl AppSettings {
@@ -111,6 +131,7 @@ impl AppSettings {
             effective_time_zone: self.zone.name().to_owned(),
             quiet_hours: self.quiet_hours.map(|q| q.text()),
             alerts_paused_until: self.alerts_paused_until.map(ts_to_rfc3339),
+            key_rotation_days: self.key_rotation_days,
         }
     }
 
@@ -172,7 +193,20 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
         None => None,
     };
     let alerts_paused_until = stored(ALERTS_PAUSED_UNTIL)?.and_then(|v| v.parse::<i64>().ok());
-    Ok(AppSettings { time_zone, zone: resolve_zone(time_zone, env), quiet_hours, alerts_paused_until })
+    let key_rotation_days = match stored(KEY_ROTATION_DAYS)? {
+        Some(v) => parse_rotation_days(&v).unwrap_or_else(|e| {
+            warn(KEY_ROTATION_DAYS, e);
+            DEFAULT_ROTATION_DAYS
+        }),
+        None => DEFAULT_ROTATION_DAYS,
+    };
+    Ok(AppSettings {
+        time_zone,
+        zone: resolve_zone(time_zone, env),
+        quiet_hours,
+        alerts_paused_until,
+        key_rotation_days,
+    })
 }
 
 /// Parses an instant for `alerts_paused_until`: Unix seconds or RFC 3339; `none` clears it.
@@ -203,6 +237,9 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         },
         QUIET_HOURS => QuietHours::parse(value)?.map(|q| q.text()),
         ALERTS_PAUSED_UNTIL => parse_instant(value)?.map(|t| t.to_string()),
+        KEY_ROTATION_DAYS => {
+            Some(parse_rotation_days(value)?).filter(|&d| d != DEFAULT_ROTATION_DAYS).map(|d| d.to_string())
+        }
         other => {
             return Err(Error::invalid_input(format!(
                 "there is no setting {other:?}; the settings are {}",

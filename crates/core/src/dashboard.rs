@@ -15,8 +15,6 @@ use crate::money::format_micros;
 
 /// Days of history the table covers (the sparkline's points).
 pub const WINDOW_DAYS: u64 = 30;
-/// A key older than this should be rotated (the usual advice for long-lived secrets).
-pub const ROTATION_DAYS: i64 = 90;
 
 #[derive(Default)]
 struct Totals {
@@ -26,7 +24,8 @@ struct Totals {
 
 /// One row per key and currency with spend in the 30 days up to `today`, plus one per known key
 /// without any (dormant), biggest 30-day spend first within each currency.
-pub fn key_table(conn: &Connection, today: NaiveDate, now: i64) -> Result<Vec<KeyRow>> {
+/// Keys older than `rotation_days` are flagged `rotation_due`.
+pub fn key_table(conn: &Connection, today: NaiveDate, now: i64, rotation_days: u32) -> Result<Vec<KeyRow>> {
     let first = today - Days::new(WINDOW_DAYS - 1);
     let tx = conn.unchecked_transaction()?;
     let rows = counted_rows(&tx, true, false, DayRange::new(first, today)?)?;
@@ -134,7 +133,7 @@ pub fn key_table(conn: &Connection, today: NaiveDate, now: i64) -> Result<Vec<Ke
             budget: budget.map(|b| b.describe()),
             created_at: created_at.map(ts_to_rfc3339),
             age_days,
-            rotation_due: age_days.is_some_and(|a| a > ROTATION_DAYS),
+            rotation_due: age_days.is_some_and(|a| a > i64::from(rotation_days)),
             dormant: last_30 == 0,
             no_limit: limit.is_none() && budget.is_none(),
             disabled: info.is_some_and(|i| i.disabled),
@@ -164,4 +163,34 @@ pub fn key_table(conn: &Connection, today: NaiveDate, now: i64) -> Result<Vec<Ke
             .then_with(|| (&a.source, &a.key_id).cmp(&(&b.source, &b.key_id)))
     });
     Ok(out)
+}
+
+/// The environments a key can be labelled with (the `api_keys.environment` CHECK).
+pub const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
+
+/// Labels a known key dev, staging or prod (None clears it). Syncs never overwrite the label.
+pub fn set_environment(conn: &Connection, source: &str, key_id: &str, environment: Option<&str>) -> Result<()> {
+    let environment = match environment.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) if ENVIRONMENTS.contains(&e) => Some(e),
+        Some(e) => {
+            return Err(crate::error::Error::invalid_input(format!(
+                "{e:?} is not an environment; use dev, staging or prod, or none to clear it"
+            )))
+        }
+        None => None,
+    };
+    let changed = conn.execute(
+        "UPDATE api_keys SET environment = ?3
+         WHERE provider_key_id = ?2 AND source_id = (SELECT id FROM sources WHERE name = ?1)",
+        rusqlite::params![source, key_id, environment],
+    )?;
+    if changed == 0 {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorCode::KeyNotFound,
+            format!(
+                "source {source:?} has no key {key_id:?}; sync it first, or pick a key from `burnrate report daily --by key`"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -396,6 +396,8 @@ pub struct SettingsView {
     pub quiet_hours: Option<String>,
     /// RFC 3339, or null when alerts are not paused.
     pub alerts_paused_until: Option<String>,
+    /// Keys older than this many days are flagged for rotation.
+    pub key_rotation_days: u32,
 }
 
 /// A sync pass with the alerts it fired.

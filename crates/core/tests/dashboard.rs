@@ -103,4 +103,28 @@ fn key_table_sums_windows_and_flags_the_inventory() {
     assert!(old.dormant && old.sparkline.iter().all(|m| *m == 0));
     assert_eq!(old.last_30_days, "0.000000");
     assert!(!serde_json::to_string(&table).unwrap().contains("sk-FAKE-dash"));
+
+    // A longer rotation period clears Alpha's flag (149 days old); a shorter one flags Beta (29).
+    core.set_setting("key_rotation_days", "180").unwrap();
+    assert!(!core.key_table().unwrap().iter().find(|r| r.key_id == "key_FAKE_a").unwrap().rotation_due);
+    assert_eq!(core.set_setting("key_rotation_days", "20").unwrap().key_rotation_days, 20);
+    assert!(core.key_table().unwrap().iter().find(|r| r.key_id == "key_FAKE_b").unwrap().rotation_due);
+    assert_eq!(core.set_setting("key_rotation_days", "0").unwrap_err().code, burnrate_core::ErrorCode::InvalidInput);
+    assert_eq!(core.set_setting("key_rotation_days", "default").unwrap().key_rotation_days, 90);
+
+    // Environment labels: set, changed, cleared; unknown values and keys are refused.
+    let env_of = |table: &[KeyRow], id: &str| table.iter().find(|r| r.key_id == id).unwrap().environment.clone();
+    let table = core.set_key_environment("work", "key_FAKE_a", Some("staging")).unwrap();
+    assert_eq!(env_of(&table, "key_FAKE_a").as_deref(), Some("staging"));
+    let table = core.set_key_environment("work", "key_FAKE_b", None).unwrap();
+    assert_eq!(env_of(&table, "key_FAKE_b"), None);
+    let bad = core.set_key_environment("work", "key_FAKE_a", Some("production")).unwrap_err();
+    assert_eq!(bad.code, burnrate_core::ErrorCode::InvalidInput);
+    assert!(bad.message().contains("dev, staging or prod"));
+    let missing = core.set_key_environment("work", "key_FAKE_nope", Some("dev")).unwrap_err();
+    assert_eq!(missing.code, burnrate_core::ErrorCode::KeyNotFound);
+    assert_eq!(env_of(&core.key_table().unwrap(), "key_FAKE_a").as_deref(), Some("staging"), "unchanged by refusals");
+    // A later import (like a sync) keeps the label.
+    core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    assert_eq!(env_of(&core.key_table().unwrap(), "key_FAKE_a").as_deref(), Some("staging"));
 }

@@ -148,6 +148,11 @@ export function keyTable(): Promise<KeyRow[]> {
   return call('key_table');
 }
 
+/** Labels a key dev, staging or prod (null clears it); answers the updated key table. */
+export function setKeyEnvironment(source: string, keyId: string, environment: string | null): Promise<KeyRow[]> {
+  return call('set_key_environment', { source, keyId, environment });
+}
+
 /** A chart of spend rendered by the core: SVG plus the geometry of every bar. */
 export function chart(query: ChartQuery): Promise<ChartView> {
   return call('chart', { query });
@@ -193,7 +198,7 @@ export function getSettings(): Promise<SettingsView> {
 }
 
 /** Names the core accepts from the app; `quiet_hours` with "" clears them. */
-export type SettingName = 'time_zone' | 'quiet_hours';
+export type SettingName = 'time_zone' | 'quiet_hours' | 'key_rotation_days';
 
 export function setSetting(name: SettingName, value: string): Promise<SettingsView> {
   return call('set_setting', { name, value });

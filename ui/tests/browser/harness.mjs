@@ -252,6 +252,7 @@ export const DEFAULT_SETTINGS = {
   effective_time_zone: 'UTC',
   quiet_hours: null,
   alerts_paused_until: null,
+  key_rotation_days: 90,
 };
 
 export class FakeBackend {
@@ -439,6 +440,11 @@ export class FakeBackend {
         return this.settings;
       case 'set_setting':
         this.settings = { ...this.settings, [args.name]: args.value === '' ? null : args.value };
+        if (args.name === 'key_rotation_days') {
+          const days = Number(args.value);
+          if (!Number.isInteger(days) || days < 1 || days > 3650) return reject('invalid_input', `"${args.value}" is not a rotation period`);
+          this.settings.key_rotation_days = days;
+        }
         if (args.name === 'time_zone') this.settings.effective_time_zone = args.value === 'local' ? 'UTC' : args.value;
         return this.settings;
       case 'pause_alerts':
@@ -459,6 +465,12 @@ export class FakeBackend {
         return `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
       case 'key_table':
         return this.keys ?? [];
+      case 'set_key_environment': {
+        const row = (this.keys ?? []).find((k) => k.source === args.source && k.key_id === args.keyId);
+        if (!row) return reject('key_not_found', `source "${args.source}" has no key "${args.keyId}"`);
+        this.keys = this.keys.map((k) => (k === row ? { ...k, environment: args.environment } : k));
+        return this.keys;
+      }
       case 'chart':
         return this.chartView ?? chartView({ from: args.query.from ?? '2025-12-16', to: args.query.to ?? '2026-01-14' });
       case 'save_chart':

@@ -2,7 +2,7 @@
 // currencies against each other, with the inventory flags and a way into the key's panel.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeBackend, sourceView, useBrowserApp } from './harness.mjs';
+import { FakeBackend, eventually, sourceView, useBrowserApp } from './harness.mjs';
 
 const openPage = useBrowserApp();
 const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
@@ -83,5 +83,43 @@ describe('key table', () => {
     await page.locator('tr[data-key="key_FAKE_b"] th button').click();
     await page.locator('#panel-alerts').waitFor({ state: 'visible' });
     assert.deepEqual(b.callsTo('key_actions').at(-1), { source: 'work-openai', keyId: 'key_FAKE_b' });
+  });
+
+  test('the key panel labels the environment and the table shows it', async () => {
+    const b = backend();
+    const { page } = await openPage(b);
+    await page.locator('#key-table').waitFor();
+    await page.locator('tr[data-key="key_FAKE_a"] th button').click();
+    const select = page.locator('#key-environment');
+    await select.waitFor();
+    assert.equal(await select.inputValue(), '', 'Alpha has no label yet');
+    await select.focus();
+    await page.selectOption('#key-environment', 'staging');
+    await page.locator('tr[data-key="key_FAKE_a"] .badge', { hasText: 'staging' }).waitFor({ state: 'attached' });
+    assert.deepEqual(b.callsTo('set_key_environment'), [{ source: 'work-openai', keyId: 'key_FAKE_a', environment: 'staging' }]);
+    assert.match(await page.locator('#status').innerText(), /Key labelled staging/);
+    await page.selectOption('#key-environment', '');
+    await page.locator('tr[data-key="key_FAKE_a"] .badge', { hasText: 'staging' }).waitFor({ state: 'detached' });
+    assert.equal(b.callsTo('set_key_environment').at(-1).environment, null);
+  });
+
+  test('the rotation period is a setting and the table follows it', async () => {
+    const b = backend();
+    const { page } = await openPage(b);
+    await page.locator('#key-table').waitFor();
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    await page.locator('#rotation-days').waitFor();
+    assert.equal(await page.inputValue('#rotation-days'), '90');
+    await page.fill('#rotation-days', '0');
+    await page.click('#save-rotation');
+    await page.locator('#rotation-error').waitFor();
+    assert.match(await page.locator('#rotation-error').innerText(), /1 to 3650/);
+    assert.equal(b.callsTo('set_setting').length, 0, 'refused before it is sent');
+    await page.fill('#rotation-days', '180');
+    await page.press('#rotation-days', 'Enter');
+    await eventually(async () => b.callsTo('set_setting').length === 1);
+    assert.deepEqual(b.callsTo('set_setting'), [{ name: 'key_rotation_days', value: '180' }]);
+    assert.match(await page.locator('#status').innerText(), /older than 180 days/);
+    await eventually(async () => b.callsTo('key_table').length >= 2); // the flags are re-read
   });
 });

@@ -319,7 +319,13 @@ pub(crate) mod tests {
     }
 
     pub fn settings(zone: Tz) -> AppSettings {
-        AppSettings { time_zone: ZoneSetting::Named(zone), zone, quiet_hours: None, alerts_paused_until: None }
+        AppSettings {
+            time_zone: ZoneSetting::Named(zone),
+            zone,
+            quiet_hours: None,
+            alerts_paused_until: None,
+            key_rotation_days: 90,
+        }
     }
 
     pub fn source(conn: &Connection, name: &str, provider: &str) -> i64 {

@@ -19,4 +19,8 @@ quiet_hours: string | null,
 /**
  * RFC 3339, or null when alerts are not paused.
  */
-alerts_paused_until: string | null, };
+alerts_paused_until: string | null, 
+/**
+ * Keys older than this many days are flagged for rotation.
+ */
+key_rotation_days: number, };
