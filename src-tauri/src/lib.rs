@@ -3,6 +3,7 @@
 
 mod commands;
 mod tray;
+mod window;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,11 +73,16 @@ pub fn run() {
     init_logging(&core.paths);
     tracing::info!(data_dir = %core.paths.data_dir().display(), "starting Burnrate {}", env!("CARGO_PKG_VERSION"));
 
+    let memory = window::WindowMemory::new(core.paths.data_dir().to_path_buf());
     let core = Arc::new(core);
     let app = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
         .manage(core.clone())
+        .on_window_event({
+            let memory = memory.clone();
+            move |window, event| memory.on_event(window, event)
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::list_sources,
@@ -106,14 +112,21 @@ pub fn run() {
             commands::export_incident,
             commands::tray_status,
         ])
-        .setup(move |app| {
-            // PollerHandle::start spawns on the runtime it is called from: Tauri's.
-            let poller = tauri::async_runtime::block_on(async { PollerHandle::start(core.clone(), poller_config()) });
-            forward_events(app.handle().clone(), poller.subscribe());
-            app.manage(poller);
-            tray::create(app.handle())?;
-            let _ = app_cell.set(app.handle().clone());
-            Ok(())
+        .setup({
+            let memory = memory.clone();
+            move |app| {
+                // PollerHandle::start spawns on the runtime it is called from: Tauri's.
+                let poller =
+                    tauri::async_runtime::block_on(async { PollerHandle::start(core.clone(), poller_config()) });
+                forward_events(app.handle().clone(), poller.subscribe());
+                app.manage(poller);
+                tray::create(app.handle())?;
+                if let Some(main) = app.get_webview_window("main") {
+                    memory.restore(&main);
+                }
+                let _ = app_cell.set(app.handle().clone());
+                Ok(())
+            }
         })
         .build(tauri::generate_context!());
     let app = match app {
@@ -123,7 +136,12 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
+    app.run(move |handle, event| {
+        if let tauri::RunEvent::ExitRequested { .. } = event {
+            if let Some(main) = handle.get_webview_window("main") {
+                memory.save(&main.as_ref().window());
+            }
+        }
         if let tauri::RunEvent::Exit = event {
             // Let a poll in flight finish so its data is kept.
             if let Some(poller) = handle.try_state::<PollerHandle>() {

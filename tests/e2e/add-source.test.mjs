@@ -23,6 +23,11 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   await driver.findElement(By.id('source-base-url')).sendKeys(mock.url);
   await driver.findElement(By.id('key-mode-env')).click();
   await driver.findElement(By.id('source-key-env')).sendKeys('BURNRATE_E2E_OPENROUTER_KEY');
+  // "Test connection" polls the mock with the key before anything is saved.
+  await driver.findElement(By.id('test-connection')).click();
+  const check = await driver.wait(until.elementLocated(By.css('#connection-check .readable')), 15000);
+  assert.match(await check.getText(), /Spend: billed amounts per day, key; 25\.50 USD/);
+  assert.deepEqual(query(dataDir, 'SELECT count(*) FROM sources'), [[0]], 'testing saved nothing');
   await driver.findElement(By.id('add-source-submit')).click();
 
   const item = await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-env"]')), 10000);

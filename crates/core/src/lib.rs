@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod settings;
 pub mod sources;
 pub mod tray_status;
+pub mod window_state;
 
 pub use api::Burnrate;
 pub use error::{ApiError, Error, ErrorCode, Result};
