@@ -102,7 +102,8 @@ enum Command {
     /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
     Chart {
         /// daily: spend per UTC day stacked by --by; cumulative: this month's running total
-        /// against the monthly budget, with the forecast
+        /// against the monthly budget, with the forecast; hourly: the UTC hours of --to (today),
+        /// from the sources that report by the hour
         #[arg(value_enum)]
         kind: ChartKindArg,
         #[arg(long = "by", value_enum, default_value_t = By::Key)]
@@ -131,6 +132,7 @@ enum Command {
 enum ChartKindArg {
     Daily,
     Cumulative,
+    Hourly,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -657,6 +659,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 kind: match kind {
                     ChartKindArg::Daily => ChartKind::Daily,
                     ChartKindArg::Cumulative => ChartKind::Cumulative,
+                    ChartKindArg::Hourly => ChartKind::Hourly,
                 },
                 by: dimension(by),
                 from,
@@ -681,6 +684,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     view.currencies.iter().filter(|c| *c != currency).cloned().collect::<Vec<_>>().join(", ")
                 ),
                 _ => {}
+            }
+            if let Some(note) = &view.note {
+                eprintln!("note: {note}");
             }
             println!(
                 "wrote {} ({} series, {} to {}, total {} {})",

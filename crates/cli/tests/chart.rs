@@ -73,3 +73,15 @@ fn an_empty_range_still_draws_and_says_why_and_a_bad_name_is_refused() {
     assert!(run.stderr.contains("must end in .svg or .png"), "{}", run.stderr);
     assert!(!bad.exists());
 }
+
+#[test]
+fn hourly_names_the_sources_that_report_whole_days() {
+    // The CSV import writes whole days: the hourly chart of that day says so instead of
+    // inventing hours.
+    let cli = seeded();
+    let out = cli.data_dir.path().join("hours.svg");
+    let run = cli.run(&["chart", "hourly", "--to", "2026-03-02", "--out", out.to_str().unwrap()]).ok();
+    assert!(run.stderr.contains("No hourly spend on 2026-03-02; work reported whole days only"), "{}", run.stderr);
+    assert!(run.stderr.contains("note: Not split by hour: work"), "{}", run.stderr);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("reported whole days only"));
+}

@@ -458,15 +458,14 @@ impl Burnrate {
             ChartFormat::Png => (crate::charts::svg_to_png(&view.svg, 2.0)?, "png"),
         };
         let dir = self.paths.export_dir();
+        let by = match query.by {
+            Dimension::Key => "key",
+            Dimension::Model => "model",
+            Dimension::Source => "source",
+        };
         let kind = match query.kind {
-            ChartKind::Daily => format!(
-                "daily-by-{}",
-                match query.by {
-                    Dimension::Key => "key",
-                    Dimension::Model => "model",
-                    Dimension::Source => "source",
-                }
-            ),
+            ChartKind::Daily => format!("daily-by-{by}"),
+            ChartKind::Hourly => format!("hourly-by-{by}"),
             ChartKind::Cumulative => "month-to-date".to_owned(),
         };
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");

@@ -4,6 +4,9 @@
 //! * **Daily** ([`ChartKind::Daily`]): stacked bars per UTC day (the days providers report),
 //!   one segment per key, model or source; the top N series by total in the range, the rest
 //!   summed as "other".
+//! * **Hourly** ([`ChartKind::Hourly`]): the same stacked bars over the 24 UTC hours of one
+//!   day (today by default), from the providers that report by the hour; the sources that
+//!   report whole days only are named in the chart's note instead of being spread over hours.
 //! * **Cumulative** ([`ChartKind::Cumulative`]): month-to-date total against the monthly
 //!   total-scope budget in that currency (if any), with the month-end forecast dashed.
 //!
@@ -162,7 +165,8 @@ struct Series {
     label: String,
     total: i64,
     estimated: bool,
-    days: BTreeMap<NaiveDate, Cell>,
+    /// By bucket start (Unix seconds): a UTC day, or an hour in the hourly chart.
+    days: BTreeMap<i64, Cell>,
 }
 
 /// Chart data read from the ledger: per currency, per series, per day.
@@ -198,11 +202,90 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
         let overflow = || Error::internal("amount overflow");
         series.total = series.total.checked_add(row.amount).ok_or_else(overflow)?;
         series.estimated |= !row.billed;
-        let cell = series.days.entry(ts_to_day(row.day)).or_default();
+        let cell = series.days.entry(row.day).or_default();
         cell.micros = cell.micros.checked_add(row.amount).ok_or_else(overflow)?;
         cell.estimated |= !row.billed;
     }
     Ok(out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect())
+}
+
+/// Hourly chart data for one UTC day, per currency, from the spend rows providers report by the
+/// hour; and the names of the sources with spend that day in whole-day rows only.
+fn read_hourly(
+    conn: &Connection,
+    by: Dimension,
+    day: NaiveDate,
+) -> Result<(BTreeMap<String, Vec<Series>>, Vec<String>)> {
+    let range = DayRange::new(day, day)?;
+    let tx = conn.unchecked_transaction()?;
+    let names = Names::load(&tx, true, by == Dimension::Key)?;
+    let source_ids: Vec<i64> = tx
+        .prepare("SELECT id FROM sources ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    let mut out: BTreeMap<String, BTreeMap<String, Series>> = BTreeMap::new();
+    let mut daily_only = Vec::new();
+    {
+        // Named source, width and kind: each lookup is a range of the spend primary key.
+        let mut hours = tx.prepare_cached(
+            "SELECT bucket_start, key_id, model, currency, amount_micros FROM spend
+             WHERE source_id = ?1 AND bucket_width = 'hour' AND kind = ?2 AND bucket_start >= ?3 AND bucket_start < ?4",
+        )?;
+        let mut days = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM spend WHERE source_id = ?1 AND bucket_width = 'day' AND kind = ?2
+                            AND bucket_start >= ?3 AND bucket_start < ?4 AND amount_micros != 0)",
+        )?;
+        for &source_id in &source_ids {
+            let source = names.source_name(source_id);
+            let mut hourly = false;
+            let mut whole_days = false;
+            // Billed hours win over estimated ones for the same source, as in the reports.
+            for kind in ["billed", "estimated"] {
+                let rows: Vec<(i64, String, String, String, i64)> = hours
+                    .query_map(rusqlite::params![source_id, kind, range.start_ts(), range.end_ts()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<std::result::Result<_, _>>()?;
+                if !rows.is_empty() {
+                    hourly = true;
+                    for (start, key, model, currency, amount) in rows.into_iter().filter(|r| r.4 != 0) {
+                        let (id, label) = match by {
+                            Dimension::Key if key.is_empty() => {
+                                (format!("{source}/"), format!("{source}: {UNATTRIBUTED}"))
+                            }
+                            Dimension::Key => (format!("{source}/{key}"), names.key_name(source_id, &key)),
+                            Dimension::Model if model.is_empty() => (UNATTRIBUTED.to_owned(), UNATTRIBUTED.to_owned()),
+                            Dimension::Model => (model.clone(), model),
+                            Dimension::Source => (source.clone(), source.clone()),
+                        };
+                        let series = out.entry(currency).or_default().entry(id.clone()).or_insert_with(|| Series {
+                            id,
+                            label,
+                            total: 0,
+                            estimated: false,
+                            days: BTreeMap::new(),
+                        });
+                        series.total = series.total.saturating_add(amount);
+                        series.estimated |= kind == "estimated";
+                        let cell = series.days.entry(start).or_default();
+                        cell.micros = cell.micros.saturating_add(amount);
+                        cell.estimated |= kind == "estimated";
+                    }
+                    break;
+                }
+                whole_days |= days
+                    .query_row(rusqlite::params![source_id, kind, range.start_ts(), range.end_ts()], |r| {
+                        r.get::<_, bool>(0)
+                    })?;
+            }
+            if !hourly && whole_days {
+                daily_only.push(source);
+            }
+        }
+    }
+    tx.commit()?;
+    let data = out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect();
+    Ok((data, daily_only))
 }
 
 /// The top `top` series by total (ties by id), the rest folded into one "other" series.
@@ -263,6 +346,7 @@ fn dimension_word(by: Dimension) -> &'static str {
 pub fn render(conn: &Connection, query: &ChartQuery, range: DayRange, today: NaiveDate) -> Result<ChartView> {
     match query.kind {
         ChartKind::Daily => daily(conn, query, range),
+        ChartKind::Hourly => hourly(conn, query, range.to),
         ChartKind::Cumulative => cumulative(conn, query, today),
     }
 }
@@ -297,20 +381,78 @@ fn empty_view(query: &ChartQuery, range: DayRange, message: String, currencies: 
         currencies,
         from: range.from.to_string(),
         to: range.to.to_string(),
-        days_label: "UTC days".into(),
+        days_label: if query.kind == ChartKind::Hourly { "UTC hours" } else { "UTC days" }.into(),
         series: Vec::new(),
         bars: Vec::new(),
         empty: Some(message),
         total: None,
+        note: None,
     })
 }
 
+/// The time buckets a stacked bar chart draws: whole UTC days, or the 24 hours of one UTC day.
+struct Axis {
+    starts: Vec<i64>,
+    hourly: bool,
+}
+
+impl Axis {
+    fn days(range: DayRange) -> Self {
+        let starts = range.from.iter_days().take_while(|d| *d <= range.to).map(crate::ledger::day_start).collect();
+        Axis { starts, hourly: false }
+    }
+    fn hours(day: NaiveDate) -> Self {
+        let start = crate::ledger::day_start(day);
+        Axis { starts: (0..24).map(|h| start + h * 3600).collect(), hourly: true }
+    }
+    fn tick(&self, start: i64) -> String {
+        if self.hourly {
+            format!("{:02}:00", start.rem_euclid(86_400) / 3600)
+        } else {
+            ts_to_day(start).format("%b %d").to_string()
+        }
+    }
+    fn hour(&self, start: i64) -> Option<u32> {
+        self.hourly.then(|| (start.rem_euclid(86_400) / 3600) as u32)
+    }
+}
+
 fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<ChartView> {
+    let data = read_series(conn, query.by, range)?;
+    let empty = format!("No spend from {} to {} — add a source and sync, or pick another range", range.from, range.to);
+    let caption = |currency: &str| format!("Daily spend by {}, {currency} · UTC days", dimension_word(query.by));
+    stacked(query, range, Axis::days(range), data, empty, &caption)
+}
+
+fn hourly(conn: &Connection, query: &ChartQuery, day: NaiveDate) -> Result<ChartView> {
+    let (data, daily_only) = read_hourly(conn, query.by, day)?;
+    let note = (!daily_only.is_empty())
+        .then(|| format!("Not split by hour: {} (reported as whole days; see the daily chart)", daily_only.join(", ")));
+    let empty = if daily_only.is_empty() {
+        format!("No hourly spend on {day} — sources that report by the hour (OpenAI, Anthropic) show here after a sync")
+    } else {
+        format!("No hourly spend on {day}; {} reported whole days only", daily_only.join(", "))
+    };
+    let caption =
+        |currency: &str| format!("Spend by hour on {day}, by {}, {currency} · UTC hours", dimension_word(query.by));
+    let mut view = stacked(query, DayRange::new(day, day)?, Axis::hours(day), data, empty, &caption)?;
+    view.note = note;
+    Ok(view)
+}
+
+fn stacked(
+    query: &ChartQuery,
+    range: DayRange,
+    axis: Axis,
+    data: BTreeMap<String, Vec<Series>>,
+    empty: String,
+    caption: &dyn Fn(&str) -> String,
+) -> Result<ChartView> {
     let top = query.top.unwrap_or(DEFAULT_TOP).clamp(1, MAX_TOP) as usize;
-    let (currency, series, currencies) = pick_currency(read_series(conn, query.by, range)?, query.currency.as_deref());
+    let (currency, series, currencies) = pick_currency(data, query.currency.as_deref());
     let Some(currency) = currency.filter(|_| !series.is_empty()) else {
         let message = if currencies.is_empty() {
-            format!("No spend from {} to {} — add a source and sync, or pick another range", range.from, range.to)
+            empty
         } else {
             format!(
                 "No spend in {} in this range; this range has {}",
@@ -325,8 +467,8 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
     let t = theme(query.theme);
     let ids: Vec<String> = series.iter().map(|s| s.id.clone()).collect();
     let palette = colors(&ids);
-    let days: Vec<NaiveDate> = range.from.iter_days().take_while(|d| *d <= range.to).collect();
-    let index: HashMap<NaiveDate, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let days = &axis.starts;
+    let index: HashMap<i64, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let mut stacks = vec![0i64; days.len()];
     for s in &series {
         for (day, cell) in &s.days {
@@ -346,7 +488,7 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
         root.fill(&t.background).map_err(draw_error)?;
         let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
         let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
-        let caption = format!("Daily spend by {}, {currency} · UTC days", dimension_word(query.by));
+        let caption = caption(&currency);
         let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .caption(caption, font(16))
@@ -360,7 +502,7 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
             if (x - i as f64).abs() > 0.01 || i < 0 || i as usize >= days.len() || i as usize % label_every != 0 {
                 return String::new();
             }
-            days[i as usize].format("%b %d").to_string()
+            axis.tick(days[i as usize])
         };
         chart
             .configure_mesh()
@@ -395,7 +537,8 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
                     y: py1,
                     width: px1 - px0,
                     height: (py0 - py1).max(1),
-                    day: day.to_string(),
+                    day: ts_to_day(*day).to_string(),
+                    hour: axis.hour(*day),
                     series: s.id.clone(),
                     label: s.label.clone(),
                     amount: format_micros(cell.micros),
@@ -419,7 +562,7 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
         currencies,
         from: range.from.to_string(),
         to: range.to.to_string(),
-        days_label: "UTC days".into(),
+        days_label: if axis.hourly { "UTC hours" } else { "UTC days" }.into(),
         series: series
             .iter()
             .map(|s| ChartSeries {
@@ -433,6 +576,7 @@ fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<Chart
         bars,
         empty: None,
         total: Some(format_micros(total)),
+        note: None,
     })
 }
 
@@ -456,7 +600,7 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
     for s in &series {
         estimated |= s.estimated;
         for (day, cell) in &s.days {
-            *daily.entry(*day).or_default() += cell.micros;
+            *daily.entry(ts_to_day(*day)).or_default() += cell.micros;
         }
     }
     let budget = budgets::list(conn)?.into_iter().find(|b| {
@@ -528,6 +672,7 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
                 width: 8,
                 height: 8,
                 day: day.to_string(),
+                hour: None,
                 series: "spent".into(),
                 label: "Spent so far".into(),
                 amount: format_micros(*m),
@@ -575,6 +720,7 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         bars,
         empty: None,
         total: Some(format_micros(running)),
+        note: None,
     })
 }
 

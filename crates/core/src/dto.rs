@@ -418,6 +418,8 @@ pub enum ChartKind {
     #[default]
     Daily,
     Cumulative,
+    /// The 24 UTC hours of the `to` day (today by default).
+    Hourly,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -486,6 +488,8 @@ pub struct ChartView {
     pub empty: Option<String>,
     /// Decimal total of the drawn range.
     pub total: Option<String>,
+    /// What the chart leaves out and why, e.g. sources that report whole days in the hourly chart.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -510,6 +514,8 @@ pub struct ChartBar {
     pub height: i32,
     /// `YYYY-MM-DD`.
     pub day: String,
+    /// The UTC hour (0–23) of a bar in the hourly chart; None for whole days.
+    pub hour: Option<u32>,
     pub series: String,
     pub label: String,
     /// Decimal, six places.

@@ -318,3 +318,82 @@ fn the_ledger_of_a_range_exports_as_csv_and_json_to_the_micro_unit() {
     assert_eq!(rows.len(), body.len());
     assert!(!text.contains("sk-FAKE"));
 }
+
+#[test]
+fn hourly_chart_of_today_from_the_sources_that_report_hours() {
+    use burnrate_core::dto::SpendKind;
+    use burnrate_core::ledger::{write_poll, BucketWidth, DayRange, PollResult, SpendRow, SpendWindow};
+    use burnrate_core::money::Currency;
+
+    let (dir, core) = seeded();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap().timestamp();
+    let row = |key: &str, hour: i64, micros: i64| SpendRow {
+        key_id: key.into(),
+        model: "gpt-5".into(),
+        project: String::new(),
+        bucket_start: start + hour * 3600,
+        currency: Currency::usd(),
+        amount_micros: micros,
+        input_tokens: Some(1000),
+        output_tokens: Some(100),
+        requests: Some(1),
+    };
+    let poll = PollResult {
+        windows: vec![SpendWindow {
+            width: BucketWidth::Hour,
+            kind: SpendKind::Estimated,
+            from: start,
+            to: start + 86_400,
+            rows: vec![
+                row("key_FAKE_a", 9, 1_250_000),
+                row("key_FAKE_a", 14, 500_000),
+                row("key_FAKE_b", 14, 2_000_000),
+            ],
+        }],
+        ..PollResult::default()
+    };
+    let mut conn = rusqlite::Connection::open(core.paths.db_path()).unwrap();
+    let work: i64 = conn.query_row("SELECT id FROM sources WHERE name = 'work'", [], |r| r.get(0)).unwrap();
+    write_poll(&mut conn, work, start, start, DayRange::new(day, day).unwrap(), &poll).unwrap();
+    // lab has only whole-day spend today: named in the note, not spread over hours.
+    import(&core, "lab", "2026-03-10,4,USD,key_FAKE_x,Lab,gpt-5,billed\n");
+    let _ = &dir;
+
+    let view = core
+        .chart(&ChartQuery { kind: ChartKind::Hourly, to: None, from: None, ..query(Dimension::Key, "", "") })
+        .unwrap();
+    assert_eq!(view.days_label, "UTC hours");
+    assert!(view.svg.contains("Spend by hour on 2026-03-10"), "caption names the day");
+    assert!(view.svg.contains("14:00"), "hour ticks");
+    let bars: Vec<(Option<u32>, &str, i64, bool)> =
+        view.bars.iter().map(|b| (b.hour, b.series.as_str(), b.amount_micros, b.estimated)).collect();
+    assert_eq!(
+        bars,
+        [
+            // The bigger series (Beta, 2.00 today) sits on the axis, Alpha (1.75) on top of it.
+            (Some(14), "work/key_FAKE_b", 2_000_000, true),
+            (Some(9), "work/key_FAKE_a", 1_250_000, true),
+            (Some(14), "work/key_FAKE_a", 500_000, true),
+        ]
+    );
+    assert!(view.bars.iter().all(|b| b.day == "2026-03-10"));
+    let (b14, a9, a14) = (&view.bars[0], &view.bars[1], &view.bars[2]);
+    assert_eq!(a14.x, b14.x, "one stack per hour");
+    assert_eq!(a14.y + a14.height, b14.y, "Alpha's 14:00 segment stands on Beta's");
+    assert!(a9.x < a14.x, "09:00 is left of 14:00");
+    assert_eq!(view.total.as_deref(), Some("3.750000"));
+    assert_eq!(view.note.as_deref(), Some("Not split by hour: lab (reported as whole days; see the daily chart)"));
+
+    // Another day without hourly rows says so and still names the daily-only source.
+    let other = core
+        .chart(&ChartQuery {
+            kind: ChartKind::Hourly,
+            from: None,
+            to: Some("2026-03-01".into()),
+            ..query(Dimension::Key, "", "")
+        })
+        .unwrap();
+    assert!(other.bars.is_empty());
+    assert_eq!(other.empty.as_deref(), Some("No hourly spend on 2026-03-01; work reported whole days only"));
+}

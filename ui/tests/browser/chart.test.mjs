@@ -47,6 +47,31 @@ describe('spend chart', () => {
     });
   });
 
+  test('today by hour: asks for the hours of today, shows the hour span and what is left out', async () => {
+    const b = backend();
+    const { page } = await openPage(b);
+    await page.locator('#chart-frame').waitFor();
+    b.chartView = chartView({
+      from: '2026-01-14', to: '2026-01-14', days_label: 'UTC hours',
+      bars: [{ x: 400, y: 200, width: 30, height: 100, day: '2026-01-14', hour: 14, series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '1.250000', amount_micros: 1250000, estimated: true }],
+      note: 'Not split by hour: team-openrouter (reported as whole days; see the daily chart)',
+    });
+    await page.locator('select[name="chart-kind"]').selectOption('hourly');
+    await eventually(() => b.callsTo('chart').at(-1).query.kind === 'hourly');
+    const q = b.callsTo('chart').at(-1).query;
+    assert.equal(q.to, new Date().toISOString().slice(0, 10));
+    assert.equal(q.from, undefined);
+    assert.equal(await page.locator('#chart-section .ranges').count(), 0, 'no day ranges for one day of hours');
+    assert.equal(await page.locator('select[name="chart-by"]').count(), 1, 'still stacked by key, model or source');
+    await page.locator('#chart-note').waitFor();
+    assert.match(await text(page.locator('#chart-note')), /Not split by hour: team-openrouter/);
+    assert.match(await text(page.locator('#chart-zone')), /UTC hours/);
+    await page.locator('#chart-frame').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await text(page.locator('#chart-tooltip')), 'Alpha 2026-01-14 14:00–15:00 UTC USD 1.25 estimated');
+    assert.equal(plain(await page.locator('#chart-bar-0').getAttribute('aria-label')), 'Alpha, 2026-01-14 14:00–15:00 UTC: USD 1.25, includes estimates');
+  });
+
   test('hovering a bar shows its day, key, amount and whether it is billed or estimated', async () => {
     const { page } = await openPage(backend());
     const frame = page.locator('#chart-frame');

@@ -237,11 +237,12 @@ export function chartView(overrides) {
       { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true },
     ],
     bars: [
-      { x: 100, y: 100, width: 80, height: 200, day: '2026-01-13', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '10.000000', amount_micros: 10000000, estimated: false },
-      { x: 100, y: 60, width: 80, height: 40, day: '2026-01-13', series: 'work-openai/key_FAKE_b', label: 'Beta', amount: '2.500000', amount_micros: 2500000, estimated: true },
-      { x: 400, y: 200, width: 80, height: 100, day: '2026-01-14', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '5.000000', amount_micros: 5000000, estimated: false },
+      { x: 100, y: 100, width: 80, height: 200, day: '2026-01-13', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '10.000000', amount_micros: 10000000, estimated: false, hour: null },
+      { x: 100, y: 60, width: 80, height: 40, day: '2026-01-13', series: 'work-openai/key_FAKE_b', label: 'Beta', amount: '2.500000', amount_micros: 2500000, estimated: true, hour: null },
+      { x: 400, y: 200, width: 80, height: 100, day: '2026-01-14', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '5.000000', amount_micros: 5000000, estimated: false, hour: null },
     ],
     empty: null,
+    note: null,
     total: '17.500000',
     ...overrides,
   };

@@ -4,7 +4,11 @@ export type ChartBar = { x: number, y: number, width: number, height: number,
 /**
  * `YYYY-MM-DD`.
  */
-day: string, series: string, label: string, 
+day: string, 
+/**
+ * The UTC hour (0–23) of a bar in the hourly chart; None for whole days.
+ */
+hour: number | null, series: string, label: string, 
 /**
  * Decimal, six places.
  */

@@ -3,4 +3,4 @@
 /**
  * Which chart: spend per day stacked by a dimension, or the month's running total.
  */
-export type ChartKind = "daily" | "cumulative";
+export type ChartKind = "daily" | "cumulative" | "hourly";

@@ -33,4 +33,8 @@ empty: string | null,
 /**
  * Decimal total of the drawn range.
  */
-total: string | null, };
+total: string | null, 
+/**
+ * What the chart leaves out and why, e.g. sources that report whole days in the hourly chart.
+ */
+note: string | null, };
