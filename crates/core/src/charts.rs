@@ -169,6 +169,9 @@ struct Series {
     days: BTreeMap<i64, Cell>,
 }
 
+/// Chart series per currency code.
+type SeriesByCurrency = BTreeMap<String, Vec<Series>>;
+
 /// Chart data read from the ledger: per currency, per series, per day.
 fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTreeMap<String, Vec<Series>>> {
     let by_key = by == Dimension::Key;
@@ -211,11 +214,7 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
 
 /// Hourly chart data for one UTC day, per currency, from the spend rows providers report by the
 /// hour; and the names of the sources with spend that day in whole-day rows only.
-fn read_hourly(
-    conn: &Connection,
-    by: Dimension,
-    day: NaiveDate,
-) -> Result<(BTreeMap<String, Vec<Series>>, Vec<String>)> {
+fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(SeriesByCurrency, Vec<String>)> {
     let range = DayRange::new(day, day)?;
     let tx = conn.unchecked_transaction()?;
     let names = Names::load(&tx, true, by == Dimension::Key)?;
