@@ -47,9 +47,9 @@ fn kind_text(k: EvidenceKind) -> &'static str {
     }
 }
 
-/// Table cells: no line breaks or pipes.
+/// Markdown text from users: one line, no table-breaking pipes, no raw HTML.
 fn cell(text: &str) -> String {
-    text.replace('\r', "").replace('\n', " ").replace('|', "\\|")
+    text.replace('\r', "").replace('\n', " ").replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn opt_ms(v: Option<u64>) -> String {
