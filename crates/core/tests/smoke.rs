@@ -121,6 +121,7 @@ async fn a_normal_run_measures_latency_tokens_cost_and_the_multiplier() {
     let billed = r.billed_micros.unwrap();
     assert!((1_574..=1_577).contains(&billed), "{billed}");
     let bp = r.multiplier_bp.unwrap();
+    eprintln!("billed {billed} micro-USD for {} expected: multiplier {bp} bp", r.expected_cost_micros);
     assert!((14_990..=15_020).contains(&bp), "{bp}");
     assert_eq!(c.core.price_baseline("gw").unwrap(), Some(bp));
 
