@@ -258,3 +258,11 @@ async fn a_rejected_key_stops_the_run_and_stays_redacted() {
     other.base_url = "http://127.0.0.1:9".into();
     assert_eq!(c.core.smoke_run(id, &other, KEY).await.unwrap_err().code, ErrorCode::InvalidInput);
 }
+
+/// The desktop shell runs these on its async runtime: their futures must be `Send`.
+#[allow(dead_code)]
+fn the_futures_are_send(c: &burnrate_core::Burnrate, p: &SmokePlan) {
+    fn send<T: Send>(_: T) {}
+    send(c.smoke_run(1, p, "k"));
+    send(c.smoke_plan(1, &SmokeRequest::default(), "k"));
+}
