@@ -281,7 +281,7 @@ fn print_smoke(s: &SmokeResult) {
     }
 }
 
-fn confirm(summary: &str, yes: bool) -> Result<()> {
+fn confirm(yes: bool) -> Result<()> {
     if yes {
         return Ok(());
     }
@@ -301,7 +301,7 @@ fn confirm(summary: &str, yes: bool) -> Result<()> {
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(Error::new(ErrorCode::ConfirmationRequired, format!("nothing was sent ({summary})")))
+        Err(Error::new(ErrorCode::ConfirmationRequired, "nothing was sent; the paid test did not run"))
     }
 }
 
@@ -405,7 +405,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             let req = SmokeRequest { models, calls, max_usd, timeout_ms };
             let plan = app.smoke_plan(id, &req, &key).await?;
             eprintln!("plan: {}", plan.summary);
-            confirm(&plan.summary, yes)?;
+            confirm(yes)?;
             let result = app.smoke_run(id, &plan, &key).await?;
             if json {
                 crate::print_json(&result)?;

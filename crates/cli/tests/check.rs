@@ -168,3 +168,46 @@ fn a_missing_key_variable_and_an_unknown_assessment_are_clear_errors() {
     let r = cli.run(&["check", "new", "--name", "x", "--base-url", "not a url"]).failed();
     assert!(r.stderr.contains("is not a URL"), "{}", r.stderr);
 }
+
+/// On a terminal (a pty from script(1)) the paid test shows its plan and asks; "n" sends nothing.
+#[test]
+fn on_a_terminal_the_paid_test_asks_first() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) is not installed");
+        return;
+    }
+    let (cli, g) = cli_and_gateway();
+    let base = format!("{}/v1", g.url);
+    run_ok(&cli, &["check", "new", "--name", "tty", "--base-url", &base]);
+    let cmdline = format!(
+        "{} --data-dir {} check smoke 1 --key-env CHECK_GW_KEY --calls 2 --model gpt-4o",
+        env!("CARGO_BIN_EXE_burnrate"),
+        cli.data_dir.path().display()
+    );
+    for (answer, sends) in [("n\n", false), ("y\n", true)] {
+        let mut child = Command::new("script")
+            .args(["-qec", &cmdline, "/dev/null"])
+            .envs(cli.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("BURNRATE_DATA_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("send these paid requests? [y/N]"), "{text}");
+        assert!(!text.contains(GW_KEY));
+        let chats = g.requests().iter().filter(|r| r.contains("chat")).count();
+        if sends {
+            assert!(out.status.success() && text.contains("result: passed"), "{text}");
+            assert_eq!(chats, 5, "2 calls, 1 stream, unknown model, bad key");
+        } else {
+            assert!(!out.status.success() && text.contains("nothing was sent"), "{text}");
+            assert_eq!(chats, 0);
+        }
+    }
+}
