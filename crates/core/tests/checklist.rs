@@ -319,3 +319,29 @@ fn report_snapshots() {
     assert!(path.starts_with(c.dir.path().join("exports")), "{}", path.display());
     assert_eq!(path.file_name().unwrap().to_str().unwrap(), format!("gateway-check-{id}-20260302T120000Z.html"));
 }
+
+#[test]
+fn when_the_row_cannot_be_written_the_new_file_is_removed_too() {
+    let c = core();
+    let id = new(&c, "openai_compatible");
+    let conn = db::open(&c.dir.path().join("ledger.sqlite3")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse_evidence BEFORE INSERT ON assessment_evidence BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+    )
+    .unwrap();
+    let src = c.dir.path().join("terms.pdf");
+    std::fs::write(&src, b"terms of service").unwrap();
+    let e = c.core.attach_file(id, "data.policy", &src).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Database, "{}", e.message());
+    assert!(blobs(&c).is_empty(), "a file without its row was left: {:?}", blobs(&c));
+    // A file that was already stored (and is used elsewhere) stays.
+    conn.execute_batch("DROP TRIGGER refuse_evidence").unwrap();
+    c.core.attach_file(id, "data.policy", &src).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse_evidence BEFORE INSERT ON assessment_evidence BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+    )
+    .unwrap();
+    assert!(c.core.attach_file(id, "tech.docs", &src).is_err());
+    assert_eq!(blobs(&c).len(), 1);
+    assert_eq!(c.core.get_assessment(id).unwrap().evidence[0].integrity, Some(Integrity::Ok));
+}
