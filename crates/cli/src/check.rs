@@ -277,7 +277,9 @@ fn print_smoke(s: &SmokeResult) {
         }
     }
     if let Some(e) = s.evidence_id {
-        println!("  saved as evidence #{e} on paid.calls");
+        println!(
+            "  saved as evidence #{e} on paid.calls (answer it with `burnrate check answer ID paid.calls pass|fail`)"
+        );
     }
 }
 

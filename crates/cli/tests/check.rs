@@ -124,7 +124,8 @@ fn from_new_to_report_with_evidence_a_paid_test_and_a_tamper() {
     assert!(r.stdout.contains("wrote"), "{}", r.stdout);
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.starts_with("# Gateway check: Fake gateway\n"), "{text}");
-    assert!(text.contains("## Verdict: Not proven") || text.contains("## Verdict: Usable"), "{text}");
+    assert!(text.contains("## Verdict: Usable as an OpenAI-compatible gateway; authorization not proven"), "{text}");
+    assert!(text.contains("- Unknown: Does it say that your prompts are not used for training?"), "{text}");
     assert!(text.contains("| Price multiplier (billed ÷ expected) | 1.50"), "{text}");
     assert!(text.contains("receipt.pdf"), "{text}");
     let html = cli.data_dir.path().join("report.html");
