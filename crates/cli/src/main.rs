@@ -27,6 +27,8 @@ use burnrate_core::settings::parse_assignment;
 use burnrate_core::{clock, Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod check;
+
 #[derive(Parser)]
 #[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
 struct Cli {
@@ -99,6 +101,9 @@ enum Command {
     /// Incident dossiers: everything Burnrate knows about a key around a spike.
     #[command(subcommand)]
     Incident(IncidentCmd),
+    /// The gateway trust checklist: assess a gateway, attach evidence, run the paid test, export a report.
+    #[command(subcommand)]
+    Check(check::CheckCmd),
     /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
     Chart {
         /// daily: spend per UTC day stacked by --by; cumulative: this month's running total
@@ -698,6 +703,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 view.currency.as_deref().unwrap_or("")
             );
         }
+        Command::Check(cmd) => return check::run(&app, cmd).await,
         Command::Incident(IncidentCmd::Export { source, key_id, alert, from, to, format, out }) => {
             let dossier = app.incident_dossier(&source, &key_id, alert, from.as_deref(), to.as_deref())?;
             let format = match format {

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_spend_daily_key", include_str!("../migrations/0003_spend_daily_key.sql")),
     ("0004_alerts", include_str!("../migrations/0004_alerts.sql")),
     ("0005_drop_spend_by_day", include_str!("../migrations/0005_drop_spend_by_day.sql")),
+    ("0006_checklist", include_str!("../migrations/0006_checklist.sql")),
 ];
 
 pub fn schema_version() -> i64 {

@@ -20,6 +20,12 @@ pub enum ErrorCode {
     SourceExists,
     SourceNotFound,
     BudgetNotFound,
+    /// No gateway assessment has the given id.
+    AssessmentNotFound,
+    /// An evidence file is over the size limit.
+    EvidenceTooLarge,
+    /// The same evidence is already attached to that question.
+    EvidenceExists,
     /// The key is not available: environment variable unset or empty, or the secret store has no entry.
     KeyMissing,
     SecretStoreUnavailable,

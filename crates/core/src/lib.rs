@@ -9,6 +9,7 @@ pub mod app_settings;
 pub mod balance_spend;
 pub mod budgets;
 pub mod charts;
+pub mod checklist;
 pub mod clock;
 pub mod connection_test;
 pub mod dashboard;
