@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_alerts", include_str!("../migrations/0004_alerts.sql")),
     ("0005_drop_spend_by_day", include_str!("../migrations/0005_drop_spend_by_day.sql")),
     ("0006_checklist", include_str!("../migrations/0006_checklist.sql")),
+    ("0007_price_drift_alerts", include_str!("../migrations/0007_price_drift_alerts.sql")),
 ];
 
 pub fn schema_version() -> i64 {
@@ -62,18 +63,35 @@ fn migrate(conn: &Connection) -> Result<()> {
             ),
         ));
     }
-    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    if current == known {
+        return Ok(());
+    }
+    // A migration that rebuilds a table (SQLite's 12-step ALTER) must not cascade its DROP into
+    // the tables that reference it; the pragma only takes effect outside a transaction. The
+    // references are checked before each commit instead.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = MIGRATIONS.iter().enumerate().skip(current as usize).try_for_each(|(index, (name, sql))| {
         let version = index as i64 + 1;
         // Each migration and its version bump commit together, so a crash never leaves a
         // half-applied schema.
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {version}; COMMIT;")).map_err(
-            |e| {
-                let _ = conn.execute_batch("ROLLBACK");
-                Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
-            },
-        )?;
-    }
-    Ok(())
+        let apply = || -> rusqlite::Result<()> {
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {version};"))?;
+            let broken: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            if broken > 0 {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!("{broken} rows would break a foreign key")),
+                ));
+            }
+            conn.execute_batch("COMMIT")
+        };
+        apply().map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
+        })
+    });
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
 }
 
 /// The schema as SQLite reports it, for the snapshot test and for support.
@@ -153,5 +171,43 @@ mod tests {
         let (day, amount): (i64, i64) =
             conn.query_row("SELECT day, amount_micros FROM spend_daily", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((day, amount), (1_772_323_200, 12));
+    }
+
+    #[test]
+    fn rebuilding_the_alerts_table_keeps_alerts_and_the_actions_that_point_at_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+            for (_, sql) in &MIGRATIONS[..6] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(
+                "PRAGMA user_version = 6;
+                 INSERT INTO sources (id, name, provider, base_url, key_storage, key_env_var, created_at)
+                   VALUES (1, 'a', 'openai', 'http://x', 'env', 'K', 0);
+                 INSERT INTO alerts (id, kind, dedupe_key, source_id, key_id, amount_micros, currency, estimated, title, body, fired_at)
+                   VALUES (7, 'spike', 'spike:1:k:1', 1, 'k', 5, 'USD', 0, 'Spike', 'Body', 100);
+                 INSERT INTO key_actions (source_id, key_id, action, requested_at, ok, detail, alert_id)
+                   VALUES (1, 'k', 'disable', 200, 1, 'done', 7);",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let kept: (i64, String, Option<i64>) = conn
+            .query_row("SELECT a.id, a.title, k.alert_id FROM alerts a, key_actions k", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(kept, (7, "Spike".to_owned(), Some(7)), "the DROP did not cascade into key_actions");
+        let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(fk, "foreign keys are back on after migrating");
+        conn.execute(
+            "INSERT INTO alerts (kind, dedupe_key, amount_micros, currency, estimated, title, body, fired_at)
+             VALUES ('price_drift', 'd', 1, 'USD', 0, 't', 'b', 1)",
+            [],
+        )
+        .unwrap();
     }
 }

@@ -345,6 +345,9 @@ pub enum AlertKind {
     Forecast,
     /// A key spent far more than its own baseline.
     Spike,
+    /// A gateway's effective price (billed ÷ list-price estimate) moved away from the
+    /// multiplier its paid test measured.
+    PriceDrift,
 }
 
 /// An alert that fired, with whether it reached the desktop.

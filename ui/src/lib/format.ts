@@ -129,6 +129,7 @@ const ALERT_KIND_LABELS: Record<AlertKind, string> = {
   threshold: 'threshold',
   forecast: 'forecast',
   spike: 'spike',
+  price_drift: 'price drift',
 };
 
 export function alertKindLabel(kind: AlertKind): string {

@@ -297,6 +297,12 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSetting
             fired.push(id);
         }
     }
+    for alert in super::price_drift::price_drift_alerts(&tx, now.date_naive())? {
+        if let Some(id) = store::insert(&tx, &alert, fired_at)? {
+            tracing::info!(alert = id, source = ?alert.source_id, "price drift alert fired");
+            fired.push(id);
+        }
+    }
     tx.commit()?;
     Ok(fired)
 }

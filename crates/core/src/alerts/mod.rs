@@ -1,8 +1,10 @@
-//! Alerts: budget thresholds and forecasts, spend spikes per key, and their delivery.
+//! Alerts: budget thresholds and forecasts, spend spikes per key, gateway price drift, and
+//! their delivery.
 
 pub mod deliver;
 pub mod engine;
 pub mod forecast;
+pub mod price_drift;
 pub mod spike_alerts;
 pub mod spikes;
 pub mod store;

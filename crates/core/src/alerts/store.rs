@@ -14,6 +14,7 @@ impl AlertKind {
             AlertKind::Threshold => "threshold",
             AlertKind::Forecast => "forecast",
             AlertKind::Spike => "spike",
+            AlertKind::PriceDrift => "price_drift",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -21,6 +22,7 @@ impl AlertKind {
             "threshold" => Some(AlertKind::Threshold),
             "forecast" => Some(AlertKind::Forecast),
             "spike" => Some(AlertKind::Spike),
+            "price_drift" => Some(AlertKind::PriceDrift),
             _ => None,
         }
     }
