@@ -99,7 +99,9 @@ pub fn set_key_environment(
 
 #[tauri::command]
 pub fn chart(app: Core<'_>, query: ChartQuery) -> CmdResult<ChartView> {
-    Ok(app.chart(&query)?)
+    let view = app.chart(&query)?;
+    crate::log_first_chart();
+    Ok(view)
 }
 
 /// Returns the path of the written file (under the data directory's `exports/`).

@@ -25,6 +25,18 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Log files kept (one per day).
 const LOG_DAYS: usize = 14;
 
+/// When the process started, for the one "first chart" line (start-up time, in the log).
+static STARTED: OnceLock<std::time::Instant> = OnceLock::new();
+static FIRST_CHART: OnceLock<()> = OnceLock::new();
+
+/// Logs, once per run, how long the app took from start to its first chart.
+pub(crate) fn log_first_chart() {
+    if FIRST_CHART.set(()).is_ok() {
+        let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+        tracing::info!(ms, "first chart drawn");
+    }
+}
+
 /// Set once the app runs, so a notification's "Open" (answered on another thread) can reach it.
 type AppCell = Arc<OnceLock<tauri::AppHandle>>;
 
@@ -62,6 +74,7 @@ fn init_logging(paths: &Paths) {
 }
 
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     let app_cell = AppCell::default();
     let core = match build_core(app_cell.clone()) {
         Ok(core) => core,

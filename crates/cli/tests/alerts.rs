@@ -148,7 +148,7 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
     let settings = cli.run(&["settings", "get", "--json"]).ok().json();
     assert_eq!(
         settings,
-        json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null})
+        json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null, "key_rotation_days": 90})
     );
     assert_eq!(cli.run(&["settings", "get", "quiet_hours"]).ok().stdout, "quiet_hours = 22:00-07:00\n");
     cli.assert_key_in_no_file(FAKE_KEY);
