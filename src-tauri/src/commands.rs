@@ -322,3 +322,17 @@ pub async fn smoke_run(app: Core<'_>, id: i64, plan: SmokePlan, key: KeyInput) -
 pub fn export_assessment_report(app: Core<'_>, id: i64, format: ReportFormat) -> CmdResult<String> {
     Ok(app.export_assessment_report(id, format)?.display().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn file_names_from_headers_are_percent_decoded() {
+        assert_eq!(percent_decode("terms%20%C3%BC.pdf"), "terms ü.pdf");
+        assert_eq!(percent_decode("..%2F..%2Fetc%2Fpasswd"), "../../etc/passwd");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("plain.txt"), "plain.txt");
+    }
+}
