@@ -1,0 +1,66 @@
+// The real app in a real WebKit window: start a gateway assessment in the Gateways tab, answer
+// one question and attach a URL, and check the rows in the SQLite file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { By, until } from 'selenium-webdriver';
+import { eventually, launchApp, query } from './harness.mjs';
+
+test('a gateway assessment started in the app is saved as you go', async (t) => {
+  const { driver, dataDir, stop } = await launchApp();
+  t.after(stop);
+
+  const tab = await driver.wait(until.elementLocated(By.id('tab-gateways')), 20000);
+  await tab.click();
+  const empty = await driver.wait(until.elementLocated(By.id('gw-empty')), 10000);
+  assert.match(await empty.getText(), /no gateway assessments yet/i);
+
+  await driver.findElement(By.id('gw-new')).click();
+  await driver.wait(until.elementLocated(By.id('gw-name')), 5000).sendKeys('E2E relay');
+  await driver.findElement(By.id('gw-base-url')).sendKeys('https://relay.example/v1');
+  await driver.findElement(By.css('#gw-claim option[value="authorized_reseller"]')).click();
+  await driver.findElement(By.id('gw-create')).click();
+
+  const wizard = await driver.wait(until.elementLocated(By.id('gw-wizard')), 10000);
+  assert.match(await wizard.findElement(By.id('gw-claim-box')).getText(), /Claim: Authorized reseller/);
+
+  const question = await driver.findElement(By.css('[data-question="scope.providers"]'));
+  await question.findElement(By.css('input[name="answer-scope.providers"][value="pass"]')).click();
+  const saved = await question.findElement(By.css('[data-field="save-state"]'));
+  await driver.wait(until.elementTextIs(saved, 'Saved'), 10000);
+  assert.match(await driver.findElement(By.id('gw-progress')).getText(), /^1\/\d+ answered$/);
+
+  const rows = query(
+    dataDir,
+    'SELECT a.name, a.base_url, a.claim, x.question_id, x.answer FROM assessments a JOIN assessment_answers x ON x.assessment_id = a.id',
+  );
+  assert.deepEqual(rows, [['E2E relay', 'https://relay.example/v1', 'authorized_reseller', 'scope.providers', 'pass']]);
+
+  // A URL as evidence, with the time it was captured.
+  await question.findElement(By.css('summary')).click();
+  await question.findElement(By.id('ev-scope-providers-url')).sendKeys('https://relay.example/providers');
+  await question.findElement(By.css('[data-action="attach-url"]')).click();
+  await driver.wait(until.elementLocated(By.css('[data-question="scope.providers"] [data-kind="url"]')), 10000);
+  const evidence = await eventually(
+    () => {
+      const r = query(dataDir, "SELECT question_id, kind, url, captured_at > 0 FROM assessment_evidence");
+      return r.length > 0 && r;
+    },
+    'the evidence row',
+  );
+  assert.deepEqual(evidence, [['scope.providers', 'url', 'https://relay.example/providers', 1]]);
+
+  // A file: its bytes go to the core as the raw IPC body and are stored by their SHA-256.
+  const receipt = join(dataDir, '..', `receipt-${Date.now()}.pdf`);
+  writeFileSync(receipt, '%PDF-1.4 e2e receipt');
+  const digest = createHash('sha256').update(readFileSync(receipt)).digest('hex');
+  await question.findElement(By.id('ev-scope-providers-file')).sendKeys(receipt);
+  await question.findElement(By.css('[data-action="attach-file"]')).click();
+  const item = await driver.wait(until.elementLocated(By.css('[data-question="scope.providers"] [data-kind="file"]')), 10000);
+  assert.equal(await item.getAttribute('data-integrity'), 'ok');
+  const files = query(dataDir, "SELECT original_name, sha256, size_bytes FROM assessment_evidence WHERE kind = 'file'");
+  assert.deepEqual(files, [[receipt.split('/').pop(), digest, 20]]);
+  assert.ok(existsSync(join(dataDir, 'evidence', digest.slice(0, 2), digest)), 'the file is in the evidence store');
+});
