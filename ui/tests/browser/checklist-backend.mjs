@@ -53,7 +53,7 @@ export function smokePlanView(id, request, baseUrl) {
     cap_micros: Math.round(Number(request.max_usd ?? '1.00') * 1_000_000),
     currency: 'USD',
     timeout_ms: 20000,
-    balance_source: null,
+    balance_source: request.balance_source ?? null,
     summary: `${calls + 1} paid calls to ${baseUrl} (${models.join(', ')}), at most 0.000252 USD; cap ${request.max_usd ?? '1.00'} USD.`,
   };
 }
@@ -111,6 +111,7 @@ export class Checklist {
       base_url: request.base_url,
       claim: claimId,
       claim_text: request.claim && !CONTENT.claims.some((c) => c.kind === request.claim) ? request.claim : null,
+      source: request.source ?? null,
       created_at: NOW,
       updated_at: NOW,
       answers: {},
@@ -133,7 +134,7 @@ export class Checklist {
       base_url: a.base_url,
       claim: { kind: claim.kind, label: claim.label, meaning: claim.meaning, proof: claim.proof, authorization: claim.authorization, requires: claim.requires },
       claim_text: a.claim_text,
-      source: null,
+      source: a.source,
       created_at: a.created_at,
       updated_at: a.updated_at,
       recheck_after_days: 90,
@@ -266,7 +267,7 @@ export class Checklist {
         return null;
       case 'smoke_plan':
         if (!a) return missing();
-        return smokePlanView(a.id, args.request, a.base_url);
+        return smokePlanView(a.id, { ...args.request, balance_source: a.source }, a.base_url);
       case 'smoke_run': {
         if (!a) return missing();
         const result = smokeResultView(args.plan, this.smokeOverrides);

@@ -4,7 +4,7 @@
 // and a keyboard-only pass through the stepper.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeBackend, eventually, lowContrastText, reject, useBrowserApp } from './harness.mjs';
+import { FakeBackend, eventually, lowContrastText, reject, sourceView, useBrowserApp } from './harness.mjs';
 
 const openPage = useBrowserApp();
 
@@ -173,6 +173,34 @@ describe('gateway checklist', () => {
     await row.waitFor();
     assert.equal(await text(row.locator('[data-field="progress"]')), '1/29 answered');
     assert.equal(await row.locator('[data-field="verdict"]').getAttribute('data-level'), 'do_not_use');
+  });
+
+  test('a linked source: the plan says its balance is read, the result shows the multiplier', async () => {
+    const b = new FakeBackend({ sources: [sourceView({ id: 1, name: 'relay-balance', provider: 'custom-json' })] });
+    const { page } = await openPage(b);
+    await openGateways(page);
+    await page.getByRole('button', { name: 'New assessment' }).click();
+    const form = page.locator('#gw-new-form');
+    await form.getByLabel('Gateway name').fill('Linked relay');
+    await form.getByLabel('Base URL').fill('https://relay.example/v1');
+    await form.getByLabel('Source that reads its balance (optional)').selectOption('relay-balance');
+    await form.getByRole('button', { name: 'Start the assessment' }).click();
+    await page.locator('#gw-linked-source').waitFor();
+    assert.equal(b.callsTo('new_assessment')[0].request.source, 'relay-balance');
+    await page.getByRole('button', { name: /^7\. / }).click();
+    const smoke = page.locator('#smoke-test');
+    await smoke.getByLabel('Models (up to three)').fill('fake-mini, fake-large');
+    await smoke.getByLabel('Key', { exact: true }).fill(KEY);
+    await smoke.getByRole('button', { name: 'Plan the test' }).click();
+    const plan = smoke.locator('#smoke-plan-view');
+    await plan.waitFor();
+    assert.match(await text(plan), /The balance of relay-balance is read before and after\./);
+    assert.deepEqual(b.callsTo('smoke_plan')[0].request.models, ['fake-mini', 'fake-large']);
+    b.checklist.smokeOverrides = { multiplier_bp: 12500, billed_micros: 150, balance_before_micros: 5000000, balance_after_micros: 4999850, balance_note: null };
+    await plan.getByRole('button', { name: 'Run the paid test' }).click();
+    const mult = smoke.locator('#smoke-result [data-field="multiplier"]');
+    await mult.waitFor();
+    assert.equal(await text(mult), '1.25× (billed 0.000150 USD)');
   });
 
   test('with no model named, the plan reads the model list with the key; a missing key is asked for', async () => {
