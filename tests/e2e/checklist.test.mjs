@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By, until } from 'selenium-webdriver';
-import { eventually, launchApp, query } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { eventually, filesContaining, launchApp, query, repo } from './harness.mjs';
 
 test('a gateway assessment started in the app is saved as you go', async (t) => {
   const { driver, dataDir, stop } = await launchApp();
@@ -63,4 +64,57 @@ test('a gateway assessment started in the app is saved as you go', async (t) => 
   const files = query(dataDir, "SELECT original_name, sha256, size_bytes FROM assessment_evidence WHERE kind = 'file'");
   assert.deepEqual(files, [[receipt.split('/').pop(), digest, 20]]);
   assert.ok(existsSync(join(dataDir, 'evidence', digest.slice(0, 2), digest)), 'the file is in the evidence store');
+});
+
+const GATEWAY_KEY = 'sk-test-FAKE-gateway-key-0000000000001';
+
+/** The repo's fake OpenAI-compatible gateway (crates/fake-gateway) on loopback; resolves to {url, stop}. */
+function startFakeGateway() {
+  const bin = process.env.FAKE_GATEWAY ?? join(repo, 'target/debug/fake-gateway');
+  const child = spawn(bin, ['--key', GATEWAY_KEY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', reject);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve({ url: out.split('\n')[0].trim(), stop: () => child.kill() });
+    });
+  });
+}
+
+test('the paid test runs from the app against a loopback gateway: plan, run, result saved, key kept nowhere', async (t) => {
+  const gateway = await startFakeGateway();
+  const { driver, dataDir, stop } = await launchApp();
+  t.after(async () => { await stop(); gateway.stop(); });
+
+  await (await driver.wait(until.elementLocated(By.id('tab-gateways')), 20000)).click();
+  await (await driver.wait(until.elementLocated(By.id('gw-new')), 10000)).click();
+  await driver.wait(until.elementLocated(By.id('gw-name')), 5000).sendKeys('Loopback gateway');
+  await driver.findElement(By.id('gw-base-url')).sendKeys(gateway.url);
+  await driver.findElement(By.id('gw-create')).click();
+  await driver.wait(until.elementLocated(By.id('gw-wizard')), 10000);
+  await driver.findElement(By.css('#gw-stepper [data-step="paid"]')).click();
+
+  await driver.wait(until.elementLocated(By.id('smoke-models')), 5000).sendKeys('gpt-4o-mini');
+  const calls = await driver.findElement(By.id('smoke-calls'));
+  await calls.clear();
+  await calls.sendKeys('4');
+  await driver.findElement(By.id('smoke-key')).sendKeys(GATEWAY_KEY);
+  await driver.findElement(By.id('smoke-plan')).click();
+  const plan = await driver.wait(until.elementLocated(By.id('smoke-plan-view')), 15000);
+  assert.match(await plan.getText(), /5 paid calls/);
+  assert.deepEqual(query(dataDir, 'SELECT COUNT(*) FROM smoke_runs'), [[0]], 'nothing run before Run');
+
+  await driver.findElement(By.id('smoke-run')).click();
+  const result = await driver.wait(until.elementLocated(By.id('smoke-result')), 60000);
+  assert.equal(await result.getAttribute('data-passed'), 'true', await result.getText());
+  assert.equal(await result.findElement(By.css('[data-field="calls"]')).getText(), '4/4');
+  assert.equal(await result.findElement(By.css('[data-field="calls-made"]')).getText(), '5');
+  assert.equal(await driver.findElement(By.id('smoke-key')).getAttribute('value'), '', 'the key field is cleared');
+
+  assert.deepEqual(query(dataDir, 'SELECT COUNT(*) FROM smoke_runs WHERE aborted IS NULL'), [[1]]);
+  assert.deepEqual(query(dataDir, "SELECT question_id, kind FROM assessment_evidence"), [['paid.calls', 'smoke']]);
+  const page = await driver.findElement(By.css('body')).getText();
+  assert.ok(!page.includes(GATEWAY_KEY), 'no key on screen');
+  assert.deepEqual(filesContaining(dataDir, GATEWAY_KEY), [], 'the key is in no file under the data dir');
 });

@@ -67,7 +67,7 @@ export function smokeResultView(plan, overrides = {}) {
     plan,
     models_listed: plan.models.map((m) => m.model),
     calls: calls.map((model, i) => ({ n: i + 1, kind: 'chat', model, status: 200, latency_ms: 40 + i, prompt_tokens: 12, completion_tokens: 8, cost_micros: 6, outcome: 'ok' })),
-    paid_calls_made: calls.length,
+    paid_calls_made: calls.length + 1,
     paid_calls_ok: calls.length,
     latency_p50_ms: 48,
     latency_p95_ms: 61,

@@ -134,6 +134,7 @@ describe('gateway checklist', () => {
     assert.deepEqual(runs[0].key, { kind: 'secret', value: KEY });
     assert.equal(runs[0].plan.cap_micros, 500000);
     assert.equal(await text(result.locator('[data-field="calls"]')), '20/20');
+    assert.equal(await text(result.locator('[data-field="calls-made"]')), '21');
     assert.equal(await text(result.locator('[data-field="latency"]')), '48 ms / 61 ms');
     assert.equal(await text(result.locator('[data-field="tokens"]')), '160 / 160');
     assert.equal(await text(result.locator('[data-field="cost"]')), '0.000120 USD');
@@ -158,7 +159,7 @@ describe('gateway checklist', () => {
     const verdict = wizard.locator('#gw-verdict');
     assert.match(await text(verdict), /Do not use Do not send production traffic/);
     assert.match(await text(verdict.locator('#gw-reasons')), /red flag: .*unlimited/i);
-    assert.match(await text(verdict.locator('#gw-verdict-smoke')), /^Passed on 2026-03-02 12:00 UTC: 20\/20 paid calls ok/);
+    assert.match(await text(verdict.locator('#gw-verdict-smoke')), /^Passed on 2026-03-02 12:00 UTC: 20\/20 chat calls ok/);
 
     // Export: the saved path is shown.
     await verdict.getByRole('button', { name: 'Export HTML' }).click();
