@@ -71,6 +71,7 @@ const GATEWAY_KEY = 'sk-test-FAKE-gateway-key-0000000000001';
 /** The repo's fake OpenAI-compatible gateway (crates/fake-gateway) on loopback; resolves to {url, stop}. */
 function startFakeGateway() {
   const bin = process.env.FAKE_GATEWAY ?? join(repo, 'target/debug/fake-gateway');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p fake-gateway first`);
   const child = spawn(bin, ['--key', GATEWAY_KEY], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
