@@ -1,6 +1,7 @@
 // Presentation helpers for the gateway checklist (pure, unit-testable).
 import type { Answer } from './bindings/Answer';
 import type { AssessmentView } from './bindings/AssessmentView';
+import type { ErrorShape } from './bindings/ErrorShape';
 import type { EvidenceView } from './bindings/EvidenceView';
 import type { VerdictLevel } from './bindings/VerdictLevel';
 
@@ -74,4 +75,24 @@ export function progress(view: Pick<AssessmentView, 'steps'>): { answered: numbe
 export function formatUtc(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
   return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
+/** How an error body came back, in words. */
+export function errorShapeLabel(shape: ErrorShape): string {
+  switch (shape) {
+    case 'json_error_message':
+      return 'OpenAI-style JSON error';
+    case 'json_other':
+      return 'JSON of another shape';
+    case 'html':
+      return 'an HTML page';
+    case 'text':
+      return 'plain text';
+    case 'empty':
+      return 'an empty body';
+    case 'no_error':
+      return 'no error: the request succeeded when it should have failed';
+    case 'no_response':
+      return 'no answer (timeout or connection error)';
+  }
 }

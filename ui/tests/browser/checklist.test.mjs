@@ -135,6 +135,7 @@ describe('gateway checklist', () => {
     assert.equal(runs[0].plan.cap_micros, 500000);
     assert.equal(await text(result.locator('[data-field="calls"]')), '20/20');
     assert.equal(await text(result.locator('[data-field="calls-made"]')), '21');
+    assert.equal(await text(result.locator('[data-field="bad-key"]')), '401, OpenAI-style JSON error');
     assert.equal(await text(result.locator('[data-field="latency"]')), '48 ms / 61 ms');
     assert.equal(await text(result.locator('[data-field="tokens"]')), '160 / 160');
     assert.equal(await text(result.locator('[data-field="cost"]')), '0.000120 USD');
