@@ -63,7 +63,20 @@ test('a gateway assessment started in the app is saved as you go', async (t) => 
   assert.equal(await item.getAttribute('data-integrity'), 'ok');
   const files = query(dataDir, "SELECT original_name, sha256, size_bytes FROM assessment_evidence WHERE kind = 'file'");
   assert.deepEqual(files, [[receipt.split('/').pop(), digest, 20]]);
-  assert.ok(existsSync(join(dataDir, 'evidence', digest.slice(0, 2), digest)), 'the file is in the evidence store');
+  const blob = join(dataDir, 'evidence', digest.slice(0, 2), digest);
+  assert.ok(existsSync(blob), 'the file is in the evidence store');
+
+  // Someone edits the stored file: re-opening the assessment shows the tamper, loudly.
+  writeFileSync(blob, '%PDF-1.4 e2e receipT');
+  await driver.findElement(By.id('gw-back-to-list')).click();
+  const row = await driver.wait(until.elementLocated(By.css('[data-assessment-id="1"] [data-field="integrity"]')), 10000);
+  assert.match(await row.getText(), /1 evidence file changed or missing/);
+  await driver.findElement(By.css('[data-assessment-id="1"] [data-action="open"]')).click();
+  const banner = await driver.wait(until.elementLocated(By.id('gw-integrity-alert')), 10000);
+  assert.match(await banner.getText(), /1 evidence file has changed or gone missing/);
+  const tampered = await driver.findElement(By.css('[data-question="scope.providers"] [data-kind="file"]'));
+  assert.equal(await tampered.getAttribute('data-integrity'), 'changed');
+  assert.match(await tampered.getText(), /CHANGED/);
 });
 
 const GATEWAY_KEY = 'sk-test-FAKE-gateway-key-0000000000001';
