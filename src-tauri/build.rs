@@ -28,6 +28,19 @@ const COMMANDS: &[&str] = &[
     "key_actions",
     "export_incident",
     "tray_status",
+    "list_assessments",
+    "new_assessment",
+    "get_assessment",
+    "answer_question",
+    "set_red_flag",
+    "attach_url",
+    "attach_note",
+    "attach_file",
+    "duplicate_assessment",
+    "delete_assessment",
+    "smoke_plan",
+    "smoke_run",
+    "export_assessment_report",
 ];
 
 fn main() {

@@ -3,16 +3,21 @@
 
 use std::sync::Arc;
 
+use burnrate_core::checklist::dto::{
+    Answer, AssessmentSummary, AssessmentView, EvidenceView, NewAssessmentRequest, ReportFormat, SmokePlan,
+    SmokeRequest, SmokeResult,
+};
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
-    ConnectionCheck, DisableConfirm, KeyActionView, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow,
-    SettingsView, SourceView, SyncOutcome,
+    ConnectionCheck, DisableConfirm, KeyActionView, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery,
+    ReportRow, SettingsView, SourceView, SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::poller::{PollerHandle, SourceStatus};
 use burnrate_core::tray_status::TrayStatus;
-use burnrate_core::{ApiError, Burnrate};
+use burnrate_core::{ApiError, Burnrate, Error, ErrorCode};
+use tauri::ipc::InvokeBody;
 use tauri::{AppHandle, State};
 
 pub type CmdResult<T> = Result<T, ApiError>;
@@ -198,4 +203,154 @@ pub fn export_incident(
 #[tauri::command]
 pub fn tray_status(app: Core<'_>) -> CmdResult<TrayStatus> {
     Ok(app.tray_status()?)
+}
+
+// --- The gateway checklist -------------------------------------------------------------------
+
+#[tauri::command]
+pub fn list_assessments(app: Core<'_>) -> CmdResult<Vec<AssessmentSummary>> {
+    Ok(app.list_assessments()?)
+}
+
+#[tauri::command]
+pub fn new_assessment(app: Core<'_>, request: NewAssessmentRequest) -> CmdResult<AssessmentView> {
+    Ok(app.new_assessment(&request)?)
+}
+
+/// Every evidence file is re-hashed: a changed or missing file comes back flagged.
+#[tauri::command]
+pub fn get_assessment(app: Core<'_>, id: i64) -> CmdResult<AssessmentView> {
+    Ok(app.get_assessment(id)?)
+}
+
+#[tauri::command]
+pub fn answer_question(
+    app: Core<'_>,
+    id: i64,
+    question_id: String,
+    answer: Answer,
+    note: Option<String>,
+) -> CmdResult<AssessmentView> {
+    Ok(app.answer(id, &question_id, answer, note.as_deref())?)
+}
+
+#[tauri::command]
+pub fn set_red_flag(app: Core<'_>, id: i64, flag_id: String, checked: bool) -> CmdResult<AssessmentView> {
+    Ok(app.set_red_flag(id, &flag_id, checked)?)
+}
+
+#[tauri::command]
+pub fn attach_url(
+    app: Core<'_>,
+    id: i64,
+    question_id: String,
+    url: String,
+    note: Option<String>,
+) -> CmdResult<EvidenceView> {
+    Ok(app.attach_url(id, &question_id, &url, note.as_deref())?)
+}
+
+#[tauri::command]
+pub fn attach_note(app: Core<'_>, id: i64, question_id: String, text: String) -> CmdResult<EvidenceView> {
+    Ok(app.attach_note(id, &question_id, &text)?)
+}
+
+/// The file's bytes arrive as the raw request body (a web view cannot hand over a path); the
+/// assessment id, question id and the file's name (percent-encoded) come as headers.
+#[tauri::command]
+pub fn attach_file(app: Core<'_>, request: tauri::ipc::Request<'_>) -> CmdResult<EvidenceView> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(Error::invalid_input("attach_file takes the file's bytes as the request body").into());
+    };
+    let header = |name: &str| -> Result<String, Error> {
+        let value = request.headers().get(name).and_then(|v| v.to_str().ok());
+        value.map(percent_decode).ok_or_else(|| Error::invalid_input(format!("attach_file needs the {name} header")))
+    };
+    let id = header("x-assessment-id")?
+        .parse::<i64>()
+        .map_err(|_| Error::invalid_input("x-assessment-id must be a number"))?;
+    Ok(app.attach_bytes(id, &header("x-question-id")?, &header("x-file-name")?, bytes)?)
+}
+
+/// Decodes `%XX` escapes (as encodeURIComponent writes them); anything malformed is kept as is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() && text.is_char_boundary(i + 3) {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tauri::command]
+pub fn duplicate_assessment(app: Core<'_>, id: i64) -> CmdResult<AssessmentView> {
+    Ok(app.duplicate_assessment(id)?)
+}
+
+#[tauri::command]
+pub fn delete_assessment(app: Core<'_>, id: i64) -> CmdResult<()> {
+    Ok(app.delete_assessment(id)?)
+}
+
+/// The gateway key for the paid test: typed in (used for this request only, never stored) or
+/// read from an environment variable of the app's process.
+fn smoke_key(app: &Burnrate, key: Option<KeyInput>) -> Result<String, Error> {
+    let key = match key {
+        Some(KeyInput::Secret { value }) => Some(value),
+        Some(KeyInput::Env { var }) => app.env.var(var.trim()),
+        None => None,
+    };
+    let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+    let key = key.ok_or_else(|| {
+        Error::new(ErrorCode::KeyMissing, "no gateway key: type it in, or name an environment variable that holds it")
+    })?;
+    burnrate_core::redact::register_secret(&key);
+    Ok(key)
+}
+
+/// What the paid test will send and cost at most; nothing paid is sent. The key is needed only
+/// to read the model list when no model is named.
+#[tauri::command]
+pub async fn smoke_plan(app: Core<'_>, id: i64, request: SmokeRequest, key: Option<KeyInput>) -> CmdResult<SmokePlan> {
+    let key = if request.models.iter().any(|m| !m.trim().is_empty()) && key.is_none() {
+        String::new()
+    } else {
+        smoke_key(&app, key)?
+    };
+    Ok(app.smoke_plan(id, &request, &key).await?)
+}
+
+#[tauri::command]
+pub async fn smoke_run(app: Core<'_>, id: i64, plan: SmokePlan, key: KeyInput) -> CmdResult<SmokeResult> {
+    let key = smoke_key(&app, Some(key))?;
+    Ok(app.smoke_run(id, &plan, &key).await?)
+}
+
+/// Writes the report under the data dir's `exports/` and returns the file's path.
+#[tauri::command]
+pub fn export_assessment_report(app: Core<'_>, id: i64, format: ReportFormat) -> CmdResult<String> {
+    Ok(app.export_assessment_report(id, format)?.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn file_names_from_headers_are_percent_decoded() {
+        assert_eq!(percent_decode("terms%20%C3%BC.pdf"), "terms ü.pdf");
+        assert_eq!(percent_decode("..%2F..%2Fetc%2Fpasswd"), "../../etc/passwd");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("plain.txt"), "plain.txt");
+    }
 }

@@ -124,6 +124,19 @@ pub fn run() {
             commands::key_actions,
             commands::export_incident,
             commands::tray_status,
+            commands::list_assessments,
+            commands::new_assessment,
+            commands::get_assessment,
+            commands::answer_question,
+            commands::set_red_flag,
+            commands::attach_url,
+            commands::attach_note,
+            commands::attach_file,
+            commands::duplicate_assessment,
+            commands::delete_assessment,
+            commands::smoke_plan,
+            commands::smoke_run,
+            commands::export_assessment_report,
         ])
         .setup({
             let memory = memory.clone();

@@ -4,7 +4,17 @@ import { listen } from '@tauri-apps/api/event';
 import type { AddBudgetRequest } from './bindings/AddBudgetRequest';
 import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AlertView } from './bindings/AlertView';
+import type { Answer } from './bindings/Answer';
 import type { AppInfo } from './bindings/AppInfo';
+import type { AssessmentSummary } from './bindings/AssessmentSummary';
+import type { AssessmentView } from './bindings/AssessmentView';
+import type { EvidenceView } from './bindings/EvidenceView';
+import type { KeyInput } from './bindings/KeyInput';
+import type { NewAssessmentRequest } from './bindings/NewAssessmentRequest';
+import type { ReportFormat } from './bindings/ReportFormat';
+import type { SmokePlan } from './bindings/SmokePlan';
+import type { SmokeRequest } from './bindings/SmokeRequest';
+import type { SmokeResult } from './bindings/SmokeResult';
 import type { BudgetView } from './bindings/BudgetView';
 import type { ChartFormat } from './bindings/ChartFormat';
 import type { ChartQuery } from './bindings/ChartQuery';
@@ -85,9 +95,13 @@ export function toIpcError(reason: unknown): IpcError {
   return new IpcError('internal', 'Unexpected error.');
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(
+  cmd: string,
+  args?: Record<string, unknown> | Uint8Array,
+  options?: { headers: Record<string, string> },
+): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<T>(cmd, args, options);
   } catch (reason) {
     throw toIpcError(reason);
   }
@@ -238,6 +252,79 @@ export function exportIncident(
   alertId: number | null = null,
 ): Promise<string> {
   return call('export_incident', { source, keyId, alertId, format });
+}
+
+// --- The gateway checklist ---------------------------------------------------------------
+
+/** Every assessment with its verdict, progress and evidence problems. */
+export function listAssessments(): Promise<AssessmentSummary[]> {
+  return call('list_assessments');
+}
+
+export function newAssessment(request: NewAssessmentRequest): Promise<AssessmentView> {
+  return call('new_assessment', { request });
+}
+
+/** One assessment; every evidence file is re-hashed (integrity ok / changed / missing). */
+export function getAssessment(id: number): Promise<AssessmentView> {
+  return call('get_assessment', { id });
+}
+
+/** Saves an answer at once; a `note` given replaces the question's note. */
+export function answerQuestion(id: number, questionId: string, answer: Answer, note: string | null = null): Promise<AssessmentView> {
+  return call('answer_question', { id, questionId, answer, note });
+}
+
+export function setRedFlag(id: number, flagId: string, checked: boolean): Promise<AssessmentView> {
+  return call('set_red_flag', { id, flagId, checked });
+}
+
+/** Attaches a URL with the time it was captured (now). */
+export function attachUrl(id: number, questionId: string, url: string, note: string | null = null): Promise<EvidenceView> {
+  return call('attach_url', { id, questionId, url, note });
+}
+
+export function attachNote(id: number, questionId: string, text: string): Promise<EvidenceView> {
+  return call('attach_note', { id, questionId, text });
+}
+
+/** Sends the file's bytes as the raw request body; ids and the (percent-encoded) name as headers. */
+export function attachFile(id: number, questionId: string, name: string, bytes: Uint8Array): Promise<EvidenceView> {
+  return call('attach_file', bytes, {
+    headers: {
+      'x-assessment-id': String(id),
+      'x-question-id': encodeURIComponent(questionId),
+      'x-file-name': encodeURIComponent(name),
+    },
+  });
+}
+
+/** A copy with the same answers, flags and evidence, to re-run later. */
+export function duplicateAssessment(id: number): Promise<AssessmentView> {
+  return call('duplicate_assessment', { id });
+}
+
+/** Deletes an assessment and the stored files nothing else uses. */
+export function deleteAssessment(id: number): Promise<void> {
+  return call('delete_assessment', { id });
+}
+
+/**
+ * What the paid test will send and cost at most; nothing paid is sent. `key` is needed only
+ * when no model is named (to read the gateway's free model list); null otherwise.
+ */
+export function smokePlan(id: number, request: SmokeRequest, key: KeyInput | null): Promise<SmokePlan> {
+  return call('smoke_plan', { id, request, key });
+}
+
+/** Runs a plan from smokePlan; the key is used for this request only and never stored. */
+export function smokeRun(id: number, plan: SmokePlan, key: KeyInput): Promise<SmokeResult> {
+  return call('smoke_run', { id, plan, key });
+}
+
+/** Writes the report (Markdown or HTML) under exports/; resolves to its path. */
+export function exportAssessmentReport(id: number, format: ReportFormat): Promise<string> {
+  return call('export_assessment_report', { id, format });
 }
 
 /** Event the shell emits after any sync, including ones not started by this view (tray). */

@@ -725,6 +725,7 @@ describe('tabs', () => {
         ['tab-spend', 'true', 0],
         ['tab-budgets', 'false', -1],
         ['tab-alerts', 'false', -1],
+        ['tab-gateways', 'false', -1],
         ['tab-settings', 'false', -1],
       ],
     );

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
+import { Checklist } from './checklist-backend.mjs';
 
 export const UI_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const RESULTS_DIR = path.join(UI_DIR, 'test-results');
@@ -288,6 +289,8 @@ export class FakeBackend {
     this.nextId = 100;
     /** Per-command overrides: cmd -> (args) => answer (or reject(...)). */
     this.overrides = new Map();
+    /** The gateway checklist's assessments and their commands (checklist-backend.mjs). */
+    this.checklist = new Checklist();
   }
 
   on(cmd, fn) {
@@ -478,8 +481,10 @@ export class FakeBackend {
         return `/home/user/.local/share/burnrate/exports/chart-daily-by-key.${args.format}`;
       case 'export_incident':
         return `/home/user/burnrate-incident-${args.source}-${args.keyId}.${args.format === 'csv' ? 'csv' : 'md'}`;
-      default:
-        return reject('internal', `unknown command ${cmd}`);
+      default: {
+        const answer = this.checklist.handle(cmd, args);
+        return answer === undefined ? reject('internal', `unknown command ${cmd}`) : answer;
+      }
     }
   }
 }

@@ -8,4 +8,5 @@ pub mod dto;
 pub mod evidence;
 pub mod report;
 pub mod smoke;
+mod upload;
 pub mod verdict;
