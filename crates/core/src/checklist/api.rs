@@ -366,11 +366,37 @@ impl Burnrate {
     /// the stored file are saved both or neither; the same file twice on one question is refused.
     pub fn attach_file(&self, id: i64, question_id: &str, path: &Path) -> Result<EvidenceView> {
         let q = check_question(question_id)?;
-        let mut conn = self.open()?;
+        let conn = self.open()?;
         load_row(&conn, id)?;
         let name =
             evidence::sanitize_name(&path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         let stored = evidence::store_file(self.paths.data_dir(), path)?;
+        self.attach_stored(conn, id, q, &name, stored)
+    }
+
+    /// Stores `bytes` as evidence named `name` (sanitized) on a question: the desktop app's
+    /// upload, since a web view cannot hand over a path. The same store, size limit (refused from
+    /// the length, before anything is written), name sanitizing and duplicate rule as
+    /// [`Self::attach_file`].
+    pub fn attach_bytes(&self, id: i64, question_id: &str, name: &str, bytes: &[u8]) -> Result<EvidenceView> {
+        let q = check_question(question_id)?;
+        let conn = self.open()?;
+        load_row(&conn, id)?;
+        let name = evidence::sanitize_name(name);
+        let stored = evidence::store_bytes(self.paths.data_dir(), bytes)?;
+        self.attach_stored(conn, id, q, &name, stored)
+    }
+
+    /// Records a blob already in the evidence store as a file on question `q`. On any error the
+    /// blob is removed again if this attach created it and nothing else uses it.
+    fn attach_stored(
+        &self,
+        mut conn: Connection,
+        id: i64,
+        q: &str,
+        name: &str,
+        stored: evidence::Stored,
+    ) -> Result<EvidenceView> {
         let now = self.clock.now().timestamp();
         let result = (|| -> Result<i64> {
             let tx = conn.transaction()?;

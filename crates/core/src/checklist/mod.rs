@@ -8,5 +8,4 @@ pub mod dto;
 pub mod evidence;
 pub mod report;
 pub mod smoke;
-mod upload;
 pub mod verdict;
