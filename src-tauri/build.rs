@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "smoke_plan",
     "smoke_run",
     "export_assessment_report",
+    "recheck_urls",
 ];
 
 fn main() {

@@ -7,6 +7,7 @@ use burnrate_core::checklist::dto::{
     Answer, AssessmentSummary, AssessmentView, EvidenceView, NewAssessmentRequest, ReportFormat, SmokePlan,
     SmokeRequest, SmokeResult,
 };
+use burnrate_core::checklist::watch::UrlCheck;
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
     ConnectionCheck, DisableConfirm, KeyActionView, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery,
@@ -333,6 +334,14 @@ pub async fn smoke_plan(app: Core<'_>, id: i64, request: SmokeRequest, key: Opti
 pub async fn smoke_run(app: Core<'_>, id: i64, plan: SmokePlan, key: KeyInput) -> CmdResult<SmokeResult> {
     let key = smoke_key(&app, Some(key))?;
     Ok(app.smoke_run(id, &plan, &key).await?)
+}
+
+/// Fetches the assessment's URL evidence and compares each page with its last fetch.
+#[tauri::command]
+pub async fn recheck_urls(handle: AppHandle, app: Core<'_>, id: Option<i64>) -> CmdResult<Vec<UrlCheck>> {
+    let checks = app.recheck_urls(id).await?;
+    crate::tray::refresh(&handle);
+    Ok(checks)
 }
 
 /// Writes the report under the data dir's `exports/` and returns the file's path.

@@ -17,6 +17,8 @@ use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::{clock, Burnrate, Result};
 use std::sync::{Arc, OnceLock};
 
+use burnrate_core::checklist::watch::UrlStatus;
+use burnrate_core::dto::AlertKind;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use tauri::{Emitter, Manager};
 use tracing_subscriber::layer::SubscriberExt;
@@ -137,6 +139,7 @@ pub fn run() {
             commands::smoke_plan,
             commands::smoke_run,
             commands::export_assessment_report,
+            commands::recheck_urls,
         ])
         .setup({
             let memory = memory.clone();
@@ -145,6 +148,7 @@ pub fn run() {
                 let poller =
                     tauri::async_runtime::block_on(async { PollerHandle::start(core.clone(), poller_config()) });
                 forward_events(app.handle().clone(), poller.subscribe());
+                recheck_pages_daily(app.handle().clone(), core.clone());
                 app.manage(poller);
                 tray::create(app.handle())?;
                 if let Some(main) = app.get_webview_window("main") {
@@ -211,6 +215,37 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Compares the pages attached as gateway evidence with their last fetch once a day (the first
+/// time a minute after start); a change fires a `terms_changed` alert through the core.
+fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let mut every_day = tokio::time::interval(Duration::from_secs(86_400));
+        every_day.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every_day.tick().await;
+            let started = burnrate_core::ledger::ts_to_rfc3339(core.clock.now().timestamp());
+            match core.recheck_urls(None).await {
+                Ok(checks) if checks.iter().any(|c| c.status == UrlStatus::Changed) => {
+                    // The alerts this check fired, for the app's toast (the history re-reads them too).
+                    let fired: Vec<_> = core
+                        .list_alerts(Some(50))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|a| a.kind == AlertKind::TermsChanged && a.fired_at >= started)
+                        .collect();
+                    let _ = app.emit(ALERTS_FIRED, fired);
+                    tray::refresh(&app);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(code = ?e.code, "checking the gateways' evidence pages failed: {}", e.message())
+                }
             }
         }
     });

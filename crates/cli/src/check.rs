@@ -110,6 +110,13 @@ pub enum CheckCmd {
     Duplicate { id: i64 },
     /// Delete an assessment and the evidence files nothing else uses.
     Delete { id: i64 },
+    /// Fetch the pages attached as URL evidence (of one assessment, or all) and compare their
+    /// text with the last fetch; a changed page fires a terms_changed alert. Exits 3 on a change.
+    Recheck {
+        id: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -445,6 +452,27 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
         CheckCmd::Delete { id } => {
             app.delete_assessment(id)?;
             println!("deleted assessment {id}");
+        }
+        CheckCmd::Recheck { id, json } => {
+            use burnrate_core::checklist::watch::UrlStatus;
+            let checks = app.recheck_urls(id).await?;
+            if json {
+                crate::print_json(&checks)?;
+            } else if checks.is_empty() {
+                println!("no URL evidence to check; attach one with: burnrate check attach ID QUESTION --url URL");
+            }
+            for c in checks.iter().filter(|_| !json) {
+                let status = match c.status {
+                    UrlStatus::First => "first fetch (the reference from now on)".to_owned(),
+                    UrlStatus::Unchanged => "unchanged".to_owned(),
+                    UrlStatus::Changed => "CHANGED: read it again and re-check the assessment".to_owned(),
+                    UrlStatus::Failed => format!("not checked: {}", c.detail.as_deref().unwrap_or("unknown error")),
+                };
+                println!("#{} {} {} ({}): {status}", c.assessment_id, c.assessment, c.url, c.question_id);
+            }
+            if checks.iter().any(|c| c.status == UrlStatus::Changed) {
+                return Ok(ExitCode::from(3));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -212,3 +212,30 @@ fn on_a_terminal_the_paid_test_asks_first() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recheck_notices_a_changed_terms_page_and_exits_3() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let page = |text: &str| ResponseTemplate::new(200).set_body_raw(format!("<p>{text}</p>"), "text/html");
+    Mock::given(method("GET")).and(path("/terms")).respond_with(page("Refunds within 14 days.")).mount(&server).await;
+    let cli = Cli::new();
+    let id = cli.run(&["check", "new", "--name", "gw", "--base-url", "https://gw.example/v1"]).ok().stdout;
+    let id = id.trim();
+    let url = format!("{}/terms", server.uri());
+    cli.run(&["check", "attach", id, "payment.receipts", "--url", &url]).ok();
+    let out = cli.run(&["check", "recheck", id]).ok().stdout;
+    assert!(out.contains("first fetch"), "{out}");
+    assert!(cli.run(&["check", "recheck"]).ok().stdout.contains(": unchanged"));
+
+    server.reset().await;
+    Mock::given(method("GET")).and(path("/terms")).respond_with(page("No refunds.")).mount(&server).await;
+    let run = cli.run(&["check", "recheck", id]);
+    assert_eq!(run.code, 3, "{} {}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("CHANGED"), "{}", run.stdout);
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    assert_eq!(alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "terms_changed").count(), 1, "{alerts}");
+    let show = cli.run(&["check", "show", id, "--json"]).ok().json();
+    assert_eq!(show["pages_changed"], 1);
+}

@@ -20,7 +20,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_alerts", include_str!("../migrations/0004_alerts.sql")),
     ("0005_drop_spend_by_day", include_str!("../migrations/0005_drop_spend_by_day.sql")),
     ("0006_checklist", include_str!("../migrations/0006_checklist.sql")),
-    ("0007_price_drift_alerts", include_str!("../migrations/0007_price_drift_alerts.sql")),
+    ("0007_drift_and_terms_alerts", include_str!("../migrations/0007_drift_and_terms_alerts.sql")),
 ];
 
 pub fn schema_version() -> i64 {

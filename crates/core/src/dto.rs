@@ -348,6 +348,8 @@ pub enum AlertKind {
     /// A gateway's effective price (billed ÷ list-price estimate) moved away from the
     /// multiplier its paid test measured.
     PriceDrift,
+    /// A page attached as gateway evidence (terms, pricing, data policy) changed; its amount is 0.
+    TermsChanged,
 }
 
 /// An alert that fired, with whether it reached the desktop.

@@ -130,6 +130,7 @@ const ALERT_KIND_LABELS: Record<AlertKind, string> = {
   forecast: 'forecast',
   spike: 'spike',
   price_drift: 'price drift',
+  terms_changed: 'terms changed',
 };
 
 export function alertKindLabel(kind: AlertKind): string {

@@ -37,6 +37,7 @@ import type { SourceView } from './bindings/SourceView';
 import type { SyncOutcome } from './bindings/SyncOutcome';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { TrayStatus } from './bindings/TrayStatus';
+import type { UrlCheck } from './bindings/UrlCheck';
 
 /** Every rejection from a wrapper below is one of these. Branch on `code`, never on `message`. */
 export class IpcError extends Error {
@@ -325,6 +326,11 @@ export function smokeRun(id: number, plan: SmokePlan, key: KeyInput): Promise<Sm
 /** Writes the report (Markdown or HTML) under exports/; resolves to its path. */
 export function exportAssessmentReport(id: number, format: ReportFormat): Promise<string> {
   return call('export_assessment_report', { id, format });
+}
+
+/** Fetches the assessment's URL evidence and compares each page's text with its last fetch. */
+export function recheckUrls(id: number | null): Promise<UrlCheck[]> {
+  return call('recheck_urls', { id });
 }
 
 /** Event the shell emits after any sync, including ones not started by this view (tray). */

@@ -157,6 +157,7 @@ export class Checklist {
       red_flags: CONTENT.red_flags.map((f) => ({ ...f, checked: a.flags.has(f.id) })),
       evidence,
       integrity_problems: evidence.filter((e) => e.integrity === 'changed' || e.integrity === 'missing').length,
+      pages_changed: evidence.filter((e) => e.content_changed_at).length,
       last_smoke: a.smoke,
     };
   }
@@ -179,6 +180,7 @@ export class Checklist {
       questions: qs.length,
       evidence_count: v.evidence.length,
       integrity_problems: v.integrity_problems,
+      pages_changed: v.pages_changed,
     };
   }
 
@@ -195,6 +197,8 @@ export class Checklist {
       captured_at: NOW,
       integrity: null,
       path: null,
+      content_checked_at: null,
+      content_changed_at: null,
       ...fields,
     };
     a.evidence.push(e);
@@ -282,6 +286,22 @@ export class Checklist {
         result.evidence_id = e.id;
         a.smoke = result;
         return result;
+      }
+      case 'recheck_urls': {
+        // Pages listed in `changedPages` (by URL) have changed since the last check.
+        const targets = args.id === null ? [...this.items.values()] : [a];
+        if (args.id !== null && !a) return missing();
+        const checks = [];
+        for (const t of targets) {
+          for (const e of t.evidence.filter((x) => x.kind === 'url')) {
+            const changed = this.changedPages?.has(e.url) ?? false;
+            const status = changed ? 'changed' : e.content_checked_at ? 'unchanged' : 'first';
+            e.content_checked_at = NOW;
+            if (changed) e.content_changed_at = NOW;
+            checks.push({ evidence_id: e.id, assessment_id: t.id, assessment: t.name, question_id: e.question_id, url: e.url, status, detail: null, checked_at: NOW });
+          }
+        }
+        return checks;
       }
       case 'export_assessment_report':
         if (!a) return missing();

@@ -257,6 +257,31 @@ describe('gateway checklist', () => {
     assert.equal(await text(page.locator(`[data-evidence-id="${ok.id}"] [data-field="integrity"]`)), 'intact');
   });
 
+  test('evidence pages are re-checked on demand and a changed one is flagged everywhere', async () => {
+    const b = withAssessment();
+    const a = b.checklist.items.get(1);
+    const url = 'https://relay.example/privacy';
+    const page_ = b.checklist.addEvidence(a, { question_id: 'data.policy', kind: 'url', url, note: 'privacy policy' });
+    const { page } = await openPage(b);
+    await openGateways(page);
+    await page.locator('[data-assessment-id="1"]').getByRole('button', { name: 'Open Example relay' }).click();
+    await page.getByRole('button', { name: /Verdict and report$/ }).click();
+    await page.click('#gw-check-pages');
+    await page.locator('#gw-pages-result').waitFor();
+    assert.match(await text(page.locator('#gw-pages-result')), /relay\.example\/privacy: fetched for the first time/);
+    assert.equal(await page.locator('#gw-pages-changed').count(), 0);
+
+    b.checklist.changedPages = new Set([url]);
+    await page.click('#gw-check-pages');
+    await page.locator('#gw-pages-result li[data-status="changed"]').waitFor();
+    assert.match(await text(page.locator('#gw-pages-changed')), /^1 page attached as evidence changed/);
+    assert.deepEqual(b.callsTo('recheck_urls').map((c) => c.id), [1, 1]);
+    await page.getByRole('button', { name: /Data handling/ }).click();
+    assert.match(await text(page.locator(`[data-evidence-id="${page_.id}"] [data-field="page-changed"]`)), /^page changed/);
+    await page.click('#gw-back-to-list');
+    assert.equal(await text(page.locator('[data-assessment-id="1"] [data-field="pages-changed"]')), '1 evidence page changed');
+  });
+
   test('duplicate and delete (with confirmation) from the list', async () => {
     const b = withAssessment();
     const { page } = await openPage(b);

@@ -22,7 +22,7 @@ pub fn notice_for(alert: &AlertView) -> Notice {
     let urgent = match alert.kind {
         AlertKind::Spike => true,
         AlertKind::Threshold => alert.threshold.is_some_and(|t| t >= 100),
-        AlertKind::Forecast | AlertKind::PriceDrift => false,
+        AlertKind::Forecast | AlertKind::PriceDrift | AlertKind::TermsChanged => false,
     };
     Notice {
         summary: alert.title.clone(),

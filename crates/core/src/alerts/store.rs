@@ -15,6 +15,7 @@ impl AlertKind {
             AlertKind::Forecast => "forecast",
             AlertKind::Spike => "spike",
             AlertKind::PriceDrift => "price_drift",
+            AlertKind::TermsChanged => "terms_changed",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -23,6 +24,7 @@ impl AlertKind {
             "forecast" => Some(AlertKind::Forecast),
             "spike" => Some(AlertKind::Spike),
             "price_drift" => Some(AlertKind::PriceDrift),
+            "terms_changed" => Some(AlertKind::TermsChanged),
             _ => None,
         }
     }

@@ -57,7 +57,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-fn not_found(id: i64) -> Error {
+pub(super) fn not_found(id: i64) -> Error {
     Error::new(
         ErrorCode::AssessmentNotFound,
         format!("no gateway assessment has id {id}; `burnrate check list` shows the ids"),
@@ -95,7 +95,8 @@ fn load_flags(conn: &Connection, id: i64) -> Result<BTreeSet<String>> {
 
 fn load_evidence(conn: &Connection, data_dir: &Path, id: i64) -> Result<Vec<EvidenceView>> {
     let mut stmt = conn.prepare(
-        "SELECT id, question_id, kind, sha256, original_name, size_bytes, url, note, captured_at
+        "SELECT id, question_id, kind, sha256, original_name, size_bytes, url, note, captured_at,
+                content_checked_at, content_changed_at
          FROM assessment_evidence WHERE assessment_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -112,6 +113,8 @@ fn load_evidence(conn: &Connection, data_dir: &Path, id: i64) -> Result<Vec<Evid
             captured_at: ts_to_rfc3339(r.get(8)?),
             integrity: None,
             path: None,
+            content_checked_at: r.get::<_, Option<i64>>(9)?.map(ts_to_rfc3339),
+            content_changed_at: r.get::<_, Option<i64>>(10)?.map(ts_to_rfc3339),
         })
     })?;
     let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -204,7 +207,13 @@ fn build_view(conn: &Connection, data_dir: &Path, row: Row, now: DateTime<Utc>) 
         .collect();
     let integrity_problems =
         ev.iter().filter(|e| matches!(e.integrity, Some(Integrity::Changed | Integrity::Missing))).count() as u32;
-    let (recheck_due, recheck_overdue) = recheck(&row, now);
+    let (recheck_due, overdue) = recheck(&row, now);
+    // A page attached as evidence that changed after the assessment was last worked on calls for
+    // a re-check now, whatever the date says.
+    let updated = ts_to_rfc3339(row.updated_at);
+    let pages_changed =
+        ev.iter().filter(|e| e.content_changed_at.as_deref().is_some_and(|c| c >= updated.as_str())).count() as u32;
+    let recheck_overdue = overdue || pages_changed > 0;
     Ok(AssessmentView {
         id: row.id,
         name: row.name,
@@ -223,6 +232,7 @@ fn build_view(conn: &Connection, data_dir: &Path, row: Row, now: DateTime<Utc>) 
         red_flags,
         evidence: ev,
         integrity_problems,
+        pages_changed,
         last_smoke: last_smoke(conn, row.id)?,
     })
 }
@@ -315,6 +325,7 @@ impl Burnrate {
                     questions,
                     evidence_count: v.evidence.len() as u32,
                     integrity_problems: v.integrity_problems,
+                    pages_changed: v.pages_changed,
                 })
             })
             .collect()

@@ -128,6 +128,10 @@ pub struct EvidenceView {
     pub integrity: Option<Integrity>,
     /// Where the file is stored (files only).
     pub path: Option<String>,
+    /// URLs: when the page was last fetched by a re-check (RFC 3339), if ever.
+    pub content_checked_at: Option<String>,
+    /// URLs: when a re-check last found the page's text changed; the assessment needs a look.
+    pub content_changed_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -195,6 +199,8 @@ pub struct AssessmentSummary {
     pub evidence_count: u32,
     /// Evidence files changed or missing.
     pub integrity_problems: u32,
+    /// URL evidence whose page changed since the assessment was last updated (see `recheck_urls`).
+    pub pages_changed: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -220,6 +226,8 @@ pub struct AssessmentView {
     pub red_flags: Vec<RedFlagView>,
     pub evidence: Vec<EvidenceView>,
     pub integrity_problems: u32,
+    /// URL evidence whose page changed since the assessment was last updated (see `recheck_urls`).
+    pub pages_changed: u32,
     /// The most recent paid test, if any.
     pub last_smoke: Option<SmokeResult>,
 }

@@ -9,3 +9,4 @@ pub mod evidence;
 pub mod report;
 pub mod smoke;
 pub mod verdict;
+pub mod watch;

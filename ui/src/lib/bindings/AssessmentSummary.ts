@@ -13,4 +13,8 @@ recheck_due: string, recheck_overdue: boolean, verdict: Verdict, answered: numbe
 /**
  * Evidence files changed or missing.
  */
-integrity_problems: number, };
+integrity_problems: number, 
+/**
+ * URL evidence whose page changed since the assessment was last updated (see `recheck_urls`).
+ */
+pages_changed: number, };

@@ -12,6 +12,10 @@ export type AssessmentView = { id: number, name: string, base_url: string, claim
  */
 source: string | null, created_at: string, updated_at: string, recheck_after_days: number, recheck_due: string, recheck_overdue: boolean, duplicated_from: number | null, verdict: Verdict, steps: Array<StepView>, red_flags: Array<RedFlagView>, evidence: Array<EvidenceView>, integrity_problems: number, 
 /**
+ * URL evidence whose page changed since the assessment was last updated (see `recheck_urls`).
+ */
+pages_changed: number, 
+/**
  * The most recent paid test, if any.
  */
 last_smoke: SmokeResult | null, };

@@ -22,4 +22,12 @@ integrity: Integrity | null,
 /**
  * Where the file is stored (files only).
  */
-path: string | null, };
+path: string | null, 
+/**
+ * URLs: when the page was last fetched by a re-check (RFC 3339), if ever.
+ */
+content_checked_at: string | null, 
+/**
+ * URLs: when a re-check last found the page's text changed; the assessment needs a look.
+ */
+content_changed_at: string | null, };
