@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "reconcile",
     "import_csv",
     "test_connection",
+    "test_source",
     "set_key_environment",
     "chart",
     "key_table",

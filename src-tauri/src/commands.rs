@@ -45,6 +45,12 @@ pub async fn test_connection(app: Core<'_>, request: AddSourceRequest) -> CmdRes
     Ok(app.test_connection(&request).await?)
 }
 
+/// What a saved source's key can read now; writes nothing. See `Burnrate::test_source`.
+#[tauri::command]
+pub async fn test_source(app: Core<'_>, name: String) -> CmdResult<ConnectionCheck> {
+    Ok(app.test_source(&name).await?)
+}
+
 #[tauri::command]
 pub fn remove_source(app: Core<'_>, name: String) -> CmdResult<()> {
     Ok(app.remove_source(&name)?)

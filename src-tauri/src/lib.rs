@@ -110,6 +110,7 @@ pub fn run() {
             commands::reconcile,
             commands::import_csv,
             commands::test_connection,
+            commands::test_source,
             commands::set_key_environment,
             commands::chart,
             commands::key_table,

@@ -125,6 +125,11 @@ export function testConnection(request: AddSourceRequest): Promise<ConnectionChe
   return call('test_connection', { request });
 }
 
+/** What a saved source's key can read now (last two UTC days); writes nothing. */
+export function testSource(name: string): Promise<ConnectionCheck> {
+  return call('test_source', { name });
+}
+
 export function removeSource(name: string): Promise<void> {
   return call('remove_source', { name });
 }

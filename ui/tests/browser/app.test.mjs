@@ -210,6 +210,30 @@ describe('empty state and adding a source', () => {
     assert.equal(await page.evaluate((k) => document.body.innerText.includes(k), FAKE_KEY), false);
   });
 
+  test('a saved source can be tested from its row; a refusal shows its code', async () => {
+    const backend = populatedBackend();
+    const { page } = await open(backend);
+    const row = page.locator('[data-source-name="work-openai"]');
+    await row.waitFor();
+    await row.locator('[data-action="test"]').click();
+    const result = row.locator('[data-field="test-result"]');
+    await result.locator('.readable').waitFor();
+    assert.match(await result.innerText(), /Connected to .* with sk-…9f3c in 230 ms/);
+    assert.match(await result.innerText(), /Nothing was written to the ledger/);
+    assert.deepEqual(backend.callsTo('test_source'), [{ name: 'work-openai' }]);
+
+    backend.on('test_source', () => ({
+      ok: false, provider: 'openrouter', base_url: 'https://openrouter.ai/api/v1', key_fingerprint: 'sk-…7a21',
+      from: '2026-03-09', to: '2026-03-10', elapsed_ms: 90, readable: [],
+      error: { code: 'key_rejected', message: 'OpenRouter rejected the key (HTTP 401).' },
+    }));
+    const other = page.locator('[data-source-name="personal-openrouter"]');
+    await other.locator('[data-action="test"]').click();
+    await other.locator('[data-field="test-result"] [data-code="key_rejected"]').waitFor();
+    assert.match(await other.locator('[data-field="test-result"]').innerText(), /The test request failed[\s\S]*HTTP 401/);
+    assert.equal(await result.locator('.readable').count(), 1, 'the first result stays with its source');
+  });
+
   test('a backend invalid_url error is shown and focuses the base URL; input is kept', async () => {
     const backend = new FakeBackend().on('add_source', () =>
       reject('invalid_url', 'The base URL must be an http(s) URL, got "openrouter dot ai".'),

@@ -417,6 +417,16 @@ export class FakeBackend {
           error: null,
         };
       }
+      case 'test_source': {
+        const source = this.sources.find((s) => s.name === args.name);
+        if (!source) return reject('source_not_found', `no source named "${args.name}"`);
+        return {
+          ok: true, provider: source.provider, base_url: source.base_url, key_fingerprint: source.key_fingerprint ?? 'sk-…0000',
+          from: '2026-03-09', to: '2026-03-10', elapsed_ms: 230,
+          readable: [{ what: 'Spend', readable: true, detail: 'billed amounts per day, key; 12.35 USD in these two days' }],
+          error: null,
+        };
+      }
       case 'remove_source':
         this.sources = this.sources.filter((s) => s.name !== args.name);
         return null;
