@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "tray_status",
     "list_assessments",
     "new_assessment",
+    "update_assessment",
     "get_assessment",
     "answer_question",
     "set_red_flag",

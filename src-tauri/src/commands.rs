@@ -224,6 +224,11 @@ pub fn new_assessment(app: Core<'_>, request: NewAssessmentRequest) -> CmdResult
     Ok(app.new_assessment(&request)?)
 }
 
+#[tauri::command]
+pub fn update_assessment(app: Core<'_>, id: i64, request: NewAssessmentRequest) -> CmdResult<AssessmentView> {
+    Ok(app.update_assessment(id, &request)?)
+}
+
 /// Every evidence file is re-hashed: a changed or missing file comes back flagged.
 #[tauri::command]
 pub fn get_assessment(app: Core<'_>, id: i64) -> CmdResult<AssessmentView> {

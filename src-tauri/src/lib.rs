@@ -129,6 +129,7 @@ pub fn run() {
             commands::tray_status,
             commands::list_assessments,
             commands::new_assessment,
+            commands::update_assessment,
             commands::get_assessment,
             commands::answer_question,
             commands::set_red_flag,

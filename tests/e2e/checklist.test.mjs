@@ -22,7 +22,7 @@ test('a gateway assessment started in the app is saved as you go', async (t) => 
   await driver.wait(until.elementLocated(By.id('gw-name')), 5000).sendKeys('E2E relay');
   await driver.findElement(By.id('gw-base-url')).sendKeys('https://relay.example/v1');
   await driver.findElement(By.css('#gw-claim option[value="authorized_reseller"]')).click();
-  await driver.findElement(By.id('gw-create')).click();
+  await driver.findElement(By.id('gw-submit')).click();
 
   const wizard = await driver.wait(until.elementLocated(By.id('gw-wizard')), 10000);
   assert.match(await wizard.findElement(By.id('gw-claim-box')).getText(), /Claim: Authorized reseller/);
@@ -105,7 +105,7 @@ test('the paid test runs from the app against a loopback gateway: plan, run, res
   await (await driver.wait(until.elementLocated(By.id('gw-new')), 10000)).click();
   await driver.wait(until.elementLocated(By.id('gw-name')), 5000).sendKeys('Loopback gateway');
   await driver.findElement(By.id('gw-base-url')).sendKeys(gateway.url);
-  await driver.findElement(By.id('gw-create')).click();
+  await driver.findElement(By.id('gw-submit')).click();
   await driver.wait(until.elementLocated(By.id('gw-wizard')), 10000);
   await driver.findElement(By.css('#gw-stepper [data-step="paid"]')).click();
 

@@ -34,6 +34,27 @@ pub enum CheckCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Change an assessment's details; what is not given stays. Answers and evidence are kept.
+    Edit {
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// The claim, in the gateway's words or as an id (see `check new --help`)
+        #[arg(long, value_name = "TEXT")]
+        claim: Option<String>,
+        /// Link this Burnrate source (its balance gives the paid test's multiplier)
+        #[arg(long, value_name = "NAME", conflicts_with = "no_source")]
+        source: Option<String>,
+        /// Unlink the source
+        #[arg(long)]
+        no_source: bool,
+        #[arg(long, value_name = "DAYS")]
+        recheck_days: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List assessments with their verdicts.
     List {
         #[arg(long)]
@@ -328,6 +349,24 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 crate::print_json(&v)?;
             } else {
                 println!("{}", v.id);
+            }
+        }
+        CheckCmd::Edit { id, name, base_url, claim, source, no_source, recheck_days, json } => {
+            let now = app.get_assessment(id)?;
+            let v = app.update_assessment(
+                id,
+                &NewAssessmentRequest {
+                    name: name.unwrap_or(now.name),
+                    base_url: base_url.unwrap_or(now.base_url),
+                    claim: claim.or(now.claim_text).or_else(|| Some(now.claim.kind.as_str().to_owned())),
+                    source: if no_source { None } else { source.or(now.source) },
+                    recheck_after_days: Some(recheck_days.unwrap_or(now.recheck_after_days)),
+                },
+            )?;
+            if json {
+                crate::print_json(&v)?;
+            } else {
+                println!("#{} {}: {} — {}", v.id, v.name, v.claim.label, v.verdict.headline);
             }
         }
         CheckCmd::List { json } => {

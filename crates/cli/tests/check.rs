@@ -239,3 +239,31 @@ async fn recheck_notices_a_changed_terms_page_and_exits_3() {
     let show = cli.run(&["check", "show", id, "--json"]).ok().json();
     assert_eq!(show["pages_changed"], 1);
 }
+
+#[test]
+fn edit_changes_what_is_given_and_keeps_the_rest() {
+    let cli = Cli::new();
+    let id = cli
+        .run(&["check", "new", "--name", "gw", "--base-url", "https://gw.example/v1", "--claim", "Authorized reseller"])
+        .ok()
+        .stdout;
+    let id = id.trim();
+    cli.run(&["check", "answer", id, "keys.per_account", "pass"]).ok();
+    let out = cli.run(&["check", "edit", id, "--recheck-days", "30"]).ok().stdout;
+    assert!(out.contains("Authorized reseller"), "the claim stays: {out}");
+    let v = cli.run(&["check", "edit", id, "--claim", "openai_compatible", "--json"]).ok().json();
+    assert_eq!(
+        (v["claim"]["kind"].as_str(), v["recheck_after_days"].as_u64(), v["name"].as_str()),
+        (Some("openai_compatible"), Some(30), Some("gw"))
+    );
+    let answered = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["questions"].as_array().unwrap())
+        .filter(|q| q["answer"] == "pass")
+        .count();
+    assert_eq!(answered, 1, "answers are kept");
+    let bad = cli.run(&["check", "edit", id, "--source", "nope"]).failed();
+    assert!(bad.stderr.contains("nope"), "{}", bad.stderr);
+}

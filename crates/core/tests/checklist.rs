@@ -345,3 +345,39 @@ fn when_the_row_cannot_be_written_the_new_file_is_removed_too() {
     assert_eq!(blobs(&c).len(), 1);
     assert_eq!(c.core.get_assessment(id).unwrap().evidence[0].integrity, Some(Integrity::Ok));
 }
+
+#[test]
+fn details_can_be_changed_later_and_the_verdict_follows_the_claim() {
+    let c = core();
+    let id = new(&c, "openai_compatible");
+    answer_all(&c, id, Answer::Pass);
+    assert_eq!(c.core.get_assessment(id).unwrap().verdict.level, VerdictLevel::UsableUnauthorized);
+    let mut req = NewAssessmentRequest {
+        name: "Example gateway (EU)".into(),
+        base_url: "https://eu.gateway.example/v1".into(),
+        claim: Some("official_api".into()),
+        recheck_after_days: Some(30),
+        ..Default::default()
+    };
+    let v = c.core.update_assessment(id, &req).unwrap();
+    assert_eq!(
+        (v.name.as_str(), v.base_url.as_str(), v.recheck_after_days),
+        ("Example gateway (EU)", "https://eu.gateway.example/v1", 30)
+    );
+    assert_eq!(v.claim.kind, ClaimKind::OfficialApi);
+    // An authorization claim without evidence on scope.relationship is not usable as authorized.
+    assert_ne!(v.verdict.level, VerdictLevel::Authorized);
+    assert_eq!(
+        v.steps.iter().flat_map(|s| &s.questions).filter(|q| q.answer.is_some()).count(),
+        all_questions().count(),
+        "answers kept"
+    );
+
+    req.recheck_after_days = Some(0);
+    assert_eq!(c.core.update_assessment(id, &req).unwrap_err().code, ErrorCode::InvalidInput);
+    req.recheck_after_days = Some(30);
+    req.source = Some("nope".into());
+    assert_eq!(c.core.update_assessment(id, &req).unwrap_err().code, ErrorCode::SourceNotFound);
+    assert_eq!(c.core.get_assessment(id).unwrap().claim.kind, ClaimKind::OfficialApi, "refusals change nothing");
+    assert_eq!(c.core.update_assessment(999, &req).unwrap_err().code, ErrorCode::AssessmentNotFound);
+}

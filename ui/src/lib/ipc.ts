@@ -271,6 +271,11 @@ export function newAssessment(request: NewAssessmentRequest): Promise<Assessment
   return call('new_assessment', { request });
 }
 
+/** Replaces an assessment's details; answers, flags and evidence stay. */
+export function updateAssessment(id: number, request: NewAssessmentRequest): Promise<AssessmentView> {
+  return call('update_assessment', { id, request });
+}
+
 /** One assessment; every evidence file is re-hashed (integrity ok / changed / missing). */
 export function getAssessment(id: number): Promise<AssessmentView> {
   return call('get_assessment', { id });

@@ -137,7 +137,7 @@ export class Checklist {
       source: a.source,
       created_at: a.created_at,
       updated_at: a.updated_at,
-      recheck_after_days: 90,
+      recheck_after_days: a.recheck_after_days ?? 90,
       recheck_due: '2026-05-31',
       recheck_overdue: false,
       duplicated_from: a.duplicated_from,
@@ -215,6 +215,15 @@ export class Checklist {
         const { request } = args;
         if (!/^https?:\/\/[^/]+/.test(request.base_url)) return reject('invalid_url', `"${request.base_url}" is not an http(s) URL`);
         return this.view(this.create(request));
+      }
+      case 'update_assessment': {
+        if (!a) return missing();
+        const { request } = args;
+        if (!/^https?:\/\/[^/]+/.test(request.base_url)) return reject('invalid_url', `"${request.base_url}" is not an http(s) URL`);
+        const fresh = this.create(request, { id: a.id });
+        Object.assign(a, { name: fresh.name, base_url: fresh.base_url, claim: fresh.claim, claim_text: fresh.claim_text, source: fresh.source, recheck_after_days: request.recheck_after_days });
+        this.items.set(a.id, a);
+        return this.view(a);
       }
       case 'get_assessment':
         return a ? this.view(a) : missing();

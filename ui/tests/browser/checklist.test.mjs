@@ -41,12 +41,12 @@ describe('gateway checklist', () => {
 
     // A bad base URL: the core's error, with its code, and nothing created.
     await page.getByRole('button', { name: 'New assessment' }).click();
-    const form = page.locator('#gw-new-form');
+    const form = page.locator('#gw-form');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'gw-name');
     await form.getByLabel('Gateway name').fill('Example relay');
     await form.getByLabel('Base URL').fill('relay.example');
     await form.getByRole('button', { name: 'Start the assessment' }).click();
-    const err = page.locator('#gw-new-form [role="alert"]');
+    const err = page.locator('#gw-form [role="alert"]');
     await err.waitFor();
     assert.match(await text(err), /Nothing was saved: .* is not an http\(s\) URL \(invalid_url\)/);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'gw-base-url');
@@ -57,7 +57,7 @@ describe('gateway checklist', () => {
     const wizard = page.locator('#gw-wizard');
     await wizard.waitFor();
     assert.deepEqual(b.callsTo('new_assessment').at(-1), {
-      request: { name: 'Example relay', base_url: 'https://relay.example/v1', claim: 'openai_compatible', source: null, recheck_after_days: null },
+      request: { name: 'Example relay', base_url: 'https://relay.example/v1', claim: 'openai_compatible', source: null, recheck_after_days: 90 },
     });
     assert.match(await text(wizard.locator('#gw-claim-box')), /Claim: OpenAI-compatible API.*To prove it: documentation with SDK examples/);
     assert.equal(await text(wizard.locator('#gw-progress')), '0/29 answered');
@@ -183,7 +183,7 @@ describe('gateway checklist', () => {
     const { page } = await openPage(b);
     await openGateways(page);
     await page.getByRole('button', { name: 'New assessment' }).click();
-    const form = page.locator('#gw-new-form');
+    const form = page.locator('#gw-form');
     await form.getByLabel('Gateway name').fill('Linked relay');
     await form.getByLabel('Base URL').fill('https://relay.example/v1');
     await form.getByLabel('Source that reads its balance (optional)').selectOption('relay-balance');
@@ -280,6 +280,33 @@ describe('gateway checklist', () => {
     assert.match(await text(page.locator(`[data-evidence-id="${page_.id}"] [data-field="page-changed"]`)), /^page changed/);
     await page.click('#gw-back-to-list');
     assert.equal(await text(page.locator('[data-assessment-id="1"] [data-field="pages-changed"]')), '1 evidence page changed');
+  });
+
+  test('the details can be changed later; answers stay and the claim box follows', async () => {
+    const b = withAssessment();
+    b.checklist.items.get(1).answers['keys.per_account'] = { answer: 'pass', note: null };
+    const { page } = await openPage(b);
+    await openGateways(page);
+    await page.locator('[data-assessment-id="1"]').getByRole('button', { name: 'Open Example relay' }).click();
+    await page.click('#gw-edit-details');
+    assert.equal(await page.inputValue('#gw-edit-name'), 'Example relay', 'the form starts from the saved details');
+    assert.equal(await page.inputValue('#gw-edit-recheck-days'), '90');
+    await page.fill('#gw-edit-recheck-days', '0');
+    await page.click('#gw-edit-submit');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'gw-edit-recheck-days');
+    assert.equal(b.callsTo('update_assessment').length, 0, 'refused before it is sent');
+    await page.fill('#gw-edit-recheck-days', '30');
+    await page.fill('#gw-edit-name', 'Example relay (EU)');
+    await page.selectOption('#gw-edit-claim', 'authorized_reseller');
+    await page.click('#gw-edit-submit');
+    await page.locator('#gw-edit-form').waitFor({ state: 'detached' });
+    assert.deepEqual(b.callsTo('update_assessment'), [
+      { id: 1, request: { name: 'Example relay (EU)', base_url: 'https://relay.example/v1', claim: 'authorized_reseller', source: null, recheck_after_days: 30 } },
+    ]);
+    assert.equal(await text(page.locator('#gw-wizard-title')), 'Example relay (EU)');
+    assert.match(await text(page.locator('#gw-claim-box')), /Claim: Authorized reseller/);
+    assert.match(await text(page.locator('#gw-progress')), /^1\//, 'the answer is kept');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'gw-edit-details');
   });
 
   test('duplicate and delete (with confirmation) from the list', async () => {

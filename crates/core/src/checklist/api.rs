@@ -258,6 +258,32 @@ fn clean_note(note: Option<&str>) -> Result<Option<String>> {
     Ok(note.map(str::to_owned))
 }
 
+/// An assessment's details as given, validated.
+struct Details<'a> {
+    name: &'a str,
+    base_url: &'a str,
+    claim: ClaimKind,
+    claim_text: Option<&'a str>,
+    source_id: Option<i64>,
+    days: u32,
+}
+
+fn details<'a>(conn: &Connection, req: &'a NewAssessmentRequest) -> Result<Details<'a>> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid_input("give the gateway a name of 1 to 200 characters"));
+    }
+    smoke::api_root(&req.base_url)?;
+    let claim_text = req.claim.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let claim = claim_text.map_or(ClaimKind::OpenaiCompatible, ClaimKind::from_text);
+    let days = req.recheck_after_days.unwrap_or(90);
+    if !(1..=3650).contains(&days) {
+        return Err(Error::invalid_input("the re-check interval must be between 1 and 3650 days"));
+    }
+    let source_id = req.source.as_deref().map(|s| sources::get(conn, s).map(|s| s.id)).transpose()?;
+    Ok(Details { name, base_url: req.base_url.trim(), claim, claim_text, source_id, days })
+}
+
 fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.execute("UPDATE assessments SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
     Ok(())
@@ -273,27 +299,34 @@ fn io_write_error(path: &Path, e: std::io::Error) -> Error {
 impl Burnrate {
     /// Starts an assessment of a gateway.
     pub fn new_assessment(&self, req: &NewAssessmentRequest) -> Result<AssessmentView> {
-        let name = req.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(Error::invalid_input("give the gateway a name of 1 to 200 characters"));
-        }
-        smoke::api_root(&req.base_url)?;
-        let claim_text = req.claim.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        let claim = claim_text.map_or(ClaimKind::OpenaiCompatible, ClaimKind::from_text);
-        let days = req.recheck_after_days.unwrap_or(90);
-        if !(1..=3650).contains(&days) {
-            return Err(Error::invalid_input("the re-check interval must be between 1 and 3650 days"));
-        }
         let conn = self.open()?;
-        let source_id = req.source.as_deref().map(|s| sources::get(&conn, s).map(|s| s.id)).transpose()?;
+        let d = details(&conn, req)?;
         let now = self.clock.now().timestamp();
         conn.execute(
             "INSERT INTO assessments (name, base_url, claim, claim_text, source_id, created_at, updated_at, recheck_after_days)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-            params![name, req.base_url.trim(), claim.as_str(), claim_text, source_id, now, days],
+            params![d.name, d.base_url, d.claim.as_str(), d.claim_text, d.source_id, now, d.days],
         )?;
         let id = conn.last_insert_rowid();
-        tracing::info!(assessment = id, claim = claim.as_str(), "gateway assessment started");
+        tracing::info!(assessment = id, claim = d.claim.as_str(), "gateway assessment started");
+        build_view(&conn, self.paths.data_dir(), load_row(&conn, id)?, self.clock.now())
+    }
+
+    /// Replaces an assessment's details (name, base URL, claim, linked source, re-check
+    /// interval), validated like a new one. Answers, flags and evidence stay; the verdict follows
+    /// the new claim.
+    pub fn update_assessment(&self, id: i64, req: &NewAssessmentRequest) -> Result<AssessmentView> {
+        let conn = self.open()?;
+        load_row(&conn, id)?;
+        let d = details(&conn, req)?;
+        let now = self.clock.now().timestamp();
+        conn.execute(
+            "UPDATE assessments SET name = ?2, base_url = ?3, claim = ?4, claim_text = ?5, source_id = ?6,
+                    recheck_after_days = ?7, updated_at = ?8
+             WHERE id = ?1",
+            params![id, d.name, d.base_url, d.claim.as_str(), d.claim_text, d.source_id, d.days, now],
+        )?;
+        tracing::info!(assessment = id, claim = d.claim.as_str(), "gateway assessment details changed");
         build_view(&conn, self.paths.data_dir(), load_row(&conn, id)?, self.clock.now())
     }
 
