@@ -1,5 +1,6 @@
-// Produces docs/screenshot.png from the real app under Xvfb: a demo ledger is synced by the
-// real CLI from a loopback OpenAI mock, then the desktop app is opened on it over WebDriver.
+// Produces docs/screenshot.png (and -chart, -gateway) from the real app under Xvfb: a demo ledger
+// is synced by the real CLI from a loopback OpenAI mock and a gateway assessment is started with
+// it, then the desktop app is opened on it over WebDriver.
 // Run through scripts/screenshot.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -65,6 +66,13 @@ const env = { ...process.env, BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY:
 const run = promisify(execFile);
 await run(CLI, ['source', 'add', 'openai', '--name', 'team-openai', '--base-url', base, '--key-env', 'DEMO_OPENAI_ADMIN_KEY'], { env });
 await run(CLI, ['sync'], { env });
+// A gateway assessment part way through, for the third picture.
+await run(CLI, ['check', 'new', '--name', 'Example relay', '--base-url', 'https://relay.example/v1', '--claim', 'Authorized reseller of the major providers'], { env });
+for (const [q, a] of [['scope.providers', 'pass'], ['scope.models', 'pass'], ['scope.relationship', 'unknown'], ['keys.per_account', 'pass'], ['keys.server_side', 'pass'], ['payment.receipts', 'fail']]) {
+  await run(CLI, ['check', 'answer', '1', q, a], { env });
+}
+await run(CLI, ['check', 'attach', '1', 'scope.providers', '--note', 'Model list names five providers; no partner page found.'], { env });
+await run(CLI, ['check', 'flag', '1', 'no_receipts', 'on'], { env });
 
 const { driver, stop } = await launchApp({ BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY });
 try {
@@ -85,6 +93,16 @@ try {
   const chartOut = out.replace(/\.png$/, '-chart.png');
   writeFileSync(chartOut, await driver.takeScreenshot(), 'base64');
   console.log(`wrote ${chartOut}`);
+  // The gateway checklist: the assessment's verdict with its reasons.
+  await driver.executeScript('window.scrollTo(0, 0)');
+  await driver.findElement(By.id('tab-gateways')).click();
+  await driver.wait(until.elementLocated(By.css('[data-assessment-id="1"] [data-action="open"]')), 10000).click();
+  await driver.wait(until.elementLocated(By.id('gw-wizard')), 10000);
+  await driver.findElement(By.xpath("//button[contains(normalize-space(), 'Verdict and report')]")).click();
+  await driver.sleep(500);
+  const gatewayOut = out.replace(/\.png$/, '-gateway.png');
+  writeFileSync(gatewayOut, await driver.takeScreenshot(), 'base64');
+  console.log(`wrote ${gatewayOut}`);
 } finally {
   await stop();
   server.close();
