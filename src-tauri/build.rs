@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "list_assessments",
     "new_assessment",
     "update_assessment",
+    "remove_evidence",
     "get_assessment",
     "answer_question",
     "set_red_flag",

@@ -229,6 +229,11 @@ pub fn update_assessment(app: Core<'_>, id: i64, request: NewAssessmentRequest) 
     Ok(app.update_assessment(id, &request)?)
 }
 
+#[tauri::command]
+pub fn remove_evidence(app: Core<'_>, id: i64, evidence_id: i64) -> CmdResult<AssessmentView> {
+    Ok(app.remove_evidence(id, evidence_id)?)
+}
+
 /// Every evidence file is re-hashed: a changed or missing file comes back flagged.
 #[tauri::command]
 pub fn get_assessment(app: Core<'_>, id: i64) -> CmdResult<AssessmentView> {

@@ -130,6 +130,7 @@ pub fn run() {
             commands::list_assessments,
             commands::new_assessment,
             commands::update_assessment,
+            commands::remove_evidence,
             commands::get_assessment,
             commands::answer_question,
             commands::set_red_flag,

@@ -127,6 +127,8 @@ pub enum CheckCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Remove one evidence item (ids: `check show ID`); its stored file goes if nothing else uses it.
+    Detach { id: i64, evidence_id: i64 },
     /// Copy an assessment (answers, flags, evidence) to re-run it later; prints the new id.
     Duplicate { id: i64 },
     /// Delete an assessment and the evidence files nothing else uses.
@@ -483,6 +485,10 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if v.integrity_problems > 0 {
                 eprintln!("warning: {} evidence file(s) changed or missing; the report says so", v.integrity_problems);
             }
+        }
+        CheckCmd::Detach { id, evidence_id } => {
+            let v = app.remove_evidence(id, evidence_id)?;
+            println!("removed evidence {evidence_id} from #{id}; {} items left", v.evidence.len());
         }
         CheckCmd::Duplicate { id } => {
             let v = app.duplicate_assessment(id)?;

@@ -266,4 +266,13 @@ fn edit_changes_what_is_given_and_keeps_the_rest() {
     assert_eq!(answered, 1, "answers are kept");
     let bad = cli.run(&["check", "edit", id, "--source", "nope"]).failed();
     assert!(bad.stderr.contains("nope"), "{}", bad.stderr);
+
+    // Detach one evidence item by its id.
+    let ev = cli.run(&["check", "attach", id, "scope.providers", "--note", "wrong gateway"]).ok();
+    let show = cli.run(&["check", "show", id, "--json"]).ok().json();
+    let ev_id = show["evidence"][0]["id"].as_i64().unwrap().to_string();
+    assert!(!ev.stdout.is_empty());
+    let out = cli.run(&["check", "detach", id, &ev_id]).ok().stdout;
+    assert!(out.contains("0 items left"), "{out}");
+    assert!(cli.run(&["check", "detach", id, &ev_id]).failed().stderr.contains("has no evidence"));
 }

@@ -381,3 +381,27 @@ fn details_can_be_changed_later_and_the_verdict_follows_the_claim() {
     assert_eq!(c.core.get_assessment(id).unwrap().claim.kind, ClaimKind::OfficialApi, "refusals change nothing");
     assert_eq!(c.core.update_assessment(999, &req).unwrap_err().code, ErrorCode::AssessmentNotFound);
 }
+
+#[test]
+fn one_evidence_item_can_be_removed_and_its_file_goes_when_nothing_else_uses_it() {
+    let c = core();
+    let id = new(&c, "openai_compatible");
+    let other = new(&c, "openai_compatible");
+    let a = c.core.attach_bytes(id, "payment.receipts", "receipt.pdf", b"%PDF-1.4 fake receipt").unwrap();
+    let b = c.core.attach_bytes(id, "payment.ledger", "receipt.pdf", b"%PDF-1.4 fake receipt").unwrap();
+    let note = c.core.attach_note(id, "scope.providers", "five providers named").unwrap();
+    assert_eq!(blobs(&c).len(), 1, "one stored file for both items");
+
+    // Another assessment's id or an unknown item: refused, nothing removed.
+    assert_eq!(c.core.remove_evidence(other, a.id).unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(c.core.remove_evidence(id, 9999).unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(c.core.get_assessment(id).unwrap().evidence.len(), 3);
+
+    let v = c.core.remove_evidence(id, a.id).unwrap();
+    assert_eq!(v.evidence.iter().map(|e| e.id).collect::<Vec<_>>(), [b.id, note.id]);
+    assert_eq!(blobs(&c).len(), 1, "still used by the other item");
+    let v = c.core.remove_evidence(id, b.id).unwrap();
+    assert_eq!(v.evidence.len(), 1);
+    assert!(blobs(&c).is_empty(), "the last user gone, the file goes");
+    assert_eq!(c.core.remove_evidence(id, note.id).unwrap().evidence.len(), 0);
+}

@@ -271,6 +271,11 @@ export function newAssessment(request: NewAssessmentRequest): Promise<Assessment
   return call('new_assessment', { request });
 }
 
+/** Removes one evidence item; its stored file goes if nothing else uses it. */
+export function removeEvidence(id: number, evidenceId: number): Promise<AssessmentView> {
+  return call('remove_evidence', { id, evidenceId });
+}
+
 /** Replaces an assessment's details; answers, flags and evidence stay. */
 export function updateAssessment(id: number, request: NewAssessmentRequest): Promise<AssessmentView> {
   return call('update_assessment', { id, request });

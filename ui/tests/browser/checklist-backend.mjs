@@ -245,6 +245,13 @@ export class Checklist {
           return reject('evidence_exists', `this URL is already attached to ${args.questionId}; nothing was added`);
         }
         return this.addEvidence(a, { question_id: args.questionId, kind: 'url', url: args.url, note: args.note });
+      case 'remove_evidence': {
+        if (!a) return missing();
+        const before = a.evidence.length;
+        a.evidence = a.evidence.filter((e) => e.id !== args.evidenceId);
+        if (a.evidence.length === before) return reject('invalid_input', `assessment ${a.id} has no evidence ${args.evidenceId}`);
+        return this.view(a);
+      }
       case 'attach_note':
         if (!a) return missing();
         return this.addEvidence(a, { question_id: args.questionId, kind: 'note', note: args.text });

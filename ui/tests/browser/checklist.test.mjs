@@ -87,7 +87,7 @@ describe('gateway checklist', () => {
     await q.getByLabel('About it (optional)').fill('pricing page');
     await q.getByRole('button', { name: 'Attach URL' }).click();
     await q.locator('[data-kind="url"]').waitFor();
-    assert.match(await text(q.locator('[data-kind="url"]')), /^URL https:\/\/relay\.example\/pricing 2026-03-02 12:00 UTC — pricing page$/);
+    assert.match(await text(q.locator('[data-kind="url"]')), /^URL https:\/\/relay\.example\/pricing 2026-03-02 12:00 UTC — pricing page Remove$/);
     await q.getByLabel('Note as evidence').fill('support confirmed the provider list by e-mail');
     await q.getByRole('button', { name: 'Attach note' }).click();
     await q.locator('[data-kind="note"]').waitFor();
@@ -107,7 +107,7 @@ describe('gateway checklist', () => {
     const [upload] = b.callsTo('attach_file');
     assert.equal(Buffer.from(upload.__raw).toString(), '%PDF-1.4 fake terms');
     assert.deepEqual(upload.__headers, { 'x-assessment-id': '1', 'x-question-id': 'scope.providers', 'x-file-name': 'terms%20%C3%BC.pdf' });
-    assert.match(await text(q.locator('[data-kind="file"]')), /^File terms ü\.pdf sha256 [0-9a-f]{12} 2026-03-02 12:00 UTC intact$/);
+    assert.match(await text(q.locator('[data-kind="file"]')), /^File terms ü\.pdf sha256 [0-9a-f]{12} 2026-03-02 12:00 UTC intact Remove$/);
 
     // Step 7, the paid test: the plan first, then the run.
     await wizard.getByRole('button', { name: /^7\. Small paid test/ }).click();
@@ -307,6 +307,25 @@ describe('gateway checklist', () => {
     assert.match(await text(page.locator('#gw-claim-box')), /Claim: Authorized reseller/);
     assert.match(await text(page.locator('#gw-progress')), /^1\//, 'the answer is kept');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'gw-edit-details');
+  });
+
+  test('one evidence item can be removed after a confirmation', async () => {
+    const b = withAssessment();
+    const a = b.checklist.items.get(1);
+    const keep = b.checklist.addEvidence(a, { question_id: 'scope.providers', kind: 'note', note: 'five providers named' });
+    const gone = b.checklist.addEvidence(a, { question_id: 'scope.providers', kind: 'url', url: 'https://relay.example/wrong' });
+    const { page } = await openPage(b);
+    await openGateways(page);
+    await page.locator('[data-assessment-id="1"]').getByRole('button', { name: 'Open Example relay' }).click();
+    const item = page.locator(`[data-evidence-id="${gone.id}"]`);
+    await item.locator('[data-action="remove-evidence"]').click();
+    await item.locator('[data-action="cancel-remove-evidence"]').click();
+    assert.equal(b.callsTo('remove_evidence').length, 0, 'Keep sends nothing');
+    await item.locator('[data-action="remove-evidence"]').click();
+    await item.locator('[data-action="confirm-remove-evidence"]').click();
+    await item.waitFor({ state: 'detached' });
+    assert.deepEqual(b.callsTo('remove_evidence'), [{ id: 1, evidenceId: gone.id }]);
+    assert.equal(await page.locator(`[data-evidence-id="${keep.id}"]`).count(), 1);
   });
 
   test('duplicate and delete (with confirmation) from the list', async () => {

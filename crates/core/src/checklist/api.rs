@@ -597,6 +597,36 @@ impl Burnrate {
         Ok(())
     }
 
+    /// Removes one evidence item from an assessment (an attachment made by mistake). Its stored
+    /// file goes too unless other evidence uses the same content; a paid-test run keeps its
+    /// result but no longer points at the removed item.
+    pub fn remove_evidence(&self, id: i64, evidence_id: i64) -> Result<AssessmentView> {
+        let mut conn = self.open()?;
+        load_row(&conn, id)?;
+        let sha: Option<Option<String>> = conn
+            .query_row(
+                "SELECT sha256 FROM assessment_evidence WHERE id = ?1 AND assessment_id = ?2",
+                params![evidence_id, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sha) = sha else {
+            return Err(Error::invalid_input(format!(
+                "assessment {id} has no evidence {evidence_id}; `burnrate check show {id}` lists its evidence ids"
+            )));
+        };
+        let now = self.clock.now().timestamp();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM assessment_evidence WHERE id = ?1", [evidence_id])?;
+        touch(&tx, id, now)?;
+        tx.commit()?;
+        if let Some(sha) = sha.filter(|s| !sha_referenced(&conn, s).unwrap_or(true)) {
+            evidence::remove_blob(self.paths.data_dir(), &sha);
+        }
+        tracing::info!(assessment = id, evidence = evidence_id, "evidence removed");
+        build_view(&conn, self.paths.data_dir(), load_row(&conn, id)?, self.clock.now())
+    }
+
     /// What the paid test will send and cost at most; nothing paid is sent. With no models
     /// named, the gateway's (free) model list is read to pick priced ones.
     pub async fn smoke_plan(&self, id: i64, req: &SmokeRequest, key: &str) -> Result<SmokePlan> {
