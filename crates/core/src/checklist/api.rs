@@ -22,7 +22,7 @@ use crate::sources;
 
 const MAX_NOTE_CHARS: usize = 10_000;
 
-struct Row {
+pub(super) struct Row {
     id: i64,
     name: String,
     base_url: String,
@@ -57,14 +57,14 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-pub(super) fn not_found(id: i64) -> Error {
+fn not_found(id: i64) -> Error {
     Error::new(
         ErrorCode::AssessmentNotFound,
         format!("no gateway assessment has id {id}; `burnrate check list` shows the ids"),
     )
 }
 
-fn load_row(conn: &Connection, id: i64) -> Result<Row> {
+pub(super) fn load_row(conn: &Connection, id: i64) -> Result<Row> {
     conn.query_row(&format!("{ROW_SQL} WHERE a.id = ?1"), [id], row_from).optional()?.ok_or_else(|| not_found(id))
 }
 
@@ -620,8 +620,10 @@ impl Burnrate {
         tx.execute("DELETE FROM assessment_evidence WHERE id = ?1", [evidence_id])?;
         touch(&tx, id, now)?;
         tx.commit()?;
-        if let Some(sha) = sha.filter(|s| !sha_referenced(&conn, s).unwrap_or(true)) {
-            evidence::remove_blob(self.paths.data_dir(), &sha);
+        if let Some(sha) = sha {
+            if !sha_referenced(&conn, &sha)? {
+                evidence::remove_blob(self.paths.data_dir(), &sha);
+            }
         }
         tracing::info!(assessment = id, evidence = evidence_id, "evidence removed");
         build_view(&conn, self.paths.data_dir(), load_row(&conn, id)?, self.clock.now())

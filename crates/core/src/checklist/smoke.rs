@@ -66,7 +66,8 @@ fn worst_case(prices: &PriceTable, model: &str, max_tokens: u32) -> Option<i64> 
         .map(|m| m + 1)
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client> {
+/// The checklist's HTTP client (paid test, evidence pages): one timeout, its own user agent.
+pub(super) fn client(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -146,11 +146,7 @@ impl Burnrate {
         let items: Vec<Item> = {
             let conn = self.open()?;
             if let Some(id) = assessment {
-                let exists: bool =
-                    conn.query_row("SELECT EXISTS (SELECT 1 FROM assessments WHERE id = ?1)", [id], |r| r.get(0))?;
-                if !exists {
-                    return Err(super::api::not_found(id));
-                }
+                super::api::load_row(&conn, id)?;
             }
             let mut stmt = conn.prepare(
                 "SELECT e.id, a.id, a.name, a.source_id, e.question_id, e.url, e.content_sha256, e.content_checked_at
@@ -174,12 +170,7 @@ impl Burnrate {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("burnrate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| crate::error::Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        let client = super::smoke::client(FETCH_TIMEOUT)?;
         let mut fetched = Vec::with_capacity(items.len());
         for item in items {
             let result = fetch(&client, &item.url).await;
