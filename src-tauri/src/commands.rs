@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use burnrate_core::budgets::{AddBudgetRequest, BudgetView};
 use burnrate_core::checklist::dto::{
     Answer, AssessmentSummary, AssessmentView, EvidenceView, NewAssessmentRequest, ReportFormat, SmokePlan,
     SmokeRequest, SmokeResult,
 };
 use burnrate_core::checklist::watch::UrlCheck;
 use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetView, ChartFormat, ChartQuery, ChartView,
-    ConnectionCheck, DisableConfirm, KeyActionView, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery,
-    ReportRow, SettingsView, SourceView, SyncOutcome,
+    AddSourceRequest, AlertView, AppInfo, ChartFormat, ChartQuery, ChartView, ConnectionCheck, DisableConfirm,
+    KeyActionView, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
+    SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;

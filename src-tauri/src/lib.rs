@@ -232,7 +232,7 @@ fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
         every_day.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             every_day.tick().await;
-            let started = burnrate_core::ledger::ts_to_rfc3339(core.clock.now().timestamp());
+            let started = burnrate_core::days::ts_to_rfc3339(core.clock.now().timestamp());
             match core.recheck_urls(None).await {
                 Ok(checks) if checks.iter().any(|c| c.status == UrlStatus::Changed) => {
                     // The alerts this check fired, for the app's toast (the history re-reads them too).

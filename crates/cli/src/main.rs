@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burnrate_core::budgets::parse_threshold_list;
-use burnrate_core::dto::SyncProgress;
+use burnrate_core::budgets::{AddBudgetRequest, BudgetView};
 use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, BudgetView, ChartKind, ChartQuery, ChartTheme, Dimension,
-    DisableConfirm, DisableSupport, KeyActionView, KeyInput, ReportQuery, ReportRow, SettingsView, SourceView,
+    AddSourceRequest, AlertView, ChartKind, ChartQuery, ChartTheme, Dimension, DisableConfirm, KeyActionView, KeyInput,
+    ReportQuery, ReportRow, SettingsView, SourceView,
 };
 use burnrate_core::import::CsvFormat;
 use burnrate_core::incident::DossierFormat;
@@ -19,8 +19,10 @@ use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
+use burnrate_core::poll::SyncProgress;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::providers::http::{ProgressFn, RetryPolicy};
+use burnrate_core::providers::DisableSupport;
 use burnrate_core::providers::{HttpClient, ProviderId};
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::settings::parse_assignment;

@@ -9,23 +9,26 @@ use chrono::{Datelike, Duration as Days, NaiveDate};
 use crate::alerts::{deliver, engine, store};
 use crate::app_settings::{self, AppSettings};
 use crate::budgets::{self, Budget, Scope};
+use crate::budgets::{AddBudgetRequest, BudgetScopeKind, BudgetView};
 use crate::clock::Clock;
+use crate::days::{parse_day, ts_to_rfc3339, DayRange};
 use crate::db;
 use crate::dto::{
-    AddBudgetRequest, AddSourceRequest, AlertView, AppInfo, BudgetScopeKind, BudgetView, ChartFormat, ChartKind,
-    ChartQuery, ChartView, ConnectionCheck, Dimension, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery,
-    ReportRow, SettingsView, SourceView, SyncOutcome, SyncReport,
+    AddSourceRequest, AlertView, AppInfo, ChartFormat, ChartKind, ChartQuery, ChartView, ConnectionCheck, Dimension,
+    KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
+    SyncReport,
 };
 use crate::error::{ApiError, Error, ErrorCode, Result};
+use crate::fingerprint::fingerprint;
 use crate::import::{self, CsvFormat, ImportSummary};
-use crate::ledger::{self, parse_day, ts_to_rfc3339, DayRange};
+use crate::ledger::{self};
 use crate::money::format_micros;
 use crate::notify::Notifier;
 use crate::paths::Paths;
 use crate::prices::PriceTable;
 use crate::providers::http::{Progress, ProgressFn};
 use crate::providers::{Connector, HttpClient, PollContext, ProviderId};
-use crate::secrets::{fingerprint, Environment, SecretStore};
+use crate::secrets::{Environment, SecretStore};
 use crate::sources::{self, Source};
 use crate::tray_status::{self, TrayStatus};
 
@@ -195,7 +198,7 @@ impl Burnrate {
         let from = match from {
             Some(f) => f,
             None => match ledger::last_success_window_end(conn, source.id)? {
-                Some(end) => ledger::ts_to_day(end - 1) - Days::days(REVISION_DAYS),
+                Some(end) => crate::days::ts_to_day(end - 1) - Days::days(REVISION_DAYS),
                 None => to - Days::days(FIRST_SYNC_DAYS - 1),
             }
             .min(to),

@@ -15,9 +15,9 @@ use chrono::{DateTime, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::days::ts_to_rfc3339;
 use crate::dto::SettingsView;
 use crate::error::{Error, Result};
-use crate::ledger::ts_to_rfc3339;
 use crate::secrets::Environment;
 
 pub const TIME_ZONE: &str = "time_zone";

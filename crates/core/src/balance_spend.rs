@@ -29,9 +29,10 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Transaction};
 
-use crate::dto::SpendKind;
+use crate::days::{day_start, ts_to_day, DayRange};
 use crate::error::{Error, Result};
-use crate::ledger::{day_start, ts_to_day, BucketWidth, DayRange};
+use crate::poll::BucketWidth;
+use crate::poll::SpendKind;
 
 /// Recomputes the derived spend rows of `source_id` for the days in `range` from all its
 /// balance snapshots: deletes the source's billed daily rows in `range` and inserts one row per
@@ -98,9 +99,11 @@ mod tests {
     use rusqlite::Connection;
 
     use super::*;
+    use crate::days::parse_day;
     use crate::db;
-    use crate::ledger::{parse_day, write_poll, BalanceSnapshot, PollResult};
+    use crate::ledger::write_poll;
     use crate::money::Currency;
+    use crate::poll::{BalanceSnapshot, PollResult};
 
     fn source(conn: &Connection) -> i64 {
         conn.execute(

@@ -25,9 +25,10 @@ use rusqlite::Connection;
 
 use crate::alerts::forecast;
 use crate::budgets::{self, BudgetPeriod, Scope};
+use crate::days::{ts_to_day, DayRange};
 use crate::dto::{ChartBar, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView, Dimension};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{counted_rows, ts_to_day, DayRange, Names, UNATTRIBUTED};
+use crate::ledger::{counted_rows, Names, UNATTRIBUTED};
 use crate::money::format_micros;
 
 /// Series shown by name before the rest is summed as "other".
@@ -397,11 +398,11 @@ struct Axis {
 
 impl Axis {
     fn days(range: DayRange) -> Self {
-        let starts = range.from.iter_days().take_while(|d| *d <= range.to).map(crate::ledger::day_start).collect();
+        let starts = range.from.iter_days().take_while(|d| *d <= range.to).map(crate::days::day_start).collect();
         Axis { starts, hourly: false }
     }
     fn hours(day: NaiveDate) -> Self {
-        let start = crate::ledger::day_start(day);
+        let start = crate::days::day_start(day);
         Axis { starts: (0..24).map(|h| start + h * 3600).collect(), hourly: true }
     }
     fn tick(&self, start: i64) -> String {

@@ -8,11 +8,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::dto::SpendKind;
 use crate::dto::{ConnectionCheck, ReadableItem};
 use crate::error::ApiError;
-use crate::ledger::{BucketWidth, PollResult};
 use crate::money::format_human;
+use crate::poll::SpendKind;
+use crate::poll::{BucketWidth, PollResult};
 use crate::providers::ProviderId;
 
 /// How many key and model names the summary lists before saying "and N more".
@@ -153,7 +153,7 @@ pub fn check(
     provider: ProviderId,
     base_url: &url::Url,
     key_fingerprint: String,
-    range: crate::ledger::DayRange,
+    range: crate::days::DayRange,
     elapsed_ms: u64,
     result: std::result::Result<PollResult, ApiError>,
 ) -> ConnectionCheck {

@@ -8,9 +8,10 @@ use chrono::{Days, NaiveDate};
 use rusqlite::Connection;
 
 use crate::budgets::{self, Scope};
+use crate::days::{ts_to_day, ts_to_rfc3339, DayRange};
 use crate::dto::KeyRow;
 use crate::error::Result;
-use crate::ledger::{counted_rows, ts_to_day, ts_to_rfc3339, DayRange};
+use crate::ledger::counted_rows;
 use crate::money::format_micros;
 
 /// Days of history the table covers (the sparkline's points).

@@ -8,46 +8,8 @@ use ts_rs::TS;
 use std::collections::BTreeMap;
 
 use crate::error::ApiError;
-use crate::providers::ProviderId;
-use crate::settings::SettingSpec;
-
-/// What the UI needs to offer a provider in the "add source" form.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct ProviderInfo {
-    pub id: ProviderId,
-    pub label: String,
-    pub default_base_url: Option<String>,
-    /// The kind of key the usage endpoint needs, e.g. "Admin API key (sk-admin-…)".
-    pub key_kind: String,
-    /// Where the user creates that key.
-    pub key_help: String,
-    /// The narrowest key that still works, and what not to give Burnrate.
-    pub least_privilege: String,
-    /// False until the provider's connector lands; the source can be added but not synced yet.
-    pub can_sync: bool,
-    /// Provider-specific settings the source accepts.
-    pub settings: Vec<SettingSpec>,
-    /// What the user must know about this provider's numbers (e.g. that per-key amounts are estimates).
-    pub note: Option<String>,
-    /// Whether Burnrate can switch one of this provider's keys off, and whether that can be undone.
-    pub disable_key: DisableSupport,
-    /// Where to revoke a key by hand (always shown; the only way when `disable_key` is `unsupported`).
-    pub revoke_help: String,
-}
-
-/// What disabling a key through the provider's API does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum DisableSupport {
-    /// The key is switched off and can be switched back on (OpenRouter, LiteLLM, Anthropic).
-    Reversible,
-    /// The key is deleted; it cannot be undone (OpenAI). Needs an explicit acknowledgement.
-    Irreversible,
-    /// The provider's API cannot disable keys; revoke the key in its console instead.
-    Unsupported,
-}
+use crate::poll::SpendKind;
+use crate::providers::{ProviderId, ProviderInfo};
 
 /// The confirmations a key action needs. The UI sets them from its confirmation dialog, the
 /// CLI from `--yes` and `--i-understand-this-deletes-the-key`.
@@ -229,14 +191,6 @@ pub struct ReportQuery {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum SpendKind {
-    Billed,
-    Estimated,
-}
-
 /// One line of `report daily`. Dimensions not grouped by are null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -253,19 +207,6 @@ pub struct ReportRow {
     pub kind: SpendKind,
 }
 
-/// Progress of a long sync (a first sync of history), for progress bars.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct SyncProgress {
-    pub source: String,
-    #[ts(type = "number")]
-    pub done: u64,
-    #[ts(type = "number")]
-    pub total: u64,
-    /// What is being counted, e.g. "pages" or "days".
-    pub unit: String,
-}
-
 /// Billed against estimated spend of one source, day and currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -277,62 +218,6 @@ pub struct ReconcileRow {
     pub estimated: String,
     /// billed − estimated.
     pub difference: String,
-}
-
-/// A new budget. `scope` is `total`, `source:NAME`, `key:KEY_ID` or `key:SOURCE/KEY_ID` (the
-/// provider's key id, as in a report by key); `period` is `day`, `week` (Monday–Sunday) or
-/// `month`, in the user's time zone; `amount` a decimal string such as "50" or "12.50".
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AddBudgetRequest {
-    pub scope: String,
-    pub period: String,
-    pub amount: String,
-    /// ISO-4217 code; None: USD. Must be a currency some source in the scope reports.
-    #[serde(default)]
-    #[ts(optional)]
-    pub currency: Option<String>,
-    /// Percentages of the amount, ascending, 1–1000; None: 50, 80, 100.
-    #[serde(default)]
-    #[ts(optional)]
-    pub thresholds: Option<Vec<i32>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum BudgetScopeKind {
-    Total,
-    Source,
-    Key,
-}
-
-/// A budget with what was spent in its current period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct BudgetView {
-    #[ts(type = "number")]
-    pub id: i64,
-    /// As the CLI writes it: `total`, `source:NAME` or `key:SOURCE/KEY_ID`.
-    pub scope: String,
-    pub scope_kind: BudgetScopeKind,
-    pub source: Option<String>,
-    pub key_id: Option<String>,
-    /// The key's display name and fingerprint when the provider gave them.
-    pub key_name: Option<String>,
-    pub period: crate::budgets::BudgetPeriod,
-    /// Decimal string, six places.
-    pub amount: String,
-    pub currency: String,
-    pub thresholds: Vec<u32>,
-    pub created_at: String,
-    /// The current period's first and last local day, `YYYY-MM-DD`.
-    pub period_start: String,
-    pub period_end: String,
-    /// Spent in the current period so far (decimal string).
-    pub spent: String,
-    /// Whether `spent` includes token-based estimates.
-    pub estimated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

@@ -16,10 +16,12 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::dto::SpendKind;
+use crate::days::day_start;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{self, day_start, BucketWidth, KeyRecord, SpendRow, SpendWindow};
+use crate::ledger::{self};
 use crate::money::{parse_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BucketWidth, KeyRecord, SpendRow, SpendWindow};
 
 /// The CSV layouts Burnrate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -387,9 +389,9 @@ fn not_a_currency(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::days::{parse_day, DayRange};
     use crate::db;
     use crate::dto::Dimension;
-    use crate::ledger::{parse_day, DayRange};
 
     fn fixture(rel: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/csv").join(rel);
@@ -407,7 +409,7 @@ mod tests {
         w.rows
             .iter()
             .map(|r| {
-                let day = ledger::ts_to_day(r.bucket_start).to_string();
+                let day = crate::days::ts_to_day(r.bucket_start).to_string();
                 (day, r.key_id.as_str(), r.model.as_str(), r.project.as_str(), r.amount_micros, r.currency.as_str())
             })
             .collect()

@@ -19,11 +19,13 @@ use std::collections::BTreeMap;
 use ts_rs::TS;
 
 use crate::api::Burnrate;
-use crate::dto::{DisableSupport, KeyActionView, SpendKind};
+use crate::days::{day_start, ts_to_rfc3339};
+use crate::dto::KeyActionView;
 use crate::error::{Error, ErrorCode, Result};
 use crate::key_actions::{self, KeyRow};
-use crate::ledger::{day_start, ts_to_rfc3339};
 use crate::money::format_micros;
+use crate::poll::SpendKind;
+use crate::providers::DisableSupport;
 use crate::providers::ProviderId;
 use crate::sources::{self, Source};
 

@@ -11,9 +11,10 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::api::Burnrate;
-use crate::dto::{DisableConfirm, DisableSupport, KeyAction, KeyActionView};
+use crate::days::ts_to_rfc3339;
+use crate::dto::{DisableConfirm, KeyAction, KeyActionView};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::ts_to_rfc3339;
+use crate::providers::DisableSupport;
 use crate::providers::{disable_unsupported, KeyActionContext, KeyTarget};
 use crate::sources::{self, Source};
 

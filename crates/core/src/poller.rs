@@ -14,8 +14,9 @@ use tokio::time::Instant;
 use ts_rs::TS;
 
 use crate::api::Burnrate;
-use crate::dto::{AlertView, SyncOutcome, SyncProgress};
+use crate::dto::{AlertView, SyncOutcome};
 use crate::error::{ApiError, ErrorCode};
+use crate::poll::SyncProgress;
 use crate::providers::ProviderId;
 
 /// How often each provider is polled when all is well.
@@ -313,9 +314,9 @@ impl Worker {
         });
         entry.consecutive_failures = failures;
         entry.next_poll_at =
-            chrono::Duration::from_std(wait).ok().map(|w| crate::ledger::ts_to_rfc3339((now + w).timestamp()));
+            chrono::Duration::from_std(wait).ok().map(|w| crate::days::ts_to_rfc3339((now + w).timestamp()));
         if outcome.ok {
-            entry.last_success_at = Some(crate::ledger::ts_to_rfc3339(now.timestamp()));
+            entry.last_success_at = Some(crate::days::ts_to_rfc3339(now.timestamp()));
             entry.last_error = None;
             entry.state = if self.paused { PollState::Paused } else { PollState::Scheduled };
         } else {

@@ -10,7 +10,7 @@ use std::sync::{LazyLock, RwLock};
 
 use regex::Regex;
 
-use crate::secrets::fingerprint;
+use crate::fingerprint::fingerprint;
 
 static KEY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(

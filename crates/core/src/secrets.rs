@@ -12,24 +12,6 @@ use crate::redact::register_secret;
 /// The service name under which keys are filed in the OS secret store.
 pub const KEYRING_SERVICE: &str = "burnrate";
 
-/// A display fingerprint: the key's public prefix and its last four characters, `sk-…abcd`.
-/// Short values show only their last two characters so that a fingerprint never reveals
-/// more than a small part of any secret.
-pub fn fingerprint(key: &str) -> String {
-    let key = key.trim();
-    let prefix = if key.starts_with("sk-") { "sk-" } else { "" };
-    let chars: Vec<char> = key.chars().collect();
-    let tail = if chars.len() >= 16 {
-        4
-    } else if chars.len() >= 8 {
-        2
-    } else {
-        0
-    };
-    let last: String = chars[chars.len() - tail..].iter().collect();
-    format!("{prefix}…{last}")
-}
-
 /// Reads environment variables. Injected so core code never touches the process environment
 /// directly and tests can supply their own.
 pub trait Environment: Send + Sync {
@@ -247,14 +229,6 @@ pub fn validate_key(key: &str) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fingerprints_show_prefix_and_last_four_only() {
-        assert_eq!(fingerprint("sk-proj-FAKEFAKEFAKEFAKEabcd"), "sk-…abcd");
-        assert_eq!(fingerprint("FAKEtokenFAKEtoken12"), "…en12");
-        assert_eq!(fingerprint("short1234"), "…34");
-        assert_eq!(fingerprint("tiny"), "…");
-    }
 
     #[test]
     fn missing_and_empty_env_vars_say_what_to_do() {

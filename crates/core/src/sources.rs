@@ -3,11 +3,13 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use url::Url;
 
+use crate::days::ts_to_rfc3339;
 use crate::dto::{AddSourceRequest, KeyInput, KeyStorage, SourceView};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{last_run, ts_to_rfc3339};
+use crate::fingerprint::fingerprint;
+use crate::ledger::last_run;
 use crate::providers::ProviderId;
-use crate::secrets::{self, account_for_source, fingerprint, Environment, SecretStore};
+use crate::secrets::{self, account_for_source, Environment, SecretStore};
 use crate::settings::Settings;
 
 /// A source as stored (no secret in it).

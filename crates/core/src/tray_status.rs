@@ -9,7 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::dto::{AlertKind, AlertView, BudgetView, ReportRow};
+use crate::budgets::BudgetView;
+use crate::dto::{AlertKind, AlertView, ReportRow};
 use crate::money::{format_human, parse_micros};
 
 /// How many keys the tray menu lists.
@@ -162,7 +163,8 @@ pub fn tray_status(
 mod tests {
     use super::*;
     use crate::budgets::BudgetPeriod;
-    use crate::dto::{BudgetScopeKind, SpendKind};
+    use crate::budgets::BudgetScopeKind;
+    use crate::poll::SpendKind;
 
     fn now() -> DateTime<Utc> {
         "2026-11-23T12:00:00Z".parse().unwrap()

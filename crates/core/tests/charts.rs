@@ -5,10 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use burnrate_core::budgets::AddBudgetRequest;
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::{
-    AddBudgetRequest, AddSourceRequest, ChartKind, ChartQuery, ChartTheme, ChartView, Dimension, KeyInput,
-};
+use burnrate_core::dto::{AddSourceRequest, ChartKind, ChartQuery, ChartTheme, ChartView, Dimension, KeyInput};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
@@ -321,9 +320,11 @@ fn the_ledger_of_a_range_exports_as_csv_and_json_to_the_micro_unit() {
 
 #[test]
 fn hourly_chart_of_today_from_the_sources_that_report_hours() {
-    use burnrate_core::dto::SpendKind;
-    use burnrate_core::ledger::{write_poll, BucketWidth, DayRange, PollResult, SpendRow, SpendWindow};
+    use burnrate_core::days::DayRange;
+    use burnrate_core::ledger::write_poll;
     use burnrate_core::money::Currency;
+    use burnrate_core::poll::SpendKind;
+    use burnrate_core::poll::{BucketWidth, PollResult, SpendRow, SpendWindow};
 
     let (dir, core) = seeded();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();

@@ -74,7 +74,7 @@ async fn an_ordinary_openrouter_key_reads_its_own_day_and_limit_and_nothing_is_s
 
     assert!(check.ok, "{check:?}");
     assert_eq!((check.from.as_str(), check.to.as_str()), ("2025-08-24", "2025-08-25"));
-    assert_eq!(check.key_fingerprint, burnrate_core::secrets::fingerprint(OR_KEY));
+    assert_eq!(check.key_fingerprint, burnrate_core::fingerprint::fingerprint(OR_KEY));
     let by_what: HashMap<&str, (bool, &str)> =
         check.readable.iter().map(|i| (i.what.as_str(), (i.readable, i.detail.as_str()))).collect();
     let (spend_ok, spend) = by_what["Spend"];

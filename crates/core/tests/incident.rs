@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use burnrate_core::clock::FixedClock;
+use burnrate_core::days::DayRange;
 use burnrate_core::db;
-use burnrate_core::dto::{AddSourceRequest, KeyInput, SpendKind};
+use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::incident::{Dossier, DossierFormat};
-use burnrate_core::ledger::{write_poll, BucketWidth, DayRange, KeyRecord, PollResult, SpendRow, SpendWindow};
+use burnrate_core::ledger::write_poll;
 use burnrate_core::money::Currency;
 use burnrate_core::paths::Paths;
+use burnrate_core::poll::SpendKind;
+use burnrate_core::poll::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::{HttpClient, ProviderId};
 use burnrate_core::secrets::MemoryStore;

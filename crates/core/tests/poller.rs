@@ -193,7 +193,7 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     let captured = Arc::new(Captured::default());
     core = core.with_notifier(captured.clone());
     core.set_setting("time_zone", "UTC").unwrap();
-    core.add_budget(&burnrate_core::dto::AddBudgetRequest {
+    core.add_budget(&burnrate_core::budgets::AddBudgetRequest {
         scope: "total".into(),
         period: "day".into(),
         amount: "20".into(),
@@ -242,7 +242,7 @@ async fn a_budget_added_between_idle_syncs_is_judged_by_the_next_one() {
     assert_eq!(idle.outcomes[0].rows_written, 0, "the same answer again changes nothing");
     assert!(idle.alerts.iter().all(|a| a.budget_id.is_none()));
 
-    core.add_budget(&burnrate_core::dto::AddBudgetRequest {
+    core.add_budget(&burnrate_core::budgets::AddBudgetRequest {
         scope: "total".into(),
         period: "day".into(),
         amount: "20".into(),

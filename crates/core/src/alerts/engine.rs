@@ -21,9 +21,10 @@ use super::spikes::SpikeConfig;
 use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
+use crate::days::{ts_to_day, DayRange};
 use crate::dto::AlertKind;
 use crate::error::{Error, Result};
-use crate::ledger::{counted_rows, ts_to_day, DayRange};
+use crate::ledger::counted_rows;
 use crate::money::format_human;
 
 /// Spend of a budget's scope and currency over one local period.
@@ -311,11 +312,14 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSetting
 pub(crate) mod tests {
     use super::*;
     use crate::app_settings::{QuietHours, ZoneSetting};
+    use crate::budgets::AddBudgetRequest;
+    use crate::days::{day_start, parse_day};
     use crate::db;
-    use crate::dto::{AddBudgetRequest, SpendKind};
-    use crate::ledger::{day_start, parse_day, write_poll, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
+    use crate::ledger::write_poll;
     use crate::money::Currency;
     use crate::notify::{Notice, Notifier};
+    use crate::poll::SpendKind;
+    use crate::poll::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
     use chrono_tz::Tz;
     use rusqlite::params;
     use std::sync::Mutex;

@@ -12,9 +12,9 @@ use rusqlite::{params, Connection};
 use serde_json::json;
 
 use super::store::NewAlert;
+use crate::days::DayRange;
 use crate::dto::AlertKind;
 use crate::error::Result;
-use crate::ledger::DayRange;
 use crate::money::format_human;
 
 /// How far (percent of the baseline) the observed multiplier may move before it alerts.
@@ -62,7 +62,7 @@ pub fn price_drift_alerts(conn: &Connection, today: NaiveDate) -> Result<Vec<New
         }
         let week = today.iso_week();
         let expected_at_baseline = (i128::from(estimated) * i128::from(baseline_bp) / 10_000) as i64;
-        let measured = crate::ledger::ts_to_day(measured_at);
+        let measured = crate::days::ts_to_day(measured_at);
         let direction = if observed_bp > baseline_bp { "more" } else { "less" };
         out.push(NewAlert {
             kind: AlertKind::PriceDrift,
@@ -112,7 +112,7 @@ mod tests {
     use crate::alerts::engine::tests::{at, set_day, settings, source};
     use crate::alerts::{engine, store};
     use crate::db;
-    use crate::dto::SpendKind;
+    use crate::poll::SpendKind;
     use chrono_tz::Tz;
 
     /// A relay whose paid test measured 1.50× list price, with `days` days of billed and

@@ -20,9 +20,10 @@ use serde_json::json;
 
 use super::spikes::{detect, Spike, SpikeConfig, SpikeKind};
 use super::store::{self, key_label_of, NewAlert};
+use crate::days::ts_to_rfc3339;
 use crate::dto::AlertKind;
 use crate::error::Result;
-use crate::ledger::{ts_to_rfc3339, UNATTRIBUTED};
+use crate::ledger::UNATTRIBUTED;
 use crate::money::format_human;
 
 /// No second alert of the same kind for the same key within this time.
@@ -280,10 +281,13 @@ mod tests {
     use super::super::engine::evaluate;
     use super::super::engine::tests::{at, settings, source};
     use super::*;
+    use crate::days::DayRange;
     use crate::db;
-    use crate::dto::{AlertView, SpendKind};
-    use crate::ledger::{write_poll, BucketWidth, DayRange, KeyRecord, PollResult, SpendRow, SpendWindow};
+    use crate::dto::AlertView;
+    use crate::ledger::write_poll;
     use crate::money::Currency;
+    use crate::poll::SpendKind;
+    use crate::poll::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 
     const M: i64 = 1_000_000;
 
@@ -312,7 +316,7 @@ mod tests {
             windows: vec![SpendWindow { width: BucketWidth::Hour, kind: SpendKind::Estimated, from, to, rows }],
             ..Default::default()
         };
-        let range = DayRange::new(crate::ledger::ts_to_day(from), crate::ledger::ts_to_day(to - 1)).unwrap();
+        let range = DayRange::new(crate::days::ts_to_day(from), crate::days::ts_to_day(to - 1)).unwrap();
         write_poll(conn, source, 0, 0, range, &poll).unwrap();
     }
 

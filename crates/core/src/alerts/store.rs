@@ -3,9 +3,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::days::ts_to_rfc3339;
 use crate::dto::{AlertKind, AlertView};
 use crate::error::{Error, Result};
-use crate::ledger::ts_to_rfc3339;
 use crate::money::format_micros;
 
 impl AlertKind {

@@ -13,8 +13,8 @@ use super::dto::{
 };
 use super::{evidence, report, smoke, verdict};
 use crate::api::Burnrate;
+use crate::days::{ts_to_rfc3339, DayRange};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{ts_to_rfc3339, DayRange};
 use crate::money::format_human;
 use crate::providers::http::Progress;
 use crate::providers::PollContext;
@@ -719,7 +719,7 @@ impl Burnrate {
         if usd.is_empty() {
             return Ok(None);
         }
-        let sum = |f: &dyn Fn(&crate::ledger::BalanceSnapshot) -> Option<i64>| -> Option<i64> {
+        let sum = |f: &dyn Fn(&crate::poll::BalanceSnapshot) -> Option<i64>| -> Option<i64> {
             usd.iter().map(|b| f(b)).sum::<Option<i64>>()
         };
         Ok(Some((sum(&|b| b.balance_micros), sum(&|b| b.usage_micros))))

@@ -18,9 +18,9 @@ use ts_rs::TS;
 use crate::alerts::deliver;
 use crate::alerts::store::{self as alert_store, NewAlert};
 use crate::api::Burnrate;
+use crate::days::ts_to_rfc3339;
 use crate::dto::AlertKind;
 use crate::error::Result;
-use crate::ledger::ts_to_rfc3339;
 
 /// Pages larger than this are not compared (and say so).
 pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;

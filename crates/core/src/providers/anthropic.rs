@@ -36,12 +36,14 @@ use serde::Deserialize;
 use reqwest::Method;
 use serde_json::json;
 
+use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
 use super::http::{Auth, KeyActionContext, PollContext};
-use super::{check_action_answer, BoxFuture, Connector, KeyTarget, ProviderId};
-use crate::dto::{DisableSupport, SpendKind};
+use super::id::ProviderId;
+use crate::days::ts_to_rfc3339;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{ts_to_rfc3339, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{parse_scaled_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::prices::{PriceTable, ServiceTier, Tokens};
 
 pub struct Anthropic;
@@ -582,7 +584,7 @@ async fn disable_key(ctx: &KeyActionContext, target: &KeyTarget) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{day_start, parse_day};
+    use crate::days::{day_start, parse_day};
 
     const COST_EXAMPLE: &str = include_str!("../../../../tests/fixtures/anthropic/cost_report_example.json");
     const USAGE_EXAMPLE: &str = include_str!("../../../../tests/fixtures/anthropic/usage_report_messages_example.json");

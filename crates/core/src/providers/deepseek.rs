@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use super::connector::{BoxFuture, Connector};
 use super::http::{Auth, PollContext};
-use super::{BoxFuture, Connector};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{BalanceSnapshot, PollResult};
 use crate::money::{json_number_to_micros, parse_micros, Currency};
+use crate::poll::{BalanceSnapshot, PollResult};
 
 pub struct DeepSeek;
 

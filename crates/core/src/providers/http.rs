@@ -10,11 +10,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
-use crate::dto::SyncProgress;
+use super::id::ProviderId;
+use crate::days::DayRange;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::DayRange;
+use crate::poll::SyncProgress;
 use crate::prices::PriceTable;
-use crate::providers::ProviderId;
 use crate::settings::Settings;
 
 /// How hard to try before giving up on a source for this pass.

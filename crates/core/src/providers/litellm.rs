@@ -37,12 +37,13 @@ use serde::Deserialize;
 use reqwest::Method;
 use serde_json::json;
 
+use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
 use super::http::{Auth, KeyActionContext, PollContext};
-use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
-use crate::dto::{DisableSupport, SpendKind};
+use crate::days::{day_start, DayRange};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, DayRange, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{decimal_to_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 
 pub struct LiteLlm;
 

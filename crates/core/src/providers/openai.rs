@@ -23,12 +23,12 @@ use serde::Deserialize;
 use reqwest::Method;
 use serde_json::json;
 
+use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
 use super::http::{ActionAnswer, Auth, KeyActionContext, PollContext};
-use super::{check_action_answer, BoxFuture, Connector, KeyTarget};
-use crate::dto::{DisableSupport, SpendKind};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::prices::{ServiceTier, Tokens};
 
 pub struct OpenAi;
@@ -497,7 +497,7 @@ async fn project_of(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String
                  source so Burnrate learns the key's project, or delete the key at {}",
                 target.key_id,
                 target.project.as_deref().unwrap_or("unknown"),
-                crate::providers::ProviderId::Openai.revoke_help()
+                super::id::ProviderId::Openai.revoke_help()
             ),
         )),
         _ => Err(Error::new(
@@ -507,7 +507,7 @@ async fn project_of(ctx: &KeyActionContext, target: &KeyTarget) -> Result<String
                  key at {}",
                 target.project.as_deref().unwrap_or(""),
                 target.key_id,
-                crate::providers::ProviderId::Openai.revoke_help()
+                super::id::ProviderId::Openai.revoke_help()
             ),
         )),
     }

@@ -30,12 +30,14 @@ use serde::Deserialize;
 use reqwest::Method;
 use serde_json::json;
 
+use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
 use super::http::{Auth, KeyActionContext, PollContext};
-use super::{check_action_answer, BoxFuture, Connector, KeyTarget, ProviderId};
-use crate::dto::{DisableSupport, SpendKind};
+use super::id::ProviderId;
+use crate::days::day_start;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 use crate::money::{json_number_to_micros, parse_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
 
 pub struct OpenRouter;
 
@@ -231,7 +233,7 @@ fn billed_row(key_id: String, model: String, bucket_start: i64, amount_micros: i
 /// (before today) come from `/activity` and today from `usage_daily`. `None` when the
 /// requested range has no day either source can give (older than the activity's 30 days,
 /// or in the future): the ledger is then left as it is.
-fn management_window(range: crate::ledger::DayRange, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+fn management_window(range: crate::days::DayRange, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     let oldest = today - Duration::days(ACTIVITY_DAYS);
     let from = range.from.max(oldest);
     let to = (range.to + Duration::days(1)).min(today + Duration::days(1));
@@ -510,7 +512,7 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{parse_day, DayRange};
+    use crate::days::{parse_day, DayRange};
 
     const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/openrouter/");
 

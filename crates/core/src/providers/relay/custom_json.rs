@@ -13,13 +13,14 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{decimal_text, json_decimal, provider_micros};
-use crate::dto::SpendKind;
+use super::shared::{decimal_text, json_decimal, provider_micros};
+use crate::days::day_start;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, PollResult, SpendRow, SpendWindow};
 use crate::money::Currency;
+use crate::poll::SpendKind;
+use crate::poll::{BalanceSnapshot, BucketWidth, PollResult, SpendRow, SpendWindow};
+use crate::providers::connector::{BoxFuture, Connector};
 use crate::providers::http::{Auth, PollContext};
-use crate::providers::{BoxFuture, Connector};
 
 pub struct CustomJson;
 

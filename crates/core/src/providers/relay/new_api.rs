@@ -23,12 +23,12 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{json_decimal, provider_micros, root_url};
+use super::shared::{json_decimal, provider_micros, root_url};
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{BalanceSnapshot, PollResult};
 use crate::money::Currency;
+use crate::poll::{BalanceSnapshot, PollResult};
+use crate::providers::connector::{BoxFuture, Connector};
 use crate::providers::http::{Auth, PollContext};
-use crate::providers::{BoxFuture, Connector};
 
 pub struct NewApi;
 

@@ -23,14 +23,15 @@
 use chrono::Days;
 use serde::Deserialize;
 
-use super::root_url;
-use crate::dto::SpendKind;
+use super::shared::root_url;
+use crate::days::day_start;
 use crate::error::Result;
-use crate::ledger::{day_start, BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
+use crate::fingerprint::fingerprint;
 use crate::money::{json_number_to_micros, Currency};
+use crate::poll::SpendKind;
+use crate::poll::{BalanceSnapshot, BucketWidth, KeyRecord, PollResult, SpendRow, SpendWindow};
+use crate::providers::connector::{BoxFuture, Connector};
 use crate::providers::http::{Auth, PollContext};
-use crate::providers::{BoxFuture, Connector};
-use crate::secrets::fingerprint;
 
 pub struct Sub2Api;
 

@@ -8,19 +8,18 @@
 //! to Sunday (ISO 8601), or a calendar month.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
-use chrono::{Datelike, Days, Months, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-use crate::dto::AddBudgetRequest;
+mod dto;
+mod period;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::money::{format_human, parse_micros, Currency};
 use crate::providers::ProviderId;
 use crate::sources::{self, Source};
+pub use dto::{AddBudgetRequest, BudgetScopeKind, BudgetView};
+pub use period::{BudgetPeriod, LocalPeriod};
 
 /// Thresholds when the request names none: 50 %, 80 %, 100 % of the amount.
 pub const DEFAULT_THRESHOLDS: [u32; 3] = [50, 80, 100];
@@ -28,83 +27,6 @@ pub const DEFAULT_THRESHOLDS: [u32; 3] = [50, 80, 100];
 pub const MAX_THRESHOLD: u32 = 1000;
 /// How many thresholds one budget may have.
 pub const MAX_THRESHOLDS: usize = 10;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum BudgetPeriod {
-    Day,
-    /// Monday to Sunday.
-    Week,
-    /// A calendar month.
-    Month,
-}
-
-impl BudgetPeriod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BudgetPeriod::Day => "day",
-            BudgetPeriod::Week => "week",
-            BudgetPeriod::Month => "month",
-        }
-    }
-
-    /// "daily", "weekly", "monthly": for alert texts.
-    pub fn adjective(self) -> &'static str {
-        match self {
-            BudgetPeriod::Day => "daily",
-            BudgetPeriod::Week => "weekly",
-            BudgetPeriod::Month => "monthly",
-        }
-    }
-
-    /// The period containing the local day `day`.
-    pub fn containing(self, day: NaiveDate) -> LocalPeriod {
-        let start = match self {
-            BudgetPeriod::Day => day,
-            BudgetPeriod::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-            BudgetPeriod::Month => day.with_day(1).expect("the first of a month exists"),
-        };
-        let end = match self {
-            BudgetPeriod::Day => start,
-            BudgetPeriod::Week => start + Days::new(6),
-            BudgetPeriod::Month => start + Months::new(1) - Days::new(1),
-        };
-        LocalPeriod { start, end }
-    }
-}
-
-impl FromStr for BudgetPeriod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "day" | "daily" => Ok(BudgetPeriod::Day),
-            "week" | "weekly" => Ok(BudgetPeriod::Week),
-            "month" | "monthly" => Ok(BudgetPeriod::Month),
-            _ => Err(Error::invalid_input(format!("{s:?} is not a budget period; use day, week or month"))),
-        }
-    }
-}
-
-impl fmt::Display for BudgetPeriod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A budget period's inclusive local days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalPeriod {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
-
-impl LocalPeriod {
-    /// The period just before this one.
-    pub fn previous(self, period: BudgetPeriod) -> LocalPeriod {
-        period.containing(self.start - Days::new(1))
-    }
-}
 
 /// What a budget covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,6 +395,8 @@ pub fn currencies_in_scope(conn: &Connection, scope: &Scope) -> Result<BTreeSet<
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
     use crate::db;
 

@@ -1,0 +1,344 @@
+//! Reading spend back: which rows count (billed over estimated), the daily report, its CSV and
+//! the reconciliation of billed against estimated.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{params, Connection};
+
+use crate::days::{ts_to_day, DayRange};
+use crate::dto::{Dimension, ReconcileRow, ReportRow};
+use crate::error::{Error, Result};
+use crate::money::format_micros;
+use crate::poll::SpendKind;
+use crate::providers::ProviderId;
+
+/// Label used for spend the provider did not attribute to a key or model.
+pub const UNATTRIBUTED: &str = "unattributed";
+
+/// One roll-up row (source, UTC day, key, model, currency, kind) that counts under the report
+/// rule; see [`counted_rows`].
+#[derive(Debug, Clone)]
+pub(crate) struct CountedRow {
+    /// The UTC day's start, Unix seconds.
+    pub day: i64,
+    pub source: i64,
+    /// Empty when the provider did not attribute the spend to a key.
+    pub key: String,
+    /// Empty unless `by_model` was asked (then: empty when not attributed to a model).
+    pub model: String,
+    pub currency: String,
+    pub billed: bool,
+    pub amount: i64,
+}
+
+/// The rows of the daily roll-ups over `range` that count for a grouping by key and/or model:
+/// for each source and day one kind, billed unless the estimates carry a grouped dimension the
+/// billed rows lack. Reports and the budget alerts both read spend through this, so they
+/// always agree.
+pub(crate) fn counted_rows(
+    conn: &Connection,
+    by_key: bool,
+    by_model: bool,
+    range: DayRange,
+) -> Result<Vec<CountedRow>> {
+    let sql = if by_model {
+        "SELECT day, source_id, key_id, model, currency, kind, amount_micros, model != '' FROM spend_daily
+         WHERE day >= ?1 AND day < ?2"
+    } else {
+        "SELECT day, source_id, key_id, '', currency, kind, amount_micros, has_model FROM spend_daily_key
+         WHERE day >= ?1 AND day < ?2"
+    };
+    #[derive(Default)]
+    struct Seen {
+        billed: bool,
+        estimated: bool,
+        billed_keyed: bool,
+        estimated_keyed: bool,
+        billed_modeled: bool,
+        estimated_modeled: bool,
+    }
+    let mut rows = Vec::new();
+    let mut seen: HashMap<(i64, i64), Seen> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut q = stmt.query(params![range.start_ts(), range.end_ts()])?;
+        while let Some(r) = q.next()? {
+            let row = CountedRow {
+                day: r.get(0)?,
+                source: r.get(1)?,
+                key: r.get(2)?,
+                model: r.get(3)?,
+                currency: r.get(4)?,
+                billed: r.get_ref(5)?.as_str().map_err(rusqlite::Error::from)? == "billed",
+                amount: r.get(6)?,
+            };
+            let has_model: bool = r.get(7)?;
+            let s = seen.entry((row.source, row.day)).or_default();
+            let keyed = !row.key.is_empty();
+            if row.billed {
+                s.billed = true;
+                s.billed_keyed |= keyed;
+                s.billed_modeled |= has_model;
+            } else {
+                s.estimated = true;
+                s.estimated_keyed |= keyed;
+                s.estimated_modeled |= has_model;
+            }
+            rows.push(row);
+        }
+    }
+    let use_billed = |s: &Seen| {
+        s.billed
+            && (!by_key || s.billed_keyed || !s.estimated_keyed)
+            && (!by_model || s.billed_modeled || !s.estimated_modeled)
+    };
+    rows.retain(|row| use_billed(&seen[&(row.source, row.day)]) == row.billed);
+    Ok(rows)
+}
+
+/// Daily totals over the inclusive UTC day range, grouped by the chosen dimensions (hourly
+/// buckets roll up into their day). Currencies are never summed together.
+///
+/// For each source and day only one kind is counted: billed rows, unless the estimates carry a
+/// grouped dimension the billed rows lack (OpenAI bills per key but not per model; its token
+/// estimates have both). So billed supersedes estimates wherever it can answer, and nothing is
+/// counted twice.
+///
+/// The roll-ups are read with one primary-key range scan and grouped here: reports by key,
+/// source or in total read `spend_daily_key` (no model dimension), reports by model read
+/// `spend_daily`.
+pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
+    let by_key = by.contains(&Dimension::Key);
+    let by_model = by.contains(&Dimension::Model);
+    let by_source = by.contains(&Dimension::Source);
+    let rows = counted_rows(conn, by_key, by_model, range)?;
+    let names = Names::load(conn, by_source, by_key)?;
+    // Sorted like the output: day, source name, key id, model, currency, kind.
+    type Group = (i64, Option<String>, Option<String>, Option<String>, String, SpendKind, i64);
+    let mut groups: BTreeMap<Group, i64> = BTreeMap::new();
+    for row in rows {
+        let kind = if row.billed { SpendKind::Billed } else { SpendKind::Estimated };
+        let key = (
+            row.day,
+            by_source.then(|| names.source_name(row.source)),
+            by_key.then(|| row.key.clone()).filter(|k| !k.is_empty()),
+            by_model.then(|| if row.model.is_empty() { UNATTRIBUTED.to_owned() } else { row.model }),
+            row.currency,
+            kind,
+            // Keys are only unique within a source: keep sources apart when grouping by key.
+            if by_key || by_source { row.source } else { 0 },
+        );
+        let total = groups.entry(key).or_insert(0);
+        *total = total.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((day, source, key_id, model, currency, kind, source_id), amount)| ReportRow {
+            day: ts_to_day(day).to_string(),
+            provider: source.as_ref().and_then(|_| names.provider(source_id)),
+            source,
+            key_name: by_key.then(|| match &key_id {
+                None => UNATTRIBUTED.to_owned(),
+                Some(k) => names.key_name(source_id, k),
+            }),
+            key_id,
+            model,
+            currency,
+            amount: format_micros(amount),
+            kind,
+        })
+        .collect())
+}
+
+/// A daily report as CSV (`report daily --csv`, ledger exports): a header, then one line per row;
+/// fields with a comma, quote or newline are quoted.
+pub fn report_csv(rows: &[ReportRow]) -> String {
+    let esc = |v: &str| {
+        if v.contains([',', '"', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut out = String::from("day,source,provider,key_id,key_name,model,currency,amount,kind\n");
+    for r in rows {
+        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.day,
+            opt(&r.source),
+            r.provider.map(|p| p.as_str()).unwrap_or(""),
+            opt(&r.key_id),
+            opt(&r.key_name),
+            opt(&r.model),
+            r.currency,
+            r.amount,
+            r.kind.as_str()
+        ));
+    }
+    out
+}
+
+/// Source and key display names, loaded once per report.
+pub(crate) struct Names {
+    sources: HashMap<i64, (String, Option<ProviderId>)>,
+    keys: HashMap<(i64, String), String>,
+}
+
+impl Names {
+    pub(crate) fn load(conn: &Connection, sources: bool, keys: bool) -> Result<Self> {
+        let mut names = Names { sources: HashMap::new(), keys: HashMap::new() };
+        if sources {
+            let mut stmt = conn.prepare_cached("SELECT id, name, provider FROM sources")?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let provider: String = r.get(2)?;
+                names.sources.insert(r.get(0)?, (r.get(1)?, provider.parse().ok()));
+            }
+        }
+        if keys {
+            let mut stmt = conn.prepare_cached(
+                "SELECT source_id, provider_key_id, coalesce(display_name, fingerprint) FROM api_keys
+                 WHERE coalesce(display_name, fingerprint) IS NOT NULL",
+            )?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                names.keys.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            }
+        }
+        Ok(names)
+    }
+    pub(crate) fn source_name(&self, id: i64) -> String {
+        self.sources.get(&id).map(|(n, _)| n.clone()).unwrap_or_default()
+    }
+    fn provider(&self, id: i64) -> Option<ProviderId> {
+        self.sources.get(&id).and_then(|(_, p)| *p)
+    }
+    pub(crate) fn key_name(&self, source: i64, key: &str) -> String {
+        self.keys.get(&(source, key.to_owned())).cloned().unwrap_or_else(|| key.to_owned())
+    }
+}
+
+/// Billed against estimated spend per source, day and currency, where both exist: how far the
+/// token-based estimates were from what the provider charged.
+pub fn reconcile(conn: &Connection, range: DayRange) -> Result<Vec<ReconcileRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT strftime('%Y-%m-%d', s.day, 'unixepoch'), src.name, s.currency,
+                sum(CASE WHEN s.kind = 'billed' THEN s.amount_micros END),
+                sum(CASE WHEN s.kind = 'estimated' THEN s.amount_micros END)
+         FROM spend_daily s JOIN sources src ON src.id = s.source_id
+         WHERE s.day >= ?1 AND s.day < ?2
+         GROUP BY s.day, s.source_id, s.currency
+         HAVING count(DISTINCT s.kind) = 2
+         ORDER BY s.day, src.name, s.currency",
+    )?;
+    let rows = stmt.query_map(params![range.start_ts(), range.end_ts()], |r| {
+        let billed: i64 = r.get(3)?;
+        let estimated: i64 = r.get(4)?;
+        Ok(ReconcileRow {
+            day: r.get(0)?,
+            source: r.get(1)?,
+            currency: r.get(2)?,
+            billed: format_micros(billed),
+            estimated: format_micros(estimated),
+            difference: format_micros(billed - estimated),
+        })
+    })?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn report_groups_by_dimension_and_never_mixes_currencies() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let mut cny = row("2026-03-01", "k2", 7_000_000);
+        cny.currency = "CNY".parse().unwrap();
+        let p = poll(range, vec![row("2026-03-01", "k1", 1_000_000), row("2026-03-01", "", 500_000), cny]);
+        write_poll(&mut conn, id, 1, 2, range, &p).unwrap();
+
+        let totals = daily_report(&conn, &[], range).unwrap();
+        assert_eq!(totals.len(), 2, "{totals:?}");
+        let usd = totals.iter().find(|r| r.currency == "USD").unwrap();
+        assert_eq!(usd.amount, "1.500000");
+        assert_eq!(usd.key_id, None);
+        assert_eq!(usd.source, None);
+
+        let by_key = daily_report(&conn, &[Dimension::Key], range).unwrap();
+        assert_eq!(by_key.len(), 3);
+        let unattributed = by_key.iter().find(|r| r.key_id.is_none()).unwrap();
+        assert_eq!(unattributed.key_name.as_deref(), Some(UNATTRIBUTED));
+        assert_eq!(unattributed.amount, "0.500000");
+    }
+
+    #[test]
+    fn billed_supersedes_estimates_where_it_can_answer_the_grouping() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let day1 = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let both = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-02").unwrap()).unwrap();
+        // Billed per key (no model) for day 1 only; hourly estimates per key and model for both days.
+        let billed = SpendWindow {
+            width: BucketWidth::Day,
+            kind: SpendKind::Billed,
+            from: day1.start_ts(),
+            to: day1.end_ts(),
+            rows: vec![row("2026-03-01", "k1", 10_000_000)],
+        };
+        let hour = |day: &str, h: i64, model: &str, micros: i64| SpendRow {
+            model: model.into(),
+            bucket_start: day_start(parse_day(day).unwrap()) + h * 3600,
+            ..row(day, "k1", micros)
+        };
+        let estimated = SpendWindow {
+            width: BucketWidth::Hour,
+            kind: SpendKind::Estimated,
+            from: both.start_ts(),
+            to: both.end_ts(),
+            rows: vec![
+                hour("2026-03-01", 3, "gpt-4o", 6_000_000),
+                hour("2026-03-01", 9, "gpt-4o-mini", 3_000_000),
+                hour("2026-03-02", 1, "gpt-4o", 2_000_000),
+            ],
+        };
+        let poll = PollResult { windows: vec![billed, estimated], ..Default::default() };
+        write_poll(&mut conn, id, 1, 2, both, &poll).unwrap();
+
+        let amounts = |by: &[Dimension]| -> Vec<(String, Option<String>, String, SpendKind)> {
+            daily_report(&conn, by, both).unwrap().into_iter().map(|r| (r.day, r.model, r.amount, r.kind)).collect()
+        };
+        // Totals and per key: day 1 from the bill, day 2 (no bill yet) from estimates.
+        let expected = vec![
+            ("2026-03-01".to_string(), None, "10.000000".to_string(), SpendKind::Billed),
+            ("2026-03-02".to_string(), None, "2.000000".to_string(), SpendKind::Estimated),
+        ];
+        assert_eq!(amounts(&[]), expected);
+        assert_eq!(amounts(&[Dimension::Key]), expected);
+        // Per model: the bill has no models, so estimates answer, marked as such.
+        assert_eq!(
+            amounts(&[Dimension::Model]),
+            vec![
+                ("2026-03-01".to_string(), Some("gpt-4o".to_string()), "6.000000".to_string(), SpendKind::Estimated),
+                (
+                    "2026-03-01".to_string(),
+                    Some("gpt-4o-mini".to_string()),
+                    "3.000000".to_string(),
+                    SpendKind::Estimated
+                ),
+                ("2026-03-02".to_string(), Some("gpt-4o".to_string()), "2.000000".to_string(), SpendKind::Estimated),
+            ]
+        );
+        // Reconciliation keeps the difference where both exist.
+        let rec = reconcile(&conn, both).unwrap();
+        assert_eq!(rec.len(), 1);
+        assert_eq!(
+            (rec[0].billed.as_str(), rec[0].estimated.as_str(), rec[0].difference.as_str()),
+            ("10.000000", "9.000000", "1.000000")
+        );
+    }
+}
