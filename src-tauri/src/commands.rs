@@ -18,7 +18,7 @@ use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::poller::{PollerHandle, SourceStatus};
 use burnrate_core::tray_status::TrayStatus;
-use burnrate_core::{ApiError, Burnrate, Error, ErrorCode};
+use burnrate_core::{ApiError, Burnrate, Error};
 use tauri::ipc::InvokeBody;
 use tauri::{AppHandle, State};
 
@@ -319,22 +319,6 @@ pub fn delete_assessment(app: Core<'_>, id: i64) -> CmdResult<()> {
     Ok(app.delete_assessment(id)?)
 }
 
-/// The gateway key for the paid test: typed in (used for this request only, never stored) or
-/// read from an environment variable of the app's process.
-fn smoke_key(app: &Burnrate, key: Option<KeyInput>) -> Result<String, Error> {
-    let key = match key {
-        Some(KeyInput::Secret { value }) => Some(value),
-        Some(KeyInput::Env { var }) => app.env.var(var.trim()),
-        None => None,
-    };
-    let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
-    let key = key.ok_or_else(|| {
-        Error::new(ErrorCode::KeyMissing, "no gateway key: type it in, or name an environment variable that holds it")
-    })?;
-    burnrate_core::redact::register_secret(&key);
-    Ok(key)
-}
-
 /// What the paid test will send and cost at most; nothing paid is sent. The key is needed only
 /// to read the model list when no model is named.
 #[tauri::command]
@@ -342,14 +326,14 @@ pub async fn smoke_plan(app: Core<'_>, id: i64, request: SmokeRequest, key: Opti
     let key = if request.models.iter().any(|m| !m.trim().is_empty()) && key.is_none() {
         String::new()
     } else {
-        smoke_key(&app, key)?
+        app.gateway_key(key.as_ref())?
     };
     Ok(app.smoke_plan(id, &request, &key).await?)
 }
 
 #[tauri::command]
 pub async fn smoke_run(app: Core<'_>, id: i64, plan: SmokePlan, key: KeyInput) -> CmdResult<SmokeResult> {
-    let key = smoke_key(&app, Some(key))?;
+    let key = app.gateway_key(Some(&key))?;
     Ok(app.smoke_run(id, &plan, &key).await?)
 }
 

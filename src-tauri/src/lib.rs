@@ -5,17 +5,15 @@ mod commands;
 mod tray;
 mod window;
 
-use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use burnrate_core::environment::Environment;
 use burnrate_core::logging::{daily_files, Redacted};
 use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
-use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::HttpClient;
-use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
-use burnrate_core::{clock, Burnrate, Result};
-use std::sync::{Arc, OnceLock};
+use burnrate_core::process::ProcessOptions;
+use burnrate_core::{Burnrate, Result};
 
 use burnrate_core::checklist::watch::UrlStatus;
 use burnrate_core::dto::AlertKind;
@@ -43,20 +41,12 @@ pub(crate) fn log_first_chart() {
 type AppCell = Arc<OnceLock<tauri::AppHandle>>;
 
 fn build_core(app_cell: AppCell) -> Result<Burnrate> {
-    let backend = KeyringBackend::parse(&std::env::var("BURNRATE_KEYRING").unwrap_or_default())?;
     let notifier = DesktopNotifier::with_open_handler(move |target| {
         if let Some(app) = app_cell.get() {
             tray::open_target(app, &target);
         }
     });
-    Ok(Burnrate::new(
-        Paths::resolve(std::env::var_os("BURNRATE_DATA_DIR").map(PathBuf::from))?,
-        clock::from_env_value(std::env::var("BURNRATE_NOW").ok().as_deref())?,
-        Box::new(ProcessEnv),
-        Box::new(OsKeyring::new(backend)),
-        HttpClient::new(Duration::from_secs(30), RetryPolicy::default())?,
-    )
-    .with_notifier(Arc::new(notifier)))
+    Burnrate::from_process(ProcessOptions { notifier: Some(Arc::new(notifier)), ..ProcessOptions::default() })
 }
 
 fn init_logging(paths: &Paths) {
@@ -148,8 +138,9 @@ pub fn run() {
             let memory = memory.clone();
             move |app| {
                 // PollerHandle::start spawns on the runtime it is called from: Tauri's.
-                let poller =
-                    tauri::async_runtime::block_on(async { PollerHandle::start(core.clone(), poller_config()) });
+                let poller = tauri::async_runtime::block_on(async {
+                    PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
+                });
                 forward_events(app.handle().clone(), poller.subscribe());
                 recheck_pages_daily(app.handle().clone(), core.clone());
                 app.manage(poller);
@@ -186,9 +177,9 @@ pub fn run() {
 
 /// `BURNRATE_POLL_SECONDS` overrides every source's interval (tests, demos); `off` disables
 /// background polling (manual syncs still work).
-fn poller_config() -> PollerConfig {
+fn poller_config(env: &dyn Environment) -> PollerConfig {
     let mut config = PollerConfig::default();
-    if let Ok(value) = std::env::var("BURNRATE_POLL_SECONDS") {
+    if let Some(value) = env.var("BURNRATE_POLL_SECONDS") {
         match value.trim() {
             "off" => config.interval = Some(Duration::from_secs(10 * 365 * 86_400)),
             v => match v.parse::<u64>() {

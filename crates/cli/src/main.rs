@@ -13,6 +13,7 @@ use burnrate_core::dto::{
     AddSourceRequest, AlertView, ChartKind, ChartQuery, ChartTheme, Dimension, DisableConfirm, KeyActionView, KeyInput,
     ReportQuery, ReportRow, SettingsView, SourceView,
 };
+use burnrate_core::environment::ProcessEnv;
 use burnrate_core::import::CsvFormat;
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::logging::Redacted;
@@ -24,7 +25,7 @@ use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::providers::http::{ProgressFn, RetryPolicy};
 use burnrate_core::providers::DisableSupport;
 use burnrate_core::providers::{HttpClient, ProviderId};
-use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
+use burnrate_core::secrets::{KeyringBackend, OsKeyring};
 use burnrate_core::settings::parse_assignment;
 use burnrate_core::{clock, Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -18,6 +18,7 @@ use crate::dto::{
     KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
     SyncReport,
 };
+use crate::environment::Environment;
 use crate::error::{ApiError, Error, ErrorCode, Result};
 use crate::fingerprint::fingerprint;
 use crate::import::{self, CsvFormat, ImportSummary};
@@ -28,7 +29,7 @@ use crate::paths::Paths;
 use crate::prices::PriceTable;
 use crate::providers::http::{Progress, ProgressFn};
 use crate::providers::{Connector, HttpClient, PollContext, ProviderId};
-use crate::secrets::{Environment, SecretStore};
+use crate::secrets::SecretStore;
 use crate::sources::{self, Source};
 use crate::tray_status::{self, TrayStatus};
 

@@ -17,8 +17,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::days::ts_to_rfc3339;
 use crate::dto::SettingsView;
+use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::secrets::Environment;
 
 pub const TIME_ZONE: &str = "time_zone";
 pub const QUIET_HOURS: &str = "quiet_hours";

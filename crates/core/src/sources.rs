@@ -5,11 +5,12 @@ use url::Url;
 
 use crate::days::ts_to_rfc3339;
 use crate::dto::{AddSourceRequest, KeyInput, KeyStorage, SourceView};
+use crate::environment::Environment;
 use crate::error::{Error, ErrorCode, Result};
 use crate::fingerprint::fingerprint;
 use crate::ledger::last_run;
 use crate::providers::ProviderId;
-use crate::secrets::{self, account_for_source, Environment, SecretStore};
+use crate::secrets::{self, account_for_source, SecretStore};
 use crate::settings::Settings;
 
 /// A source as stored (no secret in it).

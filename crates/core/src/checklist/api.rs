@@ -14,10 +14,13 @@ use super::dto::{
 use super::{evidence, report, smoke, verdict};
 use crate::api::Burnrate;
 use crate::days::{ts_to_rfc3339, DayRange};
+use crate::dto::KeyInput;
 use crate::error::{Error, ErrorCode, Result};
 use crate::money::format_human;
 use crate::providers::http::Progress;
 use crate::providers::PollContext;
+use crate::redact::register_secret;
+use crate::secrets::key_from_env;
 use crate::sources;
 
 const MAX_NOTE_CHARS: usize = 10_000;
@@ -629,6 +632,24 @@ impl Burnrate {
         build_view(&conn, self.paths.data_dir(), load_row(&conn, id)?, self.clock.now())
     }
 
+    /// The gateway key for the paid test: typed in (used for this request only, never stored)
+    /// or read from an environment variable of this process. Registered with the redactor, so
+    /// no message or log line can carry it.
+    pub fn gateway_key(&self, key: Option<&KeyInput>) -> Result<String> {
+        match key {
+            Some(KeyInput::Env { var }) => key_from_env(self.env.as_ref(), var.trim()),
+            Some(KeyInput::Secret { value }) if !value.trim().is_empty() => {
+                let key = value.trim().to_owned();
+                register_secret(&key);
+                Ok(key)
+            }
+            _ => Err(Error::new(
+                ErrorCode::KeyMissing,
+                "no gateway key: type it in, or name an environment variable that holds it",
+            )),
+        }
+    }
+
     /// What the paid test will send and cost at most; nothing paid is sent. With no models
     /// named, the gateway's (free) model list is read to pick priced ones.
     pub async fn smoke_plan(&self, id: i64, req: &SmokeRequest, key: &str) -> Result<SmokePlan> {
@@ -645,7 +666,7 @@ impl Burnrate {
     /// paid-test question. With a linked source that reports a balance, the balance is read
     /// before and after and the multiplier (billed ÷ expected) becomes the source's baseline.
     pub async fn smoke_run(&self, id: i64, plan: &SmokePlan, key: &str) -> Result<SmokeResult> {
-        crate::redact::register_secret(key);
+        register_secret(key);
         let (row_base, source_id, source_name) = {
             let conn = self.open()?;
             let row = load_row(&conn, id)?;
