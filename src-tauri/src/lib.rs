@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use burnrate_core::environment::Environment;
+use burnrate_core::events::AppEvent;
 use burnrate_core::logging::{daily_files, Redacted};
 use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
@@ -197,14 +198,14 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
         loop {
             match events.recv().await {
                 Ok(PollerEvent::Progress(p)) => {
-                    let _ = app.emit(SYNC_PROGRESS, p);
+                    let _ = app.emit(AppEvent::SyncProgress.name(), p);
                 }
                 Ok(PollerEvent::Finished(outcomes)) => {
-                    let _ = app.emit(SYNC_FINISHED, outcomes);
+                    let _ = app.emit(AppEvent::SyncFinished.name(), outcomes);
                     tray::refresh(&app);
                 }
                 Ok(PollerEvent::AlertsFired(alerts)) => {
-                    let _ = app.emit(ALERTS_FIRED, alerts);
+                    let _ = app.emit(AppEvent::AlertsFired.name(), alerts);
                     tray::refresh(&app);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -233,7 +234,7 @@ fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
                         .into_iter()
                         .filter(|a| a.kind == AlertKind::TermsChanged && a.fired_at >= started)
                         .collect();
-                    let _ = app.emit(ALERTS_FIRED, fired);
+                    let _ = app.emit(AppEvent::AlertsFired.name(), fired);
                     tray::refresh(&app);
                 }
                 Ok(_) => {}
@@ -244,10 +245,3 @@ fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
         }
     });
 }
-
-/// Emitted after any sync so every view can refresh.
-pub const SYNC_FINISHED: &str = "sync-finished";
-/// Emitted after a sync that fired alerts, with the new `AlertView`s.
-pub const ALERTS_FIRED: &str = "alerts-fired";
-/// Emitted while a sync of history runs, with `{source, done, total, unit}`.
-pub const SYNC_PROGRESS: &str = "sync-progress";

@@ -4,26 +4,18 @@
 
 use std::sync::Arc;
 
+use burnrate_core::events::{AppEvent, FocusKey};
 use burnrate_core::poller::PollerHandle;
 use burnrate_core::tray_status::{TrayLevel, TrayStatus};
 use burnrate_core::Burnrate;
-use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 pub const TRAY_ID: &str = "main-tray";
-/// Emitted to the web view with `{source, key_id}` when the user asks to see one key.
-pub const FOCUS_KEY: &str = "focus-key";
 /// How long "Pause alerts" pauses desktop notifications.
 const PAUSE_SECONDS: i64 = 3600;
-
-#[derive(Clone, Serialize)]
-struct FocusKey<'a> {
-    source: &'a str,
-    key_id: &'a str,
-}
 
 fn icon_for(level: TrayLevel) -> tauri::Result<Image<'static>> {
     Image::from_bytes(match level {
@@ -107,7 +99,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 let seconds = if id == "pause-alerts" { PAUSE_SECONDS } else { 0 };
                 match core.pause_alerts(seconds) {
                     Ok(settings) => {
-                        let _ = app.emit(SETTINGS_CHANGED, settings);
+                        let _ = app.emit(AppEvent::SettingsChanged.name(), settings);
                     }
                     Err(e) => tracing::warn!("could not change the alert pause: {}", e.message()),
                 }
@@ -123,14 +115,11 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     }
 }
 
-/// Emitted with the new `SettingsView` when the tray changed a setting.
-pub const SETTINGS_CHANGED: &str = "settings-changed";
-
 /// Shows the window on one key; `target` is `SOURCE/KEY_ID` (source names have no `/`).
 pub fn focus_key<R: Runtime>(app: &AppHandle<R>, target: &str) {
     show_main_window(app);
     if let Some((source, key_id)) = target.split_once('/') {
-        let _ = app.emit(FOCUS_KEY, FocusKey { source, key_id });
+        let _ = app.emit(AppEvent::FocusKey.name(), FocusKey { source: source.into(), key_id: key_id.into() });
     }
 }
 

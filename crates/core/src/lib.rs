@@ -18,6 +18,7 @@ pub mod db;
 pub mod dto;
 pub mod environment;
 pub mod error;
+pub mod events;
 pub mod fingerprint;
 pub mod import;
 pub mod incident;

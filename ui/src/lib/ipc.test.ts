@@ -16,6 +16,7 @@ import {
   listSources,
   onAlertsFired,
   onFocusKey,
+  onSettingsChanged,
   onSyncFinished,
   onSyncProgress,
   pauseAlerts,
@@ -29,6 +30,7 @@ import {
   toIpcError,
 } from './ipc';
 import type { AlertView } from './bindings/AlertView';
+import type { SettingsView } from './bindings/SettingsView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SyncOutcome } from './bindings/SyncOutcome';
 import type { SyncProgress } from './bindings/SyncProgress';
@@ -311,4 +313,16 @@ test('onAlertsFired and onFocusKey deliver their payloads and unsubscribe', asyn
   await emit('focus-key', { source: 'work', key_id: 'key_1' });
   expect(fired).toHaveLength(1);
   expect(focused).toHaveLength(1);
+});
+
+test('onSettingsChanged delivers the settings the tray changed', async () => {
+  mockIPC(() => null, { shouldMockEvents: true });
+  const seen: SettingsView[] = [];
+  const stop = await onSettingsChanged((settings) => seen.push(settings));
+  const settings = { alerts_paused_until: '2026-03-01T13:00:00Z' } as SettingsView;
+  await emit('settings-changed', settings);
+  expect(seen).toEqual([settings]);
+  stop();
+  await emit('settings-changed', settings);
+  expect(seen).toHaveLength(1);
 });

@@ -4,11 +4,13 @@ import { listen } from '@tauri-apps/api/event';
 import type { AddBudgetRequest } from './bindings/AddBudgetRequest';
 import type { AddSourceRequest } from './bindings/AddSourceRequest';
 import type { AlertView } from './bindings/AlertView';
+import type { AppEvent } from './bindings/AppEvent';
 import type { Answer } from './bindings/Answer';
 import type { AppInfo } from './bindings/AppInfo';
 import type { AssessmentSummary } from './bindings/AssessmentSummary';
 import type { AssessmentView } from './bindings/AssessmentView';
 import type { EvidenceView } from './bindings/EvidenceView';
+import type { FocusKey } from './bindings/FocusKey';
 import type { KeyInput } from './bindings/KeyInput';
 import type { NewAssessmentRequest } from './bindings/NewAssessmentRequest';
 import type { ReportFormat } from './bindings/ReportFormat';
@@ -348,24 +350,28 @@ export function recheckUrls(id: number | null): Promise<UrlCheck[]> {
   return call('recheck_urls', { id });
 }
 
-/** Event the shell emits after any sync, including ones not started by this view (tray). */
-export const SYNC_FINISHED_EVENT = 'sync-finished';
+/** The payload each event of the shell carries, by its name (crates/core/src/events.rs). */
+type EventPayloads = {
+  'sync-finished': SyncOutcome[];
+  'sync-progress': SyncProgress;
+  'alerts-fired': AlertView[];
+  'focus-key': FocusKey;
+  'settings-changed': SettingsView;
+};
 
-/** Event the shell emits while a sync (manual or background) works through history. */
-export const SYNC_PROGRESS_EVENT = 'sync-progress';
+/** Fails the type check when an `AppEvent` added in Rust has no payload above, or a name above is no event. */
+export type EventPayloadsCoverAppEvents = Expect<SameKeys<EventPayloads, AppEvent>>;
+type SameKeys<T, K> = [keyof T] extends [K] ? ([K] extends [keyof T] ? true : false) : false;
+type Expect<T extends true> = T;
 
-/** Event the shell emits with the `AlertView`s a sync (any sync) just fired. */
-export const ALERTS_FIRED_EVENT = 'alerts-fired';
+export type { AppEvent, FocusKey };
 
-/** Event the shell emits when the user opens a key from a desktop notification or the tray. */
-export const FOCUS_KEY_EVENT = 'focus-key';
-
-/** The key a `focus-key` event asks the view to show. */
-export type FocusKey = { source: string; key_id: string };
-
-async function subscribe<T>(name: string, handler: (payload: T) => void): Promise<() => void> {
+async function subscribe<E extends AppEvent>(
+  name: E,
+  handler: (payload: EventPayloads[E]) => void,
+): Promise<() => void> {
   try {
-    return await listen<T>(name, (event) => handler(event.payload));
+    return await listen<EventPayloads[E]>(name, (event) => handler(event.payload));
   } catch (reason) {
     throw toIpcError(reason);
   }
@@ -373,20 +379,25 @@ async function subscribe<T>(name: string, handler: (payload: T) => void): Promis
 
 /** Calls `handler` with the outcomes of every finished sync; resolves to an unsubscribe function. */
 export function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Promise<() => void> {
-  return subscribe(SYNC_FINISHED_EVENT, handler);
+  return subscribe('sync-finished', handler);
 }
 
 /** Calls `handler` with each progress step of a running sync; resolves to an unsubscribe function. */
 export function onSyncProgress(handler: (progress: SyncProgress) => void): Promise<() => void> {
-  return subscribe(SYNC_PROGRESS_EVENT, handler);
+  return subscribe('sync-progress', handler);
 }
 
 /** Calls `handler` with the alerts each sync fired; resolves to an unsubscribe function. */
 export function onAlertsFired(handler: (alerts: AlertView[]) => void): Promise<() => void> {
-  return subscribe(ALERTS_FIRED_EVENT, handler);
+  return subscribe('alerts-fired', handler);
 }
 
 /** Calls `handler` when the shell asks to show one key; resolves to an unsubscribe function. */
 export function onFocusKey(handler: (key: FocusKey) => void): Promise<() => void> {
-  return subscribe(FOCUS_KEY_EVENT, handler);
+  return subscribe('focus-key', handler);
+}
+
+/** Calls `handler` with the new settings when the tray changes one (pausing alerts). */
+export function onSettingsChanged(handler: (settings: SettingsView) => void): Promise<() => void> {
+  return subscribe('settings-changed', handler);
 }
