@@ -37,7 +37,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
-use super::http::{Auth, KeyActionContext, PollContext};
+use super::http::{Auth, KeyActionContext, NextPage, Pagination, PollContext};
 use super::id::ProviderId;
 use crate::days::ts_to_rfc3339;
 use crate::error::{Error, ErrorCode, Result};
@@ -402,8 +402,8 @@ async fn report_pages<R: DeserializeOwned>(
     pages: &mut Pages,
     mut each: impl FnMut(ReportPage<R>) -> Result<()>,
 ) -> Result<()> {
-    let mut cursor: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
+    while let Some(cursor) = walk.next_page()? {
         let mut url = ctx.url(path)?;
         {
             let mut q = url.query_pairs_mut();
@@ -416,15 +416,14 @@ async fn report_pages<R: DeserializeOwned>(
         }
         let page: ReportPage<R> = ctx.get_json(endpoint, url, Auth::XApiKey).await?;
         pages.tick(ctx);
-        let next = (page.has_more, page.next_page.clone().filter(|p| !p.is_empty()));
+        walk.followed_by(match (page.has_more, page.next_page.clone()) {
+            (false, _) => NextPage::Last,
+            (true, Some(p)) => NextPage::From(p),
+            (true, None) => NextPage::Unknown,
+        })?;
         each(page)?;
-        match next {
-            (false, _) => return Ok(()),
-            (true, Some(p)) => cursor = Some(p),
-            (true, None) => return Err(unexpected(endpoint, "has_more: true without a next_page")),
-        }
     }
-    Err(unexpected(endpoint, format_args!("more than {MAX_PAGES} pages; stopped")))
+    Ok(())
 }
 
 /// Follows `after_id = last_id` through every page of a list endpoint.
@@ -436,8 +435,8 @@ async fn list_pages<T: DeserializeOwned>(
     pages: &mut Pages,
 ) -> Result<Vec<T>> {
     let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
+    while let Some(after) = walk.next_page()? {
         let mut url = ctx.url(path)?;
         {
             let mut q = url.query_pairs_mut();
@@ -450,17 +449,16 @@ async fn list_pages<T: DeserializeOwned>(
         }
         let page: ListPage<T> = ctx.get_json(endpoint, url, Auth::XApiKey).await?;
         pages.tick(ctx);
-        let empty = page.data.is_empty();
-        items.extend(page.data);
-        match (page.has_more, page.last_id.filter(|id| !id.is_empty())) {
-            (false, _) => return Ok(items),
+        walk.followed_by(match (page.has_more, page.last_id) {
+            (false, _) => NextPage::Last,
             // A page with nothing on it cannot move the cursor: stop rather than loop.
-            (true, _) if empty => return Ok(items),
-            (true, Some(last)) => after = Some(last),
-            (true, None) => return Err(unexpected(endpoint, "has_more: true without a last_id")),
-        }
+            (true, _) if page.data.is_empty() => NextPage::Last,
+            (true, Some(last)) => NextPage::From(last),
+            (true, None) => NextPage::Unknown,
+        })?;
+        items.extend(page.data);
     }
-    Err(unexpected(endpoint, format_args!("more than {MAX_PAGES} pages; stopped")))
+    Ok(items)
 }
 
 impl Connector for Anthropic {

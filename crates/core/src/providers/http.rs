@@ -184,6 +184,95 @@ impl std::fmt::Debug for KeyActionContext {
     }
 }
 
+/// Where a cursor-paginated list goes on, as one page says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextPage {
+    /// That was the last page.
+    Last,
+    /// More follow, starting from this cursor.
+    From(String),
+    /// The provider says more follow but gave no cursor to ask for them with.
+    Unknown,
+}
+
+/// The walk through a cursor-paginated endpoint, shared by every connector:
+/// ```text
+/// let mut walk = Pagination::new(provider, endpoint, MAX_PAGES);
+/// while let Some(cursor) = walk.next_page()? {  // None inside: the first page
+///     let page = …fetch with cursor…;
+///     walk.followed_by(…what the page says…)?;
+/// }
+/// ```
+/// A provider that says more follow without a new cursor (none, or the one just used) would
+/// be asked the same thing forever, and one that never stops is broken or hostile: both end
+/// the poll with an error, so nothing of a half-read list is written.
+#[derive(Debug)]
+pub struct Pagination<'a> {
+    provider: ProviderId,
+    endpoint: &'a str,
+    max_pages: usize,
+    fetched: usize,
+    state: WalkState,
+}
+
+#[derive(Debug)]
+enum WalkState {
+    First,
+    From(String),
+    Done,
+}
+
+impl<'a> Pagination<'a> {
+    pub fn new(provider: ProviderId, endpoint: &'a str, max_pages: usize) -> Self {
+        Pagination { provider, endpoint, max_pages, fetched: 0, state: WalkState::First }
+    }
+
+    /// The cursor to ask the next page with (`Some(None)` for the first page), or `None` once
+    /// the last page was read.
+    pub fn next_page(&mut self) -> Result<Option<Option<String>>> {
+        let cursor = match &self.state {
+            WalkState::Done => return Ok(None),
+            WalkState::First => None,
+            WalkState::From(cursor) => Some(cursor.clone()),
+        };
+        if self.fetched >= self.max_pages {
+            return Err(Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!(
+                    "{} kept returning pages at {}; stopped after {}, nothing was written",
+                    self.provider.label(),
+                    self.endpoint,
+                    self.max_pages
+                ),
+            ));
+        }
+        self.fetched += 1;
+        Ok(Some(cursor))
+    }
+
+    /// Records what the page just fetched says about the next one.
+    pub fn followed_by(&mut self, next: NextPage) -> Result<()> {
+        self.state = match (next, &self.state) {
+            (NextPage::Last, _) => WalkState::Done,
+            (NextPage::From(cursor), WalkState::From(used)) if cursor == *used => return Err(self.stuck()),
+            (NextPage::From(cursor), _) if !cursor.is_empty() => WalkState::From(cursor),
+            (NextPage::From(_) | NextPage::Unknown, _) => return Err(self.stuck()),
+        };
+        Ok(())
+    }
+
+    fn stuck(&self) -> Error {
+        Error::new(
+            ErrorCode::UnexpectedResponse,
+            format!(
+                "{} said more pages follow at {} but gave no new cursor; nothing was written",
+                self.provider.label(),
+                self.endpoint
+            ),
+        )
+    }
+}
+
 /// What a key action's request came back with.
 #[derive(Debug)]
 pub enum ActionAnswer {
@@ -464,4 +553,59 @@ fn provider_message(body: &str) -> String {
         other => other.to_string(),
     });
     message.unwrap_or_default().chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walks pages whose "next" answers are `answers`, returning the cursors asked with.
+    fn walk(answers: &[NextPage], max_pages: usize) -> (Vec<Option<String>>, Result<()>) {
+        let mut walk = Pagination::new(ProviderId::Openai, "GET /organization/costs", max_pages);
+        let mut asked = Vec::new();
+        let mut answers = answers.iter().cloned();
+        loop {
+            match walk.next_page() {
+                Ok(Some(cursor)) => asked.push(cursor),
+                Ok(None) => return (asked, Ok(())),
+                Err(e) => return (asked, Err(e)),
+            }
+            if let Err(e) = walk.followed_by(answers.next().expect("asked for a page past the answers")) {
+                return (asked, Err(e));
+            }
+        }
+    }
+
+    #[test]
+    fn a_walk_follows_each_new_cursor_until_the_last_page() {
+        let (asked, done) = walk(&[NextPage::From("a".into()), NextPage::From("b".into()), NextPage::Last], 10);
+        assert!(done.is_ok());
+        assert_eq!(asked, vec![None, Some("a".into()), Some("b".into())]);
+    }
+
+    #[test]
+    fn a_provider_that_never_gives_a_new_cursor_fails_instead_of_looping() {
+        for answers in [
+            vec![NextPage::Unknown],
+            vec![NextPage::From(String::new())],
+            vec![NextPage::From("a".into()), NextPage::From("a".into())],
+        ] {
+            let (_, done) = walk(&answers, 10);
+            let e = done.unwrap_err();
+            assert_eq!(e.code, ErrorCode::UnexpectedResponse);
+            assert!(
+                e.message().contains("OpenAI said more pages follow at GET /organization/costs"),
+                "{}",
+                e.message()
+            );
+        }
+    }
+
+    #[test]
+    fn a_walk_stops_after_its_page_limit() {
+        let endless: Vec<NextPage> = (0..10).map(|i| NextPage::From(format!("c{i}"))).collect();
+        let (asked, done) = walk(&endless, 3);
+        assert_eq!(asked.len(), 3);
+        assert!(done.unwrap_err().message().contains("stopped after 3"));
+    }
 }

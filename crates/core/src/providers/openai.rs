@@ -24,7 +24,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::connector::{check_action_answer, BoxFuture, Connector, DisableSupport, KeyTarget};
-use super::http::{ActionAnswer, Auth, KeyActionContext, PollContext};
+use super::http::{ActionAnswer, Auth, KeyActionContext, NextPage, Pagination, PollContext};
 use crate::error::{Error, ErrorCode, Result};
 use crate::money::{json_number_to_micros, Currency};
 use crate::poll::SpendKind;
@@ -301,8 +301,8 @@ async fn fetch_buckets<T: DeserializeOwned>(
     let endpoint = format!("GET /organization/{what}");
     let (from, to) = (ctx.range.start_ts(), ctx.range.end_ts());
     let mut buckets = Vec::new();
-    let mut page: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut walk = Pagination::new(ctx.provider, &endpoint, MAX_PAGES);
+    while let Some(page) = walk.next_page()? {
         let mut url = ctx.url(&format!("organization/{what}"))?;
         {
             let mut q = url.query_pairs_mut();
@@ -321,31 +321,13 @@ async fn fetch_buckets<T: DeserializeOwned>(
         let body: Page<T> = ctx.get_json(&endpoint, url, Auth::Bearer).await?;
         pages.fetched();
         buckets.extend(body.data);
-        match (body.has_more, body.next_page) {
-            (true, Some(next)) if page.as_deref() == Some(next.as_str()) => {
-                return Err(Error::new(
-                    ErrorCode::UnexpectedResponse,
-                    format!("OpenAI sent the same next_page twice at {endpoint}; nothing was written"),
-                ))
-            }
-            (true, Some(next)) => page = Some(next),
-            (true, None) => {
-                return Err(Error::new(
-                    ErrorCode::UnexpectedResponse,
-                    format!("OpenAI said more pages follow at {endpoint} but gave no next_page; nothing was written"),
-                ))
-            }
-            (false, _) => return Ok(buckets),
-        }
+        walk.followed_by(match (body.has_more, body.next_page) {
+            (false, _) => NextPage::Last,
+            (true, Some(next)) => NextPage::From(next),
+            (true, None) => NextPage::Unknown,
+        })?;
     }
-    Err(too_many_pages(&endpoint))
-}
-
-fn too_many_pages(endpoint: &str) -> Error {
-    Error::new(
-        ErrorCode::UnexpectedResponse,
-        format!("OpenAI kept returning pages at {endpoint}; stopped after {MAX_PAGES}, nothing was written"),
-    )
+    Ok(buckets)
 }
 
 /// Every object of a list endpoint (`path` relative to the base URL), following `after`.
@@ -358,8 +340,8 @@ async fn fetch_list<T: DeserializeOwned>(
     id_of: fn(&T) -> &str,
 ) -> Result<Vec<T>> {
     let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
+    while let Some(after) = walk.next_page()? {
         let mut url = ctx.url(path)?;
         {
             let mut q = url.query_pairs_mut();
@@ -377,25 +359,16 @@ async fn fetch_list<T: DeserializeOwned>(
         // take); `last_id` should say the same and is the fallback for an empty page.
         let next = body.data.last().map(|t| id_of(t).to_owned()).or(body.last_id);
         items.extend(body.data);
-        if !body.has_more {
-            return Ok(items);
+        if body.has_more {
+            pages.expect_more(1);
         }
-        match next {
-            Some(n) if after.as_deref() != Some(n.as_str()) => {
-                pages.expect_more(1);
-                after = Some(n);
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::UnexpectedResponse,
-                    format!(
-                        "OpenAI said more objects follow at {endpoint} but gave no new cursor; nothing was written"
-                    ),
-                ))
-            }
-        }
+        walk.followed_by(match (body.has_more, next) {
+            (false, _) => NextPage::Last,
+            (true, Some(n)) => NextPage::From(n),
+            (true, None) => NextPage::Unknown,
+        })?;
     }
-    Err(too_many_pages(endpoint))
+    Ok(items)
 }
 
 /// Names, redacted values and projects of every key of every project, archived ones included
