@@ -27,7 +27,11 @@ use burnrate_core::settings::parse_assignment;
 use burnrate_core::{clock, Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod check;
+mod commands;
+mod output;
+
+use commands::check;
+use output::{print_json, print_table};
 
 #[derive(Parser)]
 #[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
@@ -970,12 +974,6 @@ fn read_key_from_stdin() -> Result<String> {
     Ok(key)
 }
 
-fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
-    println!("{text}");
-    Ok(())
-}
-
 fn describe_action_key(a: &KeyActionView) -> String {
     match (&a.key_name, &a.key_fingerprint) {
         (Some(name), Some(fp)) if name != fp => format!("{name} ({fp}, {})", a.key_id),
@@ -990,24 +988,6 @@ fn describe_key(s: &SourceView) -> String {
     match &s.key_env_var {
         Some(var) => format!("{fp} from ${var}"),
         None => format!("{fp} in the OS secret store"),
-    }
-}
-
-/// Prints rows as aligned columns.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", parts.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for r in rows {
-        line(r.iter().map(String::as_str).collect());
     }
 }
 
