@@ -10,7 +10,7 @@ use std::time::Duration;
 use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{
     AddSourceRequest, AlertView, ChartKind, ChartQuery, ChartTheme, Dimension, DisableConfirm, DisableSupport,
-    KeyActionView, KeyInput, ReportQuery, ReportRow, SettingsView, SourceView,
+    KeyActionView, KeyInput, ReportQuery, ReportRow, SourceView,
 };
 use burnrate_core::import::CsvFormat;
 use burnrate_core::incident::DossierFormat;
@@ -88,16 +88,10 @@ enum Command {
     #[command(subcommand)]
     Budget(commands::budget::BudgetCmd),
     /// The alerts that fired (budget thresholds, forecasts, spikes), newest first.
-    Alerts {
-        /// Show at most this many
-        #[arg(long, value_name = "N")]
-        limit: Option<u32>,
-        #[arg(long)]
-        json: bool,
-    },
+    Alerts(commands::alerts::AlertsArgs),
     /// Show or change application settings: time_zone, quiet_hours, alerts_paused_until.
     #[command(subcommand)]
-    Settings(SettingsCmd),
+    Settings(commands::settings::SettingsCmd),
     /// Act on a provider key: disable it at the provider, list what was done.
     #[command(subcommand)]
     Key(KeyCmd),
@@ -147,19 +141,6 @@ enum ChartKindArg {
 enum ThemeArg {
     Light,
     Dark,
-}
-
-#[derive(Subcommand)]
-enum SettingsCmd {
-    /// Print the settings (or one of them).
-    Get {
-        name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
-    /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default).
-    Set { name: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -740,26 +721,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Budget(cmd) => return commands::budget::run(&app, cmd),
-        Command::Alerts { limit, json } => {
-            let alerts = app.list_alerts(limit)?;
-            if json {
-                print_json(&alerts)?;
-            } else if alerts.is_empty() {
-                println!("no alerts yet");
-            } else {
-                for a in &alerts {
-                    print_alert(a);
-                }
-            }
-        }
-        Command::Settings(SettingsCmd::Get { name, json }) => {
-            let settings = app.get_settings()?;
-            print_settings(&settings, name.as_deref(), json)?;
-        }
-        Command::Settings(SettingsCmd::Set { name, value }) => {
-            let settings = app.set_setting(&name, &value)?;
-            print_settings(&settings, Some(&name), false)?;
-        }
+        Command::Settings(cmd) => return commands::settings::run(&app, cmd),
+        Command::Alerts(args) => return commands::alerts::run(&app, args),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -776,48 +739,6 @@ fn report_undelivered(alerts: &[AlertView]) {
 /// One line per alert for `sync` and `watch`.
 fn alert_line(a: &AlertView) -> String {
     format!("alert: {} — {}", a.title, a.body)
-}
-
-fn print_alert(a: &AlertView) {
-    let shown = match (&a.notified_at, &a.notify_error) {
-        (Some(t), _) => format!("shown {t}"),
-        (None, Some(why)) => format!("not shown: {why}"),
-        (None, None) => "not shown yet".to_owned(),
-    };
-    println!("{}  {}  #{}  {}", a.fired_at, a.kind.as_str(), a.id, a.title);
-    println!("    {}", a.body);
-    println!("    ({shown})");
-}
-
-fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()> {
-    let none = || "none".to_owned();
-    let time_zone = if s.time_zone == s.effective_time_zone {
-        s.time_zone.clone()
-    } else {
-        format!("{} ({})", s.time_zone, s.effective_time_zone)
-    };
-    let all = [
-        ("time_zone", time_zone),
-        ("quiet_hours", s.quiet_hours.clone().unwrap_or_else(none)),
-        ("alerts_paused_until", s.alerts_paused_until.clone().unwrap_or_else(none)),
-        ("key_rotation_days", s.key_rotation_days.to_string()),
-    ];
-    let only = only.map(str::trim);
-    if let Some(name) = only {
-        if !all.iter().any(|(n, _)| *n == name) {
-            return Err(Error::invalid_input(format!(
-                "there is no setting {name:?}; the settings are {}",
-                burnrate_core::app_settings::NAMES.join(", ")
-            )));
-        }
-    }
-    if json {
-        return print_json(s);
-    }
-    for (name, value) in all.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
-        println!("{name} = {value}");
-    }
-    Ok(())
 }
 
 /// A progress bar on stderr for long syncs, only when a person is watching.

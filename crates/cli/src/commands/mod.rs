@@ -1,4 +1,6 @@
 //! One module per subcommand: each owns its clap arguments and a `run` that carries it out.
 
+pub mod alerts;
 pub mod budget;
 pub mod check;
+pub mod settings;
