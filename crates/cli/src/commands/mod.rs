@@ -4,3 +4,4 @@ pub mod alerts;
 pub mod budget;
 pub mod check;
 pub mod settings;
+pub mod source;
