@@ -3,5 +3,6 @@
 pub mod alerts;
 pub mod budget;
 pub mod check;
+pub mod key;
 pub mod settings;
 pub mod source;
