@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use burnrate_core::dto::SyncProgress;
 use burnrate_core::dto::{AlertView, ChartKind, ChartQuery, ChartTheme, Dimension, ReportQuery, ReportRow};
-use burnrate_core::import::CsvFormat;
-use burnrate_core::incident::DossierFormat;
 use burnrate_core::logging::Redacted;
 use burnrate_core::money::format_human;
 use burnrate_core::notify::DesktopNotifier;
@@ -79,7 +77,7 @@ enum Command {
     },
     /// Import spend from files.
     #[command(subcommand)]
-    Import(ImportCmd),
+    Import(commands::import::ImportCmd),
     /// Add, list or remove spending budgets (alerts fire at their thresholds after each sync).
     #[command(subcommand)]
     Budget(commands::budget::BudgetCmd),
@@ -93,7 +91,7 @@ enum Command {
     Key(commands::key::KeyCmd),
     /// Incident dossiers: everything Burnrate knows about a key around a spike.
     #[command(subcommand)]
-    Incident(IncidentCmd),
+    Incident(commands::incident::IncidentCmd),
     /// The gateway trust checklist: assess a gateway, attach evidence, run the paid test, export a report.
     #[command(subcommand)]
     Check(check::CheckCmd),
@@ -137,65 +135,6 @@ enum ChartKindArg {
 enum ThemeArg {
     Light,
     Dark,
-}
-
-#[derive(Subcommand)]
-enum IncidentCmd {
-    /// Export a key's incident dossier: the key, the window, hourly spend per model, the alerts
-    /// that fired and the actions taken. Times are UTC.
-    Export {
-        #[arg(long, value_name = "NAME")]
-        source: String,
-        /// The provider's id of the key
-        #[arg(long = "key", value_name = "KEY_ID")]
-        key_id: String,
-        /// Center the window on this alert's episode [default: the key's latest spike episode]
-        #[arg(long, value_name = "ID")]
-        alert: Option<i64>,
-        /// Window start: YYYY-MM-DD (UTC) or an RFC 3339 time [default: 48 h before the first spike alert]
-        #[arg(long, value_name = "WHEN")]
-        from: Option<String>,
-        /// Window end: YYYY-MM-DD (inclusive, UTC) or an RFC 3339 time [default: now]
-        #[arg(long, value_name = "WHEN")]
-        to: Option<String>,
-        #[arg(long, value_enum, default_value_t = DossierFormatArg::Md)]
-        format: DossierFormatArg,
-        /// Write here instead of standard output
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DossierFormatArg {
-    Md,
-    Csv,
-}
-
-#[derive(Subcommand)]
-enum ImportCmd {
-    /// Import daily spend from a CSV file into a source. The file's days are replaced for the
-    /// kinds it contains (re-importing never adds); a file with any error imports nothing.
-    Csv {
-        /// The source to import into (see `burnrate source list`)
-        #[arg(long, value_name = "NAME")]
-        source: String,
-        /// The CSV file; `-` reads standard input
-        file: PathBuf,
-        /// generic: day,amount,currency[,key_id,key_name,model,kind]; openai: the usage dashboard's
-        /// cost export; anthropic: the Claude Console's cost export
-        #[arg(long, value_enum, default_value_t = Format::Generic)]
-        format: Format,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Generic,
-    Openai,
-    Anthropic,
 }
 
 #[derive(Subcommand)]
@@ -454,71 +393,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
         Command::Check(cmd) => return check::run(&app, cmd).await,
-        Command::Incident(IncidentCmd::Export { source, key_id, alert, from, to, format, out }) => {
-            let dossier = app.incident_dossier(&source, &key_id, alert, from.as_deref(), to.as_deref())?;
-            let format = match format {
-                DossierFormatArg::Md => DossierFormat::Markdown,
-                DossierFormatArg::Csv => DossierFormat::Csv,
-            };
-            let text = dossier.render(format);
-            if dossier.spend.is_empty() {
-                eprintln!(
-                    "note: no spend of key {} was recorded between {} and {} (UTC); sync the source or widen --from/--to",
-                    dossier.key.id, dossier.window.from, dossier.window.to
-                );
-            }
-            match out {
-                None => print!("{text}"),
-                Some(path) => {
-                    std::fs::write(&path, text.as_bytes())
-                        .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", path.display())))?;
-                    println!(
-                        "wrote {} ({} spend rows, {} alerts, {} actions; {} to {} UTC)",
-                        path.display(),
-                        dossier.spend.len(),
-                        dossier.alerts.len(),
-                        dossier.actions.len(),
-                        dossier.window.from,
-                        dossier.window.to
-                    );
-                }
-            }
-        }
-        Command::Import(ImportCmd::Csv { source, file, format, json }) => {
-            let format = match format {
-                Format::Generic => CsvFormat::Generic,
-                Format::Openai => CsvFormat::Openai,
-                Format::Anthropic => CsvFormat::Anthropic,
-            };
-            // Refuse an oversized file before reading it into memory.
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            if size > burnrate_core::import::MAX_FILE_BYTES as u64 {
-                return Err(Error::invalid_input(format!(
-                    "{} is {} MB; Burnrate imports files up to {} MB. Export a shorter date range and import each part",
-                    file.display(),
-                    size.div_ceil(1024 * 1024),
-                    burnrate_core::import::MAX_FILE_BYTES / (1024 * 1024)
-                )));
-            }
-            let data = read_file(&file)?;
-            let summary = app.import_csv(&source, format, &data)?;
-            if json {
-                print_json(&summary)?;
-            } else {
-                let kinds: Vec<&str> = summary.kinds.iter().map(|k| k.as_str()).collect();
-                println!(
-                    "imported {} lines as {} rows into {} for {}..{} ({})",
-                    summary.lines,
-                    summary.rows_written,
-                    summary.source,
-                    summary.from,
-                    summary.to,
-                    kinds.join(", ")
-                );
-            }
-        }
         Command::Source(cmd) => return commands::source::run(&app, cmd).await,
         Command::Key(cmd) => return commands::key::run(&app, cmd).await,
+        Command::Import(cmd) => return commands::import::run(&app, cmd),
+        Command::Incident(cmd) => return commands::incident::run(&app, cmd),
         Command::Budget(cmd) => return commands::budget::run(&app, cmd),
         Command::Settings(cmd) => return commands::settings::run(&app, cmd),
         Command::Alerts(args) => return commands::alerts::run(&app, args),
@@ -565,18 +443,6 @@ fn progress_bar() -> Option<Bar> {
     let style = indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {msg}").ok()?;
     bar.set_style(style);
     Some(Bar(bar))
-}
-
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut data).map(drop)
-    } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)).map(drop)
-    };
-    read.map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", path.display())))?;
-    Ok(data)
 }
 
 fn report_cells(r: &ReportRow) -> Vec<String> {

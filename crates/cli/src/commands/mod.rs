@@ -3,6 +3,8 @@
 pub mod alerts;
 pub mod budget;
 pub mod check;
+pub mod import;
+pub mod incident;
 pub mod key;
 pub mod settings;
 pub mod source;
