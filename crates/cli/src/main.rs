@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use burnrate_core::dto::AlertView;
 use burnrate_core::dto::SyncProgress;
-use burnrate_core::dto::{AlertView, ChartKind, ChartQuery, ChartTheme, Dimension, ReportQuery, ReportRow};
 use burnrate_core::logging::Redacted;
-use burnrate_core::money::format_human;
 use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
@@ -18,13 +17,13 @@ use burnrate_core::providers::http::{ProgressFn, RetryPolicy};
 use burnrate_core::providers::HttpClient;
 use burnrate_core::secrets::{KeyringBackend, OsKeyring, ProcessEnv};
 use burnrate_core::{clock, Burnrate, Error, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 mod commands;
 mod output;
 
 use commands::check;
-use output::{print_json, print_table};
+use output::print_json;
 
 #[derive(Parser)]
 #[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
@@ -68,7 +67,7 @@ enum Command {
     },
     /// Spend reports from the ledger.
     #[command(subcommand)]
-    Report(ReportCmd),
+    Report(commands::report::ReportCmd),
     /// Keep polling every source on its schedule until interrupted (for servers); logs each poll.
     Watch {
         /// Poll every source this often instead of each provider's default interval
@@ -96,86 +95,7 @@ enum Command {
     #[command(subcommand)]
     Check(check::CheckCmd),
     /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
-    Chart {
-        /// daily: spend per UTC day stacked by --by; cumulative: this month's running total
-        /// against the monthly budget, with the forecast; hourly: the UTC hours of --to (today),
-        /// from the sources that report by the hour
-        #[arg(value_enum)]
-        kind: ChartKindArg,
-        #[arg(long = "by", value_enum, default_value_t = By::Key)]
-        by: By,
-        /// First UTC day, inclusive (YYYY-MM-DD) [default: 30 days before --to]
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        from: Option<String>,
-        /// Last UTC day, inclusive (YYYY-MM-DD) [default: today]
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        to: Option<String>,
-        /// ISO currency to draw [default: the one with the most spend]
-        #[arg(long, value_name = "CODE")]
-        currency: Option<String>,
-        /// Series named before the rest is "other" (1-20)
-        #[arg(long, value_name = "N")]
-        top: Option<u32>,
-        #[arg(long, value_enum, default_value_t = ThemeArg::Light)]
-        theme: ThemeArg,
-        /// FILE.svg or FILE.png
-        #[arg(long, value_name = "FILE")]
-        out: std::path::PathBuf,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ChartKindArg {
-    Daily,
-    Cumulative,
-    Hourly,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ThemeArg {
-    Light,
-    Dark,
-}
-
-#[derive(Subcommand)]
-enum ReportCmd {
-    /// Billed against token-based estimated spend per source and day, where both exist.
-    Reconcile {
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        from: Option<String>,
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        to: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Spend per UTC day, optionally split by key, model and/or source.
-    Daily {
-        #[arg(long = "by", value_enum)]
-        by: Vec<By>,
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        from: Option<String>,
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        to: Option<String>,
-        #[arg(long, conflicts_with = "csv")]
-        json: bool,
-        #[arg(long)]
-        csv: bool,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum By {
-    Key,
-    Model,
-    Source,
-}
-
-fn dimension(by: By) -> Dimension {
-    match by {
-        By::Key => Dimension::Key,
-        By::Model => Dimension::Model,
-        By::Source => Dimension::Source,
-    }
+    Chart(commands::chart::ChartArgs),
 }
 
 fn main() -> ExitCode {
@@ -304,99 +224,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("stopping after the poll in flight…");
             poller.stop().await;
         }
-        Command::Report(ReportCmd::Reconcile { from, to, json }) => {
-            let rows = app.reconcile(&ReportQuery { by: vec![], from, to })?;
-            if json {
-                print_json(&rows)?;
-            } else if rows.is_empty() {
-                println!("nothing to reconcile: no day in this range has both billed and estimated spend");
-            } else {
-                let cells: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.day.clone(),
-                            r.source.clone(),
-                            r.billed.clone(),
-                            r.estimated.clone(),
-                            r.difference.clone(),
-                            r.currency.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["DAY", "SOURCE", "BILLED", "ESTIMATED", "DIFFERENCE", "CURRENCY"], &cells);
-            }
-        }
-        Command::Report(ReportCmd::Daily { by, from, to, json, csv }) => {
-            let by = by.into_iter().map(dimension).collect();
-            let rows = app.daily_report(&ReportQuery { by, from, to })?;
-            if json {
-                print_json(&rows)?;
-            } else if csv {
-                print_csv(&rows);
-            } else {
-                print_report(&rows);
-            }
-        }
-        Command::Chart { kind, by, from, to, currency, top, theme, out } => {
-            let png = match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-                Some("png") => true,
-                Some("svg") => false,
-                _ => {
-                    return Err(Error::invalid_input(format!(
-                        "{} must end in .svg or .png (that decides the format)",
-                        out.display()
-                    )))
-                }
-            };
-            let query = ChartQuery {
-                kind: match kind {
-                    ChartKindArg::Daily => ChartKind::Daily,
-                    ChartKindArg::Cumulative => ChartKind::Cumulative,
-                    ChartKindArg::Hourly => ChartKind::Hourly,
-                },
-                by: dimension(by),
-                from,
-                to,
-                currency,
-                top,
-                theme: match theme {
-                    ThemeArg::Light => ChartTheme::Light,
-                    ThemeArg::Dark => ChartTheme::Dark,
-                },
-                width: None,
-                height: None,
-            };
-            let view = app.chart(&query)?;
-            let bytes = if png { burnrate_core::charts::svg_to_png(&view.svg, 2.0)? } else { view.svg.into_bytes() };
-            std::fs::write(&out, &bytes)
-                .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", out.display())))?;
-            match (&view.empty, &view.currency) {
-                (Some(why), _) => eprintln!("note: {why}"),
-                (None, Some(currency)) if view.currencies.len() > 1 => eprintln!(
-                    "note: drew {currency} only; this range also has {} (use --currency)",
-                    view.currencies.iter().filter(|c| *c != currency).cloned().collect::<Vec<_>>().join(", ")
-                ),
-                _ => {}
-            }
-            if let Some(note) = &view.note {
-                eprintln!("note: {note}");
-            }
-            println!(
-                "wrote {} ({} series, {} to {}, total {} {})",
-                out.display(),
-                view.series.len(),
-                view.from,
-                view.to,
-                view.total.as_deref().unwrap_or("0"),
-                view.currency.as_deref().unwrap_or("")
-            );
-        }
         Command::Check(cmd) => return check::run(&app, cmd).await,
         Command::Source(cmd) => return commands::source::run(&app, cmd).await,
         Command::Key(cmd) => return commands::key::run(&app, cmd).await,
         Command::Import(cmd) => return commands::import::run(&app, cmd),
         Command::Incident(cmd) => return commands::incident::run(&app, cmd),
+        Command::Report(cmd) => return commands::report::run(&app, cmd),
+        Command::Chart(args) => return commands::chart::run(&app, args),
         Command::Budget(cmd) => return commands::budget::run(&app, cmd),
         Command::Settings(cmd) => return commands::settings::run(&app, cmd),
         Command::Alerts(args) => return commands::alerts::run(&app, args),
@@ -443,38 +277,4 @@ fn progress_bar() -> Option<Bar> {
     let style = indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {msg}").ok()?;
     bar.set_style(style);
     Some(Bar(bar))
-}
-
-fn report_cells(r: &ReportRow) -> Vec<String> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    vec![
-        r.day.clone(),
-        opt(&r.source),
-        opt(&r.key_name),
-        opt(&r.model),
-        r.amount.clone(),
-        r.currency.clone(),
-        r.kind.as_str().to_owned(),
-    ]
-}
-
-fn print_report(rows: &[ReportRow]) {
-    if rows.is_empty() {
-        println!("no spend in this range; run `burnrate sync` first, or widen --from/--to");
-        return;
-    }
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut c = report_cells(r);
-            let micros = burnrate_core::money::parse_micros(&r.amount).unwrap_or(0);
-            c[4] = format_human(micros, "").trim_end().to_owned();
-            c
-        })
-        .collect();
-    print_table(&["DAY", "SOURCE", "KEY", "MODEL", "AMOUNT", "CURRENCY", "KIND"], &cells);
-}
-
-fn print_csv(rows: &[ReportRow]) {
-    print!("{}", burnrate_core::ledger::report_csv(rows));
 }
