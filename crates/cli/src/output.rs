@@ -1,5 +1,6 @@
-//! The printing that more than one command shares: JSON and aligned tables.
+//! The printing that more than one command shares: JSON, aligned tables and alert lines.
 
+use burnrate_core::dto::AlertView;
 use burnrate_core::{Error, Result};
 
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
@@ -24,4 +25,18 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     for r in rows {
         line(r.iter().map(String::as_str).collect());
     }
+}
+
+/// Says once on stderr why alerts did not reach the desktop (they are recorded regardless).
+pub fn report_undelivered(alerts: &[AlertView]) {
+    let mut reasons: Vec<&str> = alerts.iter().filter_map(|a| a.notify_error.as_deref()).collect();
+    reasons.dedup();
+    for reason in reasons {
+        eprintln!("note: alerts not shown on the desktop: {reason}");
+    }
+}
+
+/// One line per alert for `sync` and `watch`.
+pub fn alert_line(a: &AlertView) -> String {
+    format!("alert: {} — {}", a.title, a.body)
 }

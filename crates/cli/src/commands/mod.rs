@@ -13,6 +13,8 @@ pub mod key;
 pub mod report;
 pub mod settings;
 pub mod source;
+pub mod sync;
+pub mod watch;
 
 /// How `report daily --by` and `chart --by` split spend.
 #[derive(Clone, Copy, ValueEnum)]
