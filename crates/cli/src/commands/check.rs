@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use burnrate_core::checklist::dto::{
     Answer, AssessmentView, EvidenceView, Integrity, NewAssessmentRequest, ReportFormat, SmokeRequest, SmokeResult,
 };
+use burnrate_core::dto::KeyInput;
 use burnrate_core::money::format_human;
 use burnrate_core::{Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Subcommand, ValueEnum};
+
+use crate::output::{print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum CheckCmd {
@@ -348,7 +351,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 recheck_after_days: recheck_days,
             })?;
             if json {
-                crate::print_json(&v)?;
+                print_json(&v)?;
             } else {
                 println!("{}", v.id);
             }
@@ -366,7 +369,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 },
             )?;
             if json {
-                crate::print_json(&v)?;
+                print_json(&v)?;
             } else {
                 println!("#{} {}: {} — {}", v.id, v.name, v.claim.label, v.verdict.headline);
             }
@@ -374,7 +377,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
         CheckCmd::List { json } => {
             let list = app.list_assessments()?;
             if json {
-                crate::print_json(&list)?;
+                print_json(&list)?;
             } else if list.is_empty() {
                 println!("no assessments yet; start one with: burnrate check new --name NAME --base-url URL");
             } else {
@@ -397,7 +400,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                crate::print_table(
+                print_table(
                     &["ID", "NAME", "BASE URL", "ANSWERED", "EVIDENCE", "INTEGRITY", "RE-CHECK BY", "VERDICT"],
                     &rows,
                 );
@@ -406,7 +409,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
         CheckCmd::Show { id, json } => {
             let v = app.get_assessment(id)?;
             if json {
-                crate::print_json(&v)?;
+                print_json(&v)?;
                 if v.integrity_problems > 0 {
                     eprintln!("warning: {} evidence file(s) changed or missing", v.integrity_problems);
                 }
@@ -443,22 +446,14 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             println!("attached {}", evidence_line(&e));
         }
         CheckCmd::Smoke { id, key_env, calls, max_usd, models, timeout_ms, yes, json } => {
-            let key = std::env::var(&key_env).ok().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).ok_or_else(
-                || {
-                    Error::new(
-                        ErrorCode::KeyMissing,
-                        format!("the environment variable {key_env} is not set or empty; export the gateway key in it"),
-                    )
-                },
-            )?;
-            burnrate_core::redact::register_secret(&key);
+            let key = app.gateway_key(Some(&KeyInput::Env { var: key_env }))?;
             let req = SmokeRequest { models, calls, max_usd, timeout_ms };
             let plan = app.smoke_plan(id, &req, &key).await?;
             eprintln!("plan: {}", plan.summary);
             confirm(yes)?;
             let result = app.smoke_run(id, &plan, &key).await?;
             if json {
-                crate::print_json(&result)?;
+                print_json(&result)?;
             } else {
                 print_smoke(&result);
             }
@@ -502,7 +497,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             use burnrate_core::checklist::watch::UrlStatus;
             let checks = app.recheck_urls(id).await?;
             if json {
-                crate::print_json(&checks)?;
+                print_json(&checks)?;
             } else if checks.is_empty() {
                 println!("no URL evidence to check; attach one with: burnrate check attach ID QUESTION --url URL");
             }

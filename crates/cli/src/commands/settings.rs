@@ -1,0 +1,67 @@
+//! `burnrate settings …`: show or change the application settings.
+
+use std::process::ExitCode;
+
+use burnrate_core::dto::SettingsView;
+use burnrate_core::{Burnrate, Error, Result};
+use clap::Subcommand;
+
+use crate::output::print_json;
+
+#[derive(Subcommand)]
+pub enum SettingsCmd {
+    /// Print the settings (or one of them).
+    Get {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
+    /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default).
+    Set { name: String, value: String },
+}
+
+pub fn run(app: &Burnrate, cmd: SettingsCmd) -> Result<ExitCode> {
+    match cmd {
+        SettingsCmd::Get { name, json } => {
+            let settings = app.get_settings()?;
+            print_settings(&settings, name.as_deref(), json)?;
+        }
+        SettingsCmd::Set { name, value } => {
+            let settings = app.set_setting(&name, &value)?;
+            print_settings(&settings, Some(&name), false)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()> {
+    let none = || "none".to_owned();
+    let time_zone = if s.time_zone == s.effective_time_zone {
+        s.time_zone.clone()
+    } else {
+        format!("{} ({})", s.time_zone, s.effective_time_zone)
+    };
+    let all = [
+        ("time_zone", time_zone),
+        ("quiet_hours", s.quiet_hours.clone().unwrap_or_else(none)),
+        ("alerts_paused_until", s.alerts_paused_until.clone().unwrap_or_else(none)),
+        ("key_rotation_days", s.key_rotation_days.to_string()),
+    ];
+    let only = only.map(str::trim);
+    if let Some(name) = only {
+        if !all.iter().any(|(n, _)| *n == name) {
+            return Err(Error::invalid_input(format!(
+                "there is no setting {name:?}; the settings are {}",
+                burnrate_core::app_settings::NAMES.join(", ")
+            )));
+        }
+    }
+    if json {
+        return print_json(s);
+    }
+    for (name, value) in all.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
+        println!("{name} = {value}");
+    }
+    Ok(())
+}

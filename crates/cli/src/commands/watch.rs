@@ -1,0 +1,53 @@
+//! `burnrate watch`: keep polling every source on its schedule until interrupted.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
+use burnrate_core::{Burnrate, Result};
+use clap::Args;
+
+use crate::output::{alert_line, report_undelivered};
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Poll every source this often instead of each provider's default interval
+    #[arg(long, value_name = "SECS")]
+    every: Option<u64>,
+}
+
+/// Takes the core by value: the poller keeps it for as long as it runs.
+pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
+    let WatchArgs { every } = args;
+    let config = PollerConfig { interval: every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
+    let poller = PollerHandle::start(Arc::new(app), config);
+    let mut events = poller.subscribe();
+    eprintln!("watching; press Ctrl-C to stop");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            event = events.recv() => match event {
+                Ok(PollerEvent::Finished(outcomes)) => {
+                    for o in outcomes {
+                        match o.error {
+                            None => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+                            Some(e) => println!("error: {}: {}", o.source, e.message),
+                        }
+                    }
+                }
+                Ok(PollerEvent::AlertsFired(alerts)) => {
+                    for a in &alerts {
+                        println!("{}", alert_line(a));
+                    }
+                    report_undelivered(&alerts);
+                }
+                Ok(PollerEvent::Progress(_)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    eprintln!("stopping after the poll in flight…");
+    poller.stop().await;
+    Ok(ExitCode::SUCCESS)
+}

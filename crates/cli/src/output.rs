@@ -1,0 +1,42 @@
+//! The printing that more than one command shares: JSON, aligned tables and alert lines.
+
+use burnrate_core::dto::AlertView;
+use burnrate_core::{Error, Result};
+
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Prints rows as aligned columns.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+/// Says once on stderr why alerts did not reach the desktop (they are recorded regardless).
+pub fn report_undelivered(alerts: &[AlertView]) {
+    let mut reasons: Vec<&str> = alerts.iter().filter_map(|a| a.notify_error.as_deref()).collect();
+    reasons.dedup();
+    for reason in reasons {
+        eprintln!("note: alerts not shown on the desktop: {reason}");
+    }
+}
+
+/// One line per alert for `sync` and `watch`.
+pub fn alert_line(a: &AlertView) -> String {
+    format!("alert: {} — {}", a.title, a.body)
+}
