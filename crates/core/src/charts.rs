@@ -126,6 +126,56 @@ fn axis_money(units: f64, axis_top: f64) -> String {
     }
 }
 
+/// The frame every chart draws on: one column per day or hour on x (`columns`, centred on
+/// 0, 1, …; `x_label(i)` names column i or leaves it blank), money from 0 to `y_top` on y, the
+/// caption above and the mesh in the theme's colours.
+fn money_frame<'a, 'b>(
+    plot: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    t: &Theme,
+    caption: String,
+    columns: usize,
+    x_labels: usize,
+    y_top: f64,
+    x_label: &dyn Fn(usize) -> Option<String>,
+) -> Result<
+    ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+> {
+    let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
+    let mut chart = ChartBuilder::on(plot)
+        .margin(12)
+        .caption(caption, font(16))
+        .x_label_area_size(28)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5f64..(columns as f64 - 0.5), 0f64..y_top)
+        .map_err(draw_error)?;
+    // Only whole column positions carry a label; plotters also asks for points between them.
+    let label_at = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() > 0.01 || i < 0.0 || i as usize >= columns {
+            return String::new();
+        }
+        x_label(i as usize).unwrap_or_default()
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(x_labels)
+        .x_label_formatter(&label_at)
+        .y_labels(6)
+        .y_label_formatter(&|y| axis_money(*y, y_top))
+        .axis_style(t.text)
+        .light_line_style(t.background)
+        .bold_line_style(t.grid)
+        .label_style(font(12))
+        .draw()
+        .map_err(draw_error)?;
+    Ok(chart)
+}
+
 /// Width of the legend column right of the plot.
 const LEGEND_WIDTH: u32 = 190;
 
@@ -479,7 +529,6 @@ fn stacked(
     }
     let max_units = stacks.iter().copied().max().unwrap_or(0) as f64 / 1e6;
     let y_top = if max_units > 0.0 { max_units * 1.08 } else { 1.0 };
-    let n = days.len() as f64;
 
     let mut svg = String::new();
     let mut bars = Vec::new();
@@ -487,36 +536,9 @@ fn stacked(
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&t.background).map_err(draw_error)?;
         let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
-        let caption = caption(&currency);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .caption(caption, font(16))
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(-0.5f64..(n - 0.5), 0f64..y_top)
-            .map_err(draw_error)?;
         let label_every = (days.len() / 10).max(1);
-        let x_label = |x: &f64| {
-            let i = x.round() as i64;
-            if (x - i as f64).abs() > 0.01 || i < 0 || i as usize >= days.len() || i as usize % label_every != 0 {
-                return String::new();
-            }
-            axis.tick(days[i as usize])
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(days.len().min(60))
-            .x_label_formatter(&x_label)
-            .y_labels(6)
-            .y_label_formatter(&|y| axis_money(*y, y_top))
-            .axis_style(t.text)
-            .light_line_style(t.background)
-            .bold_line_style(t.grid)
-            .label_style(font(12))
-            .draw()
-            .map_err(draw_error)?;
+        let x_label = |i: usize| (i % label_every == 0).then(|| axis.tick(days[i]));
+        let mut chart = money_frame(&plot, &t, caption(&currency), days.len(), days.len().min(60), y_top, &x_label)?;
 
         let mut base = vec![0i64; days.len()];
         // Bottom-up in rank order: the biggest series sits on the axis, "other" on top.
@@ -630,35 +652,9 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&t.background).map_err(draw_error)?;
         let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        let font = |size: u32| ("sans-serif", size).into_font().color(&t.text);
         let caption = format!("Month to date, {currency} · {}", month_start.format("%B %Y"));
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .caption(caption, font(16))
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(-0.5f64..(n - 0.5), 0f64..y_top)
-            .map_err(draw_error)?;
-        let x_label = |x: &f64| {
-            let i = x.round() as i64;
-            if (x - i as f64).abs() > 0.01 || i < 0 || i as usize >= days.len() || i % 5 != 0 {
-                return String::new();
-            }
-            days[i as usize].format("%d").to_string()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(days.len())
-            .x_label_formatter(&x_label)
-            .y_labels(6)
-            .y_label_formatter(&|y| axis_money(*y, y_top))
-            .axis_style(t.text)
-            .light_line_style(t.background)
-            .bold_line_style(t.grid)
-            .label_style(font(12))
-            .draw()
-            .map_err(draw_error)?;
+        let x_label = |i: usize| (i % 5 == 0).then(|| days[i].format("%d").to_string());
+        let mut chart = money_frame(&plot, &t, caption, days.len(), days.len(), y_top, &x_label)?;
         let mut entries =
             vec![(if estimated { "spent (incl. estimates)".to_owned() } else { "spent".to_owned() }, color, false)];
         let line: Vec<(f64, f64)> = points.iter().map(|(i, _, m)| (*i as f64, *m as f64 / 1e6)).collect();
