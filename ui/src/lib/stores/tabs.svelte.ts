@@ -1,0 +1,34 @@
+import { tick } from 'svelte';
+import { budgets } from './budgets.svelte';
+
+export type Tab = 'spend' | 'budgets' | 'alerts' | 'gateways' | 'settings';
+
+export const TABS: { id: Tab; label: string }[] = [
+  { id: 'spend', label: 'Spend' },
+  { id: 'budgets', label: 'Budgets' },
+  { id: 'alerts', label: 'Alerts' },
+  { id: 'gateways', label: 'Gateways' },
+  { id: 'settings', label: 'Settings' },
+];
+
+/** Which tab is shown, and what opening a tab starts. */
+class Tabs {
+  current = $state<Tab>('spend');
+  /** Alerts fired while the Alerts tab was not shown. */
+  unreadAlerts = $state(0);
+  /** The Gateways tab loads its assessments when first opened, then stays mounted. */
+  gatewaysOpened = $state(false);
+
+  async select(next: Tab, focusTab = false) {
+    this.current = next;
+    if (next === 'alerts') this.unreadAlerts = 0;
+    if (next === 'budgets') void budgets.ensureKeys();
+    if (next === 'gateways') this.gatewaysOpened = true;
+    if (focusTab) {
+      await tick();
+      document.getElementById(`tab-${next}`)?.focus();
+    }
+  }
+}
+
+export const tabs = new Tabs();
