@@ -666,6 +666,21 @@ describe('settings', () => {
     assert.match(await text(page.locator('#status')), /Desktop alerts resumed/);
   });
 
+  test('a pause from the tray shows in the open window without a reload', async () => {
+    const backend = backendWithAlerts();
+    const { page } = await open(backend, { clock: { time: NOW } });
+    await page.click('#tab-settings');
+    const pause = page.locator('#pause-alerts');
+    await eventually(async () => (await pause.getAttribute('aria-disabled')) === null);
+    assert.equal(await pause.getAttribute('data-paused'), 'false');
+
+    await emit(page, 'settings-changed', { ...backend.settings, alerts_paused_until: '2026-01-14T10:00:00Z' });
+    await eventually(async () => (await pause.getAttribute('data-paused')) === 'true');
+    assert.equal(await text(pause), 'Resume alerts');
+    assert.match(await text(page.locator('#status')), /Settings changed from the tray/);
+    assert.deepEqual(backend.callsTo('pause_alerts'), [], 'the window only showed what the tray did');
+  });
+
   test('time zone and quiet hours are saved by name; errors keep the input', async () => {
     const backend = backendWithAlerts();
     const { page } = await open(backend);
