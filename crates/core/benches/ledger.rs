@@ -27,6 +27,7 @@ const MODELS: usize = 10;
 const DAYS: i64 = 365;
 const DAYS_PER_PAGE: i64 = 5;
 
+#[allow(unsafe_code, reason = "libc has no safe wrapper for the process CPU clock")]
 fn cpu_time() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
@@ -192,6 +193,7 @@ fn report_bench() {
     }
 }
 
+#[allow(clippy::disallowed_methods, reason = "a benchmark's own switch, not the app's environment")]
 fn main() {
     // BENCH=report runs only the report benchmark.
     if std::env::var("BENCH").as_deref() == Ok("report") {

@@ -11,6 +11,7 @@ pub trait Clock: Send + Sync {
 
 pub struct SystemClock;
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods, reason = "the one reading of the system clock")]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }

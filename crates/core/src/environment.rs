@@ -17,6 +17,7 @@ pub trait Environment: Send + Sync {
 
 /// The real process environment.
 pub struct ProcessEnv;
+#[allow(clippy::disallowed_methods, reason = "the one reader of the process environment")]
 impl Environment for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()

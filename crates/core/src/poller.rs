@@ -357,6 +357,8 @@ fn jittered(d: Duration, fraction: f64) -> Duration {
     if fraction <= 0.0 {
         return d;
     }
+    // A seed, not a reading of the time: the injected clock may be fixed (tests, BURNRATE_NOW).
+    #[allow(clippy::disallowed_methods)]
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
     let unit = f64::from(nanos % 10_000) / 10_000.0; // [0, 1)
