@@ -3,19 +3,23 @@
 
 use std::sync::Arc;
 
+use burnrate_core::alerts::AlertView;
 use burnrate_core::budgets::{AddBudgetRequest, BudgetView};
+use burnrate_core::charts::{ChartFormat, ChartQuery, ChartView};
 use burnrate_core::checklist::dto::{
     Answer, AssessmentSummary, AssessmentView, EvidenceView, NewAssessmentRequest, ReportFormat, SmokePlan,
     SmokeRequest, SmokeResult,
 };
 use burnrate_core::checklist::watch::UrlCheck;
+use burnrate_core::connection_test::ConnectionCheck;
+use burnrate_core::dashboard::KeyRow;
 use burnrate_core::dto::{
-    AddSourceRequest, AlertView, AppInfo, ChartFormat, ChartQuery, ChartView, ConnectionCheck, DisableConfirm,
-    KeyActionView, KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
+    AddSourceRequest, AppInfo, KeyInput, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
     SyncOutcome,
 };
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
+use burnrate_core::key_actions::{DisableConfirm, KeyActionView};
 use burnrate_core::poller::{PollerHandle, SourceStatus};
 use burnrate_core::tray_status::TrayStatus;
 use burnrate_core::{ApiError, Burnrate, Error};

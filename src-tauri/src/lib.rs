@@ -16,8 +16,8 @@ use burnrate_core::paths::Paths;
 use burnrate_core::process::ProcessOptions;
 use burnrate_core::{Burnrate, Result};
 
+use burnrate_core::alerts::AlertKind;
 use burnrate_core::checklist::watch::UrlStatus;
-use burnrate_core::dto::AlertKind;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use tauri::{Emitter, Manager};
 use tracing_subscriber::layer::SubscriberExt;

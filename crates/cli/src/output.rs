@@ -1,6 +1,6 @@
 //! The printing that more than one command shares: JSON, aligned tables and alert lines.
 
-use burnrate_core::dto::AlertView;
+use burnrate_core::alerts::AlertView;
 use burnrate_core::{Error, Result};
 
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use burnrate_core::charts::{ChartKind, ChartQuery, ChartTheme};
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::{AddSourceRequest, ChartKind, ChartQuery, ChartTheme, Dimension, KeyInput};
+use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;

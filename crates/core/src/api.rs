@@ -6,17 +6,20 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{Datelike, Duration as Days, NaiveDate};
 
+use crate::alerts::AlertView;
 use crate::alerts::{deliver, engine, store};
 use crate::app_settings::{self, AppSettings};
 use crate::budgets::{self, Budget, Scope};
 use crate::budgets::{AddBudgetRequest, BudgetScopeKind, BudgetView};
+use crate::charts::{ChartFormat, ChartKind, ChartQuery, ChartView};
 use crate::clock::Clock;
+use crate::connection_test::ConnectionCheck;
+use crate::dashboard::KeyRow;
 use crate::days::{parse_day, ts_to_rfc3339, DayRange};
 use crate::db;
 use crate::dto::{
-    AddSourceRequest, AlertView, AppInfo, ChartFormat, ChartKind, ChartQuery, ChartView, ConnectionCheck, Dimension,
-    KeyInput, KeyRow, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView, SyncOutcome,
-    SyncReport,
+    AddSourceRequest, AppInfo, Dimension, KeyInput, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView,
+    SourceView, SyncOutcome, SyncReport,
 };
 use crate::environment::Environment;
 use crate::error::{ApiError, Error, ErrorCode, Result};

@@ -6,14 +6,41 @@
 //! provider's documentation promises: a key that lists no keys, or gets only account totals,
 //! shows exactly that.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use ts_rs::TS;
 
-use crate::dto::{ConnectionCheck, ReadableItem};
 use crate::error::ApiError;
 use crate::money::format_human;
 use crate::poll::SpendKind;
 use crate::poll::{BucketWidth, PollResult};
 use crate::providers::ProviderId;
+
+/// What a key could read in a test poll of the last two UTC days ("test connection").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    pub provider: ProviderId,
+    pub base_url: String,
+    pub key_fingerprint: String,
+    pub from: String,
+    pub to: String,
+    pub elapsed_ms: u32,
+    /// One line per kind of data, readable or not, in the order the UI shows them.
+    pub readable: Vec<ReadableItem>,
+    /// Why the test failed, with what to do; None when `ok`.
+    pub error: Option<ApiError>,
+}
+
+/// One kind of data a key can or cannot read, e.g. "API keys": "3 keys: prod, staging, ci".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReadableItem {
+    pub what: String,
+    pub readable: bool,
+    pub detail: String,
+}
 
 /// How many key and model names the summary lists before saying "and N more".
 const NAMES_SHOWN: usize = 5;

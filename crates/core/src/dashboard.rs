@@ -2,17 +2,58 @@
 //! (old, dormant, without any limit). Read from the same counted rows as the reports, so a key's
 //! figures here always match `report daily --by key`.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use ts_rs::TS;
 
 use chrono::{Days, NaiveDate};
 use rusqlite::Connection;
 
 use crate::budgets::{self, Scope};
 use crate::days::{ts_to_day, ts_to_rfc3339, DayRange};
-use crate::dto::KeyRow;
 use crate::error::Result;
 use crate::ledger::counted_rows;
 use crate::money::format_micros;
+
+/// One key (in one currency) in the dashboard's key table. Amounts are decimal strings; the
+/// sparkline is micro-units per UTC day, oldest first, over the last 30 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct KeyRow {
+    pub source: String,
+    pub provider: String,
+    pub key_id: String,
+    pub name: Option<String>,
+    /// e.g. `sk-…abcd`; never the key.
+    pub fingerprint: Option<String>,
+    /// Empty for a key without spend in the window.
+    pub currency: String,
+    pub today: String,
+    pub last_7_days: String,
+    pub last_30_days: String,
+    #[ts(type = "number[]")]
+    pub sparkline: Vec<i64>,
+    /// This key's part of the 30-day total in its currency, in 1/100 of a percent.
+    pub share_basis_points: u32,
+    /// Some of the amounts are token-based estimates.
+    pub estimated: bool,
+    /// The provider's spending limit on the key, e.g. "100.000000 USD".
+    pub limit: Option<String>,
+    /// A Burnrate budget on this key, described.
+    pub budget: Option<String>,
+    pub created_at: Option<String>,
+    #[ts(type = "number | null")]
+    pub age_days: Option<i64>,
+    /// Older than 90 days: time to rotate.
+    pub rotation_due: bool,
+    /// No spend in the last 30 days.
+    pub dormant: bool,
+    /// Neither a provider limit nor a Burnrate budget caps it.
+    pub no_limit: bool,
+    pub disabled: bool,
+    /// dev, staging or prod, where known.
+    pub environment: Option<String>,
+}
 
 /// Days of history the table covers (the sparkline's points).
 pub const WINDOW_DAYS: u64 = 30;

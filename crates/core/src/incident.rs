@@ -20,8 +20,8 @@ use ts_rs::TS;
 
 use crate::api::Burnrate;
 use crate::days::{day_start, ts_to_rfc3339};
-use crate::dto::KeyActionView;
 use crate::error::{Error, ErrorCode, Result};
+use crate::key_actions::KeyActionView;
 use crate::key_actions::{self, KeyRow};
 use crate::money::format_micros;
 use crate::poll::SpendKind;

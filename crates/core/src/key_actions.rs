@@ -9,14 +9,56 @@
 //! missing confirmation, unsupported provider) are not recorded: nothing was done.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::api::Burnrate;
 use crate::days::ts_to_rfc3339;
-use crate::dto::{DisableConfirm, KeyAction, KeyActionView};
 use crate::error::{Error, ErrorCode, Result};
-use crate::providers::DisableSupport;
-use crate::providers::{disable_unsupported, KeyActionContext, KeyTarget};
+use crate::providers::{disable_unsupported, DisableSupport, KeyActionContext, KeyTarget, ProviderId};
 use crate::sources::{self, Source};
+
+/// The confirmations a key action needs. The UI sets them from its confirmation dialog, the
+/// CLI from `--yes` and `--i-understand-this-deletes-the-key`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DisableConfirm {
+    /// The user confirmed that every app using the key stops working.
+    pub confirmed: bool,
+    /// The user acknowledged that the provider deletes the key for good (required when the
+    /// provider's support is `irreversible`).
+    pub acknowledged_irreversible: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum KeyAction {
+    Disable,
+}
+
+/// One action taken on a provider key, as recorded in the ledger (successful or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct KeyActionView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub source: String,
+    pub provider: ProviderId,
+    /// The provider's id of the key (never the key itself).
+    pub key_id: String,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub action: KeyAction,
+    /// UTC, RFC 3339.
+    pub requested_at: String,
+    pub ok: bool,
+    /// What the provider answered, or the error the user saw.
+    pub detail: String,
+    /// The alert the action answered, if any.
+    #[ts(type = "number | null")]
+    pub alert_id: Option<i64>,
+}
 
 /// What the ledger knows about one provider key (`api_keys`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

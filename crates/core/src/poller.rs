@@ -13,8 +13,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use ts_rs::TS;
 
+use crate::alerts::AlertView;
 use crate::api::Burnrate;
-use crate::dto::{AlertView, SyncOutcome};
+use crate::dto::SyncOutcome;
 use crate::error::{ApiError, ErrorCode};
 use crate::poll::SyncProgress;
 use crate::providers::ProviderId;

@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::alerts::{AlertKind, AlertView};
 use crate::budgets::BudgetView;
-use crate::dto::{AlertKind, AlertView, ReportRow};
+use crate::dto::ReportRow;
 use crate::money::{format_human, parse_micros};
 
 /// How many keys the tray menu lists.

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use burnrate_core::budgets::AddBudgetRequest;
+use burnrate_core::charts::{ChartKind, ChartQuery, ChartTheme, ChartView};
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::{AddSourceRequest, ChartKind, ChartQuery, ChartTheme, ChartView, Dimension, KeyInput};
+use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
@@ -287,8 +288,8 @@ fn png_export_draws_the_text_too() {
 fn saved_charts_land_under_exports_as_svg_or_png() {
     let (dir, core) = seeded();
     let q = query(Dimension::Model, "2026-03-01", "2026-03-05");
-    let svg = core.save_chart(&q, burnrate_core::dto::ChartFormat::Svg).unwrap();
-    let png = core.save_chart(&q, burnrate_core::dto::ChartFormat::Png).unwrap();
+    let svg = core.save_chart(&q, burnrate_core::charts::ChartFormat::Svg).unwrap();
+    let png = core.save_chart(&q, burnrate_core::charts::ChartFormat::Png).unwrap();
     assert!(svg.starts_with(dir.path().join("exports")));
     assert_eq!(
         svg.file_name().unwrap().to_str().unwrap(),

@@ -7,10 +7,10 @@ mod common;
 
 use std::time::Duration;
 
+use burnrate_core::alerts::AlertKind;
 use burnrate_core::checklist::dto::NewAssessmentRequest;
 use burnrate_core::checklist::watch::UrlStatus;
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::AlertKind;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::HttpClient;

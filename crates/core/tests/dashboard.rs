@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use burnrate_core::budgets::AddBudgetRequest;
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::{AddSourceRequest, KeyInput, KeyRow};
+use burnrate_core::dashboard::KeyRow;
+use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;

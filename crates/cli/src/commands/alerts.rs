@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use burnrate_core::dto::AlertView;
+use burnrate_core::alerts::AlertView;
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use burnrate_core::dto::{ChartKind, ChartQuery, ChartTheme};
+use burnrate_core::charts::{ChartKind, ChartQuery, ChartTheme};
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Args, ValueEnum};
 

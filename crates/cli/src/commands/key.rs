@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use burnrate_core::dto::{DisableConfirm, KeyActionView};
+use burnrate_core::key_actions::{DisableConfirm, KeyActionView};
 use burnrate_core::providers::DisableSupport;
 use burnrate_core::{Burnrate, Error, ErrorCode, Result};
 use clap::Subcommand;
@@ -130,7 +130,7 @@ fn describe_action_key(a: &KeyActionView) -> String {
     }
 }
 
-fn print_key_table(table: &[burnrate_core::dto::KeyRow]) {
+fn print_key_table(table: &[burnrate_core::dashboard::KeyRow]) {
     let rows: Vec<Vec<String>> = table
         .iter()
         .map(|r| {

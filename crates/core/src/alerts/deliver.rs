@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use super::dto::{AlertKind, AlertView};
 use super::store;
 use crate::app_settings::AppSettings;
-use crate::dto::{AlertKind, AlertView};
 use crate::error::Result;
 use crate::notify::{Notice, NoticeUrgency, Notifier};
 

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 
+use super::dto::AlertKind;
 use super::forecast::{project, PACE_WINDOW_DAYS};
 use super::spike_alerts::spike_alerts;
 use super::spikes::SpikeConfig;
@@ -22,7 +23,6 @@ use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
 use crate::days::{ts_to_day, DayRange};
-use crate::dto::AlertKind;
 use crate::error::{Error, Result};
 use crate::ledger::counted_rows;
 use crate::money::format_human;
@@ -394,13 +394,13 @@ pub(crate) mod tests {
         budgets::add(conn, at(created).timestamp(), &req).unwrap()
     }
 
-    fn fire_all(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
+    fn fire_all(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::alerts::AlertView> {
         let ids = evaluate(conn, at(now), &settings(zone)).unwrap();
         store::get_many(conn, &ids).unwrap()
     }
 
     /// The threshold alerts an evaluation fires (spikes and forecasts have their own tests).
-    fn fire(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::dto::AlertView> {
+    fn fire(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::alerts::AlertView> {
         fire_all(conn, now, zone).into_iter().filter(|a| a.kind == AlertKind::Threshold).collect()
     }
 

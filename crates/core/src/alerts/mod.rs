@@ -2,9 +2,12 @@
 //! their delivery.
 
 pub mod deliver;
+mod dto;
 pub mod engine;
 pub mod forecast;
 pub mod price_drift;
 pub mod spike_alerts;
 pub mod spikes;
 pub mod store;
+
+pub use dto::{AlertKind, AlertView};

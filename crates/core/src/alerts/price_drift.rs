@@ -11,9 +11,9 @@ use chrono::{Datelike, Days, NaiveDate};
 use rusqlite::{params, Connection};
 use serde_json::json;
 
+use super::dto::AlertKind;
 use super::store::NewAlert;
 use crate::days::DayRange;
-use crate::dto::AlertKind;
 use crate::error::Result;
 use crate::money::format_human;
 
@@ -134,7 +134,7 @@ mod tests {
         conn
     }
 
-    fn drift(conn: &mut rusqlite::Connection, now: &str) -> Vec<crate::dto::AlertView> {
+    fn drift(conn: &mut rusqlite::Connection, now: &str) -> Vec<crate::alerts::AlertView> {
         let ids = engine::evaluate(conn, at(now), &settings(Tz::UTC)).unwrap();
         store::get_many(conn, &ids).unwrap().into_iter().filter(|a| a.kind == AlertKind::PriceDrift).collect()
     }

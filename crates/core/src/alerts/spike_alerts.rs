@@ -18,10 +18,10 @@ use chrono_tz::Tz;
 use rusqlite::{params, Connection};
 use serde_json::json;
 
+use super::dto::AlertKind;
 use super::spikes::{detect, Spike, SpikeConfig, SpikeKind};
 use super::store::{self, key_label_of, NewAlert};
 use crate::days::ts_to_rfc3339;
-use crate::dto::AlertKind;
 use crate::error::Result;
 use crate::ledger::UNATTRIBUTED;
 use crate::money::format_human;
@@ -281,9 +281,9 @@ mod tests {
     use super::super::engine::evaluate;
     use super::super::engine::tests::{at, settings, source};
     use super::*;
+    use crate::alerts::AlertView;
     use crate::days::DayRange;
     use crate::db;
-    use crate::dto::AlertView;
     use crate::ledger::write_poll;
     use crate::money::Currency;
     use crate::poll::SpendKind;

@@ -3,8 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::dto::{AlertKind, AlertView};
 use crate::days::ts_to_rfc3339;
-use crate::dto::{AlertKind, AlertView};
 use crate::error::{Error, Result};
 use crate::money::format_micros;
 

@@ -17,9 +17,9 @@ use ts_rs::TS;
 
 use crate::alerts::deliver;
 use crate::alerts::store::{self as alert_store, NewAlert};
+use crate::alerts::AlertKind;
 use crate::api::Burnrate;
 use crate::days::ts_to_rfc3339;
-use crate::dto::AlertKind;
 use crate::error::Result;
 
 /// Pages larger than this are not compared (and say so).

@@ -23,10 +23,14 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rusqlite::Connection;
 
+mod dto;
+
+pub use dto::{ChartBar, ChartFormat, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView};
+
 use crate::alerts::forecast;
 use crate::budgets::{self, BudgetPeriod, Scope};
 use crate::days::{ts_to_day, DayRange};
-use crate::dto::{ChartBar, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView, Dimension};
+use crate::dto::Dimension;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{counted_rows, Names, UNATTRIBUTED};
 use crate::money::format_micros;

@@ -1,0 +1,58 @@
+//! The alert shapes that cross the process boundary (IPC and `--json`).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AlertKind {
+    /// A budget threshold was reached.
+    Threshold,
+    /// A budget will be passed before its period ends at the recent pace.
+    Forecast,
+    /// A key spent far more than its own baseline.
+    Spike,
+    /// A gateway's effective price (billed ÷ list-price estimate) moved away from the
+    /// multiplier its paid test measured.
+    PriceDrift,
+    /// A page attached as gateway evidence (terms, pricing, data policy) changed; its amount is 0.
+    TermsChanged,
+}
+
+/// An alert that fired, with whether it reached the desktop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AlertView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: AlertKind,
+    #[ts(type = "number | null")]
+    pub budget_id: Option<i64>,
+    pub source: Option<String>,
+    pub key_id: Option<String>,
+    pub key_name: Option<String>,
+    /// The budget period's first local day (threshold and forecast alerts).
+    pub period_start: Option<String>,
+    /// The threshold reached, in percent of the budget.
+    pub threshold: Option<u32>,
+    /// Spend that fired the alert (decimal string).
+    pub amount: String,
+    /// The budget amount, or the spike's baseline (decimal string).
+    pub limit: Option<String>,
+    pub currency: String,
+    /// The amount includes token-based estimates.
+    pub estimated: bool,
+    pub title: String,
+    pub body: String,
+    /// RFC 3339.
+    pub fired_at: String,
+    /// Shown on the desktop.
+    pub notified: bool,
+    pub notified_at: Option<String>,
+    /// Why it was not shown (alerts paused, quiet hours, no notification daemon, …).
+    pub notify_error: Option<String>,
+    /// Kind-specific facts (spike window and baseline, forecast crossing date, …).
+    #[ts(type = "Record<string, unknown>")]
+    pub details: serde_json::Value,
+}
