@@ -404,16 +404,8 @@ async fn report_pages<R: DeserializeOwned>(
 ) -> Result<()> {
     let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
     while let Some(cursor) = walk.next_page()? {
-        let mut url = ctx.url(path)?;
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in params {
-                q.append_pair(k, v);
-            }
-            if let Some(p) = &cursor {
-                q.append_pair("page", p);
-            }
-        }
+        let query = params.iter().map(|(k, v)| (*k, v.as_str()));
+        let url = ctx.url_with_query(path, query.chain(cursor.as_deref().map(|p| ("page", p))))?;
         let page: ReportPage<R> = ctx.get_json(endpoint, url, Auth::XApiKey).await?;
         pages.tick(ctx);
         walk.followed_by(match (page.has_more, page.next_page.clone()) {
@@ -437,16 +429,8 @@ async fn list_pages<T: DeserializeOwned>(
     let mut items = Vec::new();
     let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
     while let Some(after) = walk.next_page()? {
-        let mut url = ctx.url(path)?;
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in params {
-                q.append_pair(k, v);
-            }
-            if let Some(a) = &after {
-                q.append_pair("after_id", a);
-            }
-        }
+        let query = params.iter().map(|(k, v)| (*k, v.as_str()));
+        let url = ctx.url_with_query(path, query.chain(after.as_deref().map(|a| ("after_id", a))))?;
         let page: ListPage<T> = ctx.get_json(endpoint, url, Auth::XApiKey).await?;
         pages.tick(ctx);
         walk.followed_by(match (page.has_more, page.last_id) {

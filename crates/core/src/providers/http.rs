@@ -117,6 +117,13 @@ impl PollContext {
         join_url(&self.base_url, path)
     }
 
+    /// [`Self::url`] with `query` appended in order (a page's cursor last, where there is one).
+    pub fn url_with_query<'q>(&self, path: &str, query: impl IntoIterator<Item = (&'q str, &'q str)>) -> Result<Url> {
+        let mut url = self.url(path)?;
+        url.query_pairs_mut().extend_pairs(query);
+        Ok(url)
+    }
+
     /// GETs `url` and parses the JSON body as `T`, retrying 429 and 5xx per the policy.
     /// `endpoint` names the call in errors, e.g. `GET /organization/costs`.
     pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: Url, auth: Auth<'_>) -> Result<T> {

@@ -342,17 +342,9 @@ async fn fetch_list<T: DeserializeOwned>(
     let mut items = Vec::new();
     let mut walk = Pagination::new(ctx.provider, endpoint, MAX_PAGES);
     while let Some(after) = walk.next_page()? {
-        let mut url = ctx.url(path)?;
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in params {
-                q.append_pair(k, v);
-            }
-            q.append_pair("limit", &LIST_PAGE.to_string());
-            if let Some(a) = &after {
-                q.append_pair("after", a);
-            }
-        }
+        let limit = LIST_PAGE.to_string();
+        let query = params.iter().copied().chain([("limit", limit.as_str())]);
+        let url = ctx.url_with_query(path, query.chain(after.as_deref().map(|a| ("after", a))))?;
         let body: List<T> = ctx.get_json(endpoint, url, Auth::Bearer).await?;
         pages.fetched();
         // The cursor is the id of the last object received (what `after` is documented to
