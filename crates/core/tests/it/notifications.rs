@@ -2,8 +2,9 @@
 //! and, where it needs one, tests/ci/notif-capture.py as the notification daemon, then points
 //! this process at that bus with DBUS_SESSION_BUS_ADDRESS (notify-rust reads nothing else).
 //!
-//! That variable is process-wide, so every D-Bus scenario lives in this one test binary and in
-//! one `#[test]`, in order. It needs `dbus-daemon` and Debian's /usr/bin/python3 with
+//! That variable is process-wide, so every D-Bus scenario lives in one `#[test]`, in order; no
+//! other test of the `it` binary talks to D-Bus (they all use in-memory secret stores and test
+//! notifiers). It needs `dbus-daemon` and Debian's /usr/bin/python3 with
 //! python3-dbus and python3-gi, so it is `#[ignore]`d by default; scripts/test runs it with
 //! `--include-ignored` (scripts/setup --test installs the packages).
 

@@ -3,7 +3,7 @@
 //! marks the assessment for a re-check and fires one `terms_changed` alert; an unreachable page
 //! is reported and keeps its reference.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! cases (hang, HTML, malformed events, overcharge, the spend cap), with the key never stored
 //! or shown.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! store (dedupe, tamper and deletion detection, name sanitizing, the size limit, nothing
 //! half-saved), duplicate and delete, and the report snapshots.
 
-mod common;
+use crate::common;
 
 use burnrate_core::checklist::content::{all_questions, ClaimKind};
 use burnrate_core::checklist::dto::{

@@ -2,7 +2,7 @@
 //! name sanitized, the same content once, duplicates and oversized uploads refused with
 //! nothing half-saved.
 
-mod common;
+use crate::common;
 
 use burnrate_core::checklist::dto::{EvidenceKind, Integrity, NewAssessmentRequest};
 use burnrate_core::checklist::evidence::{self, MAX_FILE_BYTES};
