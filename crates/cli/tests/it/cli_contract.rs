@@ -1,7 +1,7 @@
 //! The `burnrate` CLI contract, end to end: the real binary, a real SQLite file, and real HTTP
 //! over loopback to a mock that answers in OpenAI's documented shapes.
 
-mod common;
+use crate::common;
 
 use common::{fixture, mount_empty_usage_and_projects, Cli, FAKE_KEY};
 use serde_json::json;

@@ -7,7 +7,7 @@
 //! `models[m].api_key_breakdown[k]`, PTU flat-cost rows without a key, rows without a model).
 //! Expected reports are computed from the same rows with integer micro-dollars.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

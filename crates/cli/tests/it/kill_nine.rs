@@ -1,7 +1,7 @@
 //! A `kill -9` at any moment of a sync leaves a ledger that passes `PRAGMA integrity_check`
 //! and holds all of a poll or none of it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

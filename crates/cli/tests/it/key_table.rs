@@ -1,7 +1,7 @@
 //! `burnrate key list` and `burnrate key env`: the dashboard's key table from the CLI, with the
 //! environment label and the rotation period setting, over a real ledger file.
 
-mod common;
+use crate::common;
 
 use common::Cli;
 

@@ -5,7 +5,7 @@
 //! way; then the ordinary-key and refused-management fallbacks, and a rejected key. Expected
 //! amounts are derived here from the served data with integer arithmetic.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

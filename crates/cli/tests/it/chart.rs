@@ -1,7 +1,7 @@
 //! `burnrate chart` end to end: the real binary over a real ledger (seeded by `import csv`)
 //! writes an SVG or a PNG that shows the imported spend.
 
-mod common;
+use crate::common;
 
 use common::Cli;
 

@@ -2,7 +2,7 @@
 //! format (generated here from a table, so the expected report is derived from the same data)
 //! and the OpenAI / Claude Console cost exports (fixtures).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

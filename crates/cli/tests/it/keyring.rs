@@ -2,7 +2,7 @@
 //! session bus, so they are `#[ignore]`d by default; scripts/test runs them inside
 //! `dbus-run-session` with GNOME Keyring (tests/ci/with-keyring.sh) and `--include-ignored`.
 
-mod common;
+use crate::common;
 
 use burnrate_core::secrets::{account_for_source, KeyringBackend, OsKeyring, SecretStore};
 use burnrate_core::ErrorCode;

@@ -2,7 +2,7 @@
 //! threshold alerts that fire exactly once across separate `burnrate sync` processes against a
 //! loopback mock of OpenAI's costs API, including one found after the fact ("while you were away").
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

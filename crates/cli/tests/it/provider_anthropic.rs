@@ -4,7 +4,7 @@
 //! price), workspaces (default, named, archived), several pages of every endpoint, and empty
 //! buckets. The expected report is derived from the served data with integer arithmetic.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

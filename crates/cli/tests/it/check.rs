@@ -3,7 +3,7 @@
 //! run, with the balance of a linked new-api source giving the multiplier), Markdown and HTML
 //! reports, a duplicate, and a tampered evidence file that `check show` flags.
 
-mod common;
+use crate::common;
 
 use common::Cli;
 use fake_gateway::{Config, FakeGateway, Mode};

@@ -5,7 +5,7 @@
 //! 429s, 500s, a slow answer and a truncated body on the way. Expected amounts are derived
 //! here from the served data with integer arithmetic.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 //! irreversible acknowledgement, unsupported providers, unknown keys) send nothing and record
 //! nothing. The source's key never appears in any output.
 
-mod common;
+use crate::common;
 
 use common::{Cli, Run};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! DeepSeek reports only the current balance, so time is driven with BURNRATE_NOW: each sync
 //! takes one snapshot per currency at "now", and daily spend is derived from the drops.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

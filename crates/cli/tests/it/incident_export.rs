@@ -2,7 +2,7 @@
 //! ledger's own write path; daily buckets), a spike alert as the alert engine writes it, then
 //! the dossier as Markdown in a file and as CSV on standard output.
 
-mod common;
+use crate::common;
 
 use common::Cli;
 use rusqlite::params;

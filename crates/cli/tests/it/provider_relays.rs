@@ -3,7 +3,7 @@
 //! endpoint. Balance endpoints have no history, so those tests sync repeatedly with BURNRATE_NOW
 //! moving across days; sub2api serves ten days of per-model statistics for two keys.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
