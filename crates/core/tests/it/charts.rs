@@ -1,32 +1,28 @@
 //! Charts from a real ledger file seeded through the CSV import: snapshots of the SVG for fixed
 //! data, the geometry the UI uses for tooltips and clicks, and the awkward inputs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use burnrate_core::clock::FixedClock;
 use burnrate_core::dto::{
     AddBudgetRequest, AddSourceRequest, ChartKind, ChartQuery, ChartTheme, ChartView, Dimension, KeyInput,
 };
 use burnrate_core::import::CsvFormat;
-use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::{HttpClient, ProviderId};
-use burnrate_core::secrets::MemoryStore;
+use burnrate_core::providers::ProviderId;
 use burnrate_core::Burnrate;
 use chrono::{TimeZone, Utc};
+
+use crate::common::TestCore;
 
 const HEADER: &str = "day,amount,currency,key_id,key_name,model,kind\n";
 
 fn core(dir: &std::path::Path) -> Burnrate {
-    let core = Burnrate::new(
-        Paths::new(dir),
-        Box::new(FixedClock(Utc.with_ymd_and_hms(2026, 3, 10, 18, 0, 0).unwrap())),
-        Box::new(HashMap::<String, String>::from([("CHART_FAKE_KEY".into(), "sk-FAKE-chart-0000".into())])),
-        Box::new(MemoryStore::default()),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy::default()).unwrap(),
-    );
+    let core = TestCore::builder(dir)
+        .now("2026-03-10T18:00:00Z")
+        .env(&[("CHART_FAKE_KEY", "sk-FAKE-chart-0000")])
+        .retry(RetryPolicy::default())
+        .build();
     for name in ["work", "lab"] {
         core.add_source(&AddSourceRequest {
             provider: ProviderId::Openai,

@@ -2,8 +2,6 @@
 //! store (dedupe, tamper and deletion detection, name sanitizing, the size limit, nothing
 //! half-saved), duplicate and delete, and the report snapshots.
 
-use crate::common;
-
 use burnrate_core::checklist::content::{all_questions, ClaimKind};
 use burnrate_core::checklist::dto::{
     Answer, EvidenceKind, Integrity, NewAssessmentRequest, PlannedModel, ReportFormat, SmokeCall, SmokePlan,
@@ -12,7 +10,8 @@ use burnrate_core::checklist::dto::{
 use burnrate_core::checklist::dto::{ErrorProbe, ErrorShape};
 use burnrate_core::checklist::evidence::{self, MAX_FILE_BYTES};
 use burnrate_core::{db, ErrorCode};
-use common::{core, files_under};
+
+use crate::common::{self, core, files_under};
 
 fn new(c: &common::Core, claim: &str) -> i64 {
     c.core

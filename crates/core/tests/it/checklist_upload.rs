@@ -2,12 +2,11 @@
 //! name sanitized, the same content once, duplicates and oversized uploads refused with
 //! nothing half-saved.
 
-use crate::common;
-
 use burnrate_core::checklist::dto::{EvidenceKind, Integrity, NewAssessmentRequest};
 use burnrate_core::checklist::evidence::{self, MAX_FILE_BYTES};
 use burnrate_core::ErrorCode;
-use common::{core, files_under};
+
+use crate::common::{self, core, files_under};
 
 fn new(c: &common::Core) -> i64 {
     c.core

@@ -3,30 +3,18 @@
 //! marks the assessment for a re-check and fires one `terms_changed` alert; an unreachable page
 //! is reported and keeps its reference.
 
-use crate::common;
-
-use std::time::Duration;
-
 use burnrate_core::checklist::dto::NewAssessmentRequest;
 use burnrate_core::checklist::watch::UrlStatus;
-use burnrate_core::clock::FixedClock;
 use burnrate_core::dto::AlertKind;
-use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::HttpClient;
-use burnrate_core::secrets::MemoryStore;
 use burnrate_core::Burnrate;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::{self, TestCore};
+
 fn at(dir: &std::path::Path, now: &str) -> Burnrate {
-    Burnrate::new(
-        Paths::new(dir),
-        Box::new(FixedClock(chrono::DateTime::parse_from_rfc3339(now).unwrap().with_timezone(&chrono::Utc))),
-        Box::new(std::collections::HashMap::<String, String>::new()),
-        Box::new(MemoryStore::default()),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy::default()).unwrap(),
-    )
+    TestCore::builder(dir).now(now).retry(RetryPolicy::default()).build()
 }
 
 async fn serve(server: &MockServer, status: u16, html: &str) {

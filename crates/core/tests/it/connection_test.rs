@@ -3,17 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use burnrate_core::clock::FixedClock;
 use burnrate_core::dto::{AddSourceRequest, KeyInput};
-use burnrate_core::paths::Paths;
-use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::{HttpClient, ProviderId};
+use burnrate_core::providers::ProviderId;
 use burnrate_core::secrets::{MemoryStore, SecretStore};
 use burnrate_core::{Burnrate, ErrorCode};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::TestCore;
 
 const OR_KEY: &str = "sk-or-v1-FAKE-connection-test-0000";
 const DS_KEY: &str = "sk-FAKE-deepseek-connection-test-0000";
@@ -36,14 +34,11 @@ impl SecretStore for SharedStore {
 }
 
 fn core(dir: &std::path::Path, store: Arc<MemoryStore>) -> Burnrate {
-    let env: HashMap<String, String> = [("DS_TEST_KEY".to_string(), DS_KEY.to_string())].into();
-    Burnrate::new(
-        Paths::new(dir),
-        Box::new(FixedClock("2025-08-25T08:00:00Z".parse().unwrap())),
-        Box::new(env),
-        Box::new(SharedStore(store)),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }).unwrap(),
-    )
+    TestCore::builder(dir)
+        .now("2025-08-25T08:00:00Z")
+        .env(&[("DS_TEST_KEY", DS_KEY)])
+        .secrets(SharedStore(store))
+        .build()
 }
 
 fn request(provider: ProviderId, base_url: String, key: KeyInput) -> AddSourceRequest {

@@ -1,29 +1,22 @@
 //! The dashboard's key table over a real ledger file: spend today / 7 / 30 days per key and
 //! currency, the sparkline, the share, and the inventory flags (rotation, dormant, no limit).
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use burnrate_core::clock::FixedClock;
 use burnrate_core::dto::{AddBudgetRequest, AddSourceRequest, KeyInput, KeyRow};
 use burnrate_core::import::CsvFormat;
-use burnrate_core::paths::Paths;
 use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::{HttpClient, ProviderId};
-use burnrate_core::secrets::MemoryStore;
-use burnrate_core::Burnrate;
+use burnrate_core::providers::ProviderId;
 use chrono::{TimeZone, Utc};
+
+use crate::common::TestCore;
 
 #[test]
 fn key_table_sums_windows_and_flags_the_inventory() {
     let dir = tempfile::tempdir().unwrap();
-    let core = Burnrate::new(
-        Paths::new(dir.path()),
-        Box::new(FixedClock(Utc.with_ymd_and_hms(2026, 3, 30, 12, 0, 0).unwrap())),
-        Box::new(HashMap::<String, String>::from([("DASH_FAKE_KEY".into(), "sk-FAKE-dash-0000".into())])),
-        Box::new(MemoryStore::default()),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy::default()).unwrap(),
-    );
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-30T12:00:00Z")
+        .env(&[("DASH_FAKE_KEY", "sk-FAKE-dash-0000")])
+        .retry(RetryPolicy::default())
+        .build();
     core.add_source(&AddSourceRequest {
         provider: ProviderId::Openai,
         name: "work".into(),

@@ -2,22 +2,18 @@
 //! alerts and key actions inserted as the alert engine and `disable_key` write them. The
 //! rendered Markdown and CSV are snapshots; the window rules and refusals are asserted.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use burnrate_core::clock::FixedClock;
 use burnrate_core::db;
 use burnrate_core::dto::{AddSourceRequest, KeyInput, SpendKind};
 use burnrate_core::incident::{Dossier, DossierFormat};
 use burnrate_core::ledger::{write_poll, BucketWidth, DayRange, KeyRecord, PollResult, SpendRow, SpendWindow};
 use burnrate_core::money::Currency;
 use burnrate_core::paths::Paths;
-use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::{HttpClient, ProviderId};
-use burnrate_core::secrets::MemoryStore;
+use burnrate_core::providers::ProviderId;
 use burnrate_core::{Burnrate, ErrorCode};
 use chrono::{DateTime, NaiveDate};
 use rusqlite::params;
+
+use crate::common::TestCore;
 
 const KEY: &str = "key_FAKEprod";
 const OTHER_KEY: &str = "key_FAKEother";
@@ -41,15 +37,10 @@ struct Ledger {
 /// An OpenAI source named `work` at 2026-03-02T12:00:00Z.
 fn ledger() -> Ledger {
     let dir = tempfile::tempdir().unwrap();
-    let env: HashMap<String, String> =
-        [("INCIDENT_TEST_KEY".to_string(), "sk-admin-FAKE-incident-0000".to_string())].into();
-    let core = Burnrate::new(
-        Paths::new(dir.path()),
-        Box::new(FixedClock(DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z").unwrap().with_timezone(&chrono::Utc))),
-        Box::new(env),
-        Box::new(MemoryStore::default()),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }).unwrap(),
-    );
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-02T12:00:00Z")
+        .env(&[("INCIDENT_TEST_KEY", "sk-admin-FAKE-incident-0000")])
+        .build();
     let source = core
         .add_source(&AddSourceRequest {
             provider: ProviderId::Openai,

@@ -1,19 +1,17 @@
 //! The background poller against a real ledger file and a loopback OpenRouter mock.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use burnrate_core::clock::SystemClock;
 use burnrate_core::dto::{AddSourceRequest, KeyInput};
-use burnrate_core::paths::Paths;
 use burnrate_core::poller::{PollState, PollerConfig, PollerEvent, PollerHandle};
-use burnrate_core::providers::http::RetryPolicy;
-use burnrate_core::providers::{HttpClient, ProviderId};
-use burnrate_core::secrets::MemoryStore;
+use burnrate_core::providers::ProviderId;
 use burnrate_core::{Burnrate, ErrorCode};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::TestCore;
 
 const KEY: &str = "sk-or-v1-FAKE-poller-test-key-0000";
 
@@ -22,14 +20,7 @@ fn key_body() -> String {
 }
 
 fn core(dir: &std::path::Path, server: &MockServer) -> Arc<Burnrate> {
-    let env: HashMap<String, String> = [("POLLER_TEST_KEY".to_string(), KEY.to_string())].into();
-    let core = Burnrate::new(
-        Paths::new(dir),
-        Box::new(SystemClock),
-        Box::new(env),
-        Box::new(MemoryStore::default()),
-        HttpClient::new(Duration::from_secs(5), RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }).unwrap(),
-    );
+    let core = TestCore::builder(dir).clock(SystemClock).env(&[("POLLER_TEST_KEY", KEY)]).build();
     core.add_source(&AddSourceRequest {
         provider: ProviderId::Openrouter,
         name: "or".into(),

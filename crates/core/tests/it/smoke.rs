@@ -3,8 +3,6 @@
 //! cases (hang, HTML, malformed events, overcharge, the spend cap), with the key never stored
 //! or shown.
 
-use crate::common;
-
 use std::time::{Duration, Instant};
 
 use burnrate_core::checklist::dto::{
@@ -13,8 +11,9 @@ use burnrate_core::checklist::dto::{
 use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::providers::ProviderId;
 use burnrate_core::ErrorCode;
-use common::{core_with_env, files_under, Core, SOURCE_KEY_VAR};
 use fake_gateway::{Config, FakeGateway, Mode};
+
+use crate::common::{core_with_env, files_under, Core, SOURCE_KEY_VAR};
 
 const KEY: &str = "sk-test-FAKE-smoke-key-000000000000042";
 
