@@ -1,5 +1,15 @@
-//! The background poller against a real ledger file and a loopback OpenRouter mock.
+//! The background poller against a real ledger file and a loopback OpenRouter mock, on tokio's
+//! paused clock: the poller's intervals and backoffs run in virtual time, moved by the test.
+//!
+//! The mock answers from wiremock's own thread, in real time. A paused runtime with nothing to
+//! do auto-advances to its next timer, also while a request is in flight, which would fire the
+//! HTTP timeout or a test's deadline at once. So each test holds auto-advance off for its whole
+//! length ([`hold_the_clock`]: tokio does not auto-advance while a `spawn_blocking` task runs)
+//! and moves the clock itself ([`Polls`]), in 10 ms steps; a poll that falls due runs to its end,
+//! in real time with the clock standing still, before time moves on. Virtual time then never
+//! passes during I/O, however loaded the machine is; waits for I/O are bounded in real time.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +18,7 @@ use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::poller::{PollState, PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::providers::ProviderId;
 use burnrate_core::{Burnrate, ErrorCode};
+use tokio::sync::broadcast;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,18 +57,121 @@ async fn requests(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
 
-async fn wait_for(mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("condition not reached in 5 s");
+/// Keeps the paused clock from auto-advancing while alive; drop it to let go.
+struct HeldClock {
+    _release: std::sync::mpsc::Sender<()>,
 }
 
-#[tokio::test(flavor = "multi_thread")]
+fn hold_the_clock() -> HeldClock {
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    // Ends when `release` is dropped (at the end of the test, also when it panics).
+    tokio::task::spawn_blocking(move || {
+        let _ = held.recv();
+    });
+    HeldClock { _release: release }
+}
+
+/// How long a test waits, in real time, for what happens outside the virtual clock (the mock's
+/// answers). A hang guard, far above what a poll takes.
+const REAL_LIMIT: Duration = Duration::from_secs(10);
+
+/// `fut`, or a panic after [`REAL_LIMIT`] of real time (timers stand still while held).
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    let (expired, expiry) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(REAL_LIMIT);
+        let _ = expired.send(());
+    });
+    tokio::select! {
+        out = fut => out,
+        _ = expiry => panic!("{what}: not within {REAL_LIMIT:?} of real time"),
+    }
+}
+
+/// Waits in real time until `check` holds (for the mock, which runs on its own thread).
+async fn until_real(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    within(what, async {
+        while !check().await {
+            tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(10))).await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// Lets every task the last step woke run up to its next wait (the runtime has one thread).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Moves the held clock for a poller and records what the poller announced.
+struct Polls {
+    events: broadcast::Receiver<PollerEvent>,
+    /// Every event so far, in order.
+    log: Vec<PollerEvent>,
+}
+
+impl Polls {
+    /// Subscribe before the poller's task first runs, so no event is missed.
+    fn of(poller: &PollerHandle) -> Self {
+        Polls { events: poller.subscribe(), log: Vec::new() }
+    }
+
+    fn finished(&self) -> usize {
+        self.log.iter().filter(|e| matches!(e, PollerEvent::Finished(_))).count()
+    }
+
+    fn record(&mut self, event: Result<PollerEvent, broadcast::error::RecvError>) {
+        self.log.push(event.expect("no poller event is lost"));
+    }
+
+    /// Returns once no poll is in flight, every event so far recorded.
+    async fn idle(&mut self, poller: &PollerHandle) {
+        loop {
+            settle().await;
+            loop {
+                match self.events.try_recv() {
+                    Err(broadcast::error::TryRecvError::Empty) => break,
+                    Ok(e) => self.log.push(e),
+                    Err(e) => panic!("poller events: {e}"),
+                }
+            }
+            if !poller.status().iter().any(|s| s.state == PollState::Syncing) {
+                return;
+            }
+            let event = within("the poll in flight to finish", self.events.recv()).await;
+            self.record(event);
+        }
+    }
+
+    /// Moves the clock `span` forward, letting each poll that falls due finish.
+    async fn run_for(&mut self, poller: &PollerHandle, span: Duration) {
+        let mut left = span;
+        while !left.is_zero() {
+            let step = left.min(Duration::from_millis(10));
+            tokio::time::advance(step).await;
+            left -= step;
+            self.idle(poller).await;
+        }
+    }
+
+    /// Moves the clock until `check` holds, for at most 5 s of virtual time.
+    async fn until(&mut self, poller: &PollerHandle, mut check: impl AsyncFnMut(&Self) -> bool) {
+        self.idle(poller).await;
+        for _ in 0..500 {
+            if check(self).await {
+                return;
+            }
+            self.run_for(poller, Duration::from_millis(10)).await;
+        }
+        panic!("condition not reached in 5 s");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn polls_on_its_interval_and_reports_status() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/key"))
@@ -66,34 +180,47 @@ async fn polls_on_its_interval_and_reports_status() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let poller = PollerHandle::start(core(dir.path(), &server), fast());
-    wait_for(async || requests(&server).await >= 3).await;
+    let mut polls = Polls::of(&poller);
+    polls.idle(&poller).await;
+    assert_eq!(requests(&server).await, 1, "the first poll comes at once");
+    // 300 ms apart: not one millisecond early, and then at once.
+    polls.run_for(&poller, Duration::from_millis(299)).await;
+    assert_eq!(requests(&server).await, 1);
+    polls.run_for(&poller, Duration::from_millis(1)).await;
+    assert_eq!(requests(&server).await, 2);
+    polls.run_for(&poller, Duration::from_millis(300)).await;
+    assert_eq!(requests(&server).await, 3);
     let status = poller.status();
     assert_eq!(status.len(), 1);
     assert_eq!(status[0].source, "or");
     assert!(status[0].last_success_at.is_some() && status[0].last_error.is_none(), "{status:?}");
     assert!(status[0].next_poll_at.is_some());
-    poller.stop().await;
+    within("stop", poller.stop()).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn failures_back_off_and_name_the_error() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let poller = PollerHandle::start(core(dir.path(), &server), fast());
-    wait_for(async || poller.status().first().is_some_and(|s| s.consecutive_failures >= 3)).await;
+    let mut polls = Polls::of(&poller);
+    polls.until(&poller, async |_| poller.status().first().is_some_and(|s| s.consecutive_failures >= 3)).await;
     let s = &poller.status()[0];
     assert_eq!(s.state, PollState::BackingOff);
     assert_eq!(s.last_error.as_ref().unwrap().code, ErrorCode::ProviderUnavailable);
     // 100, 200, 400, 800 (cap), 800 ms: in 1.5 s at most ~5 attempts, far fewer than a 300 ms interval would make.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    polls.run_for(&poller, Duration::from_millis(1500)).await;
     let n = requests(&server).await;
     assert!(n <= 7, "backoff should slow retries, saw {n}");
-    poller.stop().await;
+    assert!(n > 3, "failed polls are retried, saw {n}");
+    within("stop", poller.stop()).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn pause_stops_scheduled_polls_but_sync_now_still_works() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/key"))
@@ -102,26 +229,29 @@ async fn pause_stops_scheduled_polls_but_sync_now_still_works() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let poller = PollerHandle::start(core(dir.path(), &server), fast());
-    wait_for(async || requests(&server).await >= 1).await;
+    let mut polls = Polls::of(&poller);
+    polls.until(&poller, async |_| requests(&server).await >= 1).await;
     poller.set_paused(true).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    polls.run_for(&poller, Duration::from_millis(100)).await;
     let before = requests(&server).await;
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    polls.run_for(&poller, Duration::from_millis(900)).await;
     assert_eq!(requests(&server).await, before, "no scheduled polls while paused");
     assert_eq!(poller.status()[0].state, PollState::Paused);
 
-    let outcomes = poller.sync_now(Some("or".into())).await.unwrap();
+    let outcomes = within("sync now", poller.sync_now(Some("or".into()))).await.unwrap();
     assert!(outcomes[0].ok, "{outcomes:?}");
     assert_eq!(requests(&server).await, before + 1);
 
     poller.set_paused(false).await;
-    wait_for(async || requests(&server).await >= before + 3).await;
-    poller.stop().await;
+    polls.until(&poller, async |_| requests(&server).await >= before + 3).await;
+    within("stop", poller.stop()).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn stop_lets_the_poll_in_flight_finish() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
+    // The delay is real time, on the mock's thread: the poll is in flight for 600 ms.
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_string(key_body()).set_delay(Duration::from_millis(600)))
         .mount(&server)
@@ -131,16 +261,17 @@ async fn stop_lets_the_poll_in_flight_finish() {
     let poller =
         PollerHandle::start(core.clone(), PollerConfig { interval: Some(Duration::from_secs(3600)), ..fast() });
     let mut events = poller.subscribe();
-    wait_for(async || requests(&server).await >= 1).await; // the first poll is now in flight
-    poller.stop().await;
+    until_real("the first poll to reach the mock", async || requests(&server).await >= 1).await; // now in flight
+    within("stop", poller.stop()).await;
     let sources = core.list_sources().unwrap();
     let run = sources[0].last_sync.as_ref().expect("the in-flight poll was written");
     assert!(run.ok);
     assert!(matches!(events.try_recv(), Ok(PollerEvent::Finished(o)) if o.len() == 1));
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn sync_now_includes_a_source_added_while_the_poller_slept() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
@@ -151,13 +282,14 @@ async fn sync_now_includes_a_source_added_while_the_poller_slept() {
     first.remove_source("or").unwrap();
     let poller =
         PollerHandle::start(first.clone(), PollerConfig { interval: Some(Duration::from_secs(3600)), ..fast() });
-    tokio::time::sleep(Duration::from_millis(200)).await; // the poller found no sources and sleeps
+    let mut polls = Polls::of(&poller);
+    polls.run_for(&poller, Duration::from_millis(200)).await; // the poller found no sources and sleeps
     let again = core(dir.path(), &server); // adds "or" to the same ledger
     drop(again);
-    let outcomes = poller.sync_now(None).await.unwrap();
+    let outcomes = within("sync now", poller.sync_now(None)).await.unwrap();
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     assert!(outcomes[0].ok);
-    poller.stop().await;
+    within("stop", poller.stop()).await;
 }
 
 #[derive(Default)]
@@ -169,8 +301,9 @@ impl burnrate_core::notify::Notifier for Captured {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
+    let _held = hold_the_clock();
     let server = MockServer::start().await;
     // The key spent 25.50 USD today.
     Mock::given(method("GET"))
@@ -193,17 +326,23 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     })
     .unwrap();
     let poller = PollerHandle::start(Arc::new(core), fast());
-    let mut events = poller.subscribe();
+    let mut polls = Polls::of(&poller);
+    polls.until(&poller, async |polls| polls.finished() >= 3).await;
+    within("stop", poller.stop()).await;
+    // What came up to the third poll's results, as a subscriber reading them in order sees it.
     let mut announced = Vec::new();
     let mut finished = 0;
-    while finished < 3 {
-        match tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("polls go on").unwrap() {
+    for event in &polls.log {
+        if finished == 3 {
+            break;
+        }
+        match event {
             PollerEvent::Finished(_) => finished += 1,
-            PollerEvent::AlertsFired(alerts) => announced.push((finished, alerts)),
+            PollerEvent::AlertsFired(alerts) => announced.push((finished, alerts.clone())),
             PollerEvent::Progress(_) => {}
         }
     }
-    poller.stop().await;
+    assert_eq!(finished, 3);
     assert_eq!(announced.len(), 1, "only the first poll fires: {announced:#?}");
     let (after, alerts) = &announced[0];
     assert_eq!(*after, 1, "announced right after the first poll's results");
