@@ -1,0 +1,125 @@
+//! The dashboard's key table over a real ledger file: spend today / 7 / 30 days per key and
+//! currency, the sparkline, the share, and the inventory flags (rotation, dormant, no limit).
+
+use burnrate_core::budgets::AddBudgetRequest;
+use burnrate_core::dashboard::KeyRow;
+use burnrate_core::dto::{AddSourceRequest, KeyInput};
+use burnrate_core::import::CsvFormat;
+use burnrate_core::providers::http::RetryPolicy;
+use burnrate_core::providers::ProviderId;
+use chrono::{TimeZone, Utc};
+
+use crate::common::TestCore;
+
+#[test]
+fn key_table_sums_windows_and_flags_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-30T12:00:00Z")
+        .env(&[("DASH_FAKE_KEY", "sk-FAKE-dash-0000")])
+        .retry(RetryPolicy::default())
+        .build();
+    core.add_source(&AddSourceRequest {
+        provider: ProviderId::Openai,
+        name: "work".into(),
+        base_url: None,
+        key: KeyInput::Env { var: "DASH_FAKE_KEY".into() },
+        settings: None,
+    })
+    .unwrap();
+    let csv = "day,amount,currency,key_id,key_name,model,kind\n\
+        2026-03-30,2,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+        2026-03-25,3,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+        2026-03-10,5,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+        2026-02-01,100,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+        2026-03-29,12,USD,key_FAKE_b,Beta,gpt-5,billed\n\
+        2026-03-29,7,CNY,key_FAKE_c,Gamma,deepseek-chat,billed\n\
+        2026-03-29,1,USD,,,gpt-5,billed\n\
+        2026-02-01,4,USD,key_FAKE_old,Old,gpt-5,billed\n";
+    core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    {
+        // What a sync would know about the keys: creation times, a provider limit on Beta.
+        let db = rusqlite::Connection::open(core.paths.db_path()).unwrap();
+        let day = |d: &str| {
+            Utc.from_utc_datetime(
+                &chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap().and_hms_opt(0, 0, 0).unwrap(),
+            )
+            .timestamp()
+        };
+        db.execute("UPDATE api_keys SET created_at = ?1 WHERE provider_key_id = 'key_FAKE_a'", [day("2025-11-01")])
+            .unwrap();
+        db.execute(
+            "UPDATE api_keys SET created_at = ?1, environment = 'prod' WHERE provider_key_id = 'key_FAKE_b'",
+            [day("2026-03-01")],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO balance_snapshots (source_id, key_id, taken_at, currency, balance_micros, limit_micros, usage_micros)
+             SELECT id, 'key_FAKE_b', 1, 'USD', 40000000, 50000000, 10000000 FROM sources WHERE name = 'work'",
+            [],
+        )
+        .unwrap();
+    }
+    core.add_budget(&AddBudgetRequest {
+        scope: "key:work/key_FAKE_c".into(),
+        period: "month".into(),
+        amount: "100".into(),
+        currency: Some("CNY".into()),
+        thresholds: None,
+    })
+    .unwrap();
+
+    let table = core.key_table().unwrap();
+    let row = |id: &str| -> &KeyRow { table.iter().find(|r| r.key_id == id).unwrap() };
+    let order: Vec<(&str, &str)> = table.iter().map(|r| (r.key_id.as_str(), r.currency.as_str())).collect();
+    // USD keys by 30-day spend, then CNY; the key without spend last; unattributed spend is no key.
+    assert_eq!(order, [("key_FAKE_b", "USD"), ("key_FAKE_a", "USD"), ("key_FAKE_c", "CNY"), ("key_FAKE_old", "")]);
+
+    let a = row("key_FAKE_a");
+    assert_eq!(
+        (a.today.as_str(), a.last_7_days.as_str(), a.last_30_days.as_str()),
+        ("2.000000", "5.000000", "10.000000")
+    );
+    assert_eq!(a.sparkline.len(), 30);
+    assert_eq!((a.sparkline[0], a.sparkline[29], a.sparkline[24]), (0, 2_000_000, 3_000_000));
+    assert_eq!(a.sparkline.iter().sum::<i64>(), 10_000_000, "the 100 USD of February is outside the window");
+    // 10 of the 23 USD the USD keys and the unattributed spend made in 30 days.
+    assert_eq!(a.share_basis_points, 4347);
+    assert_eq!((a.age_days, a.rotation_due, a.no_limit, a.dormant), (Some(149), true, true, false));
+    assert_eq!(a.name.as_deref(), Some("Alpha"));
+
+    let b = row("key_FAKE_b");
+    assert_eq!((b.rotation_due, b.no_limit, b.limit.as_deref()), (false, false, Some("50.000000 USD")));
+    assert_eq!(b.environment.as_deref(), Some("prod"));
+    let c = row("key_FAKE_c");
+    assert_eq!((c.share_basis_points, c.no_limit), (10_000, false), "alone in CNY, capped by a budget");
+    assert_eq!(c.budget.as_deref(), Some("monthly budget of 100.00 CNY"));
+    let old = row("key_FAKE_old");
+    assert!(old.dormant && old.sparkline.iter().all(|m| *m == 0));
+    assert_eq!(old.last_30_days, "0.000000");
+    assert!(!serde_json::to_string(&table).unwrap().contains("sk-FAKE-dash"));
+
+    // A longer rotation period clears Alpha's flag (149 days old); a shorter one flags Beta (29).
+    core.set_setting("key_rotation_days", "180").unwrap();
+    assert!(!core.key_table().unwrap().iter().find(|r| r.key_id == "key_FAKE_a").unwrap().rotation_due);
+    assert_eq!(core.set_setting("key_rotation_days", "20").unwrap().key_rotation_days, 20);
+    assert!(core.key_table().unwrap().iter().find(|r| r.key_id == "key_FAKE_b").unwrap().rotation_due);
+    assert_eq!(core.set_setting("key_rotation_days", "0").unwrap_err().code, burnrate_core::ErrorCode::InvalidInput);
+    assert_eq!(core.set_setting("key_rotation_days", "default").unwrap().key_rotation_days, 90);
+
+    // Environment labels: set, changed, cleared; unknown values and keys are refused.
+    let env_of = |table: &[KeyRow], id: &str| table.iter().find(|r| r.key_id == id).unwrap().environment.clone();
+    let table = core.set_key_environment("work", "key_FAKE_a", Some("staging")).unwrap();
+    assert_eq!(env_of(&table, "key_FAKE_a").as_deref(), Some("staging"));
+    let table = core.set_key_environment("work", "key_FAKE_b", None).unwrap();
+    assert_eq!(env_of(&table, "key_FAKE_b"), None);
+    let bad = core.set_key_environment("work", "key_FAKE_a", Some("production")).unwrap_err();
+    assert_eq!(bad.code, burnrate_core::ErrorCode::InvalidInput);
+    assert!(bad.message().contains("dev, staging or prod"));
+    let missing = core.set_key_environment("work", "key_FAKE_nope", Some("dev")).unwrap_err();
+    assert_eq!(missing.code, burnrate_core::ErrorCode::KeyNotFound);
+    assert_eq!(env_of(&core.key_table().unwrap(), "key_FAKE_a").as_deref(), Some("staging"), "unchanged by refusals");
+    // A later import (like a sync) keeps the label.
+    core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    assert_eq!(env_of(&core.key_table().unwrap(), "key_FAKE_a").as_deref(), Some("staging"));
+}
