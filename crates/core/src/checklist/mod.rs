@@ -6,6 +6,7 @@ pub mod api;
 pub mod content;
 pub mod dto;
 pub mod evidence;
+mod paid_test;
 pub mod report;
 pub mod smoke;
 pub mod verdict;
