@@ -404,3 +404,30 @@ fn one_evidence_item_can_be_removed_and_its_file_goes_when_nothing_else_uses_it(
     assert!(blobs(&c).is_empty(), "the last user gone, the file goes");
     assert_eq!(c.core.remove_evidence(id, note.id).unwrap().evidence.len(), 0);
 }
+
+#[test]
+fn the_paid_tests_gateway_key_is_typed_or_read_from_the_environment_and_never_shown() {
+    use burnrate_core::dto::KeyInput;
+    use burnrate_core::redact::redact;
+
+    let c = common::core_with_env(&[("GATEWAY_KEY", "  sk-gw-FAKEFAKEFAKEFAKEfromenv1  "), ("BLANK", " ")]);
+    let from_env = c.core.gateway_key(Some(&KeyInput::Env { var: " GATEWAY_KEY ".into() })).unwrap();
+    assert_eq!(from_env, "sk-gw-FAKEFAKEFAKEFAKEfromenv1", "the variable's value, trimmed");
+    let typed = c.core.gateway_key(Some(&KeyInput::Secret { value: " tok-FAKEtypedFAKEtyped9 ".into() })).unwrap();
+    assert_eq!(typed, "tok-FAKEtypedFAKEtyped9");
+    // Either way the key is registered with the redactor, so no message can carry it.
+    for key in [&from_env, &typed] {
+        assert!(!redact(&format!("the gateway answered 401 for {key}")).contains(key.as_str()));
+    }
+
+    for (input, says) in [
+        (None, "no gateway key"),
+        (Some(KeyInput::Secret { value: "   ".into() }), "no gateway key"),
+        (Some(KeyInput::Env { var: "NOT_SET_ANYWHERE".into() }), "NOT_SET_ANYWHERE is not set"),
+        (Some(KeyInput::Env { var: "BLANK".into() }), "BLANK is empty"),
+    ] {
+        let e = c.core.gateway_key(input.as_ref()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::KeyMissing);
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+}
