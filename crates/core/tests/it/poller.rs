@@ -169,15 +169,21 @@ impl Polls {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn polls_on_its_interval_and_reports_status() {
-    let _held = hold_the_clock();
+/// A loopback OpenRouter whose `GET /key` answers with the fixture key (25.50 USD today).
+async fn openrouter_answering_its_key() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/key"))
         .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_on_its_interval_and_reports_status() {
+    let _held = hold_the_clock();
+    let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
     let poller = PollerHandle::start(core(dir.path(), &server), fast());
     let mut polls = Polls::of(&poller);
@@ -221,12 +227,7 @@ async fn failures_back_off_and_name_the_error() {
 #[tokio::test(start_paused = true)]
 async fn pause_stops_scheduled_polls_but_sync_now_still_works() {
     let _held = hold_the_clock();
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/key"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
-        .mount(&server)
-        .await;
+    let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
     let poller = PollerHandle::start(core(dir.path(), &server), fast());
     let mut polls = Polls::of(&poller);
@@ -304,13 +305,8 @@ impl burnrate_core::notify::Notifier for Captured {
 #[tokio::test(start_paused = true)]
 async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     let _held = hold_the_clock();
-    let server = MockServer::start().await;
     // The key spent 25.50 USD today.
-    Mock::given(method("GET"))
-        .and(path("/api/v1/key"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
-        .mount(&server)
-        .await;
+    let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
     let core = core(dir.path(), &server);
     let mut core = Arc::into_inner(core).unwrap();
@@ -358,12 +354,7 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
 /// be judged by the next sync, even though that sync writes nothing new.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_budget_added_between_idle_syncs_is_judged_by_the_next_one() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/key"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(key_body()))
-        .mount(&server)
-        .await;
+    let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
     let core = core(dir.path(), &server);
     let first = core.sync_with_alerts(None, None, None, None).await.unwrap();
