@@ -29,23 +29,13 @@ import {
   syncNow,
   toIpcError,
 } from './ipc';
+import { record } from './record-ipc.test-helper';
 import type { AlertView } from './bindings/AlertView';
 import type { SettingsView } from './bindings/SettingsView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SyncOutcome } from './bindings/SyncOutcome';
 import type { SyncProgress } from './bindings/SyncProgress';
 
-type Call = { cmd: string; args: unknown };
-
-/** Records every invoke and answers with `answer(cmd)`. */
-function record(answer: (cmd: string) => unknown = () => null): Call[] {
-  const calls: Call[] = [];
-  mockIPC((cmd, args) => {
-    calls.push({ cmd, args });
-    return answer(cmd);
-  });
-  return calls;
-}
 
 afterEach(() => {
   clearMocks();

@@ -1,21 +1,14 @@
 // Cross-view effects that go through the stores instead of App.svelte's props.
 import { afterEach, describe, expect, test } from 'vitest';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { clearMocks } from '@tauri-apps/api/mocks';
 import { alerts } from './alerts.svelte';
 import { budgets } from './budgets.svelte';
 import { tabs } from './tabs.svelte';
+import { record as recordIpc } from '../record-ipc.test-helper';
 import type { AlertView } from '../bindings/AlertView';
 
-type Call = { cmd: string; args: unknown };
-
-function record(answer: (cmd: string) => unknown = () => []): Call[] {
-  const calls: Call[] = [];
-  mockIPC((cmd, args) => {
-    calls.push({ cmd, args });
-    return answer(cmd);
-  });
-  return calls;
-}
+/** Records every invoke; every read answers with an empty list. */
+const record = (answer: (cmd: string) => unknown = () => []) => recordIpc(answer);
 
 afterEach(() => {
   clearMocks();
