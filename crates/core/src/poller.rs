@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -99,6 +100,11 @@ struct Schedule {
     failures: u32,
 }
 
+/// How much further the wall clock may move than the monotonic clock between two wakes before
+/// Burnrate takes it for a suspend (the monotonic clock stops while the machine sleeps). Well
+/// above what a time-synchronisation step moves it.
+const SUSPEND_GAP: TimeDelta = TimeDelta::minutes(2);
+
 /// Owns the poll task. Dropping the handle asks the task to stop after any poll in flight.
 pub struct PollerHandle {
     commands: mpsc::Sender<Command>,
@@ -124,6 +130,7 @@ impl PollerHandle {
             events: events.clone(),
             paused: false,
             schedule: BTreeMap::new(),
+            last_wake: None,
         };
         let task = tokio::spawn(worker.run(rx, shutdown_rx));
         PollerHandle { commands, shutdown, status, events, task: Mutex::new(Some(task)), stop_timeout }
@@ -189,6 +196,8 @@ struct Worker {
     events: broadcast::Sender<PollerEvent>,
     paused: bool,
     schedule: BTreeMap<String, Schedule>,
+    /// The monotonic and the wall-clock time of the last timed wake, to notice a suspend.
+    last_wake: Option<(Instant, DateTime<Utc>)>,
 }
 
 impl Worker {
@@ -226,11 +235,28 @@ impl Worker {
                 },
                 _ = tokio::time::sleep_until(wake), if !self.paused => {
                     let now = Instant::now();
+                    self.catch_up_after_suspend(now);
                     let due: Vec<String> = self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect();
                     if !due.is_empty() {
                         let _ = self.poll(&due, false).await;
                     }
                 }
+            }
+        }
+    }
+
+    /// After the machine slept, every source is due at once: timers run on the monotonic clock,
+    /// which stands still during a suspend, so without this a source would wait out the rest
+    /// of its interval after waking, however long the machine was away.
+    fn catch_up_after_suspend(&mut self, now: Instant) {
+        let wall = self.core.clock.now();
+        let Some((then, then_wall)) = self.last_wake.replace((now, wall)) else { return };
+        let awake = TimeDelta::from_std(now - then).unwrap_or(TimeDelta::MAX);
+        let slept = (wall - then_wall) - awake;
+        if slept > SUSPEND_GAP {
+            tracing::info!(minutes = slept.num_minutes(), "the machine was suspended; polling every source now");
+            for schedule in self.schedule.values_mut() {
+                schedule.due = schedule.due.min(now);
             }
         }
     }

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use burnrate_core::clock::SystemClock;
+use burnrate_core::clock::{Clock, SystemClock};
 use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::poller::{PollState, PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::providers::ProviderId;
@@ -31,7 +31,12 @@ fn key_body() -> String {
 }
 
 fn core(dir: &std::path::Path, server: &MockServer) -> Arc<Burnrate> {
-    let core = TestCore::builder(dir).clock(SystemClock).env(&[("POLLER_TEST_KEY", KEY)]).build();
+    core_on(dir, server, SystemClock)
+}
+
+/// [`core`] reading the wall-clock time from `clock`.
+fn core_on(dir: &std::path::Path, server: &MockServer, clock: impl Clock + 'static) -> Arc<Burnrate> {
+    let core = TestCore::builder(dir).clock(clock).env(&[("POLLER_TEST_KEY", KEY)]).build();
     core.add_source(&AddSourceRequest {
         provider: ProviderId::Openrouter,
         name: "or".into(),
@@ -376,4 +381,57 @@ async fn a_budget_added_between_idle_syncs_is_judged_by_the_next_one() {
     let budget_alerts: Vec<_> = after.alerts.iter().filter(|a| a.budget_id.is_some()).collect();
     assert_eq!(budget_alerts.len(), 1, "25.50 USD today passes a 20 USD daily budget: {:?}", after.alerts);
     assert_eq!(budget_alerts[0].threshold, Some(100));
+}
+
+/// A wall clock the test moves by hand, beside tokio's (monotonic) paused clock.
+#[derive(Clone)]
+struct WallClock(Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>);
+
+impl WallClock {
+    fn at(rfc3339: &str) -> Self {
+        WallClock(Arc::new(std::sync::Mutex::new(rfc3339.parse().unwrap())))
+    }
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += chrono::TimeDelta::from_std(by).unwrap();
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_the_machine_slept_every_source_is_polled_at_once() {
+    let _held = hold_the_clock();
+    let server = openrouter_answering_its_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wall = WallClock::at("2026-03-10T09:00:00Z");
+    let config = PollerConfig { interval: Some(Duration::from_secs(30 * 60)), ..fast() };
+    let poller = PollerHandle::start(core_on(dir.path(), &server, wall.clone()), config);
+    let mut polls = Polls::of(&poller);
+    polls.until(&poller, async |p| p.finished() >= 1).await;
+    assert_eq!(requests(&server).await, 1, "the first poll comes at once");
+
+    // Awake for two minutes: both clocks move alike and the source waits for its interval.
+    for _ in 0..2 {
+        wall.advance(Duration::from_secs(60));
+        polls.run_for(&poller, Duration::from_secs(60)).await;
+    }
+    assert_eq!(requests(&server).await, 1, "nothing is due 2 minutes into a 30-minute interval");
+
+    // Suspended for three hours: the wall clock jumps, the monotonic clock does not. The
+    // poller's next wake (at most a minute later) sees it and polls instead of waiting out
+    // the 28 minutes left of the interval.
+    wall.advance(Duration::from_secs(3 * 3600));
+    polls.run_for(&poller, Duration::from_secs(61)).await;
+    assert_eq!(requests(&server).await, 2, "the first wake after the suspend polls at once");
+    assert_eq!(polls.finished(), 2);
+
+    // And then back to the schedule: no second catch-up poll.
+    wall.advance(Duration::from_secs(120));
+    polls.run_for(&poller, Duration::from_secs(120)).await;
+    assert_eq!(requests(&server).await, 2);
+    within("stop", poller.stop()).await;
 }
