@@ -17,6 +17,7 @@ use burnrate_core::dto::{
     AddSourceRequest, AppInfo, KeyInput, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
     SyncOutcome,
 };
+use burnrate_core::events::AppEvent;
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::key_actions::{DisableConfirm, KeyActionView};
@@ -24,7 +25,7 @@ use burnrate_core::poller::{PollerHandle, SourceStatus};
 use burnrate_core::tray_status::TrayStatus;
 use burnrate_core::{ApiError, Burnrate, Error};
 use tauri::ipc::InvokeBody;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 
 pub type CmdResult<T> = Result<T, ApiError>;
 type Core<'a> = State<'a, Arc<Burnrate>>;
@@ -148,9 +149,12 @@ pub fn list_budgets(app: Core<'_>) -> CmdResult<Vec<BudgetView>> {
 
 #[tauri::command]
 pub fn add_budget(handle: AppHandle, app: Core<'_>, request: AddBudgetRequest) -> CmdResult<BudgetView> {
-    let budget = app.add_budget(&request)?;
+    let added = app.add_budget(&request)?;
+    if !added.alerts.is_empty() {
+        let _ = handle.emit(AppEvent::AlertsFired.name(), &added.alerts);
+    }
     crate::tray::refresh(&handle);
-    Ok(budget)
+    Ok(added.budget)
 }
 
 #[tauri::command]

@@ -42,6 +42,14 @@ pub const FIRST_SYNC_DAYS: i64 = 90;
 pub const REVISION_DAYS: i64 = 3;
 
 /// Everything the operations need, injected once at start-up.
+/// A budget just added, with the alerts that evaluating the ledger at once fired (already
+/// recorded and handed to the notifier).
+#[derive(Debug, Clone)]
+pub struct BudgetAdded {
+    pub budget: BudgetView,
+    pub alerts: Vec<AlertView>,
+}
+
 pub struct Burnrate {
     pub paths: Paths,
     pub clock: Box<dyn Clock>,
@@ -487,13 +495,21 @@ impl Burnrate {
         Ok(path)
     }
 
-    pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetView> {
+    pub fn add_budget(&self, req: &AddBudgetRequest) -> Result<BudgetAdded> {
         let conn = self.open()?;
         let budget = budgets::add(&conn, self.clock.now().timestamp(), req)?;
         self.alert_inputs_changed();
         tracing::info!(budget = budget.id, scope = %budget.scope.spec(), period = %budget.period, "budget added");
         let settings = self.settings_in(&conn)?;
-        self.budget_view(&conn, &budget, &settings)
+        let view = self.budget_view(&conn, &budget, &settings)?;
+        drop(conn);
+        // A budget already passed fires now, not at the next poll. The budget is saved whatever
+        // happens here; a failed evaluation is repeated by the next sync.
+        let alerts = self.evaluate_alerts().unwrap_or_else(|e| {
+            tracing::warn!(code = ?e.code, "alert evaluation after adding a budget failed: {}", e.message());
+            Vec::new()
+        });
+        Ok(BudgetAdded { budget: view, alerts })
     }
 
     /// Budgets with what their scope spent in the current period.

@@ -8,7 +8,7 @@ use burnrate_core::money::format_human;
 use burnrate_core::{Burnrate, Result};
 use clap::Subcommand;
 
-use crate::output::{print_json, print_table};
+use crate::output::{alert_line, print_json, print_table, report_undelivered};
 
 #[derive(Subcommand)]
 pub enum BudgetCmd {
@@ -45,13 +45,19 @@ pub fn run(app: &Burnrate, cmd: BudgetCmd) -> Result<ExitCode> {
     match cmd {
         BudgetCmd::Add { scope, period, amount, currency, thresholds, json } => {
             let thresholds = thresholds.as_deref().map(parse_threshold_list).transpose()?;
-            let view = app.add_budget(&AddBudgetRequest { scope, period, amount, currency, thresholds })?;
+            let added = app.add_budget(&AddBudgetRequest { scope, period, amount, currency, thresholds })?;
+            let view = added.budget;
             if json {
                 print_json(&view)?;
             } else {
                 println!("{}", view.id);
                 eprintln!("added budget {}: {}", view.id, describe_budget(&view));
             }
+            // Standard output stays the budget (its id or JSON); what it fired at once goes beside.
+            for a in &added.alerts {
+                eprintln!("{}", alert_line(a));
+            }
+            report_undelivered(&added.alerts);
         }
         BudgetCmd::List { json } => {
             let budgets = app.list_budgets()?;

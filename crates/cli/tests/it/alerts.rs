@@ -155,6 +155,31 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_budget_already_passed_fires_when_it_is_added_not_at_the_next_sync() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[(0, 1_000), (1, 2_000)]).await;
+    let cli = cli_with_openai(&server);
+    cli.run(&["sync"]).ok();
+
+    let added = cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "20"]).ok();
+    assert_eq!(added.stdout.trim(), "1", "standard output stays the new id: {}", added.stdout);
+    assert!(
+        added.stderr.contains("alert: 100% of the monthly budget: all sources — "),
+        "30 USD this month passes 20 USD at once: {}",
+        added.stderr
+    );
+    assert!(added.stderr.contains("note: alerts not shown on the desktop: "), "{}", added.stderr);
+    let json =
+        cli.run(&["budget", "add", "--scope", "source:work", "--period", "month", "--amount", "25", "--json"]).ok();
+    assert_eq!(json.json()["id"], 2, "--json prints the budget alone: {}", json.stdout);
+
+    assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "fired once, when added");
+    let alerts = cli.run(&["alerts", "--json"]).ok().json();
+    let budgets: Vec<i64> = alerts.as_array().unwrap().iter().filter_map(|a| a["budget_id"].as_i64()).collect();
+    assert_eq!(budgets, vec![2, 1], "one alert per budget: {alerts:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_again() {
     let server = MockServer::start().await;
     serve_costs(&server, &[(0, 1_000), (1, 2_000)]).await;

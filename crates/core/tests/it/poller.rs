@@ -355,32 +355,35 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     assert!(notices.iter().any(|n| n.summary == "100% of the daily budget: all sources"), "{notices:?}");
 }
 
-/// An idle sync in the same hour skips evaluating alerts; a budget added in between must still
-/// be judged by the next sync, even though that sync writes nothing new.
+/// A budget added when the ledger already shows it passed fires at once, not at the next poll;
+/// the next sync, idle in the same hour, fires nothing more.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_budget_added_between_idle_syncs_is_judged_by_the_next_one() {
+async fn a_budget_added_after_its_spend_fires_at_once() {
     let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
     let core = core(dir.path(), &server);
     let first = core.sync_with_alerts(None, None, None, None).await.unwrap();
     assert!(first.outcomes[0].ok && first.outcomes[0].rows_written > 0, "{:?}", first.outcomes);
-    let idle = core.sync_with_alerts(None, None, None, None).await.unwrap();
-    assert_eq!(idle.outcomes[0].rows_written, 0, "the same answer again changes nothing");
-    assert!(idle.alerts.iter().all(|a| a.budget_id.is_none()));
+    assert!(first.alerts.iter().all(|a| a.budget_id.is_none()));
 
-    core.add_budget(&burnrate_core::budgets::AddBudgetRequest {
-        scope: "total".into(),
-        period: "day".into(),
-        amount: "20".into(),
-        currency: None,
-        thresholds: None,
-    })
-    .unwrap();
+    let added = core
+        .add_budget(&burnrate_core::budgets::AddBudgetRequest {
+            scope: "total".into(),
+            period: "day".into(),
+            amount: "20".into(),
+            currency: None,
+            thresholds: None,
+        })
+        .unwrap();
+    let fired: Vec<_> = added.alerts.iter().filter(|a| a.budget_id.is_some()).collect();
+    assert_eq!(fired.len(), 1, "25.50 USD today passes a 20 USD daily budget: {:?}", added.alerts);
+    assert_eq!((fired[0].budget_id, fired[0].threshold), (Some(added.budget.id), Some(100)));
+    assert_eq!(core.list_alerts(None).unwrap().iter().filter(|a| a.budget_id.is_some()).count(), 1, "recorded");
+
     let after = core.sync_with_alerts(None, None, None, None).await.unwrap();
-    assert_eq!(after.outcomes[0].rows_written, 0);
-    let budget_alerts: Vec<_> = after.alerts.iter().filter(|a| a.budget_id.is_some()).collect();
-    assert_eq!(budget_alerts.len(), 1, "25.50 USD today passes a 20 USD daily budget: {:?}", after.alerts);
-    assert_eq!(budget_alerts[0].threshold, Some(100));
+    assert_eq!(after.outcomes[0].rows_written, 0, "the same answer again changes nothing");
+    assert!(after.alerts.iter().all(|a| a.budget_id.is_none()), "fired once: {:?}", after.alerts);
+    assert_eq!(core.list_alerts(None).unwrap().iter().filter(|a| a.budget_id.is_some()).count(), 1);
 }
 
 /// A wall clock the test moves by hand, beside tokio's (monotonic) paused clock.
