@@ -40,9 +40,12 @@ pub fn list_sources(app: Core<'_>) -> CmdResult<Vec<SourceView>> {
     Ok(app.list_sources()?)
 }
 
+/// Saves the source; the poller picks it up at once and syncs it in the background.
 #[tauri::command]
-pub fn add_source(app: Core<'_>, request: AddSourceRequest) -> CmdResult<SourceView> {
-    Ok(app.add_source(&request)?)
+pub fn add_source(app: Core<'_>, poller: State<'_, PollerHandle>, request: AddSourceRequest) -> CmdResult<SourceView> {
+    let added = app.add_source(&request)?;
+    poller.wake();
+    Ok(added)
 }
 
 /// Polls the form's source once without saving it or its key; see `Burnrate::test_connection`.

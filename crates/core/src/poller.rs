@@ -91,8 +91,13 @@ pub enum PollerEvent {
 }
 
 enum Command {
-    SyncNow { source: Option<String>, reply: Option<oneshot::Sender<crate::Result<Vec<SyncOutcome>>>> },
+    SyncNow {
+        source: Option<String>,
+        reply: Option<oneshot::Sender<crate::Result<Vec<SyncOutcome>>>>,
+    },
     SetPaused(bool),
+    /// Look at the sources again now: one just added is due at once.
+    Wake,
 }
 
 struct Schedule {
@@ -147,6 +152,12 @@ impl PollerHandle {
     /// Asks for a sync of everything without waiting (tray menu).
     pub fn request_sync(&self) {
         let _ = self.commands.try_send(Command::SyncNow { source: None, reply: None });
+    }
+
+    /// Re-reads the sources now instead of within the minute, so a source just added is polled
+    /// at once (unless polling is paused). Does not wait.
+    pub fn wake(&self) {
+        let _ = self.commands.try_send(Command::Wake);
     }
 
     pub async fn set_paused(&self, paused: bool) {
@@ -220,6 +231,8 @@ impl Worker {
                         self.paused = p;
                         self.publish_states();
                     }
+                    // The loop's next turn re-reads the sources; a new one is due at once.
+                    Some(Command::Wake) => {}
                     Some(Command::SyncNow { source, reply }) => {
                         // A source added since the loop last looked must be included.
                         self.refresh_sources();

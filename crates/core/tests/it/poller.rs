@@ -355,6 +355,34 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
     assert!(notices.iter().any(|n| n.summary == "100% of the daily budget: all sources"), "{notices:?}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_source_added_while_the_poller_runs_is_polled_at_once_when_woken() {
+    let _held = hold_the_clock();
+    let server = openrouter_answering_its_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = Arc::new(TestCore::builder(dir.path()).clock(SystemClock).env(&[("POLLER_TEST_KEY", KEY)]).build());
+    let config = PollerConfig { interval: Some(Duration::from_secs(30 * 60)), ..fast() };
+    let poller = PollerHandle::start(core.clone(), config);
+    let mut polls = Polls::of(&poller);
+    polls.run_for(&poller, Duration::from_secs(1)).await;
+    assert_eq!(polls.finished(), 0, "no source, nothing to poll");
+
+    core.add_source(&AddSourceRequest {
+        provider: ProviderId::Openrouter,
+        name: "or".into(),
+        base_url: Some(format!("{}/api/v1", server.uri())),
+        key: KeyInput::Env { var: "POLLER_TEST_KEY".into() },
+        settings: None,
+    })
+    .unwrap();
+    poller.wake();
+    // Well before the poller's own once-a-minute look at the sources.
+    polls.run_for(&poller, Duration::from_millis(100)).await;
+    assert_eq!(polls.finished(), 1, "the new source was polled on being woken");
+    assert_eq!(requests(&server).await, 1);
+    within("stop", poller.stop()).await;
+}
+
 /// A budget added when the ledger already shows it passed fires at once, not at the next poll;
 /// the next sync, idle in the same hour, fires nothing more.
 #[tokio::test(flavor = "multi_thread")]
