@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Datelike, Duration as Days, NaiveDate};
+use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
 
+use crate::alerts::check::{self, AlertCheck};
 use crate::alerts::AlertView;
 use crate::alerts::{deliver, engine, store};
 use crate::app_settings::{self, AppSettings};
@@ -600,6 +601,23 @@ impl Burnrate {
         self.alerts_evaluated_hour.store(now.timestamp().div_euclid(3600), Ordering::Relaxed);
         let fired = store::get_many(&conn, &ids)?;
         deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
+    }
+
+    /// One verdict on the open alerts (`burnrate alerts --check`): critical when a budget is
+    /// at or over its amount or a key spiked today (the user's day), warning when a budget
+    /// passed a warning threshold or a spike or forecast fired in the last day, else ok.
+    pub fn alert_check(&self) -> Result<AlertCheck> {
+        let status = self.tray_status()?;
+        let settings = self.get_settings()?;
+        let zone: chrono_tz::Tz = settings.effective_time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let now = self.clock.now();
+        let today_start = now
+            .with_timezone(&zone)
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(zone).earliest())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        Ok(check::check(&status, &self.list_budgets()?, &self.list_alerts(Some(500))?, today_start))
     }
 
     /// What the tray shows: its level, today and month-to-date, and the top keys today.

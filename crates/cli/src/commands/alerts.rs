@@ -15,10 +15,38 @@ pub struct AlertsArgs {
     limit: Option<u32>,
     #[arg(long)]
     json: bool,
+    /// Print one verdict and exit 0 when no alert is open, 1 for a warning (a warning
+    /// threshold, a recent forecast or spike), 2 when a budget is over or a key spiked today,
+    /// 3 when the check itself failed (for cron jobs and CI)
+    #[arg(long, conflicts_with = "limit")]
+    check: bool,
 }
 
+/// The exit code of `--check` when the check itself failed (monitoring's "unknown").
+const CHECK_FAILED: u8 = 3;
+
 pub fn run(app: &Burnrate, args: AlertsArgs) -> Result<ExitCode> {
-    let AlertsArgs { limit, json } = args;
+    let AlertsArgs { limit, json, check } = args;
+    if check {
+        return Ok(match app.alert_check() {
+            Ok(verdict) => {
+                if json {
+                    print_json(&verdict)?;
+                } else {
+                    let word = format!("{:?}", verdict.status).to_lowercase();
+                    match verdict.reasons.as_slice() {
+                        [] => println!("{word}: no alert is open"),
+                        reasons => println!("{word}: {}", reasons.join("; ")),
+                    }
+                }
+                ExitCode::from(verdict.status.exit_code())
+            }
+            Err(e) => {
+                eprintln!("error: {}", e.message());
+                ExitCode::from(CHECK_FAILED)
+            }
+        });
+    }
     let alerts = app.list_alerts(limit)?;
     if json {
         print_json(&alerts)?;

@@ -160,6 +160,8 @@ async fn a_budget_already_passed_fires_when_it_is_added_not_at_the_next_sync() {
     serve_costs(&server, &[(0, 1_000), (1, 2_000)]).await;
     let cli = cli_with_openai(&server);
     cli.run(&["sync"]).ok();
+    let check = cli.run(&["alerts", "--check"]);
+    assert_eq!((check.code, check.stdout.trim()), (0, "ok: no alert is open"), "{}", check.stderr);
 
     let added = cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "20"]).ok();
     assert_eq!(added.stdout.trim(), "1", "standard output stays the new id: {}", added.stdout);
@@ -174,6 +176,11 @@ async fn a_budget_already_passed_fires_when_it_is_added_not_at_the_next_sync() {
     assert_eq!(json.json()["id"], 2, "--json prints the budget alone: {}", json.stdout);
 
     assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "fired once, when added");
+    let check = cli.run(&["alerts", "--check"]);
+    assert_eq!(check.code, 2, "over budget is critical: {} {}", check.stdout, check.stderr);
+    assert!(check.stdout.starts_with("critical: Budget"), "{}", check.stdout);
+    let verdict = cli.run(&["alerts", "--check", "--json"]).json();
+    assert_eq!(verdict["status"], "critical");
     let alerts = cli.run(&["alerts", "--json"]).ok().json();
     let budgets: Vec<i64> = alerts.as_array().unwrap().iter().filter_map(|a| a["budget_id"].as_i64()).collect();
     assert_eq!(budgets, vec![2, 1], "one alert per budget: {alerts:#}");
@@ -187,6 +194,7 @@ async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_
     cli.run(&["sync"]).ok();
     cli.run(&["budget", "add", "--scope", "key:key_fake_ci", "--period", "month", "--amount", "100"]).ok();
     assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "30 % reaches no threshold");
+    assert_eq!(cli.run(&["alerts", "--check"]).code, 0);
 
     let mut seen = Vec::new();
     for (cents, pct) in [(4_500, 50), (7_000, 80), (9_500, 100)] {
@@ -203,6 +211,8 @@ async fn fifty_eighty_hundred_percent_fire_once_each_over_three_syncs_and_never_
         let spent = format!("{}.00 USD spent of the monthly budget of 100.00 USD for March 2026.", 10 + cents / 100);
         assert!(lines[0].ends_with(&spent), "{}", lines[0]);
         seen.push(pct);
+        // A warning threshold makes the check warn (1); the budget reached is critical (2).
+        assert_eq!(cli.run(&["alerts", "--check"]).code, if pct < 100 { 1 } else { 2 }, "after {pct}%");
         // A new process over the same ledger: nothing fires again.
         assert!(alert_lines(&cli.run(&["sync"]).ok().stdout).is_empty(), "after {pct}%");
     }

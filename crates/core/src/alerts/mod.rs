@@ -1,6 +1,7 @@
 //! Alerts: budget thresholds and forecasts, spend spikes per key, gateway price drift, and
 //! their delivery.
 
+pub mod check;
 pub mod deliver;
 mod dto;
 pub mod engine;
