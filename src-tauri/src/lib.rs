@@ -144,6 +144,7 @@ pub fn run() {
                 });
                 forward_events(app.handle().clone(), poller.subscribe());
                 recheck_pages_daily(app.handle().clone(), core.clone());
+                redraw_tray_regularly(app.handle().clone());
                 app.manage(poller);
                 tray::create(app.handle())?;
                 if let Some(main) = app.get_webview_window("main") {
@@ -217,6 +218,20 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
 
 /// Compares the pages attached as gateway evidence with their last fetch once a day (the first
 /// time a minute after start); a change fires a `terms_changed` alert through the core.
+/// Redraws the tray every few minutes even when nothing syncs, so a source that stopped
+/// syncing turns the icon stale (the check is cheap: a few reads of the ledger).
+fn redraw_tray_regularly(app: tauri::AppHandle) {
+    const EVERY: Duration = Duration::from_secs(5 * 60);
+    tauri::async_runtime::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            tray::refresh(&app);
+        }
+    });
+}
+
 fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;

@@ -17,19 +17,38 @@ pub const TRAY_ID: &str = "main-tray";
 /// How long "Pause alerts" pauses desktop notifications.
 const PAUSE_SECONDS: i64 = 3600;
 
-fn icon_for(level: TrayLevel) -> tauri::Result<Image<'static>> {
+/// The icon for a status. A stale source greys the flame and adds a clock badge, unless a
+/// budget or alert already asks for attention (those icons win; the menu names the stale source).
+fn icon_for(status: Option<&TrayStatus>) -> tauri::Result<Image<'static>> {
+    let level = status.map_or(TrayLevel::Normal, |s| s.level);
+    let stale = status.is_some_and(|s| !s.stale.is_empty());
     Image::from_bytes(match level {
+        TrayLevel::Normal if stale => include_bytes!("../../icons/tray-stale.png").as_slice(),
         TrayLevel::Normal => include_bytes!("../../icons/tray.png").as_slice(),
         TrayLevel::Warning => include_bytes!("../../icons/tray-warning.png").as_slice(),
         TrayLevel::Over => include_bytes!("../../icons/tray-over.png").as_slice(),
     })
 }
 
+/// "Today 1.20 USD · Month 30.00 USD · as of 14:05", plus a line per stale source.
+fn tooltip(status: Option<&TrayStatus>) -> String {
+    let Some(status) = status else { return "Burnrate".to_owned() };
+    let mut text = status.summary.clone();
+    match status.as_of.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+        Some(t) => text.push_str(&format!(" · as of {}", t.with_timezone(&chrono::Local).format("%H:%M"))),
+        None => text.push_str(" · not synced yet"),
+    }
+    for s in &status.stale {
+        text.push_str(&format!("\n{}: {}", s.source, s.reason));
+    }
+    text
+}
+
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = current_status(app);
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon_for(status.as_ref().map_or(TrayLevel::Normal, |s| s.level))?)
-        .tooltip(status.as_ref().map_or("Burnrate".to_owned(), |s| s.summary.clone()))
+        .icon(icon_for(status.as_ref())?)
+        .tooltip(tooltip(status.as_ref()))
         .menu(&build_menu(app, status.as_ref())?)
         .on_menu_event(|app, event| on_menu(app, event.id.as_ref()))
         .build(app)?;
@@ -55,6 +74,9 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, status: Option<&TrayStatus>) -> ta
             items.push(Box::new(info("summary", &status.summary)?));
             if let Some(reason) = &status.reason {
                 items.push(Box::new(info("reason", reason)?));
+            }
+            for (i, s) in status.stale.iter().enumerate() {
+                items.push(Box::new(info(&format!("stale-{i}"), &format!("Not current: {}: {}", s.source, s.reason))?));
             }
             items.push(Box::new(PredefinedMenuItem::separator(app)?));
             if status.top_keys.is_empty() {
@@ -138,11 +160,10 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
     let _ = app.run_on_main_thread(move || {
         let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
-        let level = status.as_ref().map_or(TrayLevel::Normal, |s| s.level);
         let result = build_menu(&handle, status.as_ref()).and_then(|menu| {
             tray.set_menu(Some(menu))?;
-            tray.set_icon(Some(icon_for(level)?))?;
-            tray.set_tooltip(status.as_ref().map(|s| s.summary.as_str()))
+            tray.set_icon(Some(icon_for(status.as_ref())?))?;
+            tray.set_tooltip(Some(tooltip(status.as_ref())))
         });
         if let Err(e) = result {
             tracing::warn!("could not update the tray: {e}");

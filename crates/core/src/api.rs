@@ -631,6 +631,7 @@ impl Burnrate {
         let alerts = self.list_alerts(Some(50))?;
         let paused = self.get_settings()?.alerts_paused_until;
         Ok(tray_status::tray_status(
+            &self.list_sources()?,
             &self.list_budgets()?,
             &today_by_key,
             &month_total,

@@ -21,19 +21,6 @@ use crate::error::{ApiError, ErrorCode};
 use crate::poll::SyncProgress;
 use crate::providers::ProviderId;
 
-/// How often each provider is polled when all is well.
-pub fn default_interval(provider: ProviderId) -> Duration {
-    let minutes = match provider {
-        // Costs are daily and usage hourly; a half-hourly poll sees each hour soon enough.
-        ProviderId::Openai => 30,
-        // Counters are live: a leaked key shows up within minutes.
-        ProviderId::Openrouter | ProviderId::Litellm => 10,
-        ProviderId::Anthropic | ProviderId::Deepseek => 15,
-        ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => 15,
-    };
-    Duration::from_secs(minutes * 60)
-}
-
 #[derive(Debug, Clone)]
 pub struct PollerConfig {
     /// Overrides the per-provider default interval (tests, `burnrate watch --every`).
@@ -371,7 +358,7 @@ impl Worker {
         }
         let provider =
             self.core.list_sources().ok().and_then(|all| all.into_iter().find(|s| s.name == name)).map(|s| s.provider);
-        provider.map(default_interval).unwrap_or(Duration::from_secs(15 * 60))
+        provider.map(ProviderId::poll_interval).unwrap_or(Duration::from_secs(15 * 60))
     }
 
     fn set_state(&self, name: &str, state: PollState) {

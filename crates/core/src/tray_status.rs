@@ -11,7 +11,7 @@ use ts_rs::TS;
 
 use crate::alerts::{AlertKind, AlertView};
 use crate::budgets::BudgetView;
-use crate::dto::ReportRow;
+use crate::dto::{ReportRow, SourceView};
 use crate::money::{format_human, parse_micros};
 
 /// How many keys the tray menu lists.
@@ -51,6 +51,55 @@ pub struct TrayStatus {
     pub top_keys: Vec<TrayKey>,
     /// RFC 3339 while desktop alerts are paused.
     pub alerts_paused_until: Option<String>,
+    /// When the figures were last brought up to date: the latest successful sync of any
+    /// source (RFC 3339), None before the first.
+    pub as_of: Option<String>,
+    /// Sources whose figures can no longer be trusted to be current, and why.
+    pub stale: Vec<StaleSource>,
+}
+
+/// A source that has not synced for two of its intervals, or whose last sync failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StaleSource {
+    pub source: String,
+    /// e.g. "last sync failed: OpenRouter rejected the key" or "no sync since 2026-11-23 09:05 UTC".
+    pub reason: String,
+}
+
+/// A source is stale this many of its poll intervals after its last successful sync.
+pub const STALE_AFTER_INTERVALS: i32 = 2;
+
+/// When the figures were last brought up to date, and which sources are stale at `now`.
+pub fn freshness(sources: &[SourceView], now: DateTime<Utc>) -> (Option<String>, Vec<StaleSource>) {
+    let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
+    let mut as_of: Option<DateTime<Utc>> = None;
+    let mut stale = Vec::new();
+    for s in sources.iter().filter(|s| s.provider.connector().is_some()) {
+        let interval = Duration::from_std(s.provider.poll_interval()).unwrap_or(Duration::minutes(15));
+        let reason = match &s.last_sync {
+            Some(run) if !run.ok => Some(format!(
+                "last sync failed: {}",
+                run.error.as_ref().map_or("no reason recorded", |e| e.message.as_str())
+            )),
+            Some(run) => match parse(&run.finished_at) {
+                Some(at) => {
+                    as_of = as_of.max(Some(at));
+                    (now - at > interval * STALE_AFTER_INTERVALS)
+                        .then(|| format!("no sync since {}", at.format("%Y-%m-%d %H:%M UTC")))
+                }
+                None => None,
+            },
+            // Never synced: stale once it has waited two intervals since it was added.
+            None => parse(&s.created_at)
+                .filter(|added| now - *added > interval * STALE_AFTER_INTERVALS)
+                .map(|_| "never synced".to_owned()),
+        };
+        if let Some(reason) = reason {
+            stale.push(StaleSource { source: s.name.clone(), reason });
+        }
+    }
+    (as_of.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)), stale)
 }
 
 /// Sums amounts per currency, in currency order.
@@ -103,7 +152,9 @@ fn budget_level(budget: &BudgetView) -> (TrayLevel, Option<String>) {
 
 /// Builds the tray's state. `today_by_key`: today's report grouped by key; `month_total`: the
 /// month-to-date report without grouping; `alerts`: recent alerts, newest first.
+#[allow(clippy::too_many_arguments)]
 pub fn tray_status(
+    sources: &[SourceView],
     budgets: &[BudgetView],
     today_by_key: &[ReportRow],
     month_total: &[ReportRow],
@@ -157,7 +208,8 @@ pub fn tray_status(
         })
         .collect();
 
-    TrayStatus { level, reason, summary, top_keys, alerts_paused_until }
+    let (as_of, stale) = freshness(sources, now);
+    TrayStatus { level, reason, summary, top_keys, alerts_paused_until, as_of, stale }
 }
 
 #[cfg(test)]
@@ -231,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_level_follows_the_worst_budget() {
-        let s = |budgets: &[BudgetView]| tray_status(budgets, &[], &[], &[], None, now());
+        let s = |budgets: &[BudgetView]| tray_status(&[], budgets, &[], &[], &[], None, now());
         assert_eq!(s(&[]).level, TrayLevel::Normal);
         assert_eq!(s(&[budget("39.99", "50", &[50, 80, 100])]).level, TrayLevel::Normal);
         let warn = s(&[budget("40", "50", &[50, 80, 100])]);
@@ -246,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_recent_spike_or_forecast_warns_for_a_day() {
-        let s = |alerts: &[AlertView]| tray_status(&[], &[], &[], alerts, None, now()).level;
+        let s = |alerts: &[AlertView]| tray_status(&[], &[], &[], &[], alerts, None, now()).level;
         assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-23T02:00:00Z")]), TrayLevel::Warning);
         assert_eq!(s(&[alert(AlertKind::Forecast, "2026-11-22T12:00:00Z")]), TrayLevel::Warning);
         assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-22T11:59:59Z")]), TrayLevel::Normal);
@@ -263,7 +315,7 @@ mod tests {
             row("k4", "0.000000", "USD"),
         ];
         let month = [row("", "100.000000", "USD"), row("", "30.000000", "CNY")];
-        let status = tray_status(&[], &today, &month, &[], None, now());
+        let status = tray_status(&[], &[], &today, &month, &[], None, now());
         assert_eq!(status.summary, "Today 3.00 CNY + 13.50 USD · Month 30.00 CNY + 100.00 USD");
         let labels: Vec<_> = status.top_keys.iter().map(|k| k.label.as_str()).collect();
         assert_eq!(labels, ["name-k2: 12.00 USD", "name-k3: 3.00 CNY", "name-k1: 1.50 USD"], "no zero-spend key");
@@ -272,7 +324,7 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_reads_zero_and_lists_no_keys() {
-        let status = tray_status(&[], &[], &[], &[], None, now());
+        let status = tray_status(&[], &[], &[], &[], &[], None, now());
         assert_eq!(status.summary, "Today 0.00 USD · Month 0.00 USD");
         assert!(status.top_keys.is_empty());
     }
@@ -280,8 +332,57 @@ mod tests {
     #[test]
     fn at_most_five_keys_are_listed() {
         let today: Vec<_> = (0..8).map(|i| row(&format!("k{i}"), &format!("{}.000000", i + 1), "USD")).collect();
-        let status = tray_status(&[], &today, &[], &[], None, now());
+        let status = tray_status(&[], &[], &today, &[], &[], None, now());
         assert_eq!(status.top_keys.len(), TOP_KEYS);
         assert_eq!(status.top_keys[0].key_id, "k7");
+    }
+
+    fn source(name: &str, added: &str, last: Option<(&str, Option<&str>)>) -> SourceView {
+        use crate::dto::{KeyStorage, SyncRunView};
+        use crate::error::{ApiError, ErrorCode};
+        SourceView {
+            id: 1,
+            name: name.into(),
+            provider: crate::providers::ProviderId::Openrouter,
+            base_url: "https://openrouter.ai/api/v1".into(),
+            key_storage: KeyStorage::Env,
+            key_env_var: Some("K".into()),
+            key_fingerprint: None,
+            created_at: added.into(),
+            settings: Default::default(),
+            last_sync: last.map(|(at, failed)| SyncRunView {
+                finished_at: at.into(),
+                ok: failed.is_none(),
+                rows_written: 0,
+                error: failed.map(|m| ApiError { code: ErrorCode::KeyRejected, message: m.into() }),
+            }),
+        }
+    }
+
+    #[test]
+    fn figures_are_as_of_the_latest_sync_and_a_source_is_stale_after_two_intervals() {
+        // OpenRouter polls every 10 minutes: stale 20 minutes after its last good sync.
+        let fresh = source("fresh", "2026-11-01T00:00:00Z", Some(("2026-11-23T11:45:00Z", None)));
+        let late = source("late", "2026-11-01T00:00:00Z", Some(("2026-11-23T11:39:00Z", None)));
+        let (as_of, stale) = freshness(&[fresh.clone(), late], now());
+        assert_eq!(as_of.as_deref(), Some("2026-11-23T11:45:00Z"));
+        assert_eq!(
+            stale,
+            vec![StaleSource { source: "late".into(), reason: "no sync since 2026-11-23 11:39 UTC".into() }]
+        );
+        let status = tray_status(&[fresh], &[], &[], &[], &[], None, now());
+        assert_eq!((status.as_of.as_deref(), status.stale.len()), (Some("2026-11-23T11:45:00Z"), 0));
+    }
+
+    #[test]
+    fn a_failed_sync_is_stale_at_once_and_a_new_source_only_after_two_intervals() {
+        let failed =
+            source("bad", "2026-11-01T00:00:00Z", Some(("2026-11-23T11:58:00Z", Some("the key was rejected"))));
+        let new = source("new", "2026-11-23T11:55:00Z", None);
+        let forgotten = source("forgotten", "2026-11-23T11:00:00Z", None);
+        let (as_of, stale) = freshness(&[failed, new, forgotten], now());
+        assert_eq!(as_of, None, "no source has synced successfully");
+        let reasons: Vec<(&str, &str)> = stale.iter().map(|s| (s.source.as_str(), s.reason.as_str())).collect();
+        assert_eq!(reasons, vec![("bad", "last sync failed: the key was rejected"), ("forgotten", "never synced")]);
     }
 }

@@ -474,7 +474,7 @@ export class FakeBackend {
       case 'disable_key':
         return this.disableKey(args);
       case 'tray_status':
-        return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null };
+        return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null, as_of: null, stale: [] };
       case 'export_ledger':
         return `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
       case 'key_table':

@@ -35,11 +35,26 @@ const names = async (page) => (await page.locator('#key-table tbody tr th button
 describe('key table', () => {
   test('the summary strip shows today and the month, and why it is red', async () => {
     const b = backend();
-    b.summary = { level: 'over', reason: 'Budget total daily: 127 % of 20.00 USD', summary: 'Today 25.50 USD · Month 25.50 USD', top_keys: [], alerts_paused_until: null };
+    b.summary = {
+      level: 'over',
+      reason: 'Budget total daily: 127 % of 20.00 USD',
+      summary: 'Today 25.50 USD · Month 25.50 USD',
+      top_keys: [],
+      alerts_paused_until: null,
+      as_of: '2026-01-14T14:05:00Z',
+      stale: [{ source: 'relay', reason: 'last sync failed: the relay rejected the key' }],
+    };
     const { page } = await openPage(b);
     const strip = page.locator('#spend-summary');
     await strip.waitFor();
     assert.equal(await text(strip.locator('[data-field="summary"]')), 'Today 25.50 USD · Month 25.50 USD');
+    // How fresh the figures are, and which source cannot be trusted to be current.
+    assert.match(await text(strip.locator('[data-field="as-of"]')), /^as of .*\d{1,2}:05/);
+    assert.equal(await strip.locator('[data-field="as-of"]').getAttribute('title'), '2026-01-14T14:05:00Z');
+    assert.equal(
+      await text(strip.locator('[data-field="stale"][data-source="relay"]')),
+      '⏱ Not current: relay — last sync failed: the relay rejected the key',
+    );
     assert.equal(await text(strip.locator('[data-field="level"]')), 'Over budget — Budget total daily: 127 % of 20.00 USD');
     assert.match(await strip.getAttribute('class'), /\bover\b/);
   });

@@ -98,6 +98,8 @@ mod tests {
             summary: String::new(),
             top_keys: vec![],
             alerts_paused_until: None,
+            as_of: None,
+            stale: vec![],
         }
     }
 

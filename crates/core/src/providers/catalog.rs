@@ -35,6 +35,19 @@ pub struct ProviderInfo {
 }
 
 impl ProviderId {
+    /// How often the background poller reads this provider (±10 % jitter).
+    pub fn poll_interval(self) -> std::time::Duration {
+        let minutes = match self {
+            // Costs are daily and usage hourly; a half-hourly poll sees each hour soon enough.
+            ProviderId::Openai => 30,
+            // Counters are live: a leaked key shows up within minutes.
+            ProviderId::Openrouter | ProviderId::Litellm => 10,
+            ProviderId::Anthropic | ProviderId::Deepseek => 15,
+            ProviderId::NewApi | ProviderId::Sub2api | ProviderId::CustomJson => 15,
+        };
+        std::time::Duration::from_secs(minutes * 60)
+    }
+
     /// The base URL in each provider SDK's convention. Self-hosted gateways have none.
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {

@@ -393,6 +393,8 @@ async fn a_budget_added_after_its_spend_fires_at_once() {
     let first = core.sync_with_alerts(None, None, None, None).await.unwrap();
     assert!(first.outcomes[0].ok && first.outcomes[0].rows_written > 0, "{:?}", first.outcomes);
     assert!(first.alerts.iter().all(|a| a.budget_id.is_none()));
+    let tray = core.tray_status().unwrap();
+    assert!(tray.as_of.is_some() && tray.stale.is_empty(), "fresh after a good sync: {tray:?}");
 
     let added = core
         .add_budget(&burnrate_core::budgets::AddBudgetRequest {
