@@ -45,6 +45,8 @@ const COMMANDS: &[&str] = &[
     "smoke_run",
     "export_assessment_report",
     "recheck_urls",
+    "start_at_login",
+    "set_start_at_login",
 ];
 
 fn main() {

@@ -26,6 +26,7 @@ use burnrate_core::tray_status::TrayStatus;
 use burnrate_core::{ApiError, Burnrate, Error};
 use tauri::ipc::InvokeBody;
 use tauri::{AppHandle, Emitter, State};
+use tauri_plugin_autostart::ManagerExt;
 
 pub type CmdResult<T> = Result<T, ApiError>;
 type Core<'a> = State<'a, Arc<Burnrate>>;
@@ -374,4 +375,27 @@ mod tests {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("plain.txt"), "plain.txt");
     }
+}
+
+/// Whether Burnrate starts when the user logs in (read from the OS, not the ledger).
+#[tauri::command]
+pub fn start_at_login(handle: AppHandle) -> CmdResult<bool> {
+    handle.autolaunch().is_enabled().map_err(|e| login_item_error("read", e))
+}
+
+/// Turns starting at login on or off; returns the state the OS now reports.
+#[tauri::command]
+pub fn set_start_at_login(handle: AppHandle, enabled: bool) -> CmdResult<bool> {
+    let launcher = handle.autolaunch();
+    let changed = if enabled { launcher.enable() } else { launcher.disable() };
+    changed.map_err(|e| login_item_error("change", e))?;
+    tracing::info!(enabled, "start at login changed");
+    launcher.is_enabled().map_err(|e| login_item_error("read", e))
+}
+
+fn login_item_error(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::from(Error::internal(format!(
+        "could not {what} the start-at-login entry ({e}); check that your home folder's autostart \
+         settings are writable"
+    )))
 }

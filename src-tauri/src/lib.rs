@@ -23,6 +23,9 @@ use tauri::{Emitter, Manager};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// The argument a login start passes: begin hidden in the tray.
+pub(crate) const START_HIDDEN: &str = "--hidden";
+
 /// Log files kept (one per day).
 const LOG_DAYS: usize = 14;
 
@@ -84,6 +87,9 @@ pub fn run() {
     let app = tauri::Builder::default()
         // A second launch focuses the running window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
+        // Start at login (off until the user turns it on): an XDG autostart entry on Linux, a
+        // LaunchAgent on macOS, the Run key on Windows; a login start begins in the tray.
+        .plugin(tauri_plugin_autostart::Builder::new().app_name("Burnrate").args([START_HIDDEN]).build())
         .manage(core.clone())
         .on_window_event({
             let memory = memory.clone();
@@ -134,6 +140,8 @@ pub fn run() {
             commands::smoke_run,
             commands::export_assessment_report,
             commands::recheck_urls,
+            commands::start_at_login,
+            commands::set_start_at_login,
         ])
         .setup({
             let memory = memory.clone();
@@ -149,6 +157,9 @@ pub fn run() {
                 tray::create(app.handle())?;
                 if let Some(main) = app.get_webview_window("main") {
                     memory.restore(&main);
+                    if std::env::args().any(|a| a == START_HIDDEN) {
+                        let _ = main.hide();
+                    }
                 }
                 let _ = app_cell.set(app.handle().clone());
                 Ok(())

@@ -229,6 +229,16 @@ export function setSetting(name: SettingName, value: string): Promise<SettingsVi
   return call('set_setting', { name, value });
 }
 
+/** Whether Burnrate starts (hidden, in the tray) when the user logs in. */
+export function startAtLogin(): Promise<boolean> {
+  return call('start_at_login');
+}
+
+/** Turns starting at login on or off; resolves to the state the OS now reports. */
+export function setStartAtLogin(enabled: boolean): Promise<boolean> {
+  return call('set_start_at_login', { enabled });
+}
+
 /** Silences desktop notifications for `seconds` (alerts are still recorded); 0 resumes them. */
 export function pauseAlerts(seconds: number): Promise<SettingsView> {
   return call('pause_alerts', { seconds });

@@ -666,6 +666,26 @@ describe('settings', () => {
     assert.match(await text(page.locator('#status')), /Desktop alerts resumed/);
   });
 
+  test('start at login is read from the OS, turned on and off, and a refusal is shown', async () => {
+    const backend = backendWithAlerts();
+    const { page } = await open(backend);
+    await page.click('#tab-settings');
+    const box = page.locator('#start-at-login');
+    await eventually(async () => !(await box.isDisabled()));
+    assert.equal(await box.isChecked(), false, 'off by default');
+
+    await box.click();
+    await eventually(async () => await box.isChecked());
+    assert.deepEqual(backend.callsTo('set_start_at_login'), [{ enabled: true }]);
+    assert.match(await text(page.locator('#status')), /start when you log in, hidden in the tray/);
+
+    backend.startAtLoginFails = true;
+    await box.click();
+    await page.locator('#start-at-login-error').waitFor();
+    assert.match(await text(page.locator('#start-at-login-error')), /could not change the start-at-login entry/);
+    assert.equal(await box.isChecked(), true, 'shows what the OS still has');
+  });
+
   test('a pause from the tray shows in the open window without a reload', async () => {
     const backend = backendWithAlerts();
     const { page } = await open(backend, { clock: { time: NOW } });

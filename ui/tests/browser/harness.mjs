@@ -473,6 +473,12 @@ export class FakeBackend {
         );
       case 'disable_key':
         return this.disableKey(args);
+      case 'start_at_login':
+        return this.startAtLogin ?? false;
+      case 'set_start_at_login':
+        if (this.startAtLoginFails) return reject('internal', 'could not change the start-at-login entry (read-only)');
+        this.startAtLogin = args.enabled;
+        return this.startAtLogin;
       case 'tray_status':
         return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null, as_of: null, stale: [] };
       case 'export_ledger':
