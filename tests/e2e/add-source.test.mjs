@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, until } from 'selenium-webdriver';
-import { launchApp, query, filesContaining, startOpenRouterMock } from './harness.mjs';
+import { eventually, launchApp, query, filesContaining, startOpenRouterMock } from './harness.mjs';
 
 const ENV_KEY = 'sk-or-v1-FAKE-e2e-env-key-000000001234';
 const STORE_KEY = 'sk-or-v1-FAKE-e2e-keyring-key-0000005678';
@@ -34,7 +34,17 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   const fingerprint = await item.findElement(By.css('[data-field="fingerprint"]'));
   await driver.wait(until.elementTextIs(fingerprint, 'sk-…1234'), 5000);
 
-  // Sync it: the mock answers in OpenRouter's documented shape.
+  // A source added in the app syncs at once, in the background: its spend arrives unasked.
+  await eventually(() => query(dataDir, 'SELECT count(*) FROM spend')[0][0] === 1, 'the new source synced by itself');
+  // That sync may raise an alert (a key spending from nothing); its toast is dismissed like a user would.
+  try {
+    const dismiss = await driver.wait(until.elementLocated(By.id('toast-dismiss')), 5000);
+    await dismiss.click();
+  } catch {
+    // No alert this time.
+  }
+
+  // Sync it by hand too: the mock answers in OpenRouter's documented shape.
   await driver.findElement(By.id('sync-all')).click();
   const result = await driver.wait(until.elementLocated(By.css('#sync-results [data-sync-source="e2e-env"]')), 15000);
   assert.match(await result.getText(), /ok/);
