@@ -122,7 +122,14 @@ fn app(cli: &Cli) -> Result<Burnrate> {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let app = app(&cli)?;
+    let app = match app(&cli) {
+        Ok(app) => app,
+        // A monitoring check that cannot even start reports "unknown", not "warning".
+        Err(e) if matches!(&cli.command, Command::Alerts(args) if args.is_check()) => {
+            return Ok(alerts::check_failed(&e));
+        }
+        Err(e) => return Err(e),
+    };
     match cli.command {
         Command::Source(cmd) => source::run(&app, cmd).await,
         Command::Sync(args) => sync::run(&app, args).await,

@@ -25,6 +25,19 @@ pub struct AlertsArgs {
 /// The exit code of `--check` when the check itself failed (monitoring's "unknown").
 const CHECK_FAILED: u8 = 3;
 
+impl AlertsArgs {
+    /// Whether this is `--check`, whose failures have their own exit code.
+    pub fn is_check(&self) -> bool {
+        self.check
+    }
+}
+
+/// Says why the check could not be made; exits with [`CHECK_FAILED`].
+pub fn check_failed(e: &burnrate_core::Error) -> ExitCode {
+    eprintln!("error: {}", e.message());
+    ExitCode::from(CHECK_FAILED)
+}
+
 pub fn run(app: &Burnrate, args: AlertsArgs) -> Result<ExitCode> {
     let AlertsArgs { limit, json, check } = args;
     if check {
@@ -41,10 +54,7 @@ pub fn run(app: &Burnrate, args: AlertsArgs) -> Result<ExitCode> {
                 }
                 ExitCode::from(verdict.status.exit_code())
             }
-            Err(e) => {
-                eprintln!("error: {}", e.message());
-                ExitCode::from(CHECK_FAILED)
-            }
+            Err(e) => check_failed(&e),
         });
     }
     let alerts = app.list_alerts(limit)?;

@@ -162,6 +162,10 @@ async fn a_budget_already_passed_fires_when_it_is_added_not_at_the_next_sync() {
     cli.run(&["sync"]).ok();
     let check = cli.run(&["alerts", "--check"]);
     assert_eq!((check.code, check.stdout.trim()), (0, "ok: no alert is open"), "{}", check.stderr);
+    // A check that cannot even start is "unknown" (3), never mistaken for a warning (1).
+    let broken = cli.command(&["alerts", "--check"]).env("BURNRATE_NOW", "yesterday").output().unwrap();
+    assert_eq!(broken.status.code(), Some(3), "{}", String::from_utf8_lossy(&broken.stderr));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("BURNRATE_NOW"));
 
     let added = cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "20"]).ok();
     assert_eq!(added.stdout.trim(), "1", "standard output stays the new id: {}", added.stdout);
