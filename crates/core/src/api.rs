@@ -607,9 +607,10 @@ impl Burnrate {
     /// at or over its amount or a key spiked today (the user's day), warning when a budget
     /// passed a warning threshold or a spike or forecast fired in the last day, else ok.
     pub fn alert_check(&self) -> Result<AlertCheck> {
-        let status = self.tray_status()?;
-        let settings = self.get_settings()?;
-        let zone: chrono_tz::Tz = settings.effective_time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let budgets = self.list_budgets()?;
+        let alerts = self.list_alerts(Some(500))?;
+        let status = self.tray_status_from(&budgets, &alerts)?;
+        let zone: chrono_tz::Tz = self.get_settings()?.effective_time_zone.parse().unwrap_or(chrono_tz::UTC);
         let now = self.clock.now();
         let today_start = now
             .with_timezone(&zone)
@@ -617,25 +618,29 @@ impl Burnrate {
             .and_hms_opt(0, 0, 0)
             .and_then(|t| t.and_local_timezone(zone).earliest())
             .map_or(now, |t| t.with_timezone(&Utc));
-        Ok(check::check(&status, &self.list_budgets()?, &self.list_alerts(Some(500))?, today_start))
+        Ok(check::check(&status, &budgets, &alerts, today_start))
     }
 
     /// What the tray shows: its level, today and month-to-date, and the top keys today.
     pub fn tray_status(&self) -> Result<TrayStatus> {
+        self.tray_status_from(&self.list_budgets()?, &self.list_alerts(Some(50))?)
+    }
+
+    /// [`Self::tray_status`] over budgets and recent alerts (newest first) already read.
+    fn tray_status_from(&self, budgets: &[BudgetView], alerts: &[AlertView]) -> Result<TrayStatus> {
         let today = self.clock.now().date_naive();
         let day = |d: NaiveDate| Some(d.to_string());
         let today_by_key =
             self.daily_report(&ReportQuery { by: vec![Dimension::Key], from: day(today), to: day(today) })?;
         let month_start = today.with_day(1).expect("the first of a month exists");
         let month_total = self.daily_report(&ReportQuery { by: vec![], from: day(month_start), to: day(today) })?;
-        let alerts = self.list_alerts(Some(50))?;
         let paused = self.get_settings()?.alerts_paused_until;
         Ok(tray_status::tray_status(
             &self.list_sources()?,
-            &self.list_budgets()?,
+            budgets,
             &today_by_key,
             &month_total,
-            &alerts,
+            alerts,
             paused,
             self.clock.now(),
         ))

@@ -258,27 +258,7 @@ mod tests {
     }
 
     fn alert(kind: AlertKind, fired_at: &str) -> AlertView {
-        AlertView {
-            id: 1,
-            kind,
-            budget_id: None,
-            source: Some("work".into()),
-            key_id: Some("k1".into()),
-            key_name: None,
-            period_start: None,
-            threshold: None,
-            amount: "9.000000".into(),
-            limit: None,
-            currency: "USD".into(),
-            estimated: false,
-            title: "Spike on k1".into(),
-            body: String::new(),
-            fired_at: fired_at.into(),
-            notified: true,
-            notified_at: None,
-            notify_error: None,
-            details: serde_json::json!({}),
-        }
+        AlertView::sample(kind, fired_at, "Spike on k1")
     }
 
     #[test]

@@ -104,27 +104,7 @@ mod tests {
     }
 
     fn spike(fired_at: &str, title: &str) -> AlertView {
-        AlertView {
-            id: 1,
-            kind: AlertKind::Spike,
-            budget_id: None,
-            source: Some("work".into()),
-            key_id: Some("prod".into()),
-            key_name: None,
-            period_start: None,
-            threshold: None,
-            amount: "8.000000".into(),
-            limit: None,
-            currency: "USD".into(),
-            estimated: false,
-            title: title.into(),
-            body: String::new(),
-            fired_at: fired_at.into(),
-            notified: true,
-            notified_at: None,
-            notify_error: None,
-            details: serde_json::json!({}),
-        }
+        AlertView::sample(AlertKind::Spike, fired_at, title)
     }
 
     const TODAY: &str = "2026-03-10T00:00:00Z";

@@ -56,3 +56,31 @@ pub struct AlertView {
     #[ts(type = "Record<string, unknown>")]
     pub details: serde_json::Value,
 }
+
+#[cfg(test)]
+impl AlertView {
+    /// An alert on key k1 of source "work" (9.00 USD), for unit tests to adjust.
+    pub(crate) fn sample(kind: AlertKind, fired_at: &str, title: &str) -> Self {
+        AlertView {
+            id: 1,
+            kind,
+            budget_id: None,
+            source: Some("work".into()),
+            key_id: Some("k1".into()),
+            key_name: None,
+            period_start: None,
+            threshold: None,
+            amount: "9.000000".into(),
+            limit: None,
+            currency: "USD".into(),
+            estimated: false,
+            title: title.into(),
+            body: String::new(),
+            fired_at: fired_at.into(),
+            notified: true,
+            notified_at: None,
+            notify_error: None,
+            details: serde_json::json!({}),
+        }
+    }
+}

@@ -36,16 +36,25 @@ fn core(dir: &std::path::Path, server: &MockServer) -> Arc<Burnrate> {
 
 /// [`core`] reading the wall-clock time from `clock`.
 fn core_on(dir: &std::path::Path, server: &MockServer, clock: impl Clock + 'static) -> Arc<Burnrate> {
-    let core = TestCore::builder(dir).clock(clock).env(&[("POLLER_TEST_KEY", KEY)]).build();
-    core.add_source(&AddSourceRequest {
+    let core = bare_core(dir, clock);
+    core.add_source(&openrouter_source(server)).unwrap();
+    core
+}
+
+/// A core with the test key in its environment and no source yet.
+fn bare_core(dir: &std::path::Path, clock: impl Clock + 'static) -> Arc<Burnrate> {
+    Arc::new(TestCore::builder(dir).clock(clock).env(&[("POLLER_TEST_KEY", KEY)]).build())
+}
+
+/// The loopback OpenRouter `server` as a source named "or", its key in the environment.
+fn openrouter_source(server: &MockServer) -> AddSourceRequest {
+    AddSourceRequest {
         provider: ProviderId::Openrouter,
         name: "or".into(),
         base_url: Some(format!("{}/api/v1", server.uri())),
         key: KeyInput::Env { var: "POLLER_TEST_KEY".into() },
         settings: None,
-    })
-    .unwrap();
-    Arc::new(core)
+    }
 }
 
 fn fast() -> PollerConfig {
@@ -360,21 +369,14 @@ async fn a_source_added_while_the_poller_runs_is_polled_at_once_when_woken() {
     let _held = hold_the_clock();
     let server = openrouter_answering_its_key().await;
     let dir = tempfile::tempdir().unwrap();
-    let core = Arc::new(TestCore::builder(dir.path()).clock(SystemClock).env(&[("POLLER_TEST_KEY", KEY)]).build());
+    let core = bare_core(dir.path(), SystemClock);
     let config = PollerConfig { interval: Some(Duration::from_secs(30 * 60)), ..fast() };
     let poller = PollerHandle::start(core.clone(), config);
     let mut polls = Polls::of(&poller);
     polls.run_for(&poller, Duration::from_secs(1)).await;
     assert_eq!(polls.finished(), 0, "no source, nothing to poll");
 
-    core.add_source(&AddSourceRequest {
-        provider: ProviderId::Openrouter,
-        name: "or".into(),
-        base_url: Some(format!("{}/api/v1", server.uri())),
-        key: KeyInput::Env { var: "POLLER_TEST_KEY".into() },
-        settings: None,
-    })
-    .unwrap();
+    core.add_source(&openrouter_source(&server)).unwrap();
     poller.wake();
     // Well before the poller's own once-a-minute look at the sources.
     polls.run_for(&poller, Duration::from_millis(100)).await;
