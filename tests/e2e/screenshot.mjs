@@ -85,6 +85,21 @@ try {
   const out = process.argv[2] ?? join(repo, 'docs/screenshot.png');
   writeFileSync(out, await driver.takeScreenshot(), 'base64');
   console.log(`wrote ${out}`);
+  // BURNRATE_SHOT_VIEWS=DIR: also the first screen at the default and the minimum window size,
+  // light and dark, for a look at what a user meets first.
+  if (process.env.BURNRATE_SHOT_VIEWS) {
+    for (const [width, height] of [[1100, 780], [640, 480]]) {
+      await driver.manage().window().setRect({ width, height });
+      for (const theme of ['light', 'dark']) {
+        await driver.executeScript('document.documentElement.dataset.theme = arguments[0]; window.scrollTo(0, 0)', theme);
+        await driver.sleep(400);
+        const view = join(process.env.BURNRATE_SHOT_VIEWS, `first-screen-${width}x${height}-${theme}.png`);
+        writeFileSync(view, await driver.takeScreenshot(), 'base64');
+        console.log(`wrote ${view}`);
+      }
+    }
+    await driver.manage().window().setRect({ width: 1100, height: 780 });
+  }
   // The chart and the key table below it, as a second picture (the window scrolled to them;
   // WebKitWebDriver's element screenshots come out blank).
   const chart = await driver.findElement(By.id('chart-section'));
