@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod output;
 
-use commands::{alerts, budget, chart, check, import, incident, key, report, settings, source, sync, watch};
+use commands::{alerts, budget, channel, chart, check, import, incident, key, report, settings, source, sync, watch};
 
 #[derive(Parser)]
 #[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
@@ -62,6 +62,9 @@ enum Command {
     Budget(budget::BudgetCmd),
     /// The alerts that fired (budget thresholds, forecasts, spikes), newest first.
     Alerts(alerts::AlertsArgs),
+    /// Where alerts go besides the desktop: webhook, Slack, Discord, ntfy, e-mail or a command.
+    #[command(subcommand)]
+    Channel(channel::ChannelCmd),
     /// Show or change application settings: time_zone, quiet_hours, alerts_paused_until.
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -138,6 +141,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(cmd) => import::run(&app, cmd),
         Command::Budget(cmd) => budget::run(&app, cmd),
         Command::Alerts(args) => alerts::run(&app, args),
+        Command::Channel(cmd) => channel::run(&app, cmd).await,
         Command::Settings(cmd) => settings::run(&app, cmd),
         Command::Key(cmd) => key::run(&app, cmd).await,
         Command::Incident(cmd) => incident::run(&app, cmd),

@@ -262,7 +262,15 @@ impl Burnrate {
         } else {
             (Vec::new(), None)
         };
-        Ok(SyncReport { outcomes, alerts, alerts_error })
+        // Alerts queued for the channels (now or by an earlier run whose delivery failed).
+        let deliveries = match self.deliver_outbox().await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(code = ?e.code, "delivering alerts to the channels failed: {}", e.message());
+                Default::default()
+            }
+        };
+        Ok(SyncReport { outcomes, alerts, alerts_error, deliveries })
     }
 
     async fn sync_sources(
@@ -558,7 +566,7 @@ impl Burnrate {
         })
     }
 
-    fn settings_in(&self, conn: &rusqlite::Connection) -> Result<AppSettings> {
+    pub(crate) fn settings_in(&self, conn: &rusqlite::Connection) -> Result<AppSettings> {
         app_settings::load(conn, self.env.as_ref())
     }
 

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_drop_spend_by_day", include_str!("../migrations/0005_drop_spend_by_day.sql")),
     ("0006_checklist", include_str!("../migrations/0006_checklist.sql")),
     ("0007_drift_and_terms_alerts", include_str!("../migrations/0007_drift_and_terms_alerts.sql")),
+    ("0008_alert_channels", include_str!("../migrations/0008_alert_channels.sql")),
 ];
 
 pub fn schema_version() -> i64 {

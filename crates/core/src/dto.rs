@@ -12,6 +12,7 @@ use ts_rs::TS;
 use std::collections::BTreeMap;
 
 use crate::alerts::AlertView;
+use crate::channels::outbox::OutboxReport;
 use crate::error::ApiError;
 use crate::poll::SpendKind;
 use crate::providers::{ProviderId, ProviderInfo};
@@ -181,6 +182,8 @@ pub struct SyncReport {
     pub alerts: Vec<AlertView>,
     /// Evaluating alerts failed (the sync itself was written).
     pub alerts_error: Option<ApiError>,
+    /// What sending queued alerts to the alert channels did after the sync.
+    pub deliveries: OutboxReport,
 }
 
 /// The file format of a ledger export.

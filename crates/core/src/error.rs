@@ -20,6 +20,8 @@ pub enum ErrorCode {
     SourceExists,
     SourceNotFound,
     BudgetNotFound,
+    ChannelExists,
+    ChannelNotFound,
     /// No gateway assessment has the given id.
     AssessmentNotFound,
     /// An evidence file is over the size limit.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod app_settings;
 pub mod balance_spend;
 pub mod budgets;
+pub mod channels;
 pub mod charts;
 pub mod checklist;
 pub mod clock;

@@ -97,6 +97,9 @@ struct Schedule {
 /// above what a time-synchronisation step moves it.
 const SUSPEND_GAP: TimeDelta = TimeDelta::minutes(2);
 
+/// The least time between two drains of the alert outbox outside polls.
+const DELIVERY_PAUSE: Duration = Duration::from_secs(5);
+
 /// Owns the poll task. Dropping the handle asks the task to stop after any poll in flight.
 pub struct PollerHandle {
     commands: mpsc::Sender<Command>,
@@ -123,6 +126,7 @@ impl PollerHandle {
             paused: false,
             schedule: BTreeMap::new(),
             last_wake: None,
+            last_delivery: None,
         };
         let task = tokio::spawn(worker.run(rx, shutdown_rx));
         PollerHandle { commands, shutdown, status, events, task: Mutex::new(Some(task)), stop_timeout }
@@ -196,6 +200,8 @@ struct Worker {
     schedule: BTreeMap<String, Schedule>,
     /// The monotonic and the wall-clock time of the last timed wake, to notice a suspend.
     last_wake: Option<(Instant, DateTime<Utc>)>,
+    /// When the outbox was last drained outside a poll.
+    last_delivery: Option<Instant>,
 }
 
 impl Worker {
@@ -206,10 +212,12 @@ impl Worker {
             }
             self.refresh_sources();
             let next_due = self.schedule.values().map(|s| s.due).min();
+            let deliveries_due = self.deliveries_due();
             // Re-read the source list at least every minute so added sources start promptly.
             let wake = next_due
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(60))
-                .min(Instant::now() + Duration::from_secs(60));
+                .min(Instant::now() + Duration::from_secs(60))
+                .min(deliveries_due.unwrap_or_else(|| Instant::now() + Duration::from_secs(60)));
             tokio::select! {
                 _ = shutdown.changed() => return,
                 command = commands.recv() => match command {
@@ -238,10 +246,34 @@ impl Worker {
                     self.catch_up_after_suspend(now);
                     let due: Vec<String> = self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect();
                     if !due.is_empty() {
+                        // A poll also delivers what is queued for the alert channels.
                         let _ = self.poll(&due, false).await;
+                    } else if deliveries_due.is_some_and(|d| d <= now) {
+                        self.deliver().await;
                     }
                 }
             }
+        }
+    }
+
+    /// When a queued alert delivery (a retry, or one queued by a budget just added) is due, on
+    /// the monotonic clock; not sooner than [`DELIVERY_PAUSE`] after the last drain, so a
+    /// delivery that cannot make progress never spins the loop.
+    fn deliveries_due(&self) -> Option<Instant> {
+        let due = self.core.outbox_next_due().ok().flatten()?;
+        let wait = (due - self.core.clock.now().timestamp()).max(0) as u64;
+        let at = Instant::now() + Duration::from_secs(wait);
+        Some(self.last_delivery.map_or(at, |last| at.max(last + DELIVERY_PAUSE)))
+    }
+
+    async fn deliver(&mut self) {
+        self.last_delivery = Some(Instant::now());
+        match self.core.deliver_outbox().await {
+            Ok(report) if report.delivered + report.retrying + report.given_up > 0 => {
+                tracing::debug!(?report, "alert deliveries sent");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(code = ?e.code, "delivering alerts to the channels failed: {}", e.message()),
         }
     }
 

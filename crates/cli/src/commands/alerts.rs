@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use burnrate_core::alerts::AlertView;
+use burnrate_core::alerts::{AlertView, DeliveryState};
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
@@ -79,4 +79,18 @@ fn print_alert(a: &AlertView) {
     println!("{}  {}  #{}  {}", a.fired_at, a.kind.as_str(), a.id, a.title);
     println!("    {}", a.body);
     println!("    ({shown})");
+    for d in &a.deliveries {
+        let round = if d.round > 0 { format!(" (announced again, #{})", d.round) } else { String::new() };
+        let state = match (d.state, &d.delivered_at, &d.last_error) {
+            (DeliveryState::Delivered, Some(t), _) => format!("delivered {t}"),
+            (DeliveryState::Failed, _, Some(e)) => format!("given up: {e}"),
+            (_, _, Some(e)) => format!(
+                "not delivered yet ({} attempts; retried at {}): {e}",
+                d.attempts,
+                d.next_attempt_at.as_deref().unwrap_or("-")
+            ),
+            _ => "queued".to_owned(),
+        };
+        println!("    → {}{round}: {state}", d.channel);
+    }
 }

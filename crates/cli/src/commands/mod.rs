@@ -1,10 +1,14 @@
 //! One module per subcommand: each owns its clap arguments and a `run` that carries it out.
 
+use std::io::{BufRead, IsTerminal};
+
 use burnrate_core::dto::Dimension;
+use burnrate_core::{Error, ErrorCode, Result};
 use clap::ValueEnum;
 
 pub mod alerts;
 pub mod budget;
+pub mod channel;
 pub mod chart;
 pub mod check;
 pub mod import;
@@ -30,4 +34,22 @@ pub fn dimension(by: By) -> Dimension {
         By::Model => Dimension::Model,
         By::Source => Dimension::Source,
     }
+}
+
+/// Reads one secret (an API key, a webhook URL, a password) from standard input, prompting
+/// when a person is typing. `example` shows how to pipe it in.
+pub fn read_secret_from_stdin(what: &str, example: &str) -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("Paste {what} and press Enter (input is not echoed to any log): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::invalid_input(format!("cannot read {what} from standard input: {e}")))?;
+    let secret = line.trim().to_owned();
+    if secret.is_empty() {
+        return Err(Error::new(ErrorCode::KeyMissing, format!("nothing on standard input; pipe {what} in, e.g. `{example}`")));
+    }
+    Ok(secret)
 }

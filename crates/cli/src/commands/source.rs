@@ -1,12 +1,11 @@
 //! `burnrate source …`: the accounts and gateways Burnrate polls.
 
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use burnrate_core::dto::{AddSourceRequest, KeyInput, SourceView};
 use burnrate_core::providers::ProviderId;
 use burnrate_core::settings::parse_assignment;
-use burnrate_core::{Burnrate, Error, ErrorCode, Result};
+use burnrate_core::{Burnrate, Result};
 use clap::{Args, Subcommand};
 
 use crate::output::{print_json, print_table};
@@ -63,7 +62,7 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
             let provider: ProviderId = provider.parse()?;
             let key = match (key.key_env, key.key_stdin) {
                 (Some(var), _) => KeyInput::Env { var },
-                (None, _) => KeyInput::Secret { value: read_key_from_stdin()? },
+                (None, _) => KeyInput::Secret { value: super::read_secret_from_stdin("the API key", "printenv MY_KEY | burnrate source add … --key-stdin")? },
             };
             let settings = set.iter().map(|a| parse_assignment(a)).collect::<Result<_>>()?;
             let view = app.add_source(&AddSourceRequest { provider, name, base_url, key, settings: Some(settings) })?;
@@ -108,25 +107,6 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_key_from_stdin() -> Result<String> {
-    if std::io::stdin().is_terminal() {
-        eprint!("Paste the API key and press Enter (input is not echoed to any log): ");
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::invalid_input(format!("cannot read the key from standard input: {e}")))?;
-    let key = line.trim().to_owned();
-    if key.is_empty() {
-        return Err(Error::new(
-            ErrorCode::KeyMissing,
-            "no key on standard input; pipe it in, e.g. `printenv MY_KEY | burnrate source add … --key-stdin`",
-        ));
-    }
-    Ok(key)
 }
 
 fn describe_key(s: &SourceView) -> String {

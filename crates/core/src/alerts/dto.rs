@@ -32,6 +32,8 @@ pub struct AlertView {
     pub source: Option<String>,
     pub key_id: Option<String>,
     pub key_name: Option<String>,
+    /// The key's display fingerprint (`sk-…abcd`), never the key.
+    pub fingerprint: Option<String>,
     /// The budget period's first local day (threshold and forecast alerts).
     pub period_start: Option<String>,
     /// The threshold reached, in percent of the budget.
@@ -55,6 +57,34 @@ pub struct AlertView {
     /// Kind-specific facts (spike window and baseline, forecast crossing date, …).
     #[ts(type = "Record<string, unknown>")]
     pub details: serde_json::Value,
+    /// Its delivery to each alert channel (webhook, Slack, e-mail, …), oldest first.
+    pub deliveries: Vec<ChannelDelivery>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DeliveryState {
+    /// Not delivered yet: waiting for its first try, a retry, or the end of quiet hours.
+    Pending,
+    Delivered,
+    /// Given up after a day of retries; `last_error` says why.
+    Failed,
+}
+
+/// One alert's delivery to one channel (one row per announcement: a growing spike episode is
+/// announced again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChannelDelivery {
+    pub channel: String,
+    /// 0 for the alert; 1, 2, … when it was announced again.
+    pub round: u32,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub delivered_at: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
 }
 
 #[cfg(test)]
@@ -68,6 +98,7 @@ impl AlertView {
             source: Some("work".into()),
             key_id: Some("k1".into()),
             key_name: None,
+            fingerprint: None,
             period_start: None,
             threshold: None,
             amount: "9.000000".into(),
@@ -81,6 +112,7 @@ impl AlertView {
             notified_at: None,
             notify_error: None,
             details: serde_json::json!({}),
+            deliveries: Vec::new(),
         }
     }
 }

@@ -11,4 +11,4 @@ pub mod spike_alerts;
 pub mod spikes;
 pub mod store;
 
-pub use dto::{AlertKind, AlertView};
+pub use dto::{AlertKind, AlertView, ChannelDelivery, DeliveryState};

@@ -4,11 +4,15 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::dto::{AlertKind, AlertView};
+use crate::channels::outbox;
 use crate::days::ts_to_rfc3339;
 use crate::error::{Error, Result};
 use crate::money::format_micros;
 
 impl AlertKind {
+    pub const ALL: [AlertKind; 5] =
+        [AlertKind::Threshold, AlertKind::Forecast, AlertKind::Spike, AlertKind::PriceDrift, AlertKind::TermsChanged];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Threshold => "threshold",
@@ -18,7 +22,7 @@ impl AlertKind {
             AlertKind::TermsChanged => "terms_changed",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "threshold" => Some(AlertKind::Threshold),
             "forecast" => Some(AlertKind::Forecast),
@@ -50,7 +54,8 @@ pub struct NewAlert {
     pub details: serde_json::Value,
 }
 
-/// Records `alert` unless one with its dedupe key exists. Returns the new row's id, or None.
+/// Records `alert` unless one with its dedupe key exists, and queues its deliveries to the
+/// alert channels in the same transaction. Returns the new row's id, or None.
 pub fn insert(conn: &Connection, alert: &NewAlert, fired_at: i64) -> Result<Option<i64>> {
     let n = conn.execute(
         "INSERT INTO alerts (kind, dedupe_key, budget_id, source_id, key_id, period_start, threshold_pct, amount_micros,
@@ -75,7 +80,12 @@ pub fn insert(conn: &Connection, alert: &NewAlert, fired_at: i64) -> Result<Opti
             fired_at
         ],
     )?;
-    Ok((n == 1).then(|| conn.last_insert_rowid()))
+    if n == 0 {
+        return Ok(None);
+    }
+    let id = conn.last_insert_rowid();
+    outbox::enqueue(conn, id, alert.kind.as_str(), 0, fired_at)?;
+    Ok(Some(id))
 }
 
 /// The highest threshold already fired for a budget's period.
@@ -139,6 +149,7 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertView> {
         budget_id: r.get(2)?,
         source: r.get(3)?,
         key_name: key_id.as_deref().map(|k| key_label(r.get(5).ok().flatten(), r.get(6).ok().flatten(), k)),
+        fingerprint: r.get(6)?,
         key_id,
         period_start: r.get(7)?,
         threshold: r.get(8)?,
@@ -153,6 +164,7 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertView> {
         notified_at: notified_at.map(ts_to_rfc3339),
         notify_error: r.get(17)?,
         details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        deliveries: Vec::new(),
     })
 }
 
@@ -162,14 +174,29 @@ pub fn list(conn: &Connection, limit: Option<u32>) -> Result<Vec<AlertView>> {
     let mut stmt = conn.prepare(&sql)?;
     let limit = limit.map(i64::from).unwrap_or(-1);
     let rows = stmt.query_map([limit], view)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
+    let alerts: Vec<AlertView> = rows.collect::<rusqlite::Result<_>>()?;
+    with_deliveries(conn, alerts)
+}
+
+fn with_deliveries(conn: &Connection, mut alerts: Vec<AlertView>) -> Result<Vec<AlertView>> {
+    let any_channel: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM alert_deliveries)", [], |r| r.get(0))?;
+    if any_channel {
+        for alert in &mut alerts {
+            alert.deliveries = outbox::deliveries_of(conn, alert.id)?;
+        }
+    }
+    Ok(alerts)
 }
 
 /// The alerts with these ids, in the given order.
 pub fn get_many(conn: &Connection, ids: &[i64]) -> Result<Vec<AlertView>> {
     let sql = format!("{SELECT} WHERE a.id = ?1");
     let mut stmt = conn.prepare(&sql)?;
-    ids.iter().map(|id| stmt.query_row([id], view).map_err(|e| Error::internal(format!("alert {id}: {e}")))).collect()
+    let alerts = ids
+        .iter()
+        .map(|id| stmt.query_row([id], view).map_err(|e| Error::internal(format!("alert {id}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    with_deliveries(conn, alerts)
 }
 
 /// How a key is named to people: "Production (sk-…abcd)", the fingerprint alone, or the
