@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use burnrate_core::alerts::AlertKind;
-use burnrate_core::channels::{AddChannelRequest, ChannelKind, ChannelView, EmailSettings, ExecSettings, SecretStorage, SmtpTls};
+use burnrate_core::channels::{
+    AddChannelRequest, ChannelKind, ChannelView, EmailSettings, ExecSettings, SecretStorage, SmtpTls,
+};
 use burnrate_core::dto::KeyInput;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -159,10 +161,16 @@ fn request(a: AddArgs) -> Result<AddChannelRequest> {
         (Some(url), ..) => Some(KeyInput::Secret { value: url }),
         (_, Some(var), ..) | (.., Some(var), _) => Some(KeyInput::Env { var }),
         (_, _, true, ..) => Some(KeyInput::Secret {
-            value: super::read_secret_from_stdin("the URL", "printenv SLACK_WEBHOOK_URL | burnrate channel add slack … --url-stdin")?,
+            value: super::read_secret_from_stdin(
+                "the URL",
+                "printenv SLACK_WEBHOOK_URL | burnrate channel add slack … --url-stdin",
+            )?,
         }),
         (.., true) => Some(KeyInput::Secret {
-            value: super::read_secret_from_stdin("the SMTP password", "printenv SMTP_PASSWORD | burnrate channel add email … --password-stdin")?,
+            value: super::read_secret_from_stdin(
+                "the SMTP password",
+                "printenv SMTP_PASSWORD | burnrate channel add email … --password-stdin",
+            )?,
         }),
         _ => None,
     };
@@ -222,7 +230,9 @@ fn print_channels(channels: &[ChannelView]) {
             let kinds = if kinds.len() == AlertKind::ALL.len() { "all".to_owned() } else { kinds.join(",") };
             let state = match (&c.last_error, c.pending, c.failed) {
                 (Some(e), ..) => format!("last attempt failed: {e}"),
-                (None, 0, 0) => c.last_attempt_at.as_ref().map_or("nothing sent yet".to_owned(), |t| format!("ok at {t}")),
+                (None, 0, 0) => {
+                    c.last_attempt_at.as_ref().map_or("nothing sent yet".to_owned(), |t| format!("ok at {t}"))
+                }
                 (None, p, f) => format!("{p} pending, {f} given up"),
             };
             vec![

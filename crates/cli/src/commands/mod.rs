@@ -49,7 +49,10 @@ pub fn read_secret_from_stdin(what: &str, example: &str) -> Result<String> {
         .map_err(|e| Error::invalid_input(format!("cannot read {what} from standard input: {e}")))?;
     let secret = line.trim().to_owned();
     if secret.is_empty() {
-        return Err(Error::new(ErrorCode::KeyMissing, format!("nothing on standard input; pipe {what} in, e.g. `{example}`")));
+        return Err(Error::new(
+            ErrorCode::KeyMissing,
+            format!("nothing on standard input; pipe {what} in, e.g. `{example}`"),
+        ));
     }
     Ok(secret)
 }

@@ -62,7 +62,12 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
             let provider: ProviderId = provider.parse()?;
             let key = match (key.key_env, key.key_stdin) {
                 (Some(var), _) => KeyInput::Env { var },
-                (None, _) => KeyInput::Secret { value: super::read_secret_from_stdin("the API key", "printenv MY_KEY | burnrate source add … --key-stdin")? },
+                (None, _) => KeyInput::Secret {
+                    value: super::read_secret_from_stdin(
+                        "the API key",
+                        "printenv MY_KEY | burnrate source add … --key-stdin",
+                    )?,
+                },
             };
             let settings = set.iter().map(|a| parse_assignment(a)).collect::<Result<_>>()?;
             let view = app.add_source(&AddSourceRequest { provider, name, base_url, key, settings: Some(settings) })?;

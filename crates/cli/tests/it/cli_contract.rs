@@ -341,7 +341,11 @@ fn bad_input_gives_one_line_and_changes_nothing() {
             "",
             "BURNRATE_UNSET_FAKE_VAR is not set",
         ),
-        (&["source", "add", "openai", "--name", "x", "--key-stdin"], "\n", "nothing on standard input; pipe the API key in"),
+        (
+            &["source", "add", "openai", "--name", "x", "--key-stdin"],
+            "\n",
+            "nothing on standard input; pipe the API key in",
+        ),
         (&["source", "add", "openai", "--name", "keep", "--key-env", "BURNRATE_TEST_OPENAI_KEY"], "", "already exists"),
         (&["source", "add", "litellm", "--name", "x", "--key-env", "BURNRATE_TEST_OPENAI_KEY"], "", "pass --base-url"),
         (&["source", "remove", "ghost"], "", "no source named \"ghost\""),

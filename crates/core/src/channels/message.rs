@@ -168,7 +168,8 @@ mod tests {
     use super::*;
 
     fn hostile() -> AlertMessage {
-        let mut alert = AlertView::sample(AlertKind::Spike, "2026-03-02T12:40:00Z", "Spend spike: key <!channel> @everyone & co");
+        let mut alert =
+            AlertView::sample(AlertKind::Spike, "2026-03-02T12:40:00Z", "Spend spike: key <!channel> @everyone & co");
         alert.body = "25.00 USD in the hour from 13:00, key =HYPERLINK(\"x\") <https://evil.example|click>".into();
         AlertMessage::new(&alert, 0)
     }

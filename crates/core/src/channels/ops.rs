@@ -6,7 +6,7 @@ use super::dto::{AddChannelRequest, ChannelTestResult, ChannelView};
 use super::message::AlertMessage;
 use super::outbox::{self, Attempt, OutboxReport};
 use super::send::{self, HTTP_TIMEOUT};
-use super::store::{self, MAX_EXEC_TIMEOUT_SECS};
+use super::store;
 use crate::alerts::{self, DeliveryState};
 use crate::api::Burnrate;
 use crate::days::ts_to_rfc3339;
@@ -14,11 +14,14 @@ use crate::error::Result;
 
 /// Deliveries sent per drain; the rest wait for the next one (moments later).
 const DRAIN_BATCH: u32 = 50;
+/// Added to a send's timeout for the time a delivery is claimed by one process.
+const LEASE_MARGIN_SECS: i64 = 30;
 
 impl Burnrate {
     pub fn add_channel(&self, req: &AddChannelRequest) -> Result<ChannelView> {
         let mut conn = self.open()?;
-        let channel = store::add(&mut conn, self.env.as_ref(), self.secrets.as_ref(), self.clock.now().timestamp(), req)?;
+        let channel =
+            store::add(&mut conn, self.env.as_ref(), self.secrets.as_ref(), self.clock.now().timestamp(), req)?;
         tracing::info!(channel = %channel.name, kind = channel.kind.as_str(), "alert channel added");
         store::view(&conn, &channel)
     }
@@ -50,8 +53,12 @@ impl Burnrate {
         };
         let detail = match (&attempt.error, attempt.status) {
             (Some(e), _) => e.clone(),
-            (None, Some(code)) if channel.kind == super::ChannelKind::Exec => format!("the command exited with status {code}"),
-            (None, Some(code)) if channel.kind == super::ChannelKind::Email => format!("the SMTP server accepted it ({code})"),
+            (None, Some(code)) if channel.kind == super::ChannelKind::Exec => {
+                format!("the command exited with status {code}")
+            }
+            (None, Some(code)) if channel.kind == super::ChannelKind::Email => {
+                format!("the SMTP server accepted it ({code})")
+            }
             (None, Some(code)) => format!("{} answered HTTP {code}", channel.target),
             (None, None) => "sent".to_owned(),
         };
@@ -86,8 +93,12 @@ impl Burnrate {
                     report.held += 1;
                     continue;
                 }
-                // Long enough for the slowest send; another process skips it meanwhile.
-                let lease = HTTP_TIMEOUT.as_secs().max(u64::from(MAX_EXEC_TIMEOUT_SECS)) as i64 + 60;
+                // Long enough for this channel's slowest send; another process skips it meanwhile,
+                // and after a crash mid-send it is due again once the lease ends.
+                let lease =
+                    channel.exec.as_ref().and_then(|e| e.timeout_seconds).map_or(HTTP_TIMEOUT.as_secs(), u64::from)
+                        as i64
+                        + LEASE_MARGIN_SECS;
                 if !outbox::claim(&conn, &item, now.timestamp() + lease)? {
                     continue;
                 }
@@ -96,7 +107,9 @@ impl Burnrate {
                     Ok(secret) => {
                         send::send(&http, &channel, secret.as_deref(), &AlertMessage::new(&alert, item.round)).await
                     }
-                    Err(e) => Attempt { ok: false, status: None, error: Some(e.message().to_owned()), retry_after: None },
+                    Err(e) => {
+                        Attempt { ok: false, status: None, error: Some(e.message().to_owned()), retry_after: None }
+                    }
                 };
                 let state = outbox::record(&conn, &item, &attempt, self.clock.now().timestamp())?;
                 match state {

@@ -202,7 +202,10 @@ mod tests {
     #[test]
     fn backoff_doubles_from_thirty_seconds_to_an_hour_and_honours_retry_after() {
         let secs = |n, ra: Option<u64>| backoff(n, ra.map(Duration::from_secs)).as_secs();
-        assert_eq!([secs(1, None), secs(2, None), secs(3, None), secs(8, None), secs(40, None)], [30, 60, 120, 3_600, 3_600]);
+        assert_eq!(
+            [secs(1, None), secs(2, None), secs(3, None), secs(8, None), secs(40, None)],
+            [30, 60, 120, 3_600, 3_600]
+        );
         assert_eq!(secs(1, Some(600)), 600, "a receiver's Retry-After is honoured");
         assert_eq!(secs(1, Some(86_400)), 3_600, "but never beyond an hour");
     }

@@ -66,7 +66,8 @@ async fn post(http: &reqwest::Client, kind: ChannelKind, url: Url, m: &AlertMess
         ChannelKind::Ntfy => {
             let mut root = url.clone();
             let topic = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default().to_owned();
-            let parent = url.path().rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p }).to_owned();
+            let parent =
+                url.path().rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p }).to_owned();
             root.set_path(&parent);
             (root, message::ntfy_body(m, &topic))
         }
@@ -159,7 +160,9 @@ async fn send_email(channel: &Channel, password: Option<&str>, m: &AlertMessage)
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-    let Some(settings) = &channel.email else { return failed("the e-mail settings are missing; add the channel again") };
+    let Some(settings) = &channel.email else {
+        return failed("the e-mail settings are missing; add the channel again");
+    };
     let (subject, text) = message::email_text(m);
     let mut builder = Message::builder().subject(subject).header(ContentType::TEXT_PLAIN);
     match settings.from.parse() {
@@ -178,9 +181,13 @@ async fn send_email(channel: &Channel, password: Option<&str>, m: &AlertMessage)
     };
     let host = settings.host.as_str();
     let transport = match settings.tls {
-        SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map(|b| b.port(settings.port.unwrap_or(587))),
+        SmtpTls::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map(|b| b.port(settings.port.unwrap_or(587)))
+        }
         SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map(|b| b.port(settings.port.unwrap_or(465))),
-        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(settings.port.unwrap_or(25))),
+        SmtpTls::None => {
+            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(settings.port.unwrap_or(25)))
+        }
     };
     let mut transport = match transport {
         Ok(t) => t.timeout(Some(HTTP_TIMEOUT)),
@@ -192,7 +199,9 @@ async fn send_email(channel: &Channel, password: Option<&str>, m: &AlertMessage)
     match transport.build().send(email).await {
         Ok(response) => Attempt { status: Some(i64::from(u16::from(response.code()))), ..ok(None) },
         Err(e) => {
-            let hint = if e.to_string().to_ascii_lowercase().contains("auth") || e.status().is_some_and(|c| u16::from(c) == 535) {
+            let hint = if e.to_string().to_ascii_lowercase().contains("auth")
+                || e.status().is_some_and(|c| u16::from(c) == 535)
+            {
                 "; check the login and the password"
             } else if e.is_permanent() {
                 "; the server refused the message"
@@ -248,7 +257,11 @@ async fn run_command(channel: &Channel, m: &AlertMessage) -> Attempt {
             tracing::debug!(ms = started.elapsed().as_millis() as u64, "alert command finished");
             Attempt {
                 status: code.map(i64::from),
-                ..failed(if first.is_empty() { format!("the command {what}") } else { format!("the command {what}: {first}") })
+                ..failed(if first.is_empty() {
+                    format!("the command {what}")
+                } else {
+                    format!("the command {what}: {first}")
+                })
             }
         }
     }

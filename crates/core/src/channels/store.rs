@@ -61,7 +61,10 @@ pub fn parse_channel_url(kind: ChannelKind, text: &str) -> Result<Url> {
             ChannelKind::Ntfy => "https://ntfy.sh/your-topic",
             _ => "https://alerts.example.com/burnrate",
         };
-        Error::new(ErrorCode::InvalidUrl, format!("the {} URL is not usable ({why}); use e.g. {example}", kind.as_str()))
+        Error::new(
+            ErrorCode::InvalidUrl,
+            format!("the {} URL is not usable ({why}); use e.g. {example}", kind.as_str()),
+        )
     };
     let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -173,9 +176,10 @@ fn check(env: &dyn Environment, req: &AddChannelRequest) -> Result<Checked> {
             (url_target(&parse_channel_url(k, url)?), serde_json::json!({}))
         }
         ChannelKind::Email => {
-            let email = req.email.as_ref().ok_or_else(|| {
-                Error::invalid_input("an e-mail channel needs --smtp-host, --from and --to")
-            })?;
+            let email = req
+                .email
+                .as_ref()
+                .ok_or_else(|| Error::invalid_input("an e-mail channel needs --smtp-host, --from and --to"))?;
             let email = validate_email(email)?;
             if value.is_some() && email.username.is_none() {
                 return Err(Error::invalid_input("an SMTP password was given without a login; add --smtp-user NAME"));
@@ -188,13 +192,14 @@ fn check(env: &dyn Environment, req: &AddChannelRequest) -> Result<Checked> {
             (email.to.join(", "), serde_json::to_value(&email).map_err(|e| Error::internal(e.to_string()))?)
         }
         _ => {
-            let exec = req
-                .exec
-                .as_ref()
-                .ok_or_else(|| Error::invalid_input("an exec channel needs a command, e.g. --command '/usr/local/bin/page-me'"))?;
+            let exec = req.exec.as_ref().ok_or_else(|| {
+                Error::invalid_input("an exec channel needs a command, e.g. --command '/usr/local/bin/page-me'")
+            })?;
             let exec = validate_exec(exec)?;
             if value.is_some() {
-                return Err(Error::invalid_input("an exec channel has no URL or password; pass what it needs in its own environment"));
+                return Err(Error::invalid_input(
+                    "an exec channel has no URL or password; pass what it needs in its own environment",
+                ));
             }
             (exec.command.clone(), serde_json::to_value(&exec).map_err(|e| Error::internal(e.to_string()))?)
         }
@@ -244,7 +249,8 @@ pub fn add(
     get(conn, &c.name)
 }
 
-const SELECT: &str = "SELECT id, name, kind, secret_storage, secret_env_var, target, settings, alert_kinds, quiet_hours, created_at
+const SELECT: &str =
+    "SELECT id, name, kind, secret_storage, secret_env_var, target, settings, alert_kinds, quiet_hours, created_at
                       FROM alert_channels";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {

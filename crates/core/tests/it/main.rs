@@ -4,6 +4,7 @@
 
 mod common;
 
+mod channels;
 mod charts;
 mod checklist;
 mod checklist_upload;
