@@ -14,3 +14,4 @@ mod incident;
 mod notifications;
 mod poller;
 mod smoke;
+mod spike_leak;
