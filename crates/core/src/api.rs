@@ -600,14 +600,16 @@ impl Burnrate {
     }
 
     /// Runs the alert engine over the ledger now, records what fires and shows it through
-    /// [`Self::notifier`] (unless paused or in quiet hours). Returns the new alerts.
+    /// [`Self::notifier`] (unless paused or in quiet hours). Returns the alerts announced: the
+    /// new ones, and spike episodes announced again because their amount tripled (see
+    /// [`engine::evaluate`]).
     pub fn evaluate_alerts(&self) -> Result<Vec<AlertView>> {
         let mut conn = self.open()?;
         let settings = self.settings_in(&conn)?;
         let now = self.clock.now();
-        let ids = engine::evaluate(&mut conn, now, &settings)?;
+        let announced = engine::evaluate(&mut conn, now, &settings)?;
         self.alerts_evaluated_hour.store(now.timestamp().div_euclid(3600), Ordering::Relaxed);
-        let fired = store::get_many(&conn, &ids)?;
+        let fired = store::get_many(&conn, &engine::Announcement::ids(&announced))?;
         deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
     }
 

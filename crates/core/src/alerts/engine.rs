@@ -1,6 +1,7 @@
 //! The alert engine: pure logic over the ledger, run after every sync. It records what fired
-//! (once per dedupe key, so a restart or a second process never repeats an alert) and returns
-//! the new alerts' ids; delivery is [`super::deliver`].
+//! (once per dedupe key, so a restart or a second process never repeats an alert; a spike
+//! episode once, then updated: [`super::spike_alerts`]) and returns what to announce; delivery
+//! is [`super::deliver`].
 //!
 //! Budget spend is read through the same rule as reports ([`crate::ledger::counted_rows`]): per
 //! source and UTC day billed spend wins over estimates, unless the budget is per key and only
@@ -17,8 +18,9 @@ use serde_json::json;
 
 use super::dto::AlertKind;
 use super::forecast::{project, PACE_WINDOW_DAYS};
-use super::spike_alerts::spike_alerts;
+use super::spike_alerts::record_spike_episodes;
 use super::spikes::SpikeConfig;
+pub use super::store::Announcement;
 use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
@@ -259,10 +261,15 @@ fn periods_to_check(budget: &Budget, today: NaiveDate, created_local: NaiveDate)
     }
 }
 
-/// Evaluates every budget (thresholds, forecasts) and every key (spikes) at `now` and records
-/// what fires. Runs in one immediate transaction, so two processes evaluating at once never both
-/// fire the same thing. Returns the new alerts' ids in firing order.
-pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSettings) -> Result<Vec<i64>> {
+/// Evaluates every budget (thresholds, forecasts), every key (spike episodes) and every gateway
+/// (price drift) at `now` and records what fires. Runs in one immediate transaction, so two
+/// processes evaluating at once never both fire (or both update) the same thing.
+///
+/// Returns what must be announced (shown through [`super::deliver::deliver`]), in firing order:
+/// every new alert, and every spike episode recorded earlier whose amount has at least tripled
+/// since it was last announced (`renotify`; its title and body already say it grew). A spike
+/// episode that tripped again without tripling is updated and not returned.
+pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSettings) -> Result<Vec<Announcement>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let tz = settings.zone;
     let today = now.with_timezone(&tz).date_naive();
@@ -276,7 +283,7 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSetting
             if let Some(alert) = threshold_alert(&tx, &budget, period, today)? {
                 if let Some(id) = store::insert(&tx, &alert, fired_at)? {
                     tracing::info!(alert = id, budget = budget.id, threshold = ?alert.threshold_pct, "threshold alert fired");
-                    fired.push(id);
+                    fired.push(Announcement::new_alert(id));
                 }
             }
         }
@@ -288,20 +295,15 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>, settings: &AppSetting
         if let Some(alert) = forecast_alert(&tx, &budget, today)? {
             if let Some(id) = store::insert(&tx, &alert, fired_at)? {
                 tracing::info!(alert = id, budget = budget.id, "forecast alert fired");
-                fired.push(id);
+                fired.push(Announcement::new_alert(id));
             }
         }
     }
-    for alert in spike_alerts(&tx, now, tz, &SpikeConfig::default())? {
-        if let Some(id) = store::insert(&tx, &alert, fired_at)? {
-            tracing::info!(alert = id, source = ?alert.source_id, "spike alert fired");
-            fired.push(id);
-        }
-    }
+    fired.extend(record_spike_episodes(&tx, now, tz, &SpikeConfig::default())?);
     for alert in super::price_drift::price_drift_alerts(&tx, now.date_naive())? {
         if let Some(id) = store::insert(&tx, &alert, fired_at)? {
             tracing::info!(alert = id, source = ?alert.source_id, "price drift alert fired");
-            fired.push(id);
+            fired.push(Announcement::new_alert(id));
         }
     }
     tx.commit()?;
@@ -395,7 +397,7 @@ pub(crate) mod tests {
     }
 
     fn fire_all(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::alerts::AlertView> {
-        let ids = evaluate(conn, at(now), &settings(zone)).unwrap();
+        let ids = Announcement::ids(&evaluate(conn, at(now), &settings(zone)).unwrap());
         store::get_many(conn, &ids).unwrap()
     }
 
@@ -615,7 +617,7 @@ pub(crate) mod tests {
         budget(&conn, "2026-03-01T00:00:00Z", "key:key_FAKE_prod", "day", "10");
         let mut deliver_at = |day: &str, now: &str, s: &AppSettings, n: Option<&dyn Notifier>| {
             set_day(&mut conn, src, SpendKind::Billed, day, &[("key_FAKE_prod", 20 * M)]);
-            let ids = evaluate(&mut conn, at(now), s).unwrap();
+            let ids = Announcement::ids(&evaluate(&mut conn, at(now), s).unwrap());
             let fired: Vec<_> =
                 store::get_many(&conn, &ids).unwrap().into_iter().filter(|a| a.kind == AlertKind::Threshold).collect();
             assert_eq!(fired.len(), 1);

@@ -135,7 +135,7 @@ mod tests {
     }
 
     fn drift(conn: &mut rusqlite::Connection, now: &str) -> Vec<crate::alerts::AlertView> {
-        let ids = engine::evaluate(conn, at(now), &settings(Tz::UTC)).unwrap();
+        let ids = store::Announcement::ids(&engine::evaluate(conn, at(now), &settings(Tz::UTC)).unwrap());
         store::get_many(conn, &ids).unwrap().into_iter().filter(|a| a.kind == AlertKind::PriceDrift).collect()
     }
 

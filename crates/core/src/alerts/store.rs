@@ -100,31 +100,84 @@ pub fn highest_threshold_fired(conn: &Connection, budget_id: i64, period_start: 
         .flatten())
 }
 
-/// When the last spike alert of this kind (leading, or found with another) fired for a key, if
-/// any did since `since`.
-pub fn last_spike_since(
-    conn: &Connection,
-    source_id: i64,
-    key_id: &str,
-    spike_kind: &str,
-    since: i64,
-) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT max(fired_at) FROM alerts
-             WHERE source_id = ?1 AND key_id = ?2 AND kind = 'spike' AND fired_at >= ?3
-               AND (json_extract(details, '$.spike_kind') = ?4
-                    OR EXISTS (SELECT 1 FROM json_each(details, '$.also') WHERE value = ?4))",
-            params![source_id, key_id, since, spike_kind],
-            |r| r.get::<_, Option<i64>>(0),
-        )
-        .optional()?
-        .flatten())
+/// An alert [`super::engine::evaluate`] hands to delivery: a new alert, or (`renotify`) a spike
+/// episode recorded earlier whose amount has at least tripled since it was last announced; its
+/// title and body were rewritten to say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announcement {
+    pub alert_id: i64,
+    pub renotify: bool,
 }
 
+impl Announcement {
+    /// A newly recorded alert.
+    pub fn new_alert(alert_id: i64) -> Self {
+        Announcement { alert_id, renotify: false }
+    }
+
+    /// The alert ids of `announcements`, in order (what [`get_many`] reads back).
+    pub fn ids(announcements: &[Self]) -> Vec<i64> {
+        announcements.iter().map(|a| a.alert_id).collect()
+    }
+}
+
+/// A spike alert as its episode needs it (see [`super::spike_alerts`]).
+#[derive(Debug, Clone)]
+pub struct StoredSpike {
+    pub id: i64,
+    pub fired_at: i64,
+    pub amount_micros: i64,
+    pub title: String,
+    pub body: String,
+    pub details: serde_json::Value,
+}
+
+/// The most recent spike alert of one key's series (source, key, currency), if any. Episodes of
+/// a series never overlap, so this is the only one that can still be open.
+pub fn latest_spike(conn: &Connection, source_id: i64, key_id: &str, currency: &str) -> Result<Option<StoredSpike>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, fired_at, amount_micros, title, body, details FROM alerts
+             WHERE source_id = ?1 AND key_id = ?2 AND kind = 'spike' AND currency = ?3
+             ORDER BY fired_at DESC, id DESC LIMIT 1",
+            params![source_id, key_id, currency],
+            |r| {
+                let details: String = r.get(5)?;
+                Ok(StoredSpike {
+                    id: r.get(0)?,
+                    fired_at: r.get(1)?,
+                    amount_micros: r.get(2)?,
+                    title: r.get(3)?,
+                    body: r.get(4)?,
+                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Rewrites a spike episode's figures (and, when it is announced again, its title and body).
+/// `fired_at` and the delivery record stay: the alert is the same one.
+pub fn update_spike(
+    conn: &Connection,
+    id: i64,
+    amount_micros: i64,
+    title: &str,
+    body: &str,
+    details: &serde_json::Value,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE alerts SET amount_micros = ?2, title = ?3, body = ?4, details = ?5 WHERE id = ?1 AND kind = 'spike'",
+        params![id, amount_micros, title, body, details.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Records a delivery attempt. A failed re-announcement keeps the time the alert was last shown
+/// (`notified_at`) and records why this one was not.
 pub fn record_delivery(conn: &Connection, id: i64, notified_at: Option<i64>, error: Option<&str>) -> Result<()> {
     conn.execute(
-        "UPDATE alerts SET notified_at = ?2, notify_error = ?3 WHERE id = ?1",
+        "UPDATE alerts SET notified_at = coalesce(?2, notified_at), notify_error = ?3 WHERE id = ?1",
         params![id, notified_at, error],
     )?;
     Ok(())

@@ -15,3 +15,4 @@ mod incident;
 mod notifications;
 mod poller;
 mod smoke;
+mod spike_leak;
