@@ -190,6 +190,7 @@ pub fn record_spike_episodes(
                 let amount = spend_since(points, start, judge_hour);
                 if grow_episode(conn, &series, &episode, &trips, amount, now_ts, zone)? {
                     tracing::info!(alert = episode.id, source = source_id, "spike episode grew: announced again");
+                    crate::channels::outbox::enqueue_next_round(conn, episode.id, AlertKind::Spike.as_str(), now_ts)?;
                     announced.push(Announcement { alert_id: episode.id, renotify: true });
                 }
             }

@@ -34,6 +34,17 @@ pub fn enqueue(conn: &Connection, alert_id: i64, kind: &str, round: u32, now: i6
     Ok(n)
 }
 
+/// Queues a re-announcement of `alert_id` (a spike episode that grew) as the round after the
+/// last one queued, so each channel hears about it once more.
+pub fn enqueue_next_round(conn: &Connection, alert_id: i64, kind: &str, now: i64) -> Result<usize> {
+    let round: u32 = conn.query_row(
+        "SELECT coalesce(max(round) + 1, 1) FROM alert_deliveries WHERE alert_id = ?1",
+        [alert_id],
+        |r| r.get(0),
+    )?;
+    enqueue(conn, alert_id, kind, round, now)
+}
+
 /// What one drain of the outbox did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use burnrate_core::alerts::AlertView;
+use burnrate_core::channels::{AddChannelRequest, ChannelKind};
 use burnrate_core::clock::Clock;
 use burnrate_core::dto::{AddSourceRequest, KeyInput};
 use burnrate_core::money::{format_micros, parse_micros};
@@ -229,11 +230,15 @@ async fn a_leaking_key_raises_one_alert_and_its_episode_stays_one_alert() {
     let clock = SimulatedClock(Arc::new(Mutex::new(at(FIRST_SYNC))));
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(OpenAiMock { clock: clock.clone() }).mount(&server).await;
+    // The on-call webhook: hears of the episode when it fires and when it grows, nothing else.
+    let oncall = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&oncall).await;
+    let oncall_url = format!("{}/oncall", oncall.uri());
     let dir = tempfile::tempdir().unwrap();
     let captured = Arc::new(Captured::default());
     let core = TestCore::builder(dir.path())
         .clock(clock.clone())
-        .env(&[("SPIKE_LEAK_ADMIN_KEY", ADMIN_KEY)])
+        .env(&[("SPIKE_LEAK_ADMIN_KEY", ADMIN_KEY), ("ONCALL_URL", &oncall_url)])
         .build()
         .with_notifier(captured.clone());
     core.set_setting("time_zone", "UTC").unwrap();
@@ -243,6 +248,16 @@ async fn a_leaking_key_raises_one_alert_and_its_episode_stays_one_alert() {
         base_url: Some(format!("{}/v1", server.uri())),
         key: KeyInput::Env { var: "SPIKE_LEAK_ADMIN_KEY".into() },
         settings: None,
+    })
+    .unwrap();
+    core.add_channel(&AddChannelRequest {
+        kind: ChannelKind::Webhook,
+        name: "oncall".into(),
+        secret: Some(KeyInput::Env { var: "ONCALL_URL".into() }),
+        alert_kinds: None,
+        quiet_hours: false,
+        email: None,
+        exec: None,
     })
     .unwrap();
     // What the poller waits between two polls of an OpenAI source (its ±10 % jitter left out).
@@ -336,6 +351,24 @@ async fn a_leaking_key_raises_one_alert_and_its_episode_stays_one_alert() {
     let notices = captured.0.lock().unwrap();
     let summaries: Vec<&str> = notices.iter().map(|n| n.summary.as_str()).collect();
     assert_eq!(summaries, vec![alert.title.as_str(), grown.title.as_str()], "shown when it fired and when it tripled");
+    // The webhook heard the same two announcements, as rounds 0 and 1 of the one alert.
+    let posts: Vec<serde_json::Value> =
+        oncall.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let heard: Vec<(String, i64, String)> = posts
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["round"].as_i64().unwrap(),
+                p["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        heard,
+        [(alert.id.to_string(), 0, alert.title.clone()), (format!("{}.1", alert.id), 1, grown.title.clone())],
+        "{posts:#?}"
+    );
 }
 
 /// "23m", "1h 5m".

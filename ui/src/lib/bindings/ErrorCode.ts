@@ -3,4 +3,4 @@
 /**
  * Stable, machine-readable error codes. Adding a code is fine; renaming one breaks the UI.
  */
-export type ErrorCode = "invalid_input" | "unsupported" | "unknown_provider" | "invalid_url" | "source_exists" | "source_not_found" | "budget_not_found" | "assessment_not_found" | "evidence_too_large" | "evidence_exists" | "key_missing" | "secret_store_unavailable" | "notifications_unavailable" | "key_rejected" | "key_not_found" | "confirmation_required" | "rate_limited" | "provider_unavailable" | "unexpected_response" | "timeout" | "network" | "data_dir_unwritable" | "db_too_new" | "database" | "internal";
+export type ErrorCode = "invalid_input" | "unsupported" | "unknown_provider" | "invalid_url" | "source_exists" | "source_not_found" | "budget_not_found" | "channel_exists" | "channel_not_found" | "assessment_not_found" | "evidence_too_large" | "evidence_exists" | "key_missing" | "secret_store_unavailable" | "notifications_unavailable" | "key_rejected" | "key_not_found" | "confirmation_required" | "rate_limited" | "provider_unavailable" | "unexpected_response" | "timeout" | "network" | "data_dir_unwritable" | "db_too_new" | "database" | "internal";
