@@ -13,4 +13,5 @@ mod dashboard;
 mod incident;
 mod notifications;
 mod poller;
+mod resident;
 mod smoke;
