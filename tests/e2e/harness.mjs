@@ -15,6 +15,7 @@ export const repo = resolve(here, '../..');
 const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR ?? 'target');
 export const APP = process.env.BURNRATE_APP ?? join(targetDir, 'debug/burnrate-desktop');
 export const CLI = process.env.BURNRATE_CLI ?? join(targetDir, 'debug/burnrate');
+export const FAKE_GATEWAY = process.env.FAKE_GATEWAY ?? join(targetDir, 'debug/fake-gateway');
 
 async function waitForPort(port, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
