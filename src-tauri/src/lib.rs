@@ -157,25 +157,23 @@ pub fn run() {
             commands::set_start_at_login,
             commands::main_window_ready,
         ])
-        .setup({
-            move |app| {
-                // PollerHandle::start spawns on the runtime it is called from: Tauri's.
-                let poller = tauri::async_runtime::block_on(async {
-                    PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
-                });
-                forward_events(app.handle().clone(), poller.subscribe());
-                recheck_pages_daily(app.handle().clone(), core.clone());
-                redraw_tray_regularly(app.handle().clone());
-                app.manage(poller);
-                tray::create(app.handle())?;
-                quit_on_sigterm(app.handle().clone());
-                // A login start has no window (nor web view) until the user opens one.
-                if !std::env::args().any(|a| a == START_HIDDEN) {
-                    window::build_main(app.handle())?;
-                }
-                let _ = app_cell.set(app.handle().clone());
-                Ok(())
+        .setup(move |app| {
+            // PollerHandle::start spawns on the runtime it is called from: Tauri's.
+            let poller = tauri::async_runtime::block_on(async {
+                PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
+            });
+            forward_events(app.handle().clone(), poller.subscribe());
+            recheck_pages_daily(app.handle().clone(), core.clone());
+            redraw_tray_regularly(app.handle().clone());
+            app.manage(poller);
+            tray::create(app.handle())?;
+            quit_on_sigterm(app.handle().clone());
+            // A login start has no window (nor web view) until the user opens one.
+            if !std::env::args().any(|a| a == START_HIDDEN) {
+                window::build_main(app.handle())?;
             }
+            let _ = app_cell.set(app.handle().clone());
+            Ok(())
         })
         .build(tauri::generate_context!());
     let app = match app {
