@@ -404,5 +404,6 @@ fn login_item_error(what: &str, e: impl std::fmt::Display) -> ApiError {
 /// the web view was being built (see `burnrate_core::events::FocusHandoff`).
 #[tauri::command]
 pub fn main_window_ready(handoff: State<'_, FocusHandoff>) -> Option<FocusKey> {
+    tracing::debug!("page ready");
     handoff.page_ready()
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod tray;
+mod webkit_helpers;
 mod window;
 
 use std::sync::{Arc, OnceLock};
@@ -104,7 +105,10 @@ pub fn run() {
                     tracing::debug!("window close requested");
                     window.state::<window::WindowMemory>().save(window)
                 }
-                tauri::WindowEvent::Destroyed => window.state::<FocusHandoff>().page_gone(),
+                tauri::WindowEvent::Destroyed => {
+                    window.state::<FocusHandoff>().page_gone();
+                    webkit_helpers::end_network_process_when_idle(window.app_handle());
+                }
                 _ => window.state::<window::WindowMemory>().on_event(window, event),
             }
         })
