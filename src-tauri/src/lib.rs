@@ -162,6 +162,11 @@ pub fn run() {
             commands::main_window_ready,
         ])
         .setup(move |app| {
+            // The window first, so its page loads while the rest starts. A login start has no
+            // window (nor web view) until the user opens one.
+            if !std::env::args().any(|a| a == START_HIDDEN) {
+                window::build_main(app.handle())?;
+            }
             // PollerHandle::start spawns on the runtime it is called from: Tauri's.
             let poller = tauri::async_runtime::block_on(async {
                 PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
@@ -172,10 +177,6 @@ pub fn run() {
             app.manage(poller);
             tray::create(app.handle())?;
             quit_on_sigterm(app.handle().clone());
-            // A login start has no window (nor web view) until the user opens one.
-            if !std::env::args().any(|a| a == START_HIDDEN) {
-                window::build_main(app.handle())?;
-            }
             let _ = app_cell.set(app.handle().clone());
             Ok(())
         })
