@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "recheck_urls",
     "start_at_login",
     "set_start_at_login",
+    "main_window_ready",
 ];
 
 fn main() {

@@ -17,7 +17,7 @@ use burnrate_core::dto::{
     AddSourceRequest, AppInfo, KeyInput, LedgerFormat, ReconcileRow, ReportQuery, ReportRow, SettingsView, SourceView,
     SyncOutcome,
 };
-use burnrate_core::events::AppEvent;
+use burnrate_core::events::{AppEvent, FocusHandoff, FocusKey};
 use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::key_actions::{DisableConfirm, KeyActionView};
@@ -398,4 +398,12 @@ fn login_item_error(what: &str, e: impl std::fmt::Display) -> ApiError {
         "could not {what} the start-at-login entry ({e}); check that your home folder's autostart \
          settings are writable"
     )))
+}
+
+/// The page has loaded and listens for events; returns the key the user asked to open while
+/// the web view was being built (see `burnrate_core::events::FocusHandoff`).
+#[tauri::command]
+pub fn main_window_ready(handoff: State<'_, FocusHandoff>) -> Option<FocusKey> {
+    tracing::debug!("page ready");
+    handoff.page_ready()
 }

@@ -3,13 +3,14 @@
 
 mod commands;
 mod tray;
+mod webkit_helpers;
 mod window;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use burnrate_core::environment::Environment;
-use burnrate_core::events::AppEvent;
+use burnrate_core::events::{AppEvent, FocusHandoff};
 use burnrate_core::logging::{daily_files, Redacted};
 use burnrate_core::notify::DesktopNotifier;
 use burnrate_core::paths::Paths;
@@ -85,15 +86,31 @@ pub fn run() {
     let memory = window::WindowMemory::new(core.paths.data_dir().to_path_buf());
     let core = Arc::new(core);
     let app = tauri::Builder::default()
-        // A second launch focuses the running window instead of starting another poller.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_main_window(app)))
+        // A second launch opens the running app's window instead of starting another poller.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| window::open_main(app)))
         // Start at login (off until the user turns it on): an XDG autostart entry on Linux, a
         // LaunchAgent on macOS, the Run key on Windows; a login start begins in the tray.
         .plugin(tauri_plugin_autostart::Builder::new().app_name("Burnrate").args([START_HIDDEN]).build())
         .manage(core.clone())
-        .on_window_event({
-            let memory = memory.clone();
-            move |window, event| memory.on_event(window, event)
+        .manage(memory.clone())
+        .manage(FocusHandoff::default())
+        .on_window_event(|window, event| {
+            if window.label() != window::MAIN {
+                return;
+            }
+            match event {
+                // The window goes away now (with its web view); remember where it was. Whether
+                // the app goes too is decided at ExitRequested below.
+                tauri::WindowEvent::CloseRequested { .. } => {
+                    tracing::debug!("window close requested");
+                    window.state::<window::WindowMemory>().save(window)
+                }
+                tauri::WindowEvent::Destroyed => {
+                    window.state::<FocusHandoff>().page_gone();
+                    webkit_helpers::end_network_process_when_idle(window.app_handle());
+                }
+                _ => window.state::<window::WindowMemory>().on_event(window, event),
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -142,28 +159,26 @@ pub fn run() {
             commands::recheck_urls,
             commands::start_at_login,
             commands::set_start_at_login,
+            commands::main_window_ready,
         ])
-        .setup({
-            let memory = memory.clone();
-            move |app| {
-                // PollerHandle::start spawns on the runtime it is called from: Tauri's.
-                let poller = tauri::async_runtime::block_on(async {
-                    PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
-                });
-                forward_events(app.handle().clone(), poller.subscribe());
-                recheck_pages_daily(app.handle().clone(), core.clone());
-                redraw_tray_regularly(app.handle().clone());
-                app.manage(poller);
-                tray::create(app.handle())?;
-                if let Some(main) = app.get_webview_window("main") {
-                    memory.restore(&main);
-                    if std::env::args().any(|a| a == START_HIDDEN) {
-                        let _ = main.hide();
-                    }
-                }
-                let _ = app_cell.set(app.handle().clone());
-                Ok(())
+        .setup(move |app| {
+            // The window first, so its page loads while the rest starts. A login start has no
+            // window (nor web view) until the user opens one.
+            if !std::env::args().any(|a| a == START_HIDDEN) {
+                window::build_main(app.handle())?;
             }
+            // PollerHandle::start spawns on the runtime it is called from: Tauri's.
+            let poller = tauri::async_runtime::block_on(async {
+                PollerHandle::start(core.clone(), poller_config(core.env.as_ref()))
+            });
+            forward_events(app.handle().clone(), poller.subscribe());
+            recheck_pages_daily(app.handle().clone(), core.clone());
+            redraw_tray_regularly(app.handle().clone());
+            app.manage(poller);
+            tray::create(app.handle())?;
+            quit_on_sigterm(app.handle().clone());
+            let _ = app_cell.set(app.handle().clone());
+            Ok(())
         })
         .build(tauri::generate_context!());
     let app = match app {
@@ -173,19 +188,58 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(move |handle, event| {
-        if let tauri::RunEvent::ExitRequested { .. } = event {
-            if let Some(main) = handle.get_webview_window("main") {
+    app.run(move |handle, event| match event {
+        // No code: the last window was closed (by the user: Burnrate has one). Stay in the
+        // tray unless the user turned that off; the tray's Quit asks with a code.
+        tauri::RunEvent::ExitRequested { code: None, api, .. } if core_of(handle).closes_to_tray() => {
+            api.prevent_exit();
+            tracing::info!("window closed; Burnrate keeps watching from the tray");
+            let core = core_of(handle);
+            // The notification waits for the daemon's answer: not on the event loop.
+            tauri::async_runtime::spawn_blocking(move || {
+                if let Err(e) = core.announce_running_in_tray() {
+                    tracing::warn!(code = ?e.code, "could not say that Burnrate keeps running: {}", e.message());
+                }
+            });
+        }
+        tauri::RunEvent::ExitRequested { .. } => {
+            if let Some(main) = handle.get_webview_window(window::MAIN) {
                 memory.save(&main.as_ref().window());
             }
         }
-        if let tauri::RunEvent::Exit = event {
+        tauri::RunEvent::Exit => {
             // Let a poll in flight finish so its data is kept.
             if let Some(poller) = handle.try_state::<PollerHandle>() {
                 tauri::async_runtime::block_on(poller.inner().shutdown());
             }
+            tracing::info!("Burnrate quit");
+        }
+        _ => {}
+    });
+}
+
+fn core_of(app: &tauri::AppHandle) -> Arc<Burnrate> {
+    app.state::<Arc<Burnrate>>().inner().clone()
+}
+
+/// SIGTERM (the session ending, `kill`) quits like the tray's Quit: a poll in flight finishes
+/// and the window's geometry is saved.
+fn quit_on_sigterm(app: tauri::AppHandle) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                if terminate.recv().await.is_some() {
+                    tracing::info!("SIGTERM: quitting");
+                    app.exit(0);
+                }
+            }
+            Err(e) => tracing::warn!("cannot listen for SIGTERM: {e}"),
         }
     });
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 /// `BURNRATE_POLL_SECONDS` overrides every source's interval (tests, demos); `off` disables

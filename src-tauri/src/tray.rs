@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use burnrate_core::events::{AppEvent, FocusKey};
+use burnrate_core::events::{AppEvent, FocusHandoff, FocusKey};
 use burnrate_core::poller::PollerHandle;
 use burnrate_core::tray_status::{TrayLevel, TrayStatus};
 use burnrate_core::Burnrate;
@@ -110,7 +110,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, status: Option<&TrayStatus>) -> ta
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     match id {
-        "open" => show_main_window(app),
+        "open" => crate::window::open_main(app),
         "sync" => {
             if let Some(poller) = app.try_state::<PollerHandle>() {
                 poller.request_sync();
@@ -137,19 +137,22 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     }
 }
 
-/// Shows the window on one key; `target` is `SOURCE/KEY_ID` (source names have no `/`).
+/// Shows the window on one key; `target` is `SOURCE/KEY_ID` (source names have no `/`). A web
+/// view built for this collects the key when its page is ready (`main_window_ready`).
 pub fn focus_key<R: Runtime>(app: &AppHandle<R>, target: &str) {
-    show_main_window(app);
-    if let Some((source, key_id)) = target.split_once('/') {
-        let _ = app.emit(AppEvent::FocusKey.name(), FocusKey { source: source.into(), key_id: key_id.into() });
+    if let (Some((source, key_id)), Some(handoff)) = (target.split_once('/'), app.try_state::<FocusHandoff>()) {
+        if let Some(key) = handoff.request(FocusKey { source: source.into(), key_id: key_id.into() }) {
+            let _ = app.emit(AppEvent::FocusKey.name(), key);
+        }
     }
+    crate::window::open_main(app);
 }
 
 /// What a notification's "Open" asks for: `key:SOURCE/KEY_ID`, `budget:ID` or `alerts`.
 pub fn open_target<R: Runtime>(app: &AppHandle<R>, target: &str) {
     match target.strip_prefix("key:") {
         Some(key) => focus_key(app, key),
-        None => show_main_window(app),
+        None => crate::window::open_main(app),
     }
 }
 
@@ -169,12 +172,4 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
             tracing::warn!("could not update the tray: {e}");
         }
     });
-}
-
-pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
 }

@@ -1,5 +1,8 @@
-//! Remembers the main window's size and position (see `burnrate_core::window_state`): restored
-//! at start, saved half a second after the last move or resize and when the app quits.
+//! The main window. While Burnrate sits in the tray there is none: closing the window destroys
+//! it with its web view, so WebKit's web process exits; [`open_main`] builds it again from
+//! tauri.conf.json. Its size and position are remembered (see `burnrate_core::window_state`):
+//! restored whenever it is built, saved half a second after the last move or resize, when it
+//! is closed and when the app quits.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burnrate_core::window_state::{self, MonitorArea, WindowGeometry};
-use tauri::{PhysicalPosition, PhysicalSize, Runtime, WebviewWindow, Window, WindowEvent};
+use tauri::{
+    AppHandle, Manager, PhysicalPosition, PhysicalSize, Runtime, WebviewWindow, WebviewWindowBuilder, Window,
+    WindowEvent,
+};
+
+/// The main window's label, as in tauri.conf.json (and capabilities/default.json).
+pub const MAIN: &str = "main";
 
 /// The minimum size in tauri.conf.json, in logical pixels.
 const MIN_SIZE: (f64, f64) = (640.0, 480.0);
@@ -53,7 +62,7 @@ impl WindowMemory {
 
     /// Call from the window-event handler: schedules a save after moves and resizes settle.
     pub fn on_event<R: Runtime>(&self, window: &Window<R>, event: &WindowEvent) {
-        if window.label() != "main" || !matches!(event, WindowEvent::Moved(_) | WindowEvent::Resized(_)) {
+        if window.label() != MAIN || !matches!(event, WindowEvent::Moved(_) | WindowEvent::Resized(_)) {
             return;
         }
         if self.save_pending.swap(true, Ordering::AcqRel) {
@@ -87,4 +96,40 @@ impl WindowMemory {
             tracing::warn!("cannot remember the window size in {}: {e}", self.dir.display());
         }
     }
+}
+
+/// Shows the main window, building it first when there is none (closed to the tray, or a
+/// login start). Safe from any thread: the work runs on the main thread.
+pub fn open_main<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        let window = match handle.get_webview_window(MAIN) {
+            Some(window) => window,
+            None => match build_main(&handle) {
+                Ok(window) => window,
+                Err(e) => {
+                    tracing::error!("cannot open the Burnrate window: {e}");
+                    return;
+                }
+            },
+        };
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    });
+}
+
+/// Builds the main window from its entry in tauri.conf.json (where `create: false` keeps Tauri
+/// from building it at start), hidden until it has its remembered size and position.
+/// Call on the main thread.
+pub fn build_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
+    let config =
+        app.config().app.windows.iter().find(|w| w.label == MAIN).ok_or_else(|| tauri::Error::WindowNotFound)?.clone();
+    let window = WebviewWindowBuilder::from_config(app, &config)?.visible(false).build()?;
+    if let Some(memory) = app.try_state::<WindowMemory>() {
+        memory.restore(&window);
+    }
+    window.show()?;
+    tracing::info!("window opened");
+    Ok(window)
 }

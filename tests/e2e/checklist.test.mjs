@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By, until } from 'selenium-webdriver';
 import { spawn } from 'node:child_process';
-import { eventually, filesContaining, launchApp, query, repo } from './harness.mjs';
+import { FAKE_GATEWAY, eventually, filesContaining, launchApp, query } from './harness.mjs';
 
 test('a gateway assessment started in the app is saved as you go', async (t) => {
   const { driver, dataDir, stop } = await launchApp();
@@ -83,7 +83,7 @@ const GATEWAY_KEY = 'sk-test-FAKE-gateway-key-0000000000001';
 
 /** The repo's fake OpenAI-compatible gateway (crates/fake-gateway) on loopback; resolves to {url, stop}. */
 function startFakeGateway() {
-  const bin = process.env.FAKE_GATEWAY ?? join(repo, 'target/debug/fake-gateway');
+  const bin = FAKE_GATEWAY;
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p fake-gateway first`);
   const child = spawn(bin, ['--key', GATEWAY_KEY], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

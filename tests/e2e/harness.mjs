@@ -1,7 +1,7 @@
 // Shared set-up for the real-app tests: a fresh data dir, tauri-driver, a WebDriver session
 // on the real burnrate-desktop binary, and a loopback provider mock.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,8 +11,11 @@ import { Builder, Capabilities } from 'selenium-webdriver';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
-export const APP = process.env.BURNRATE_APP ?? join(repo, 'target/debug/burnrate-desktop');
-export const CLI = process.env.BURNRATE_CLI ?? join(repo, 'target/debug/burnrate');
+// Cargo's target directory: CARGO_TARGET_DIR when set (relative to the repository), else target/.
+const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR ?? 'target');
+export const APP = process.env.BURNRATE_APP ?? join(targetDir, 'debug/burnrate-desktop');
+export const CLI = process.env.BURNRATE_CLI ?? join(targetDir, 'debug/burnrate');
+export const FAKE_GATEWAY = process.env.FAKE_GATEWAY ?? join(targetDir, 'debug/fake-gateway');
 
 async function waitForPort(port, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
@@ -48,7 +51,7 @@ export async function launchApp(env = {}, dataDir = mkdtempSync(join(tmpdir(), '
 }
 
 /** Pids of the app processes running on `dataDir` (read from /proc: no procps needed). */
-function appPids(dataDir) {
+export function appPids(dataDir) {
   const pids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -82,6 +85,49 @@ async function endApp(dataDir) {
   }
   throw new Error(`the app on ${dataDir} did not exit, even after SIGKILL`);
 }
+
+/**
+ * Starts the real app directly, without WebDriver (to see its exit code), on `dataDir` with
+ * `env` added and `args`. Returns {child, exited: Promise<{code, signal}>, log(): string (stderr so far)}.
+ */
+export function startApp(env, dataDir, args = []) {
+  const child = spawn(APP, args, {
+    env: { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk) => (log += chunk));
+  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  return { child, exited, log: () => log, stop: () => endApp(dataDir) };
+}
+
+/** Every process below `pid` with its command line: [{pid, cmd}]. */
+export function descendants(pid) {
+  const found = [];
+  let children = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    return found; // gone
+  }
+  for (const child of children) {
+    try {
+      found.push({ pid: child, cmd: readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+    } catch {
+      continue;
+    }
+    found.push(...descendants(child));
+  }
+  return found;
+}
+
+/** The X11 top-level windows of `pid` ([{id, title, mapped}]), and closing one like a window manager. */
+export const x11 = {
+  windows: (pid) => JSON.parse(execFileSync(PY, [join(ci, 'x11-window.py'), 'list', String(pid)]).toString()),
+  close: (pid, title) => execFileSync(PY, [join(ci, 'x11-window.py'), 'close', String(pid), title]).toString(),
+};
 
 /** Runs the real CLI on `dataDir`; returns stdout. */
 export function cli(dataDir, args, env = {}) {
@@ -129,7 +175,8 @@ export async function startDesktopServices() {
   }
   const tray = (...args) => execFileSync(PY, [join(ci, 'tray.py'), registry, ...args]).toString();
   return {
-    notifications: () => readFileSync(capFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    // The daemon writes its file at the first notification: none yet is an empty list.
+    notifications: () => (existsSync(capFile) ? readFileSync(capFile, 'utf8') : '').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
     trayMenu: () => JSON.parse(tray('menu')),
     trayClick: (label) => tray('click', label),
     stop: () => daemons.forEach((d) => d.kill()),

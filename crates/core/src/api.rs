@@ -28,7 +28,7 @@ use crate::fingerprint::fingerprint;
 use crate::import::{self, CsvFormat, ImportSummary};
 use crate::ledger::{self};
 use crate::money::format_micros;
-use crate::notify::Notifier;
+use crate::notify::{Notice, NoticeUrgency, Notifier};
 use crate::paths::Paths;
 use crate::prices::PriceTable;
 use crate::providers::http::{Progress, ProgressFn};
@@ -589,6 +589,35 @@ impl Burnrate {
         self.set_setting(app_settings::ALERTS_PAUSED_UNTIL, &value)
     }
 
+    /// Whether closing the app's window leaves Burnrate running in the tray (the
+    /// `close_to_tray` setting). When the ledger cannot be read, it does: the tray's Quit still works.
+    pub fn closes_to_tray(&self) -> bool {
+        match self.open().and_then(|conn| self.settings_in(&conn)) {
+            Ok(settings) => settings.close_to_tray,
+            Err(e) => {
+                tracing::warn!("cannot read the close_to_tray setting, keeping Burnrate in the tray: {}", e.message());
+                true
+            }
+        }
+    }
+
+    /// Called when the window was closed and Burnrate kept running: the first time ever, tells
+    /// the user so through the notifier. Returns whether the notice was shown now. A notice that
+    /// could not be shown (no notification daemon) is tried again at the next close.
+    /// Blocks until the daemon answers (at most a few seconds): call it off the UI thread.
+    pub fn announce_running_in_tray(&self) -> Result<bool> {
+        let Some(notifier) = self.notifier.as_deref() else { return Ok(false) };
+        let conn = self.open()?;
+        if !app_settings::mark_once(&conn, app_settings::TRAY_NOTICE_SHOWN)? {
+            return Ok(false);
+        }
+        if let Err(e) = notifier.notify(&running_in_tray_notice()) {
+            app_settings::unmark(&conn, app_settings::TRAY_NOTICE_SHOWN)?;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     /// The next sync evaluates alerts even if it writes nothing.
     fn alert_inputs_changed(&self) {
         self.alerts_evaluated_hour.store(-1, Ordering::Relaxed);
@@ -640,8 +669,13 @@ impl Burnrate {
     fn tray_status_from(&self, budgets: &[BudgetView], alerts: &[AlertView]) -> Result<TrayStatus> {
         let today = self.clock.now().date_naive();
         let day = |d: NaiveDate| Some(d.to_string());
-        let today_by_key =
-            self.daily_report(&ReportQuery { by: vec![Dimension::Key], from: day(today), to: day(today) })?;
+        // By source too: a key id is only unique within its source, and the tray's key items
+        // open the key by source and id.
+        let today_by_key = self.daily_report(&ReportQuery {
+            by: vec![Dimension::Source, Dimension::Key],
+            from: day(today),
+            to: day(today),
+        })?;
         let month_start = today.with_day(1).expect("the first of a month exists");
         let month_total = self.daily_report(&ReportQuery { by: vec![], from: day(month_start), to: day(today) })?;
         let paused = self.get_settings()?.alerts_paused_until;
@@ -654,5 +688,15 @@ impl Burnrate {
             paused,
             self.clock.now(),
         ))
+    }
+}
+
+/// The one notification after the window is first closed to the tray.
+pub fn running_in_tray_notice() -> Notice {
+    Notice {
+        summary: "Burnrate keeps watching from the tray; Quit from its menu".into(),
+        body: "Closing the window did not quit. To make it quit, turn off \u{201c}Keep watching from the tray\u{201d} in Settings.".into(),
+        open_target: None,
+        urgency: NoticeUrgency::Normal,
     }
 }

@@ -8,6 +8,13 @@
 //!   recorded but not shown ("Pause alerts for 1 hour").
 //! - `key_rotation_days`: a key older than this many days is flagged for rotation (default 90,
 //!   the usual advice for long-lived secrets).
+//! - `close_to_tray`: `on` (the default) or `off`. On, closing the app's window leaves Burnrate
+//!   watching from the tray; off, closing the window quits.
+//! - `start_at_login_offered`: `on` once the app has offered to start at login (after the first
+//!   source), whatever the answer, so it asks only once.
+//!
+//! One flag is not a setting but a memory kept in the same table: `tray_notice_shown`, set
+//! after the one notification that says closing the window did not quit ([`mark_once`]).
 
 use std::str::FromStr;
 
@@ -24,7 +31,12 @@ pub const TIME_ZONE: &str = "time_zone";
 pub const QUIET_HOURS: &str = "quiet_hours";
 pub const ALERTS_PAUSED_UNTIL: &str = "alerts_paused_until";
 pub const KEY_ROTATION_DAYS: &str = "key_rotation_days";
-pub const NAMES: [&str; 4] = [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL, KEY_ROTATION_DAYS];
+pub const CLOSE_TO_TRAY: &str = "close_to_tray";
+pub const START_AT_LOGIN_OFFERED: &str = "start_at_login_offered";
+pub const NAMES: [&str; 6] =
+    [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL, KEY_ROTATION_DAYS, CLOSE_TO_TRAY, START_AT_LOGIN_OFFERED];
+/// Set once the "keeps watching from the tray" notification has been shown (see [`mark_once`]).
+pub const TRAY_NOTICE_SHOWN: &str = "tray_notice_shown";
 /// The rotation period when none is set.
 pub const DEFAULT_ROTATION_DAYS: u32 = 90;
 
@@ -39,6 +51,26 @@ fn parse_rotation_days(text: &str) -> Result<u32> {
         _ => Err(Error::invalid_input(format!(
             "{t:?} is not a rotation period; give whole days from 1 to 3650, e.g. 90, or default"
         ))),
+    }
+}
+
+/// Parses a switch: `on`/`true`/`yes`/`1` or `off`/`false`/`no`/`0` (any case); empty or
+/// `default` gives `default`.
+fn parse_switch(name: &str, text: &str, default: bool) -> Result<bool> {
+    let t = text.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "" | "default" => Ok(default),
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(Error::invalid_input(format!("{text:?} is not a value for {name}; use on or off"))),
+    }
+}
+
+fn switch_text(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
     }
 }
 
@@ -122,6 +154,10 @@ pub struct AppSettings {
     pub quiet_hours: Option<QuietHours>,
     pub alerts_paused_until: Option<i64>,
     pub key_rotation_days: u32,
+    /// Closing the window leaves Burnrate running in the tray (default) instead of quitting.
+    pub close_to_tray: bool,
+    /// The app has offered to start at login (asked once, after the first source).
+    pub start_at_login_offered: bool,
 }
 
 impl AppSettings {
@@ -132,6 +168,8 @@ impl AppSettings {
             quiet_hours: self.quiet_hours.map(|q| q.text()),
             alerts_paused_until: self.alerts_paused_until.map(ts_to_rfc3339),
             key_rotation_days: self.key_rotation_days,
+            close_to_tray: self.close_to_tray,
+            start_at_login_offered: self.start_at_login_offered,
         }
     }
 
@@ -200,13 +238,38 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
         }),
         None => DEFAULT_ROTATION_DAYS,
     };
+    let switch = |name: &str, default: bool| -> Result<bool> {
+        Ok(match stored(name)? {
+            Some(v) => parse_switch(name, &v, default).unwrap_or_else(|e| {
+                warn(name, e);
+                default
+            }),
+            None => default,
+        })
+    };
     Ok(AppSettings {
         time_zone,
         zone: resolve_zone(time_zone, env),
         quiet_hours,
         alerts_paused_until,
         key_rotation_days,
+        close_to_tray: switch(CLOSE_TO_TRAY, true)?,
+        start_at_login_offered: switch(START_AT_LOGIN_OFFERED, false)?,
     })
+}
+
+/// Records that the one-time thing named `flag` has happened; true if this call recorded it
+/// (the first time), false if it had already happened. Atomic: of two racing callers one wins.
+pub fn mark_once(conn: &Connection, flag: &str) -> Result<bool> {
+    let inserted =
+        conn.execute("INSERT INTO app_settings (name, value) VALUES (?1, 'on') ON CONFLICT (name) DO NOTHING", [flag])?;
+    Ok(inserted == 1)
+}
+
+/// Forgets a one-time flag, so it can happen again (e.g. a notice that could not be shown).
+pub fn unmark(conn: &Connection, flag: &str) -> Result<()> {
+    conn.execute("DELETE FROM app_settings WHERE name = ?1", [flag])?;
+    Ok(())
 }
 
 /// Parses an instant for `alerts_paused_until`: Unix seconds or RFC 3339; `none` clears it.
@@ -239,6 +302,13 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         ALERTS_PAUSED_UNTIL => parse_instant(value)?.map(|t| t.to_string()),
         KEY_ROTATION_DAYS => {
             Some(parse_rotation_days(value)?).filter(|&d| d != DEFAULT_ROTATION_DAYS).map(|d| d.to_string())
+        }
+        // Stored only when different from the default, like the others.
+        CLOSE_TO_TRAY => {
+            Some(parse_switch(CLOSE_TO_TRAY, value, true)?).filter(|&on| !on).map(|on| switch_text(on).into())
+        }
+        START_AT_LOGIN_OFFERED => {
+            Some(parse_switch(START_AT_LOGIN_OFFERED, value, false)?).filter(|&on| on).map(|on| switch_text(on).into())
         }
         other => {
             return Err(Error::invalid_input(format!(
@@ -326,5 +396,36 @@ mod tests {
         assert_eq!(s.silenced(at("2026-03-02T13:00:00Z")), None, "the pause has ended");
         set(&conn, ALERTS_PAUSED_UNTIL, "none").unwrap();
         assert_eq!(load(&conn, &env(None)).unwrap().alerts_paused_until, None);
+    }
+
+    #[test]
+    fn close_to_tray_is_on_until_turned_off_and_takes_on_off_or_true_false() {
+        let conn = db::open_in_memory().unwrap();
+        let s = load(&conn, &env(None)).unwrap();
+        assert!(s.close_to_tray, "on by default");
+        assert!(!s.start_at_login_offered, "not offered yet");
+        for (value, on) in
+            [("off", false), ("ON", true), ("false", false), ("true", true), ("0", false), ("default", true)]
+        {
+            set(&conn, CLOSE_TO_TRAY, value).unwrap();
+            assert_eq!(load(&conn, &env(None)).unwrap().view().close_to_tray, on, "close_to_tray={value}");
+        }
+        set(&conn, START_AT_LOGIN_OFFERED, "true").unwrap();
+        assert!(load(&conn, &env(None)).unwrap().view().start_at_login_offered);
+        let refused = set(&conn, CLOSE_TO_TRAY, "sometimes").unwrap_err();
+        assert!(refused.message().contains("use on or off"), "{}", refused.message());
+        // A value edited by hand into something unreadable falls back to the default.
+        conn.execute("UPDATE app_settings SET value = 'maybe' WHERE name = ?1", [START_AT_LOGIN_OFFERED]).unwrap();
+        assert!(!load(&conn, &env(None)).unwrap().start_at_login_offered);
+    }
+
+    #[test]
+    fn a_one_time_flag_is_recorded_once_and_can_be_forgotten() {
+        let conn = db::open_in_memory().unwrap();
+        assert!(mark_once(&conn, TRAY_NOTICE_SHOWN).unwrap(), "the first time");
+        assert!(!mark_once(&conn, TRAY_NOTICE_SHOWN).unwrap(), "never again");
+        unmark(&conn, TRAY_NOTICE_SHOWN).unwrap();
+        assert!(mark_once(&conn, TRAY_NOTICE_SHOWN).unwrap(), "again after being forgotten");
+        assert!(set(&conn, TRAY_NOTICE_SHOWN, "off").is_err(), "not a setting anyone sets");
     }
 }

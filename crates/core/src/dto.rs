@@ -172,6 +172,10 @@ pub struct SettingsView {
     pub alerts_paused_until: Option<String>,
     /// Keys older than this many days are flagged for rotation.
     pub key_rotation_days: u32,
+    /// Closing the window leaves Burnrate watching from the tray (true) or quits (false).
+    pub close_to_tray: bool,
+    /// The app has offered to start at login once; it does not ask again.
+    pub start_at_login_offered: bool,
 }
 
 /// A sync pass with the alerts it fired.

@@ -222,8 +222,8 @@ export function getSettings(): Promise<SettingsView> {
   return call('get_settings');
 }
 
-/** Names the core accepts from the app; `quiet_hours` with "" clears them. */
-export type SettingName = 'time_zone' | 'quiet_hours' | 'key_rotation_days';
+/** Names the core accepts from the app; `quiet_hours` with "" clears them; switches take 'on' / 'off'. */
+export type SettingName = 'time_zone' | 'quiet_hours' | 'key_rotation_days' | 'close_to_tray' | 'start_at_login_offered';
 
 export function setSetting(name: SettingName, value: string): Promise<SettingsView> {
   return call('set_setting', { name, value });
@@ -232,6 +232,14 @@ export function setSetting(name: SettingName, value: string): Promise<SettingsVi
 /** Whether Burnrate starts (hidden, in the tray) when the user logs in. */
 export function startAtLogin(): Promise<boolean> {
   return call('start_at_login');
+}
+
+/**
+ * Tells the shell this page has loaded and listens for events; resolves to the key the user
+ * asked to open while the window was being built (from the tray or a notification), if any.
+ */
+export function mainWindowReady(): Promise<FocusKey | null> {
+  return call('main_window_ready');
 }
 
 /** Turns starting at login on or off; resolves to the state the OS now reports. */

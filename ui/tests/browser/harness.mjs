@@ -255,6 +255,9 @@ export const DEFAULT_SETTINGS = {
   quiet_hours: null,
   alerts_paused_until: null,
   key_rotation_days: 90,
+  close_to_tray: true,
+  // The core starts with false; most tests are not about the one-time offer, so it was made.
+  start_at_login_offered: true,
 };
 
 export class FakeBackend {
@@ -453,6 +456,10 @@ export class FakeBackend {
       case 'get_settings':
         return this.settings;
       case 'set_setting':
+        if (args.name === 'close_to_tray' || args.name === 'start_at_login_offered') {
+          this.settings = { ...this.settings, [args.name]: args.value === 'on' };
+          return this.settings;
+        }
         this.settings = { ...this.settings, [args.name]: args.value === '' ? null : args.value };
         if (args.name === 'key_rotation_days') {
           const days = Number(args.value);
@@ -475,6 +482,12 @@ export class FakeBackend {
         return this.disableKey(args);
       case 'start_at_login':
         return this.startAtLogin ?? false;
+      case 'main_window_ready': {
+        // Like the shell: a key asked for while the window was being built, handed over once.
+        const key = this.pendingFocus ?? null;
+        this.pendingFocus = null;
+        return key;
+      }
       case 'set_start_at_login':
         if (this.startAtLoginFails) return reject('internal', 'could not change the start-at-login entry (read-only)');
         this.startAtLogin = args.enabled;

@@ -17,7 +17,9 @@ pub enum SettingsCmd {
         json: bool,
     },
     /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
-    /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default).
+    /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default),
+    /// close_to_tray (on or off: closing the app's window keeps it in the tray, or quits),
+    /// start_at_login_offered (on or off: whether the app has offered to start at login).
     Set { name: String, value: String },
 }
 
@@ -47,6 +49,8 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("quiet_hours", s.quiet_hours.clone().unwrap_or_else(none)),
         ("alerts_paused_until", s.alerts_paused_until.clone().unwrap_or_else(none)),
         ("key_rotation_days", s.key_rotation_days.to_string()),
+        ("close_to_tray", on_off(s.close_to_tray)),
+        ("start_at_login_offered", on_off(s.start_at_login_offered)),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {
@@ -64,4 +68,8 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         println!("{name} = {value}");
     }
     Ok(())
+}
+
+fn on_off(on: bool) -> String {
+    if on { "on" } else { "off" }.to_owned()
 }

@@ -148,9 +148,15 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
     let settings = cli.run(&["settings", "get", "--json"]).ok().json();
     assert_eq!(
         settings,
-        json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null, "key_rotation_days": 90})
+        json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null, "key_rotation_days": 90,
+            "close_to_tray": true, "start_at_login_offered": false})
     );
     assert_eq!(cli.run(&["settings", "get", "quiet_hours"]).ok().stdout, "quiet_hours = 22:00-07:00\n");
+    // Closing the window keeps the app in the tray until turned off; on/off or true/false.
+    assert_eq!(cli.run(&["settings", "set", "close_to_tray", "off"]).ok().stdout, "close_to_tray = off\n");
+    assert_eq!(cli.run(&["settings", "set", "close_to_tray", "true"]).ok().stdout, "close_to_tray = on\n");
+    let run = cli.run(&["settings", "set", "close_to_tray", "later"]).failed();
+    assert!(run.stderr.contains("use on or off"), "{}", run.stderr);
     cli.assert_key_in_no_file(FAKE_KEY);
 }
 

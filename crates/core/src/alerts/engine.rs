@@ -337,6 +337,8 @@ pub(crate) mod tests {
             quiet_hours: None,
             alerts_paused_until: None,
             key_rotation_days: 90,
+            close_to_tray: true,
+            start_at_login_offered: false,
         }
     }
 

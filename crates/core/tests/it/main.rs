@@ -14,5 +14,6 @@ mod dashboard;
 mod incident;
 mod notifications;
 mod poller;
+mod resident;
 mod smoke;
 mod spike_leak;

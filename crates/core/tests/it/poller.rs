@@ -397,6 +397,8 @@ async fn a_budget_added_after_its_spend_fires_at_once() {
     assert!(first.alerts.iter().all(|a| a.budget_id.is_none()));
     let tray = core.tray_status().unwrap();
     assert!(tray.as_of.is_some() && tray.stale.is_empty(), "fresh after a good sync: {tray:?}");
+    // The tray's key item names its source, which opening it from the tray needs.
+    assert_eq!(tray.top_keys.iter().map(|k| k.source.as_str()).collect::<Vec<_>>(), ["or"], "{tray:?}");
 
     let added = core
         .add_budget(&burnrate_core::budgets::AddBudgetRequest {

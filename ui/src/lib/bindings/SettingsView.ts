@@ -23,4 +23,12 @@ alerts_paused_until: string | null,
 /**
  * Keys older than this many days are flagged for rotation.
  */
-key_rotation_days: number, };
+key_rotation_days: number, 
+/**
+ * Closing the window leaves Burnrate watching from the tray (true) or quits (false).
+ */
+close_to_tray: boolean, 
+/**
+ * The app has offered to start at login once; it does not ask again.
+ */
+start_at_login_offered: boolean, };
