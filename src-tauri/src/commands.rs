@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use burnrate_core::alerts::AlertView;
 use burnrate_core::budgets::{AddBudgetRequest, BudgetView};
+use burnrate_core::channels::{AddChannelRequest, ChannelTestResult, ChannelView};
 use burnrate_core::charts::{ChartFormat, ChartQuery, ChartView};
 use burnrate_core::checklist::dto::{
     Answer, AssessmentSummary, AssessmentView, EvidenceView, NewAssessmentRequest, ReportFormat, SmokePlan,
@@ -152,10 +153,17 @@ pub fn list_budgets(app: Core<'_>) -> CmdResult<Vec<BudgetView>> {
 }
 
 #[tauri::command]
-pub fn add_budget(handle: AppHandle, app: Core<'_>, request: AddBudgetRequest) -> CmdResult<BudgetView> {
+pub fn add_budget(
+    handle: AppHandle,
+    app: Core<'_>,
+    poller: State<'_, PollerHandle>,
+    request: AddBudgetRequest,
+) -> CmdResult<BudgetView> {
     let added = app.add_budget(&request)?;
     if !added.alerts.is_empty() {
         let _ = handle.emit(AppEvent::AlertsFired.name(), &added.alerts);
+        // Their deliveries are queued: the channels hear of them now, not within the minute.
+        poller.wake();
     }
     crate::tray::refresh(&handle);
     Ok(added.budget)
@@ -166,6 +174,28 @@ pub fn remove_budget(handle: AppHandle, app: Core<'_>, id: i64) -> CmdResult<()>
     app.remove_budget(id)?;
     crate::tray::refresh(&handle);
     Ok(())
+}
+
+#[tauri::command]
+pub fn list_channels(app: Core<'_>) -> CmdResult<Vec<ChannelView>> {
+    Ok(app.list_channels()?)
+}
+
+/// The URL or password in `request.secret` goes to the OS secret store (or stays in the named
+/// environment variable); it never comes back to the web view.
+#[tauri::command]
+pub fn add_channel(app: Core<'_>, request: AddChannelRequest) -> CmdResult<ChannelView> {
+    Ok(app.add_channel(&request)?)
+}
+
+#[tauri::command]
+pub fn remove_channel(app: Core<'_>, name: String) -> CmdResult<()> {
+    Ok(app.remove_channel(&name)?)
+}
+
+#[tauri::command]
+pub async fn test_channel(app: Core<'_>, name: String) -> CmdResult<ChannelTestResult> {
+    Ok(app.test_channel(&name).await?)
 }
 
 #[tauri::command]

@@ -145,8 +145,9 @@ impl PollerHandle {
         let _ = self.commands.try_send(Command::SyncNow { source: None, reply: None });
     }
 
-    /// Re-reads the sources now instead of within the minute, so a source just added is polled
-    /// at once (unless polling is paused). Does not wait.
+    /// Re-reads the sources and the alert outbox now instead of within the minute, so a source
+    /// just added is polled at once (unless polling is paused) and alerts just recorded (a
+    /// budget added) go to the channels at once. Does not wait.
     pub fn wake(&self) {
         let _ = self.commands.try_send(Command::Wake);
     }
@@ -211,7 +212,8 @@ impl Worker {
                 return;
             }
             self.refresh_sources();
-            let next_due = self.schedule.values().map(|s| s.due).min();
+            // While paused, only the outbox and the minute's re-read wake the loop.
+            let next_due = if self.paused { None } else { self.schedule.values().map(|s| s.due).min() };
             let deliveries_due = self.deliveries_due();
             // Re-read the source list at least every minute so added sources start promptly.
             let wake = next_due
@@ -241,10 +243,15 @@ impl Worker {
                         }
                     }
                 },
-                _ = tokio::time::sleep_until(wake), if !self.paused => {
+                // Paused polling still delivers what is queued for the alert channels.
+                _ = tokio::time::sleep_until(wake) => {
                     let now = Instant::now();
                     self.catch_up_after_suspend(now);
-                    let due: Vec<String> = self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect();
+                    let due: Vec<String> = if self.paused {
+                        Vec::new()
+                    } else {
+                        self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect()
+                    };
                     if !due.is_empty() {
                         // A poll also delivers what is queued for the alert channels.
                         let _ = self.poll(&due, false).await;

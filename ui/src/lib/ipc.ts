@@ -18,6 +18,9 @@ import type { SmokePlan } from './bindings/SmokePlan';
 import type { SmokeRequest } from './bindings/SmokeRequest';
 import type { SmokeResult } from './bindings/SmokeResult';
 import type { BudgetView } from './bindings/BudgetView';
+import type { AddChannelRequest } from './bindings/AddChannelRequest';
+import type { ChannelTestResult } from './bindings/ChannelTestResult';
+import type { ChannelView } from './bindings/ChannelView';
 import type { ChartFormat } from './bindings/ChartFormat';
 import type { ChartQuery } from './bindings/ChartQuery';
 import type { ChartView } from './bindings/ChartView';
@@ -62,6 +65,8 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   source_exists: true,
   source_not_found: true,
   budget_not_found: true,
+  channel_exists: true,
+  channel_not_found: true,
   assessment_not_found: true,
   evidence_too_large: true,
   evidence_exists: true,
@@ -216,6 +221,29 @@ export function removeBudget(id: number): Promise<void> {
 /** Alerts that fired, newest first; `limit` caps how many (null: the core's default). */
 export function listAlerts(limit: number | null = null): Promise<AlertView[]> {
   return call('list_alerts', { limit });
+}
+
+/** Where alerts go besides the desktop (webhooks, chat, ntfy, e-mail, a command); no secrets. */
+export function listChannels(): Promise<ChannelView[]> {
+  return call('list_channels');
+}
+
+/**
+ * Adds a channel. `request.secret` (a URL with its token, or an SMTP password) goes to the OS
+ * secret store, or names an environment variable; it is never sent back.
+ */
+export function addChannel(request: AddChannelRequest): Promise<ChannelView> {
+  return call('add_channel', { request });
+}
+
+/** Removes a channel, its stored secret and its queued deliveries; the alerts stay. */
+export function removeChannel(name: string): Promise<void> {
+  return call('remove_channel', { name });
+}
+
+/** Sends a test alert through the channel now; resolves (ok or not) with what happened. */
+export function testChannel(name: string): Promise<ChannelTestResult> {
+  return call('test_channel', { name });
 }
 
 export function getSettings(): Promise<SettingsView> {
