@@ -18,7 +18,7 @@ use crate::output::{print_json, print_table};
 pub enum ChannelCmd {
     /// Add a channel. Its URL or password goes to the OS secret store (--url, --url-stdin,
     /// --password-stdin) or stays in an environment variable (--url-env, --password-env).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List channels with their delivery state.
     List {
         #[arg(long)]
@@ -45,7 +45,7 @@ pub enum Kind {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum Tls {
+pub enum SmtpSecurity {
     Starttls,
     Tls,
     None,
@@ -79,7 +79,7 @@ pub struct AddArgs {
     smtp_port: Option<u16>,
     /// E-mail: starttls (required), tls (from the first byte), or none (only to localhost)
     #[arg(long, value_enum, default_value = "starttls")]
-    smtp_tls: Tls,
+    smtp_tls: SmtpSecurity,
     /// E-mail: the SMTP login
     #[arg(long, value_name = "NAME")]
     smtp_user: Option<String>,
@@ -109,7 +109,7 @@ pub async fn run(app: &Burnrate, cmd: ChannelCmd) -> Result<ExitCode> {
     match cmd {
         ChannelCmd::Add(args) => {
             let json = args.json;
-            let view = app.add_channel(&request(args)?)?;
+            let view = app.add_channel(&request(*args)?)?;
             if json {
                 print_json(&view)?;
             } else {
@@ -189,9 +189,9 @@ fn request(a: AddArgs) -> Result<AddChannelRequest> {
         host,
         port: a.smtp_port,
         tls: match a.smtp_tls {
-            Tls::Starttls => SmtpTls::Starttls,
-            Tls::Tls => SmtpTls::Tls,
-            Tls::None => SmtpTls::None,
+            SmtpSecurity::Starttls => SmtpTls::Starttls,
+            SmtpSecurity::Tls => SmtpTls::Tls,
+            SmtpSecurity::None => SmtpTls::None,
         },
         username: a.smtp_user,
         from: a.from.unwrap_or_default(),

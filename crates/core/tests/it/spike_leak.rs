@@ -348,9 +348,8 @@ async fn a_leaking_key_raises_one_alert_and_its_episode_stays_one_alert() {
     assert!(grown.title.starts_with("Spend spike growing: key Mobile app"), "{}", grown.title);
     assert!(grown.body.starts_with("Now 3× the first alert: "), "{}", grown.body);
     assert!(grown.notified, "{grown:?}");
-    let notices = captured.0.lock().unwrap();
-    let summaries: Vec<&str> = notices.iter().map(|n| n.summary.as_str()).collect();
-    assert_eq!(summaries, vec![alert.title.as_str(), grown.title.as_str()], "shown when it fired and when it tripled");
+    let summaries: Vec<String> = captured.0.lock().unwrap().iter().map(|n| n.summary.clone()).collect();
+    assert_eq!(summaries, [alert.title.clone(), grown.title.clone()], "shown when it fired and when it tripled");
     // The webhook heard the same two announcements, as rounds 0 and 1 of the one alert.
     let posts: Vec<serde_json::Value> =
         oncall.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
