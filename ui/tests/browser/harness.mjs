@@ -218,8 +218,35 @@ export function alertView(overrides) {
     notified_at: '2026-01-14T08:40:01Z',
     notify_error: null,
     details: {},
+    fingerprint: null,
+    deliveries: [],
     ...overrides,
   };
+}
+
+/** A ChannelView as the core returns it (a Slack channel in the secret store unless overridden). */
+export function channelView(overrides) {
+  return {
+    name: 'team-slack',
+    kind: 'slack',
+    target: 'https://hooks.slack.com/…',
+    secret_storage: 'keyring',
+    secret_env_var: null,
+    alert_kinds: ['threshold', 'forecast', 'spike', 'price_drift', 'terms_changed'],
+    quiet_hours: false,
+    created_at: '2026-01-14T08:00:00Z',
+    pending: 0,
+    failed: 0,
+    last_attempt_at: null,
+    last_error: null,
+    ...overrides,
+  };
+}
+
+/** What the fake core shows of a channel URL: scheme and host, the token elided. */
+function urlTarget(url) {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname.length > 1 || parsed.search ? '/…' : ''}`;
 }
 
 /** A chart as the core returns it: two keys over two days (bars in SVG pixels of 900 × 360). */
@@ -272,6 +299,7 @@ export class FakeBackend {
     settings = DEFAULT_SETTINGS,
     keyActions = [],
     keyReport = [],
+    channels = [],
   } = {}) {
     this.calls = [];
     this.sources = sources;
@@ -285,6 +313,9 @@ export class FakeBackend {
     this.alerts = alerts;
     this.settings = { ...settings };
     this.keyActions = keyActions;
+    this.channels = channels;
+    /** What test_channel answers, by channel name (default: delivered). */
+    this.channelTests = new Map();
     /** What daily_report answers when asked by key (the budget form's key list). */
     this.keyReport = keyReport;
     /** { code, message } to make disable_key fail (the attempt is still recorded). */
@@ -451,6 +482,40 @@ export class FakeBackend {
       case 'remove_budget':
         this.budgets = this.budgets.filter((b) => b.id !== args.id);
         return null;
+      case 'list_channels':
+        return this.channels;
+      case 'add_channel': {
+        const { request } = args;
+        if (this.channels.some((c) => c.name === request.name)) {
+          return reject('channel_exists', `a channel named "${request.name}" already exists; remove it first or pick another name`);
+        }
+        const secret = request.secret;
+        const target =
+          request.kind === 'email' ? request.email.to.join(', ') : request.kind === 'exec' ? request.exec.command : secret.kind === 'secret' ? urlTarget(secret.value) : '(from the environment)';
+        const view = channelView({
+          name: request.name,
+          kind: request.kind,
+          target,
+          secret_storage: secret ? (secret.kind === 'secret' ? 'keyring' : 'env') : 'none',
+          secret_env_var: secret?.kind === 'env' ? secret.var : null,
+          alert_kinds: request.alert_kinds ?? channelView().alert_kinds,
+          quiet_hours: request.quiet_hours,
+        });
+        this.channels = [...this.channels, view];
+        return view;
+      }
+      case 'remove_channel':
+        if (!this.channels.some((c) => c.name === args.name)) return reject('channel_not_found', `no channel named "${args.name}"`);
+        this.channels = this.channels.filter((c) => c.name !== args.name);
+        return null;
+      case 'test_channel': {
+        if (!this.channels.some((c) => c.name === args.name)) return reject('channel_not_found', `no channel named "${args.name}"`);
+        const answer = this.channelTests.get(args.name) ?? { ok: true, detail: 'HTTP 200' };
+        this.channels = this.channels.map((c) =>
+          c.name === args.name ? { ...c, last_attempt_at: '2026-01-14T09:00:00Z', last_error: answer.ok ? null : answer.detail } : c,
+        );
+        return { channel: args.name, elapsed_ms: 120, ...answer };
+      }
       case 'list_alerts':
         return args.limit == null ? this.alerts : this.alerts.slice(0, args.limit);
       case 'get_settings':
