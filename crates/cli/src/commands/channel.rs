@@ -99,8 +99,11 @@ pub struct AddArgs {
     #[arg(long)]
     command: Option<String>,
     /// Exec: seconds before the command is stopped [default: 30]
+    // Not `--timeout`: that is the global provider timeout (u64, default 30), and clap hands a
+    // global's value to a subcommand arg of the same id, so `timeout: Option<u32>` here made
+    // every `channel add` panic ("Could not downcast to u32, need to downcast to u64").
     #[arg(long, value_name = "SECS")]
-    timeout: Option<u32>,
+    command_timeout: Option<u32>,
     #[arg(long)]
     json: bool,
 }
@@ -197,7 +200,7 @@ fn request(a: AddArgs) -> Result<AddChannelRequest> {
         from: a.from.unwrap_or_default(),
         to: a.to,
     });
-    let exec = a.command.map(|command| ExecSettings { command, timeout_seconds: a.timeout });
+    let exec = a.command.map(|command| ExecSettings { command, timeout_seconds: a.command_timeout });
     Ok(AddChannelRequest {
         kind,
         name: a.name,

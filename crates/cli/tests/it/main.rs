@@ -3,6 +3,7 @@
 
 mod common;
 
+mod alert_delivery_kill;
 mod alerts;
 mod chart;
 mod check;
