@@ -18,7 +18,9 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod output;
 
-use commands::{alerts, budget, channel, chart, check, import, incident, key, report, settings, source, sync, watch};
+use commands::{
+    alerts, auto_disable, budget, channel, chart, check, import, incident, key, report, settings, source, sync, watch,
+};
 
 #[derive(Parser)]
 #[command(name = "burnrate", version, about = "Watch what your AI API keys spend, locally.")]
@@ -65,6 +67,9 @@ enum Command {
     /// Where alerts go besides the desktop: webhook, Slack, Discord, ntfy, e-mail or a command.
     #[command(subcommand)]
     Channel(channel::ChannelCmd),
+    /// Switch a leaking key off on its own: rules per key or source (opt-in; --dry-run to try).
+    #[command(subcommand)]
+    AutoDisable(auto_disable::AutoDisableCmd),
     /// Show or change application settings: time_zone, quiet_hours, alerts_paused_until.
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -142,6 +147,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Budget(cmd) => budget::run(&app, cmd),
         Command::Alerts(args) => alerts::run(&app, args),
         Command::Channel(cmd) => channel::run(&app, cmd).await,
+        Command::AutoDisable(cmd) => auto_disable::run(&app, cmd),
         Command::Settings(cmd) => settings::run(&app, cmd),
         Command::Key(cmd) => key::run(&app, cmd).await,
         Command::Incident(cmd) => incident::run(&app, cmd),

@@ -36,6 +36,24 @@ pub fn report_undelivered(alerts: &[AlertView]) {
     }
 }
 
+/// One line per auto-disable action for `sync` and `watch`: what was done and where the report is.
+pub fn auto_disabled_line(a: &burnrate_core::auto_disable::AutoDisabled) -> String {
+    let what = match (a.action.dry_run, a.action.ok) {
+        (true, _) => "dry run",
+        (false, true) => "disabled",
+        (false, false) => "FAILED",
+    };
+    let report = match (&a.dossier, &a.dossier_error) {
+        (Some(path), _) => format!("; incident report: {path}"),
+        (None, Some(e)) => format!("; incident report not written: {e}"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "auto-disable: {what}: key {} of {} (action #{}): {}{report}",
+        a.action.key_id, a.action.source, a.action.id, a.action.detail
+    )
+}
+
 /// One line per alert for `sync` and `watch`.
 pub fn alert_line(a: &AlertView) -> String {
     format!("alert: {} — {}", a.title, a.body)

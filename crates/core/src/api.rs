@@ -262,6 +262,17 @@ impl Burnrate {
         } else {
             (Vec::new(), None)
         };
+        // Auto-disable rules act on what fired, before the channels hear of it (their
+        // notification names the action). Alerts of earlier runs are covered too, so a run
+        // killed between the alert and the action acts now.
+        let auto_disabled = if outcomes.iter().any(|o| o.ok) {
+            self.run_auto_disable().await.unwrap_or_else(|e| {
+                tracing::warn!(code = ?e.code, "auto-disable rules could not run: {}", e.message());
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
         // Alerts queued for the channels (now or by an earlier run whose delivery failed).
         let deliveries = match self.deliver_outbox().await {
             Ok(report) => report,
@@ -270,7 +281,7 @@ impl Burnrate {
                 Default::default()
             }
         };
-        Ok(SyncReport { outcomes, alerts, alerts_error, deliveries })
+        Ok(SyncReport { outcomes, alerts, alerts_error, auto_disabled, deliveries })
     }
 
     async fn sync_sources(

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_checklist", include_str!("../migrations/0006_checklist.sql")),
     ("0007_drift_and_terms_alerts", include_str!("../migrations/0007_drift_and_terms_alerts.sql")),
     ("0008_alert_channels", include_str!("../migrations/0008_alert_channels.sql")),
+    ("0009_auto_disable", include_str!("../migrations/0009_auto_disable.sql")),
 ];
 
 pub fn schema_version() -> i64 {

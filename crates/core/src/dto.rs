@@ -186,6 +186,8 @@ pub struct SyncReport {
     pub alerts: Vec<AlertView>,
     /// Evaluating alerts failed (the sync itself was written).
     pub alerts_error: Option<ApiError>,
+    /// What auto-disable rules did (or, in a dry run, would have done) after the alerts.
+    pub auto_disabled: Vec<crate::auto_disable::AutoDisabled>,
     /// What sending queued alerts to the alert channels did after the sync.
     pub deliveries: OutboxReport,
 }

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     BudgetNotFound,
     ChannelExists,
     ChannelNotFound,
+    /// No auto-disable rule has the given id.
+    AutoDisableNotFound,
     /// No gateway assessment has the given id.
     AssessmentNotFound,
     /// An evidence file is over the size limit.

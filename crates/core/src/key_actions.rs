@@ -58,6 +58,11 @@ pub struct KeyActionView {
     /// The alert the action answered, if any.
     #[ts(type = "number | null")]
     pub alert_id: Option<i64>,
+    /// The auto-disable rule that took the action; None: the user did.
+    #[ts(type = "number | null")]
+    pub rule_id: Option<i64>,
+    /// A rule's dry run: recorded what would have been done; no request reached the provider.
+    pub dry_run: bool,
 }
 
 /// What the ledger knows about one provider key (`api_keys`).
@@ -148,27 +153,50 @@ fn alert_exists(conn: &Connection, alert_id: i64) -> Result<bool> {
     Ok(conn.query_row("SELECT 1 FROM alerts WHERE id = ?1", [alert_id], |_| Ok(())).optional()?.is_some())
 }
 
-/// Records one action and, when it succeeded, marks the key disabled, in one transaction.
-fn record(
-    conn: &mut Connection,
+/// What an attempt says until the provider's answer replaces it: a process killed mid-request
+/// leaves this, which is the truth.
+const INTERRUPTED: &str = "interrupted before the provider answered; check the key at the provider";
+
+/// Records an attempt before its request is sent. `rule`: the auto-disable rule taking it and
+/// whether it is a dry run. Returns None when the rule's key already has an automatic action for
+/// this alert (one per episode, even with two processes on one ledger).
+pub(crate) fn begin(
+    conn: &Connection,
     source_id: i64,
     key_id: &str,
     at: i64,
-    outcome: &Result<String>,
     alert: Option<i64>,
-) -> Result<i64> {
+    rule: Option<(i64, bool)>,
+) -> Result<Option<i64>> {
+    let (rule_id, dry_run) = rule.map_or((None, false), |(id, dry)| (Some(id), dry));
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO key_actions (source_id, key_id, action, requested_at, ok, detail, alert_id, rule_id, dry_run)
+         VALUES (?1, ?2, 'disable', ?3, 0, ?4, ?5, ?6, ?7)",
+        params![source_id, key_id, at, INTERRUPTED, alert, rule_id, dry_run],
+    )?;
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// Records the answer to action `id` and, when the key was switched off, marks it disabled, in
+/// one transaction.
+pub(crate) fn finish(
+    conn: &mut Connection,
+    id: i64,
+    source_id: i64,
+    key_id: &str,
+    outcome: &Result<String>,
+) -> Result<()> {
     let (ok, detail) = match outcome {
         Ok(detail) => (true, detail.clone()),
         Err(e) => (false, e.message().to_owned()),
     };
     let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO key_actions (source_id, key_id, action, requested_at, ok, detail, alert_id)
-         VALUES (?1, ?2, 'disable', ?3, ?4, ?5, ?6)",
-        params![source_id, key_id, at, ok, detail, alert],
+    let dry_run: bool = tx.query_row(
+        "UPDATE key_actions SET ok = ?2, detail = ?3 WHERE id = ?1 RETURNING dry_run",
+        params![id, ok, detail],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
-    if ok {
+    if ok && !dry_run {
         // A key known only from its spend gets a row, so every view shows it as disabled.
         tx.execute(
             "INSERT INTO api_keys (source_id, provider_key_id, disabled) VALUES (?1, ?2, 1)
@@ -177,12 +205,12 @@ fn record(
         )?;
     }
     tx.commit()?;
-    Ok(id)
+    Ok(())
 }
 
 const VIEW_SELECT: &str =
     "SELECT a.id, s.name, s.provider, a.key_id, k.display_name, k.fingerprint, a.requested_at, a.ok,
-        a.detail, a.alert_id
+        a.detail, a.alert_id, a.rule_id, a.dry_run
  FROM key_actions a JOIN sources s ON s.id = a.source_id
  LEFT JOIN api_keys k ON k.source_id = a.source_id AND k.provider_key_id = a.key_id";
 
@@ -202,6 +230,8 @@ fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyActionView> {
         ok: r.get(7)?,
         detail: r.get(8)?,
         alert_id: r.get(9)?,
+        rule_id: r.get(10)?,
+        dry_run: r.get(11)?,
     })
 }
 
@@ -216,7 +246,7 @@ pub(crate) fn list(conn: &Connection, source_id: Option<i64>, key_id: Option<&st
     Ok(rows)
 }
 
-fn get(conn: &Connection, id: i64) -> Result<KeyActionView> {
+pub(crate) fn get(conn: &Connection, id: i64) -> Result<KeyActionView> {
     Ok(conn.query_row(&format!("{VIEW_SELECT} WHERE a.id = ?1"), [id], view_from_row)?)
 }
 
@@ -238,12 +268,9 @@ impl Burnrate {
         let source = sources::get(&conn, source)?;
         let provider = source.provider;
         let support = provider.disable_support();
-        let connector = match (support, provider.connector()) {
-            (DisableSupport::Unsupported, _) | (_, None) => {
-                return Err(disable_unsupported(provider, &source.base_url))
-            }
-            (_, Some(c)) => c,
-        };
+        if support == DisableSupport::Unsupported || provider.connector().is_none() {
+            return Err(disable_unsupported(provider, &source.base_url));
+        }
         let row = known_key(&conn, &source, key_id)?;
         if let Some(alert) = alert_id {
             if !alert_exists(&conn, alert)? {
@@ -267,25 +294,49 @@ impl Burnrate {
                 ),
             ));
         }
+        // A key that cannot be read is a refusal before any request: not recorded.
+        let key = source.key(self.env.as_ref(), self.secrets.as_ref())?;
+        let at = self.clock.now().timestamp();
+        let id =
+            begin(&conn, source.id, key_id, at, alert_id, None)?.expect("only automatic actions are unique per alert");
+        self.call_provider(&mut conn, &source, key_id, &row, id, Ok(key)).await
+    }
+
+    /// Sends the disable request for action `id` (already begun) and records the answer.
+    pub(crate) async fn call_provider(
+        &self,
+        conn: &mut Connection,
+        source: &Source,
+        key_id: &str,
+        row: &KeyRow,
+        id: i64,
+        key: Result<String>,
+    ) -> Result<KeyActionView> {
+        let provider = source.provider;
+        let connector = provider.connector().ok_or_else(|| disable_unsupported(provider, &source.base_url))?;
         let target = KeyTarget {
             key_id: key_id.to_owned(),
             project: row.project.clone(),
-            project_ids: spend_projects(&conn, source.id, key_id)?,
+            project_ids: spend_projects(conn, source.id, key_id)?,
         };
-        let ctx = KeyActionContext {
-            provider,
-            base_url: source.base_url.clone(),
-            key: source.key(self.env.as_ref(), self.secrets.as_ref())?,
-            http: self.http.clone(),
-            settings: source.settings.clone(),
+        let outcome = match key {
+            Ok(key) => {
+                let ctx = KeyActionContext {
+                    provider,
+                    base_url: source.base_url.clone(),
+                    key,
+                    http: self.http.clone(),
+                    settings: source.settings.clone(),
+                };
+                connector.disable_key(&ctx, &target).await
+            }
+            Err(e) => Err(e),
         };
-        let requested_at = self.clock.now().timestamp();
-        let outcome = connector.disable_key(&ctx, &target).await;
-        let id = record(&mut conn, source.id, key_id, requested_at, &outcome, alert_id)?;
+        finish(conn, id, source.id, key_id, &outcome)?;
         match outcome {
             Ok(detail) => {
                 tracing::info!(source = %source.name, key_id, action = id, "key disabled: {detail}");
-                get(&conn, id)
+                get(conn, id)
             }
             Err(e) => {
                 tracing::warn!(source = %source.name, key_id, action = id, code = ?e.code, "disabling the key failed: {}", e.message());

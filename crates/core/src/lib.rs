@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod api;
 pub mod app_settings;
+pub mod auto_disable;
 pub mod balance_spend;
 pub mod budgets;
 pub mod channels;

@@ -67,6 +67,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   budget_not_found: true,
   channel_exists: true,
   channel_not_found: true,
+  auto_disable_not_found: true,
   assessment_not_found: true,
   evidence_too_large: true,
   evidence_exists: true,

@@ -542,6 +542,23 @@ describe('events from the shell', () => {
           ok: false,
           detail: 'OpenAI refused: this Admin key is read-only (HTTP 403).',
           alert_id: 3,
+          rule_id: null,
+          dry_run: false,
+        },
+        {
+          id: 10,
+          source: 'work-openai',
+          provider: 'openai',
+          key_id: 'key_prod',
+          key_name: 'Production',
+          key_fingerprint: 'sk-…9f3c',
+          action: 'disable',
+          requested_at: '2026-01-14T08:41:00Z',
+          ok: true,
+          detail: 'dry run: would have disabled key "Production" at OpenRouter; nothing was sent',
+          alert_id: 3,
+          rule_id: 2,
+          dry_run: true,
         },
       ],
     });
@@ -561,6 +578,11 @@ describe('events from the shell', () => {
     const action = page.locator('#key-actions [data-action-id="9"]');
     await action.waitFor();
     assert.match(await text(action), /failed Disable Jan 14, 2026, 8:45 AM · for alert #3 OpenAI refused: this Admin key is read-only/);
+    // A rule's dry run says it was automatic and that nothing was sent.
+    assert.match(
+      await text(page.locator('#key-actions [data-action-id="10"]')),
+      /^dry run Disable · automatic \(rule #2\) Jan 14, 2026, 8:41 AM · for alert #3 dry run: would have disabled/,
+    );
     assert.equal(await text(panel.locator('[data-field="fingerprint"]')), 'sk-…9f3c');
     assert.match(await text(page.locator('#status')), /Showing key Production \(sk-…9f3c\) of work-openai/);
 

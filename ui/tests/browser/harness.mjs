@@ -394,6 +394,8 @@ export class FakeBackend {
       ok: true,
       detail: 'The provider confirmed the key is disabled.',
       alert_id: alertId ?? null,
+      rule_id: null,
+      dry_run: false,
     };
     const failure = this.disableFailure;
     if (failure) {

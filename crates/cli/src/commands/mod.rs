@@ -7,6 +7,7 @@ use burnrate_core::{Error, ErrorCode, Result};
 use clap::ValueEnum;
 
 pub mod alerts;
+pub mod auto_disable;
 pub mod budget;
 pub mod channel;
 pub mod chart;

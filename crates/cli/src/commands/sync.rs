@@ -9,7 +9,7 @@ use burnrate_core::providers::http::ProgressFn;
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
-use crate::output::{alert_line, print_json, report_undelivered};
+use crate::output::{alert_line, auto_disabled_line, print_json, report_undelivered};
 
 #[derive(Args)]
 pub struct SyncArgs {
@@ -60,6 +60,14 @@ pub async fn run(app: &Burnrate, args: SyncArgs) -> Result<ExitCode> {
         }
     }
     report_undelivered(&report.alerts);
+    for a in &report.auto_disabled {
+        if json {
+            eprintln!("{}", auto_disabled_line(a));
+        } else {
+            println!("{}", auto_disabled_line(a));
+        }
+        failed |= !a.action.ok;
+    }
     if let Some(e) = &report.alerts_error {
         failed = true;
         eprintln!("error: alerts: {}", e.message);

@@ -5,6 +5,7 @@ mod common;
 
 mod alert_delivery_kill;
 mod alerts;
+mod auto_disable;
 mod chart;
 mod check;
 mod cli_contract;

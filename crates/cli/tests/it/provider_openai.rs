@@ -9,7 +9,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::{fixture, Cli, FAKE_KEY};
+use common::{fixture, utc_day, Cli, FAKE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -20,20 +20,6 @@ const TO: &str = "2026-03-02";
 const DAY0: i64 = 1_771_632_000;
 const DAYS: i64 = 10;
 const HOURS: i64 = DAYS * 24;
-
-/// `YYYY-MM-DD` of a Unix timestamp (proleptic Gregorian, UTC).
-fn day_of(ts: i64) -> String {
-    let z = ts.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 fn parse_amount(text: &str) -> i64 {
     let (int, frac) = text.split_once('.').unwrap();
@@ -483,7 +469,7 @@ fn only(report: &Report, kind: &str) -> Report {
 fn expected_billed_by_key() -> Report {
     let mut out = Report::new();
     for c in costs() {
-        let id = (day_of(DAY0 + c.day * 86_400), c.key.map(Into::into), Some(key_name(c.key)), None, "billed".into());
+        let id = (utc_day(DAY0 + c.day * 86_400), c.key.map(Into::into), Some(key_name(c.key)), None, "billed".into());
         *out.entry(id).or_default() += (c.tenth_micros + 5) / 10;
     }
     out
@@ -493,7 +479,7 @@ fn expected_estimates(by_key: bool, by_model: bool) -> Report {
     let mut out = Report::new();
     for u in completions().iter().chain(embeddings().iter()) {
         let id = (
-            day_of(DAY0 + u.hour * 3_600),
+            utc_day(DAY0 + u.hour * 3_600),
             if by_key { u.key.map(Into::into) } else { None },
             by_key.then(|| key_name(u.key)),
             by_model.then(|| u.model.unwrap_or("unattributed").to_owned()),

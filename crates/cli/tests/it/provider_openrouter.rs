@@ -9,7 +9,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::{fixture, Cli, FAKE_KEY};
+use common::{fixture, utc_day, Cli, FAKE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -22,19 +22,6 @@ const TODAY: i64 = 1_772_409_600;
 const OLDEST: i64 = TODAY - 30 * 86_400;
 /// Index of FROM among those days.
 const FROM_IDX: i64 = 21;
-
-fn day_of(ts: i64) -> String {
-    let z = ts.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 fn parse_amount(text: &str) -> i64 {
     let (int, frac) = text.split_once('.').unwrap();
@@ -171,7 +158,7 @@ fn activity() -> Vec<Act> {
 }
 
 fn activity_json(a: &Act, date_with_time: bool) -> Value {
-    let date = day_of(OLDEST + a.day * 86_400);
+    let date = utc_day(OLDEST + a.day * 86_400);
     json!({
         "byok_usage_inference": 0, "completion_tokens": a.completion,
         "date": if date_with_time { format!("{date} 00:00:00") } else { date },
@@ -400,18 +387,18 @@ fn expected(by_key: bool, by_model: bool) -> Report {
         if a.key == DELETED {
             *deleted.entry((a.day, a.model)).or_default() += a.usage;
         } else {
-            add(day_of(OLDEST + a.day * 86_400), Some(a.key), Some(a.model), micros8(a.usage));
+            add(utc_day(OLDEST + a.day * 86_400), Some(a.key), Some(a.model), micros8(a.usage));
         }
     }
     // The account's remainder over the listed keys: the deleted key's spend, unattributed.
     for ((day, model), usage) in deleted {
         if micros8(usage) != 0 {
-            add(day_of(OLDEST + day * 86_400), None, Some(model), micros8(usage));
+            add(utc_day(OLDEST + day * 86_400), None, Some(model), micros8(usage));
         }
     }
     // Today from usage_daily, without a model.
     for k in KEYS.iter().filter(|k| k.daily != 0) {
-        add(day_of(TODAY), Some(k.hash), None, k.daily);
+        add(utc_day(TODAY), Some(k.hash), None, k.daily);
     }
     out
 }

@@ -21,4 +21,12 @@ detail: string,
 /**
  * The alert the action answered, if any.
  */
-alert_id: number | null, };
+alert_id: number | null, 
+/**
+ * The auto-disable rule that took the action; None: the user did.
+ */
+rule_id: number | null, 
+/**
+ * A rule's dry run: recorded what would have been done; no request reached the provider.
+ */
+dry_run: boolean, };
