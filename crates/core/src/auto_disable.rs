@@ -337,3 +337,32 @@ impl Burnrate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db;
+    use crate::key_actions::begin;
+
+    /// Two processes can both find the same alert before either records an action (the
+    /// candidates query and the insert are not one statement); the unique index decides.
+    #[test]
+    fn a_second_automatic_attempt_on_the_same_key_and_alert_is_not_recorded() {
+        let conn = db::open_in_memory().unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, provider, base_url, key_storage, key_env_var, created_at)
+                 VALUES (1, 'work', 'openrouter', 'https://openrouter.ai/api/v1', 'env', 'K', 0);
+             INSERT INTO auto_disable_rules (id, source_id, key_id, on_spike, on_budget, dry_run, cooldown_secs, created_at)
+                 VALUES (1, 1, NULL, 1, 0, 0, 0, 0), (2, 1, 'k', 1, 0, 0, 0, 0);
+             INSERT INTO alerts (id, kind, dedupe_key, source_id, key_id, amount_micros, currency, estimated, title, body, fired_at)
+                 VALUES (7, 'spike', 's', 1, 'k', 1, 'USD', 0, 't', 'b', 0), (8, 'spike', 's2', 1, 'k', 1, 'USD', 0, 't', 'b', 0);",
+        )
+        .unwrap();
+        assert!(begin(&conn, 1, "k", 10, Some(7), Some((1, false))).unwrap().is_some());
+        assert_eq!(begin(&conn, 1, "k", 11, Some(7), Some((2, false))).unwrap(), None, "another rule, same alert");
+        assert_eq!(begin(&conn, 1, "k", 12, Some(7), Some((1, true))).unwrap(), None, "a dry run too");
+        assert!(begin(&conn, 1, "k", 13, Some(8), Some((1, false))).unwrap().is_some(), "the next alert may act");
+        // By hand, the user may try as often as they like.
+        assert!(begin(&conn, 1, "k", 14, Some(7), None).unwrap().is_some());
+        assert!(begin(&conn, 1, "k", 15, Some(7), None).unwrap().is_some());
+    }
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod auto_disable;
 mod channels;
 mod charts;
 mod checklist;
