@@ -85,6 +85,8 @@ pub fn run() {
 
     let memory = window::WindowMemory::new(core.paths.data_dir().to_path_buf());
     let core = Arc::new(core);
+    // For a relaunch if the plugins meet a quitting instance (the setup closure takes `core`).
+    let env_core = core.clone();
     let app = tauri::Builder::default()
         // A second launch opens the running app's window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| window::open_main(app)))
@@ -187,11 +189,15 @@ pub fn run() {
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
+        Err(e) if e.to_string().contains("failed to forward arguments to the running instance") => {
+            relaunch_after_a_quitting_instance(&e, env_core.env.as_ref())
+        }
         Err(e) => {
             tracing::error!("the desktop shell could not start: {e}");
             std::process::exit(1);
         }
     };
+    drop(env_core);
     app.run(move |handle, event| match event {
         // No code: the last window was closed (by the user: Burnrate has one). Stay in the
         // tray unless the user turned that off; the tray's Quit asks with a code.
@@ -328,4 +334,39 @@ fn recheck_pages_daily(app: tauri::AppHandle, core: Arc<Burnrate>) {
             }
         }
     });
+}
+
+/// How many times a launch that met a quitting instance starts itself again, half a second apart.
+const RELAUNCH_ATTEMPTS: u32 = 6;
+const RELAUNCH_ENV: &str = "BURNRATE_RELAUNCH_ATTEMPT";
+
+/// Another Burnrate still held the single-instance name but was quitting: it left the bus
+/// without taking this launch's arguments. A moment later the name is free, so start again
+/// (GTK and the plugin cannot be set up twice in one process; on Unix the process replaces
+/// itself). After a few tries, say so and stop.
+fn relaunch_after_a_quitting_instance(error: &tauri::Error, env: &dyn Environment) -> ! {
+    let attempt: u32 = env.var(RELAUNCH_ENV).and_then(|v| v.parse().ok()).unwrap_or(0);
+    if attempt >= RELAUNCH_ATTEMPTS {
+        tracing::error!(
+            "the desktop shell could not start: another Burnrate kept quitting without letting go: {error}"
+        );
+        eprintln!("error: another Burnrate is still quitting; start Burnrate again in a few seconds");
+        std::process::exit(1);
+    }
+    tracing::warn!(attempt, "another Burnrate was quitting as this one started; starting again: {error}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap_or_else(|_| "burnrate-desktop".into()));
+    command.args(std::env::args_os().skip(1)).env(RELAUNCH_ENV, (attempt + 1).to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = command.exec();
+        tracing::error!("the desktop shell could not start again: {e}");
+        std::process::exit(1);
+    }
+    #[cfg(not(unix))]
+    {
+        let code = command.status().ok().and_then(|s| s.code()).unwrap_or(1);
+        std::process::exit(code);
+    }
 }

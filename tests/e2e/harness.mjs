@@ -31,6 +31,9 @@ async function waitForPort(port, timeoutMs = 20000) {
 }
 
 /** Starts the real app under tauri-driver with `env` added, returns {driver, dataDir, stop}. */
+/** How long a launch may take before the test fails instead of waiting on WebDriver. */
+const START_TIMEOUT_MS = 60_000;
+
 export async function launchApp(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'burnrate-e2e-'))) {
   const childEnv = { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env };
   const tauriDriver = spawn(process.env.TAURI_DRIVER ?? 'tauri-driver', ['--port', '4444', '--native-port', '4445'], {
@@ -41,7 +44,21 @@ export async function launchApp(env = {}, dataDir = mkdtempSync(join(tmpdir(), '
   const caps = new Capabilities();
   caps.setBrowserName('wry');
   caps.set('tauri:options', { application: APP });
-  const driver = await new Builder().withCapabilities(caps).usingServer('http://127.0.0.1:4444/').build();
+  // WebKitWebDriver waits for the app forever: an app that exits at start-up would hang the run.
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the app did not start within ${START_TIMEOUT_MS / 1000} s (its log is above)`)), START_TIMEOUT_MS);
+  });
+  let driver;
+  try {
+    driver = await Promise.race([new Builder().withCapabilities(caps).usingServer('http://127.0.0.1:4444/').build(), deadline]);
+  } catch (e) {
+    tauriDriver.kill();
+    await endApp(childEnv.BURNRATE_DATA_DIR).catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
   const stop = async () => {
     try { await driver.quit(); } catch { /* the app may already be gone */ }
     tauriDriver.kill();
@@ -134,7 +151,7 @@ export function cli(dataDir, args, env = {}) {
   return execFileSync(CLI, args, { env: { ...process.env, BURNRATE_DATA_DIR: dataDir, ...env } }).toString();
 }
 
-const PY = '/usr/bin/python3'; // Debian's, with python3-dbus and python3-gi
+export const PY = '/usr/bin/python3'; // Debian's, with python3-dbus and python3-gi
 const ci = join(repo, 'tests/ci');
 
 function nameHasOwner(name) {
