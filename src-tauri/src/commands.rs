@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use burnrate_core::alerts::AlertView;
+use burnrate_core::auto_disable::{AddAutoDisableRequest, AutoDisableRuleView};
 use burnrate_core::budgets::{AddBudgetRequest, BudgetView};
 use burnrate_core::channels::{AddChannelRequest, ChannelTestResult, ChannelView};
 use burnrate_core::charts::{ChartFormat, ChartQuery, ChartView};
@@ -196,6 +197,21 @@ pub fn remove_channel(app: Core<'_>, name: String) -> CmdResult<()> {
 #[tauri::command]
 pub async fn test_channel(app: Core<'_>, name: String) -> CmdResult<ChannelTestResult> {
     Ok(app.test_channel(&name).await?)
+}
+
+#[tauri::command]
+pub fn list_auto_disable(app: Core<'_>) -> CmdResult<Vec<AutoDisableRuleView>> {
+    Ok(app.list_auto_disable()?)
+}
+
+#[tauri::command]
+pub fn add_auto_disable(app: Core<'_>, request: AddAutoDisableRequest) -> CmdResult<AutoDisableRuleView> {
+    Ok(app.add_auto_disable(&request)?)
+}
+
+#[tauri::command]
+pub fn remove_auto_disable(app: Core<'_>, id: i64) -> CmdResult<()> {
+    Ok(app.remove_auto_disable(id)?)
 }
 
 #[tauri::command]

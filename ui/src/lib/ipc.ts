@@ -18,7 +18,9 @@ import type { SmokePlan } from './bindings/SmokePlan';
 import type { SmokeRequest } from './bindings/SmokeRequest';
 import type { SmokeResult } from './bindings/SmokeResult';
 import type { BudgetView } from './bindings/BudgetView';
+import type { AddAutoDisableRequest } from './bindings/AddAutoDisableRequest';
 import type { AddChannelRequest } from './bindings/AddChannelRequest';
+import type { AutoDisableRuleView } from './bindings/AutoDisableRuleView';
 import type { ChannelTestResult } from './bindings/ChannelTestResult';
 import type { ChannelView } from './bindings/ChannelView';
 import type { ChartFormat } from './bindings/ChartFormat';
@@ -245,6 +247,21 @@ export function removeChannel(name: string): Promise<void> {
 /** Sends a test alert through the channel now; resolves (ok or not) with what happened. */
 export function testChannel(name: string): Promise<ChannelTestResult> {
   return call('test_channel', { name });
+}
+
+/** The auto-disable rules, with how many actions each took. */
+export function listAutoDisable(): Promise<AutoDisableRuleView[]> {
+  return call('list_auto_disable');
+}
+
+/** Adds an auto-disable rule; refused for providers that cannot switch a key back on. */
+export function addAutoDisable(request: AddAutoDisableRequest): Promise<AutoDisableRuleView> {
+  return call('add_auto_disable', { request });
+}
+
+/** Removes a rule; the actions it took stay recorded. */
+export function removeAutoDisable(id: number): Promise<void> {
+  return call('remove_auto_disable', { id });
 }
 
 export function getSettings(): Promise<SettingsView> {

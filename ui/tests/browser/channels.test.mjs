@@ -231,3 +231,56 @@ test('at 640×480 in both themes the channels card fits, reads, and works from t
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'channel-secret-mode-secret');
 });
+
+describe('switching a leaking key off automatically', () => {
+  const keyRow = (source, keyId, keyName) => ({
+    day: '2026-01-14', source, provider: null, key_id: keyId, key_name: keyName, model: null, currency: 'USD', amount: '1.000000', kind: 'billed',
+  });
+
+  test('only sources that can switch a key back on are offered; a dry run is the default; rules are listed and removed', async () => {
+    const backend = new FakeBackend({
+      sources: [sourceView({ id: 1, name: 'work-openai', provider: 'openai' }), sourceView({ id: 2, name: 'router', provider: 'openrouter' })],
+      keyReport: [keyRow('router', 'hash_batch', 'Batch job'), keyRow('work-openai', 'key_prod', 'Production')],
+    });
+    const { page } = await openSettings(backend);
+    const section = page.locator('#auto-disable-section');
+    await section.waitFor();
+    assert.deepEqual(await page.locator('#auto-disable-source option').evaluateAll((os) => os.map((o) => o.value)), ['router'], 'OpenAI is never offered');
+    await eventually(async () => (await page.locator('#auto-disable-key option').count()) === 2);
+    assert.deepEqual(await page.locator('#auto-disable-key option').evaluateAll((os) => os.map((o) => o.textContent.trim())), ['Every key of the source', 'Batch job']);
+    assert.equal(await page.isChecked('#auto-disable-dry-run'), true, 'dry run first');
+
+    await page.selectOption('#auto-disable-key', 'hash_batch');
+    await page.uncheck('#auto-disable-spike');
+    await page.uncheck('#auto-disable-budget');
+    await page.click('#auto-disable-submit');
+    await page.locator('#auto-disable-triggers-error').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'auto-disable-spike');
+    assert.deepEqual(backend.callsTo('add_auto_disable'), []);
+
+    await page.check('#auto-disable-budget');
+    await page.fill('#auto-disable-cooldown', '12');
+    await page.click('#auto-disable-submit');
+    const rule = section.locator('[data-rule-id]');
+    await rule.waitFor();
+    assert.deepEqual(backend.callsTo('add_auto_disable'), [
+      { request: { source: 'router', on: ['budget'], dry_run: true, cooldown_hours: 12, key_id: 'hash_batch' } },
+    ]);
+    assert.match(await text(rule.locator('[data-field="summary"]')), /^dry run key Batch job of router on its budget at 100 %; then 12 h quiet on that key\.$/);
+    assert.match(await text(page.locator('#status')), /Added a dry-run rule for key Batch job of router/);
+
+    await rule.locator('[data-action="remove-rule"]').click();
+    await rule.locator('[data-action="confirm-remove-rule"]').click();
+    await rule.waitFor({ state: 'detached' });
+    assert.equal(backend.callsTo('remove_auto_disable').length, 1);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'auto-disable-title');
+  });
+
+  test('without an eligible source it says which providers can', async () => {
+    const backend = new FakeBackend({ sources: [sourceView({ name: 'work-openai', provider: 'openai' })] });
+    const { page } = await openSettings(backend);
+    await page.locator('#auto-disable-no-source').waitFor();
+    assert.match(await text(page.locator('#auto-disable-no-source')), /OpenRouter source with a management key, a LiteLLM proxy or Anthropic/);
+    assert.equal(await page.locator('#auto-disable-form').count(), 0);
+  });
+});

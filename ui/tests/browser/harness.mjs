@@ -300,6 +300,7 @@ export class FakeBackend {
     keyActions = [],
     keyReport = [],
     channels = [],
+    autoDisableRules = [],
   } = {}) {
     this.calls = [];
     this.sources = sources;
@@ -314,6 +315,7 @@ export class FakeBackend {
     this.settings = { ...settings };
     this.keyActions = keyActions;
     this.channels = channels;
+    this.autoDisableRules = autoDisableRules;
     /** What test_channel answers, by channel name (default: delivered). */
     this.channelTests = new Map();
     /** What daily_report answers when asked by key (the budget form's key list). */
@@ -518,6 +520,30 @@ export class FakeBackend {
         );
         return { channel: args.name, elapsed_ms: 120, ...answer };
       }
+      case 'list_auto_disable':
+        return this.autoDisableRules;
+      case 'add_auto_disable': {
+        const { request } = args;
+        const source = this.sources.find((s) => s.name === request.source);
+        if (!source) return reject('source_not_found', `no source named "${request.source}"`);
+        const rule = {
+          id: this.nextId++,
+          source: request.source,
+          provider: source.provider,
+          key_id: request.key_id ?? null,
+          key_name: this.keyReport.find((r) => r.key_id === request.key_id)?.key_name ?? null,
+          on: request.on,
+          dry_run: request.dry_run,
+          cooldown_hours: request.cooldown_hours ?? 6,
+          created_at: '2026-01-14T09:00:00Z',
+          actions: 0,
+        };
+        this.autoDisableRules = [...this.autoDisableRules, rule];
+        return rule;
+      }
+      case 'remove_auto_disable':
+        this.autoDisableRules = this.autoDisableRules.filter((r) => r.id !== args.id);
+        return null;
       case 'list_alerts':
         return args.limit == null ? this.alerts : this.alerts.slice(0, args.limit);
       case 'get_settings':

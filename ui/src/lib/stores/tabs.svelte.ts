@@ -1,5 +1,7 @@
 import { tick } from 'svelte';
+import { autoDisable } from './autoDisable.svelte';
 import { budgets } from './budgets.svelte';
+import { channels } from './channels.svelte';
 
 export type Tab = 'spend' | 'budgets' | 'alerts' | 'gateways' | 'settings';
 
@@ -23,6 +25,8 @@ class Tabs {
     this.current = next;
     if (next === 'alerts') this.unreadAlerts = 0;
     if (next === 'budgets') void budgets.ensureKeys();
+    // Each visit re-reads them: deliveries waiting and actions taken change in the background.
+    if (next === 'settings') void Promise.all([channels.refresh(), autoDisable.load()]);
     if (next === 'gateways') this.gatewaysOpened = true;
     if (focusTab) {
       await tick();
