@@ -38,7 +38,7 @@ pub fn report_undelivered(alerts: &[AlertView]) {
 
 /// One line per auto-disable action for `sync` and `watch`: what was done and where the report is.
 pub fn auto_disabled_line(a: &burnrate_core::auto_disable::AutoDisabled) -> String {
-    let what = match (a.action.dry_run, a.action.ok) {
+    let what = match (a.dry_run, a.ok) {
         (true, _) => "dry run",
         (false, true) => "disabled",
         (false, false) => "FAILED",
@@ -48,10 +48,7 @@ pub fn auto_disabled_line(a: &burnrate_core::auto_disable::AutoDisabled) -> Stri
         (None, Some(e)) => format!("; incident report not written: {e}"),
         (None, None) => String::new(),
     };
-    format!(
-        "auto-disable: {what}: key {} of {} (action #{}): {}{report}",
-        a.action.key_id, a.action.source, a.action.id, a.action.detail
-    )
+    format!("auto-disable: {what}: key {} of {} (action #{}): {}{report}", a.key_id, a.source, a.action_id, a.detail)
 }
 
 /// One line per alert for `sync` and `watch`.

@@ -66,7 +66,7 @@ pub async fn run(app: &Burnrate, args: SyncArgs) -> Result<ExitCode> {
         } else {
             println!("{}", auto_disabled_line(a));
         }
-        failed |= !a.action.ok;
+        failed |= !a.ok;
     }
     if let Some(e) = &report.alerts_error {
         failed = true;

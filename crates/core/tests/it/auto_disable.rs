@@ -86,8 +86,8 @@ async fn the_notification_says_what_was_done_how_to_undo_it_and_where_the_report
 
     let done = core.run_auto_disable().await.unwrap();
     assert_eq!(done.len(), 1);
-    assert!(done[0].action.ok && !done[0].action.dry_run, "{done:?}");
-    assert_eq!((done[0].action.alert_id, done[0].action.rule_id), (Some(alert), Some(1)));
+    assert!(done[0].ok && !done[0].dry_run, "{done:?}");
+    assert_eq!((Some(done[0].alert_id), Some(done[0].rule_id)), (Some(alert), Some(1)));
     let report = done[0].dossier.as_deref().expect("the dossier is written");
     assert!(std::path::Path::new(report).starts_with(dir.path().join("exports")), "{report}");
 
@@ -125,8 +125,8 @@ async fn a_refusal_is_recorded_and_says_how_to_disable_the_key_by_hand() {
 
     let done = core.run_auto_disable().await.unwrap();
     assert_eq!(done.len(), 1);
-    assert!(!done[0].action.ok);
-    assert!(done[0].action.detail.contains("403"), "{}", done[0].action.detail);
+    assert!(!done[0].ok);
+    assert!(done[0].detail.contains("403"), "{}", done[0].detail);
     let n = captured.0.lock().unwrap()[0].clone();
     assert!(n.summary.starts_with("Burnrate could not disable key"), "{}", n.summary);
     assert!(n.body.contains("Disable it yourself at"), "{}", n.body);
@@ -171,7 +171,7 @@ async fn a_dry_run_tells_what_it_would_have_done_and_sends_nothing() {
     ledger_with_a_spike(&core, dir.path(), &server, true);
 
     let done = core.run_auto_disable().await.unwrap();
-    assert!(done[0].action.ok && done[0].action.dry_run, "{done:?}");
+    assert!(done[0].ok && done[0].dry_run, "{done:?}");
     let n = captured.0.lock().unwrap()[0].clone();
     assert!(n.summary.starts_with("Dry run: Burnrate would have disabled key"), "{}", n.summary);
     assert!(n.body.contains("nothing was sent"), "{}", n.body);

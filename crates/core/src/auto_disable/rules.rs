@@ -1,98 +1,21 @@
-//! Auto-disable: opt-in rules that switch a leaking key off without waiting for the user, on a
-//! spike of the key or a budget of the key reaching 100 %. A leak that starts at 3 a.m. should
-//! not run until breakfast.
-//!
-//! Only where the provider can switch the key back on (OpenRouter, LiteLLM, Anthropic): OpenAI
-//! can only delete a key, which nobody should wake up to, so it is never automatic. At most one
-//! action per key and alert (an alert is one spike episode or one budget threshold), none within
-//! a rule's cooldown of the last one on that key, every attempt recorded in `key_actions` before
-//! the provider is called, the incident dossier written, and a notification saying what was done
-//! and how to undo it. A dry run records what would have been done and sends nothing.
+//! Auto-disable rules: adding, listing and removing them, and acting on the alerts they cover.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
+use super::{AddAutoDisableRequest, AutoDisableRuleView, AutoDisableTrigger, AutoDisabled, DEFAULT_COOLDOWN_HOURS};
 use crate::api::Burnrate;
 use crate::days::ts_to_rfc3339;
 use crate::error::{Error, ErrorCode, Result};
 use crate::incident::DossierFormat;
-use crate::key_actions::{self, KeyActionView};
+use crate::key_actions;
 use crate::notify::{Notice, NoticeUrgency};
-use crate::providers::{disable_unsupported, DisableSupport, ProviderId};
+use crate::providers::{disable_unsupported, DisableSupport};
 use crate::sources::{self, Source};
 
-/// Default: a key switched off is not switched off again for six hours.
-pub const DEFAULT_COOLDOWN_HOURS: u32 = 6;
 const MAX_COOLDOWN_HOURS: u32 = 720;
 /// Alerts older than this are history, not a leak to stop now (a run missed by a kill or a
 /// sleeping laptop still acts within it).
 const LOOKBACK_SECS: i64 = 86_400;
-
-/// What makes a rule act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum AutoDisableTrigger {
-    /// A spend spike on the key (latest hour, today so far, a new or a waking key).
-    Spike,
-    /// A budget scoped to the key reaching 100 % (or more) of its amount.
-    Budget,
-}
-
-impl AutoDisableTrigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AutoDisableTrigger::Spike => "spike",
-            AutoDisableTrigger::Budget => "budget",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AddAutoDisableRequest {
-    pub source: String,
-    /// The provider's key id; None: every key of the source.
-    #[ts(optional)]
-    pub key_id: Option<String>,
-    /// What makes it act; at least one.
-    pub on: Vec<AutoDisableTrigger>,
-    /// Record what would have been done, and send nothing.
-    pub dry_run: bool,
-    /// None: [`DEFAULT_COOLDOWN_HOURS`].
-    #[ts(optional)]
-    pub cooldown_hours: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AutoDisableRuleView {
-    #[ts(type = "number")]
-    pub id: i64,
-    pub source: String,
-    pub provider: ProviderId,
-    /// None: every key of the source.
-    pub key_id: Option<String>,
-    pub key_name: Option<String>,
-    pub on: Vec<AutoDisableTrigger>,
-    pub dry_run: bool,
-    pub cooldown_hours: u32,
-    /// RFC 3339; the rule acts on alerts that fire from then on.
-    pub created_at: String,
-    /// Actions it took (or, in a dry run, would have taken).
-    pub actions: u32,
-}
-
-/// One action a rule took, with the incident dossier written for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AutoDisabled {
-    pub action: KeyActionView,
-    /// Where the dossier was written, or None with the reason in `dossier_error`.
-    pub dossier: Option<String>,
-    pub dossier_error: Option<String>,
-}
 
 /// Why a source's keys cannot be switched off automatically, if they cannot.
 fn refusal(source: &Source) -> Option<Error> {
@@ -297,7 +220,18 @@ impl Burnrate {
                 rule = c.rule_id, source = %source.name, key_id = %c.key_id, alert = c.alert_id,
                 action = action.id, dry_run = c.dry_run, ok = action.ok, "auto-disable acted"
             );
-            let outcome = AutoDisabled { action, dossier, dossier_error };
+            let outcome = AutoDisabled {
+                action_id: action.id,
+                rule_id: c.rule_id,
+                alert_id: c.alert_id,
+                source: source.name.clone(),
+                key_id: c.key_id.clone(),
+                ok: action.ok,
+                dry_run: action.dry_run,
+                detail: action.detail,
+                dossier,
+                dossier_error,
+            };
             self.announce_auto_disable(&source, &c, &row, &outcome);
             done.push(outcome);
         }
@@ -309,7 +243,7 @@ impl Burnrate {
     fn announce_auto_disable(&self, source: &Source, c: &Candidate, row: &key_actions::KeyRow, outcome: &AutoDisabled) {
         let Some(notifier) = self.notifier.as_deref() else { return };
         let key = key_actions::describe_key(&c.key_id, row);
-        let action = &outcome.action;
+        let action = outcome;
         let summary = if action.dry_run {
             format!("Dry run: Burnrate would have disabled {key} of {}", source.name)
         } else if action.ok {
