@@ -8,7 +8,7 @@ use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
 
 use crate::alerts::check::{self, AlertCheck};
 use crate::alerts::AlertView;
-use crate::alerts::{deliver, engine, store};
+use crate::alerts::{deliver, engine, stale, store};
 use crate::app_settings::{self, AppSettings};
 use crate::budgets::{self, Budget, Scope};
 use crate::budgets::{AddBudgetRequest, BudgetScopeKind, BudgetView};
@@ -262,6 +262,12 @@ impl Burnrate {
         } else {
             (Vec::new(), None)
         };
+        // A source that keeps failing is news whether or not the others synced.
+        let mut alerts = alerts;
+        match self.evaluate_stale_sources() {
+            Ok(stale) => alerts.extend(stale),
+            Err(e) => tracing::warn!(code = ?e.code, "checking for stale sources failed: {}", e.message()),
+        }
         // Auto-disable rules act on what fired, before the channels hear of it (their
         // notification names the action). Alerts of earlier runs are covered too, so a run
         // killed between the alert and the action acts now.
@@ -650,6 +656,20 @@ impl Burnrate {
         let announced = engine::evaluate(&mut conn, now, &settings)?;
         self.alerts_evaluated_hour.store(now.timestamp().div_euclid(3600), Ordering::Relaxed);
         let fired = store::get_many(&conn, &engine::Announcement::ids(&announced))?;
+        deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
+    }
+
+    /// Records (and shows) a `source_stale` alert for each source that has gone two of its
+    /// poll intervals without a good sync; once per episode (see [`stale`]).
+    pub fn evaluate_stale_sources(&self) -> Result<Vec<AlertView>> {
+        let conn = self.open()?;
+        let settings = self.settings_in(&conn)?;
+        let now = self.clock.now();
+        let ids = stale::record_stale_sources(&conn, now.timestamp())?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fired = store::get_many(&conn, &ids)?;
         deliver::deliver(&conn, &fired, self.notifier.as_deref(), now, &settings)
     }
 

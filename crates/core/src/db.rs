@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_drift_and_terms_alerts", include_str!("../migrations/0007_drift_and_terms_alerts.sql")),
     ("0008_alert_channels", include_str!("../migrations/0008_alert_channels.sql")),
     ("0009_auto_disable", include_str!("../migrations/0009_auto_disable.sql")),
+    ("0010_source_stale", include_str!("../migrations/0010_source_stale.sql")),
 ];
 
 pub fn schema_version() -> i64 {
@@ -45,10 +46,25 @@ pub fn open_in_memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// How long a writer waits for another (two processes on one ledger take turns).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
-    // journal_mode returns a row; query it rather than execute.
-    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode returns a row; query it rather than execute. Switching a new file to WAL
+    // takes an exclusive lock and SQLite does not wait for it (no busy handler), so a second
+    // process starting at the same moment retries for as long as the busy timeout.
+    let mut waited = Duration::ZERO;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && waited < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+                waited += Duration::from_millis(20);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
     Ok(())
 }
@@ -77,7 +93,14 @@ fn migrate(conn: &Connection) -> Result<()> {
         // Each migration and its version bump commit together, so a crash never leaves a
         // half-applied schema.
         let apply = || -> rusqlite::Result<()> {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {version};"))?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            // Another process may have applied it while this one waited for the write lock
+            // (two Burnrates starting on a new data directory): read the version again under it.
+            let now_at: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now_at >= version {
+                return conn.execute_batch("COMMIT");
+            }
+            conn.execute_batch(&format!("{sql}\n; PRAGMA user_version = {version};"))?;
             let broken: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
             if broken > 0 {
                 return Err(rusqlite::Error::SqliteFailure(
@@ -119,6 +142,31 @@ mod tests {
     fn schema_matches_the_snapshot() {
         let conn = open_in_memory().unwrap();
         insta::assert_snapshot!(schema_dump(&conn).unwrap());
+    }
+
+    /// Two Burnrates starting on a new data directory (the app and `burnrate watch`, say) both
+    /// find schema 0 and queue for the write lock; the second must not apply 0001 again.
+    #[test]
+    fn processes_opening_a_new_ledger_at_once_migrate_it_once() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ledger.sqlite3");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        open(&path).map(|_| ()).map_err(|e| e.message().to_owned())
+                    })
+                })
+                .collect();
+            for t in threads {
+                assert_eq!(t.join().unwrap(), Ok(()));
+            }
+            let version: i64 = open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, schema_version());
+        }
     }
 
     #[test]

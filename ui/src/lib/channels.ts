@@ -62,7 +62,7 @@ export function channelKindLabel(kind: ChannelKind): string {
 }
 
 /** The alert kinds a channel can subscribe to, in the order the form lists them. */
-export const ALERT_KINDS: readonly AlertKind[] = ['threshold', 'forecast', 'spike', 'price_drift', 'terms_changed'];
+export const ALERT_KINDS: readonly AlertKind[] = ['threshold', 'forecast', 'spike', 'price_drift', 'terms_changed', 'source_stale'];
 
 /** Where the channel's secret is kept, in words. */
 export function channelSecretLabel(channel: Pick<ChannelView, 'kind' | 'secret_storage' | 'secret_env_var'>): string {

@@ -131,6 +131,7 @@ const ALERT_KIND_LABELS: Record<AlertKind, string> = {
   spike: 'spike',
   price_drift: 'price drift',
   terms_changed: 'terms changed',
+  source_stale: 'source stopped syncing',
 };
 
 export function alertKindLabel(kind: AlertKind): string {

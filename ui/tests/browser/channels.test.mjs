@@ -68,6 +68,7 @@ describe('adding a channel', () => {
     await page.uncheck('[data-alert-kind="price_drift"]');
     await page.uncheck('[data-alert-kind="terms_changed"]');
     await page.uncheck('[data-alert-kind="forecast"]');
+    await page.uncheck('[data-alert-kind="source_stale"]');
     await page.check('#channel-quiet-hours');
     await page.click('#add-channel-submit');
     await page.locator('[data-channel="ops mail"]').waitFor();

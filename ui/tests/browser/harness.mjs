@@ -232,7 +232,7 @@ export function channelView(overrides) {
     target: 'https://hooks.slack.com/…',
     secret_storage: 'keyring',
     secret_env_var: null,
-    alert_kinds: ['threshold', 'forecast', 'spike', 'price_drift', 'terms_changed'],
+    alert_kinds: ['threshold', 'forecast', 'spike', 'price_drift', 'terms_changed', 'source_stale'],
     quiet_hours: false,
     created_at: '2026-01-14T08:00:00Z',
     pending: 0,

@@ -65,7 +65,7 @@ pub struct AddArgs {
     /// Read the URL from standard input and keep it in the OS secret store
     #[arg(long)]
     url_stdin: bool,
-    /// Alert kinds it receives, comma-separated: threshold, forecast, spike, price_drift, terms_changed [default: all]
+    /// Alert kinds it receives, comma-separated: threshold, forecast, spike, price_drift, terms_changed, source_stale [default: all, including kinds added later]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     kinds: Vec<String>,
     /// Hold deliveries back during quiet hours and while alerts are paused
@@ -183,7 +183,7 @@ fn request(a: AddArgs) -> Result<AddChannelRequest> {
         .map(|k| {
             AlertKind::parse(k.trim()).ok_or_else(|| {
                 Error::invalid_input(format!(
-                    "{k:?} is not an alert kind; use threshold, forecast, spike, price_drift or terms_changed"
+                    "{k:?} is not an alert kind; use threshold, forecast, spike, price_drift, terms_changed or source_stale"
                 ))
             })
         })

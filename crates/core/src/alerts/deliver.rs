@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::dto::{AlertKind, AlertView};
+use super::dto::AlertView;
 use super::store;
 use crate::app_settings::AppSettings;
 use crate::error::Result;
@@ -19,11 +19,7 @@ pub fn notice_for(alert: &AlertView) -> Notice {
         (_, _, Some(budget)) => Some(format!("budget:{budget}")),
         _ => Some("alerts".to_owned()),
     };
-    let urgent = match alert.kind {
-        AlertKind::Spike => true,
-        AlertKind::Threshold => alert.threshold.is_some_and(|t| t >= 100),
-        AlertKind::Forecast | AlertKind::PriceDrift | AlertKind::TermsChanged => false,
-    };
+    let urgent = alert.is_critical();
     Notice {
         summary: alert.title.clone(),
         body: alert.body.clone(),

@@ -18,6 +18,9 @@ pub enum AlertKind {
     PriceDrift,
     /// A page attached as gateway evidence (terms, pricing, data policy) changed; its amount is 0.
     TermsChanged,
+    /// A source has not synced for two of its poll intervals: its spend is no longer watched.
+    /// Its amount is 0.
+    SourceStale,
 }
 
 /// An alert that fired, with whether it reached the desktop.
@@ -113,6 +116,19 @@ impl AlertView {
             notify_error: None,
             details: serde_json::json!({}),
             deliveries: Vec::new(),
+        }
+    }
+}
+
+impl AlertView {
+    /// Needs attention now: a spike, or a budget at or past 100 %. Desktop notifications stay on
+    /// screen, ntfy and webhooks get the high priority. A stopped source is a warning: nothing
+    /// is known to be spending, only no longer watched.
+    pub fn is_critical(&self) -> bool {
+        match self.kind {
+            AlertKind::Spike => true,
+            AlertKind::Threshold => self.threshold.is_some_and(|t| t >= 100),
+            AlertKind::Forecast | AlertKind::PriceDrift | AlertKind::TermsChanged | AlertKind::SourceStale => false,
         }
     }
 }

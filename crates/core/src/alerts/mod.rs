@@ -9,6 +9,7 @@ pub mod forecast;
 pub mod price_drift;
 pub mod spike_alerts;
 pub mod spikes;
+pub mod stale;
 pub mod store;
 
 pub use dto::{AlertKind, AlertView, ChannelDelivery, DeliveryState};

@@ -10,8 +10,14 @@ use crate::error::{Error, Result};
 use crate::money::format_micros;
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] =
-        [AlertKind::Threshold, AlertKind::Forecast, AlertKind::Spike, AlertKind::PriceDrift, AlertKind::TermsChanged];
+    pub const ALL: [AlertKind; 6] = [
+        AlertKind::Threshold,
+        AlertKind::Forecast,
+        AlertKind::Spike,
+        AlertKind::PriceDrift,
+        AlertKind::TermsChanged,
+        AlertKind::SourceStale,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -20,6 +26,7 @@ impl AlertKind {
             AlertKind::Spike => "spike",
             AlertKind::PriceDrift => "price_drift",
             AlertKind::TermsChanged => "terms_changed",
+            AlertKind::SourceStale => "source_stale",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -29,6 +36,7 @@ impl AlertKind {
             "spike" => Some(AlertKind::Spike),
             "price_drift" => Some(AlertKind::PriceDrift),
             "terms_changed" => Some(AlertKind::TermsChanged),
+            "source_stale" => Some(AlertKind::SourceStale),
             _ => None,
         }
     }

@@ -42,14 +42,6 @@ pub struct BudgetRef {
     pub limit: Option<String>,
 }
 
-pub fn is_critical(alert: &AlertView) -> bool {
-    match alert.kind {
-        AlertKind::Spike => true,
-        AlertKind::Threshold => alert.threshold.is_some_and(|t| t >= 100),
-        AlertKind::Forecast | AlertKind::PriceDrift | AlertKind::TermsChanged => false,
-    }
-}
-
 impl AlertMessage {
     pub fn new(alert: &AlertView, round: u32) -> Self {
         AlertMessage {
@@ -57,7 +49,7 @@ impl AlertMessage {
             alert_id: alert.id,
             round,
             kind: alert.kind,
-            severity: if is_critical(alert) { "critical" } else { "warning" },
+            severity: if alert.is_critical() { "critical" } else { "warning" },
             title: alert.title.clone(),
             body: alert.body.clone(),
             source: alert.source.clone(),

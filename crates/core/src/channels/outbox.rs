@@ -27,7 +27,7 @@ pub fn enqueue(conn: &Connection, alert_id: i64, kind: &str, round: u32, now: i6
     let n = conn.execute(
         "INSERT INTO alert_deliveries (alert_id, channel_id, round, state, created_at, next_attempt_at)
          SELECT ?1, c.id, ?3, 'pending', ?4, ?4 FROM alert_channels c
-         WHERE EXISTS (SELECT 1 FROM json_each(c.alert_kinds) WHERE value = ?2)
+         WHERE EXISTS (SELECT 1 FROM json_each(c.alert_kinds) WHERE value IN (?2, '*'))
          ON CONFLICT (alert_id, channel_id, round) DO NOTHING",
         params![alert_id, kind, round, now],
     )?;

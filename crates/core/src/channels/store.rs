@@ -14,6 +14,8 @@ use crate::secrets::{self, SecretStore};
 
 /// Exec commands are killed after this long unless the channel says otherwise.
 pub const DEFAULT_EXEC_TIMEOUT_SECS: u32 = 30;
+/// `alert_kinds` of a channel that takes every kind, present and future.
+pub const ALL_KINDS: &str = "*";
 pub const MAX_EXEC_TIMEOUT_SECS: u32 = 600;
 
 /// A channel as the sender needs it (its secret is fetched separately, at send time).
@@ -223,9 +225,13 @@ pub fn add(
             format!("a channel named {:?} already exists; choose another name or remove it first", c.name),
         ));
     }
-    let kinds = req.alert_kinds.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| AlertKind::ALL.to_vec());
-    let kinds_json = serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())
-        .map_err(|e| Error::internal(e.to_string()))?;
+    // Every kind is stored as "*", so kinds added in later versions reach the channel too.
+    let chosen = req.alert_kinds.clone().filter(|k| !k.is_empty() && !AlertKind::ALL.iter().all(|a| k.contains(a)));
+    let kinds: Vec<&str> = match &chosen {
+        Some(kinds) => kinds.iter().map(|k| k.as_str()).collect(),
+        None => vec![ALL_KINDS],
+    };
+    let kinds_json = serde_json::to_string(&kinds).map_err(|e| Error::internal(e.to_string()))?;
     let storage = match c.storage {
         SecretStorage::Keyring => "keyring",
         SecretStorage::Env => "env",
@@ -274,7 +280,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
         target: r.get(5)?,
         email: (kind == ChannelKind::Email).then(|| serde_json::from_value(settings.clone()).ok()).flatten(),
         exec: (kind == ChannelKind::Exec).then(|| serde_json::from_value(settings).ok()).flatten(),
-        alert_kinds: kinds.iter().filter_map(|k| AlertKind::parse(k)).collect(),
+        alert_kinds: if kinds.iter().any(|k| k == ALL_KINDS) {
+            AlertKind::ALL.to_vec()
+        } else {
+            kinds.iter().filter_map(|k| AlertKind::parse(k)).collect()
+        },
         quiet_hours: r.get(8)?,
         created_at: r.get(9)?,
     })
