@@ -473,3 +473,55 @@ async fn a_scripted_spike_makes_exactly_one_desktop_notification_naming_the_key(
     let (_, again) = run_with_captured_notifications(&cli, &["sync"]);
     assert!(again.is_empty(), "{again:?}");
 }
+
+/// A source whose key stops working: the failed syncs exit non-zero at once, and once two poll
+/// intervals (OpenAI: 2 × 30 minutes) have passed without a good sync, one `source_stale` alert
+/// goes out, to the webhook channel too; later failures of the same episode add nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_stops_syncing_is_announced_once_to_the_channels() {
+    let server = MockServer::start().await;
+    serve_costs(&server, &[(0, 120)]).await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&hook).await;
+    let mut cli = cli_with_openai(&server);
+    cli.env.push(("ONCALL_URL".into(), format!("{}/oncall", hook.uri())));
+    set_now(&mut cli, "2026-03-02T08:00:00Z");
+    cli.run(&["channel", "add", "webhook", "--name", "oncall", "--url-env", "ONCALL_URL"]).ok();
+    cli.run(&["sync"]).ok();
+
+    // The key is revoked: every call is refused from now on.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Incorrect API key provided"}})),
+        )
+        .mount(&server)
+        .await;
+    set_now(&mut cli, "2026-03-02T08:30:00Z");
+    let early = cli.run(&["sync"]).failed();
+    assert!(alert_lines(&early.stdout).is_empty(), "one failure is not yet an episode: {}", early.stdout);
+
+    set_now(&mut cli, "2026-03-02T09:01:00Z");
+    let late = cli.run(&["sync"]).failed();
+    let alerts = alert_lines(&late.stdout);
+    assert_eq!(alerts.len(), 1, "{}", late.stdout);
+    assert!(
+        alerts[0].starts_with("alert: Source work stopped syncing — work has not synced since 2026-03-02 08:00:00 UTC"),
+        "{}",
+        alerts[0]
+    );
+    assert!(alerts[0].contains("The last attempt failed: "), "{}", alerts[0]);
+
+    set_now(&mut cli, "2026-03-02T10:00:00Z");
+    let again = cli.run(&["sync"]).failed();
+    assert!(alert_lines(&again.stdout).is_empty(), "the same episode: {}", again.stdout);
+
+    let posts: Vec<Value> =
+        hook.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let kinds: Vec<&str> = posts.iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["source_stale"], "{posts:#?}");
+    assert_eq!(posts[0]["severity"], "warning");
+    assert_eq!(posts[0]["source"], "work");
+    let listed = cli.run(&["alerts", "--json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().iter().filter(|a| a["kind"] == "source_stale").count(), 1);
+}
