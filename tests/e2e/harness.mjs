@@ -171,10 +171,17 @@ export async function startDesktopServices() {
   // D-Bus starts an installed daemon (dunst) on demand whenever something on the bus asks for
   // notifications; if an earlier test did, stop it so the recording daemon can take the name.
   if (nameHasOwner('org.freedesktop.Notifications')) {
-    const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
-      'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.Notifications']).toString();
+    let reply = '';
+    try {
+      reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.Notifications'], { stdio: 'pipe' }).toString();
+    } catch {
+      // The owner left between the two questions (an earlier test's daemon, just stopped).
+    }
     const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
-    if (pid) process.kill(pid);
+    if (pid) {
+      try { process.kill(pid); } catch { /* already gone */ }
+    }
     const until = Date.now() + 5000;
     while (nameHasOwner('org.freedesktop.Notifications') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   }
