@@ -33,8 +33,48 @@ pub fn end_network_process_when_idle<R: Runtime>(app: &AppHandle<R>) {
         for pid in helpers("WebKitNetworkProcess") {
             end(pid);
         }
+        release_web_view_libraries();
     });
 }
+
+/// Libraries only a web view uses: WebKit, JavaScriptCore, ICU, and Mesa's software renderer
+/// (llvmpipe, on machines without a GPU). Once a window was shown their pages stay resident
+/// after it is gone, some 35 MB of a tray process's 140 (measured: PSS 137 → 103 MB, against
+/// 88 MB for a bare Tauri tray app).
+#[cfg(target_os = "linux")]
+const WEB_VIEW_LIBRARIES: &[&str] = &["libwebkit2gtk", "libjavascriptcoregtk", "libLLVM", "/dri/", "libicu"];
+
+/// Asks the kernel to reclaim the read-only pages of [`WEB_VIEW_LIBRARIES`]
+/// (`MADV_PAGEOUT`): clean file pages, read back from the files if a window is built again.
+#[cfg(target_os = "linux")]
+fn release_web_view_libraries() {
+    use rustix::mm::{madvise, Advice};
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+    let mut released = 0usize;
+    for line in maps.lines() {
+        // "start-end perms offset dev inode path"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [range, perms, _, _, _, path] = fields[..] else { continue };
+        if perms.contains('w') || !WEB_VIEW_LIBRARIES.iter().any(|lib| path.contains(lib)) {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else { continue };
+        // SAFETY: the range is one whole, read-only, file-backed mapping of this process, as
+        // the kernel listed it. MADV_PAGEOUT only drops pages from memory; their contents stay
+        // the file's, so nothing that reads them later can see a difference. A failure (an old
+        // kernel without MADV_PAGEOUT) only leaves the pages resident.
+        #[allow(unsafe_code, reason = "madvise on a read-only file mapping changes residency, not contents")]
+        let result = unsafe { madvise(start as *mut std::ffi::c_void, end - start, Advice::LinuxPageOut) };
+        if result.is_ok() {
+            released += end - start;
+        }
+    }
+    tracing::info!(mapped_mb = released / (1 << 20), "let the kernel reclaim the web view's library pages");
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_web_view_libraries() {}
 
 #[cfg(target_os = "linux")]
 fn end(pid: i32) {

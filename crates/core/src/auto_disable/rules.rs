@@ -243,16 +243,15 @@ impl Burnrate {
     fn announce_auto_disable(&self, source: &Source, c: &Candidate, row: &key_actions::KeyRow, outcome: &AutoDisabled) {
         let Some(notifier) = self.notifier.as_deref() else { return };
         let key = key_actions::describe_key(&c.key_id, row);
-        let action = outcome;
-        let summary = if action.dry_run {
+        let summary = if outcome.dry_run {
             format!("Dry run: Burnrate would have disabled {key} of {}", source.name)
-        } else if action.ok {
+        } else if outcome.ok {
             format!("Burnrate disabled {key} of {}", source.name)
         } else {
             format!("Burnrate could not disable {key} of {}", source.name)
         };
-        let mut body = format!("After: {}.\n{}", c.alert_title, action.detail);
-        if !action.ok {
+        let mut body = format!("After: {}.\n{}", c.alert_title, outcome.detail);
+        if !outcome.ok {
             body.push_str(&format!("\nDisable it yourself at {}.", source.provider.revoke_help_at(&source.base_url)));
         }
         match (&outcome.dossier, &outcome.dossier_error) {
