@@ -74,6 +74,8 @@ pub struct Tokens {
 #[derive(Debug, Clone)]
 pub struct PriceTable {
     models: HashMap<String, ModelPrice>,
+    /// [`canonical`] form of each model name -> the name whose price stands for it.
+    by_canonical: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -159,7 +161,7 @@ impl PriceTable {
             }
             models.insert(name, ModelPrice { tiers, ..standard });
         }
-        Ok(PriceTable { models })
+        Ok(PriceTable { by_canonical: canonical_index(models.keys()), models })
     }
 
     pub fn len(&self) -> usize {
@@ -169,20 +171,21 @@ impl PriceTable {
         self.models.is_empty()
     }
 
-    /// Finds a model's price, trying the name as given, without a `provider/` prefix, and
-    /// without a trailing date (`-2024-08-06`, `-20250805`), in that order.
+    /// Finds a model's price: the name as given, else the price of the same model under the
+    /// other forms the table uses (see [`canonical`]), else the same without a trailing date.
+    /// A provider's `claude-sonnet-4-20250514` thus finds the table's
+    /// `anthropic.claude-sonnet-4-20250514-v1:0`, and `openai/gpt-4o-2024-08-06` finds `gpt-4o`.
     pub fn get(&self, model: &str) -> Option<&ModelPrice> {
         let model = model.trim();
-        let mut candidates = vec![model.to_owned()];
-        if let Some((_, rest)) = model.rsplit_once('/') {
-            candidates.push(rest.to_owned());
+        if let Some(price) = self.models.get(model) {
+            return Some(price);
         }
-        for c in candidates.clone() {
-            if let Some(stripped) = strip_date_suffix(&c) {
-                candidates.push(stripped.to_owned());
-            }
-        }
-        candidates.iter().find_map(|c| self.models.get(c))
+        let form = canonical(model);
+        let undated = strip_date_suffix(&form).map(str::to_owned);
+        [Some(form), undated]
+            .into_iter()
+            .flatten()
+            .find_map(|c| self.by_canonical.get(&c).and_then(|name| self.models.get(name)))
     }
 
     /// Estimated cost in micro-USD at the standard price, or None when the model has no list price.
@@ -206,6 +209,65 @@ impl PriceTable {
 }
 
 /// `gpt-4o-2024-08-06` -> `gpt-4o`, `claude-opus-4-1-20250805` -> `claude-opus-4-1`.
+/// Regional inference prefixes of cloud model ids (`us.anthropic.claude-…`).
+const REGIONS: &[&str] = &["us.", "eu.", "apac.", "au.", "jp.", "ca.", "global.", "us-gov."];
+/// Vendor prefixes of cloud model ids (`anthropic.claude-…`, `meta.llama…`).
+const VENDORS: &[&str] = &["anthropic.", "amazon.", "meta.", "mistral.", "cohere.", "ai21.", "deepseek.", "openai."];
+
+/// A model id without the decorations clouds and gateways add: a path of provider and region
+/// (`bedrock/us-gov-east-1/`, `openrouter/anthropic/`), a regional and a vendor prefix
+/// (`us.anthropic.`), a version suffix (`-v1:0`, `-v2`), and `@` before a date (Vertex's
+/// `claude-…@20251001`). Lower case. What is left names the model itself.
+pub fn canonical(model: &str) -> String {
+    let mut name = model.trim().rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+    if let Some(at) = name.find('@') {
+        name.replace_range(at..=at, "-");
+    }
+    if let Some(rest) = REGIONS.iter().find_map(|p| name.strip_prefix(p)) {
+        name = rest.to_owned();
+    }
+    let cloud_id = match VENDORS.iter().find_map(|p| name.strip_prefix(p)) {
+        Some(rest) => {
+            name = rest.to_owned();
+            true
+        }
+        None => false,
+    };
+    // A cloud's version suffix: "-v1:0" anywhere, "-v1" only on a cloud id (`deepseek-v3` is a
+    // model of its own, not version 3 of `deepseek`).
+    if let Some(i) = name.rfind("-v") {
+        let version = &name[i + 2..];
+        let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+        let strip = match version.split_once(':') {
+            Some((major, minor)) => digits(major) && digits(minor),
+            None => cloud_id && digits(version),
+        };
+        if strip {
+            name.truncate(i);
+        }
+    }
+    name
+}
+
+/// For each canonical form, the table name that stands for it: the first-party name (the form
+/// itself) where the table has one, else one without a path or region, else the smallest name,
+/// so the choice never depends on the order of the file.
+fn canonical_index<'a>(names: impl Iterator<Item = &'a String>) -> HashMap<String, String> {
+    let rank = |name: &str, form: &str| -> (u8, String) {
+        let plain = !name.contains('/') && !REGIONS.iter().any(|r| name.starts_with(r));
+        (if name == form { 0 } else if plain { 1 } else { 2 }, name.to_owned())
+    };
+    let mut index: HashMap<String, String> = HashMap::new();
+    for name in names {
+        let form = canonical(name);
+        let better = index.get(&form).is_none_or(|current| rank(name, &form) < rank(current, &form));
+        if better {
+            index.insert(form, name.clone());
+        }
+    }
+    index
+}
+
 fn strip_date_suffix(name: &str) -> Option<&str> {
     let bytes = name.as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
@@ -241,6 +303,41 @@ mod tests {
         assert_eq!(t.estimate_micros("openai/gpt-4o", tokens), Some(3_500_000));
         assert!(t.get("claude-sonnet-4-5").is_some());
         assert_eq!(t.estimate_micros("no-such-model-fake", tokens), None);
+    }
+
+    #[test]
+    fn canonical_forms_drop_cloud_decorations_but_keep_the_model() {
+        for (given, form) in [
+            ("anthropic.claude-sonnet-4-20250514-v1:0", "claude-sonnet-4-20250514"),
+            ("us.anthropic.claude-3-5-haiku-20241022-v1:0", "claude-3-5-haiku-20241022"),
+            ("bedrock/us-gov-east-1/anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5-20251001"),
+            ("anthropic.claude-opus-4-6-v1", "claude-opus-4-6"),
+            ("anthropic.claude-haiku-4-5@20251001", "claude-haiku-4-5-20251001"),
+            ("openrouter/openai/GPT-4o", "gpt-4o"),
+            ("deepseek-v3", "deepseek-v3"),
+            ("deepseek/deepseek-v3.1", "deepseek-v3.1"),
+            ("claude-sonnet-4-20250514", "claude-sonnet-4-20250514"),
+        ] {
+            assert_eq!(canonical(given), form, "{given}");
+        }
+    }
+
+    /// The ids Anthropic's Admin API reports for older models are listed only in their cloud
+    /// forms; they must be priced, at Anthropic's list price, not at 0.
+    #[test]
+    fn provider_ids_find_the_tables_other_forms() {
+        let t = PriceTable::bundled();
+        let tokens = Tokens { input: 1_000_000, output: 100_000, ..Default::default() };
+        // Sonnet 4: $3 / $15 per 1M; Opus 4: $15 / $75; Haiku 3.5: $0.80 / $4.
+        assert_eq!(t.estimate_micros("claude-sonnet-4-20250514", tokens), Some(4_500_000));
+        assert_eq!(t.estimate_micros("claude-opus-4-20250514", tokens), Some(22_500_000));
+        assert_eq!(t.estimate_micros("claude-3-5-haiku-20241022", tokens), Some(1_200_000));
+        // The cloud forms themselves, and a gateway's path in front, agree.
+        assert_eq!(t.estimate_micros("us.anthropic.claude-sonnet-4-20250514-v1:0", tokens), Some(4_500_000));
+        assert_eq!(t.estimate_micros("anthropic/claude-sonnet-4-20250514", tokens), Some(4_500_000));
+        // A first-party name wins over a regional one that costs more.
+        assert_eq!(t.get("claude-haiku-4-5-20251001"), t.get("claude-haiku-4-5"));
+        assert_eq!(t.estimate_micros("deepseek-v3-fake-unknown", tokens), None);
     }
 
     #[test]
