@@ -255,7 +255,12 @@ pub fn canonical(model: &str) -> String {
 fn canonical_index<'a>(names: impl Iterator<Item = &'a String>) -> HashMap<String, String> {
     let rank = |name: &str, form: &str| -> (u8, String) {
         let plain = !name.contains('/') && !REGIONS.iter().any(|r| name.starts_with(r));
-        (if name == form { 0 } else if plain { 1 } else { 2 }, name.to_owned())
+        let tier = match (name == form, plain) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
+        (tier, name.to_owned())
     };
     let mut index: HashMap<String, String> = HashMap::new();
     for name in names {
