@@ -9,7 +9,7 @@ mod window;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use burnrate_core::environment::Environment;
+use burnrate_core::environment::{Environment, ProcessEnv};
 use burnrate_core::events::{AppEvent, FocusHandoff};
 use burnrate_core::logging::{daily_files, Redacted};
 use burnrate_core::notify::DesktopNotifier;
@@ -85,8 +85,6 @@ pub fn run() {
 
     let memory = window::WindowMemory::new(core.paths.data_dir().to_path_buf());
     let core = Arc::new(core);
-    // For a relaunch if the plugins meet a quitting instance (the setup closure takes `core`).
-    let env_core = core.clone();
     let app = tauri::Builder::default()
         // A second launch opens the running app's window instead of starting another poller.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| window::open_main(app)))
@@ -193,14 +191,13 @@ pub fn run() {
     let app = match app {
         Ok(app) => app,
         Err(e) if e.to_string().contains("failed to forward arguments to the running instance") => {
-            relaunch_after_a_quitting_instance(&e, env_core.env.as_ref())
+            relaunch_after_a_quitting_instance(&e, &ProcessEnv)
         }
         Err(e) => {
             tracing::error!("the desktop shell could not start: {e}");
             std::process::exit(1);
         }
     };
-    drop(env_core);
     app.run(move |handle, event| match event {
         // No code: the last window was closed (by the user: Burnrate has one). Stay in the
         // tray unless the user turned that off; the tray's Quit asks with a code.

@@ -7,6 +7,7 @@ import {
   alertView,
   budgetView,
   eventually,
+  keyReportRow,
   lowContrastText,
   reject,
   resultsPath,
@@ -91,15 +92,11 @@ function sources() {
   ];
 }
 
-function keyRow(source, keyId, keyName) {
-  return { day: '2026-01-14', source, provider: null, key_id: keyId, key_name: keyName, model: null, currency: 'USD', amount: '1.000000', kind: 'billed' };
-}
-
 function backendWithAlerts(overrides = {}) {
   return new FakeBackend({
     sources: sources(),
     alerts: [RELAY_SPIKE, ROUTER_SPIKE, SPIKE, THRESHOLD, FORECAST],
-    keyReport: [keyRow('work-openai', 'key_prod', 'Production'), keyRow('router', 'hash_batch', 'Batch job'), keyRow('work-openai', 'key_prod', 'Production')],
+    keyReport: [keyReportRow('work-openai', 'key_prod', 'Production'), keyReportRow('router', 'hash_batch', 'Batch job'), keyReportRow('work-openai', 'key_prod', 'Production')],
     ...overrides,
   });
 }

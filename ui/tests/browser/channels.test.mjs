@@ -8,6 +8,7 @@ import {
   alertView,
   channelView,
   eventually,
+  keyReportRow,
   lowContrastText,
   reject,
   resultsPath,
@@ -234,14 +235,10 @@ test('at 640×480 in both themes the channels card fits, reads, and works from t
 });
 
 describe('switching a leaking key off automatically', () => {
-  const keyRow = (source, keyId, keyName) => ({
-    day: '2026-01-14', source, provider: null, key_id: keyId, key_name: keyName, model: null, currency: 'USD', amount: '1.000000', kind: 'billed',
-  });
-
-  test('only sources that can switch a key back on are offered; a dry run is the default; rules are listed and removed', async () => {
+    test('only sources that can switch a key back on are offered; a dry run is the default; rules are listed and removed', async () => {
     const backend = new FakeBackend({
       sources: [sourceView({ id: 1, name: 'work-openai', provider: 'openai' }), sourceView({ id: 2, name: 'router', provider: 'openrouter' })],
-      keyReport: [keyRow('router', 'hash_batch', 'Batch job'), keyRow('work-openai', 'key_prod', 'Production')],
+      keyReport: [keyReportRow('router', 'hash_batch', 'Batch job'), keyReportRow('work-openai', 'key_prod', 'Production')],
     });
     const { page } = await openSettings(backend);
     const section = page.locator('#auto-disable-section');

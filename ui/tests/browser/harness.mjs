@@ -224,6 +224,11 @@ export function alertView(overrides) {
   };
 }
 
+/** A `daily_report` row by key (what the budget and auto-disable forms list as keys). */
+export function keyReportRow(source, keyId, keyName) {
+  return { day: '2026-01-14', source, provider: null, key_id: keyId, key_name: keyName, model: null, currency: 'USD', amount: '1.000000', kind: 'billed' };
+}
+
 /** A ChannelView as the core returns it (a Slack channel in the secret store unless overridden). */
 export function channelView(overrides) {
   return {
