@@ -223,6 +223,51 @@ mod tests {
         assert_eq!((day, amount), (1_772_323_200, 12));
     }
 
+    /// 0010 rebuilds `alerts` again (a new kind): deliveries and actions keep their alert, and
+    /// a channel that took every kind of its day takes kinds added later ("*"); a chosen subset stays.
+    #[test]
+    fn the_source_stale_kind_keeps_deliveries_and_widens_channels_that_took_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+            for (_, sql) in &MIGRATIONS[..9] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(
+                r#"PRAGMA user_version = 9;
+                 INSERT INTO sources (id, name, provider, base_url, key_storage, key_env_var, created_at)
+                   VALUES (1, 'a', 'openai', 'http://x', 'env', 'K', 0);
+                 INSERT INTO alerts (id, kind, dedupe_key, source_id, key_id, amount_micros, currency, estimated, title, body, fired_at)
+                   VALUES (7, 'spike', 'spike:1:k:1', 1, 'k', 5, 'USD', 0, 'Spike', 'Body', 100);
+                 INSERT INTO alert_channels (id, name, kind, secret_storage, target, alert_kinds, quiet_hours, created_at) VALUES
+                   (1, 'all', 'exec', 'none', 'true', '["threshold","forecast","spike","price_drift","terms_changed"]', 0, 0),
+                   (2, 'some', 'exec', 'none', 'true', '["spike","threshold"]', 0, 0);
+                 INSERT INTO alert_deliveries (alert_id, channel_id, round, state, created_at, next_attempt_at)
+                   VALUES (7, 1, 0, 'pending', 100, 100);"#,
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let kinds: Vec<String> = conn
+            .prepare("SELECT alert_kinds FROM alert_channels ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(kinds, [r#"["*"]"#, r#"["spike","threshold"]"#]);
+        let delivery: i64 = conn.query_row("SELECT alert_id FROM alert_deliveries", [], |r| r.get(0)).unwrap();
+        assert_eq!(delivery, 7);
+        conn.execute(
+            "INSERT INTO alerts (kind, dedupe_key, amount_micros, currency, estimated, title, body, fired_at)
+             VALUES ('source_stale', 'source_stale:1:0', 0, 'USD', 0, 't', 'b', 200)",
+            [],
+        )
+        .unwrap();
+    }
+
     #[test]
     fn rebuilding_the_alerts_table_keeps_alerts_and_the_actions_that_point_at_them() {
         let dir = tempfile::tempdir().unwrap();
