@@ -136,9 +136,15 @@ pub struct ReportRow {
     pub day: String,
     pub source: Option<String>,
     pub provider: Option<ProviderId>,
+    /// Null when grouping by key for spend not attributed to a key (then `key_name` says so).
     pub key_id: Option<String>,
     pub key_name: Option<String>,
+    /// Null when grouping by model for spend not attributed to a model (then `model_name` says so).
     pub model: Option<String>,
+    /// When grouping by model (absent otherwise): the model, or "not attributed to a model".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub model_name: Option<String>,
     pub currency: String,
     /// Decimal string with six places, e.g. "12.345678". Never a float.
     pub amount: String,

@@ -251,6 +251,7 @@ mod tests {
             key_id: Some(key.into()),
             key_name: Some(format!("name-{key}")),
             model: None,
+            model_name: None,
             currency: currency.into(),
             amount: amount.into(),
             kind: SpendKind::Billed,

@@ -82,7 +82,7 @@ fn report_cells(r: &ReportRow) -> Vec<String> {
         r.day.clone(),
         opt(&r.source),
         opt(&r.key_name),
-        opt(&r.model),
+        opt(&r.model_name),
         r.amount.clone(),
         r.currency.clone(),
         r.kind.as_str().to_owned(),

@@ -59,7 +59,7 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
         .ok()
         .json();
     let expected = json!([
-        {"day": "2026-03-01", "source": null, "provider": null, "key_id": null, "key_name": "unattributed", "model": null, "currency": "USD", "amount": "0.060000", "kind": "billed"},
+        {"day": "2026-03-01", "source": null, "provider": null, "key_id": null, "key_name": "not attributed to a key", "model": null, "currency": "USD", "amount": "0.060000", "kind": "billed"},
         {"day": "2026-03-01", "source": null, "provider": null, "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "1.250000", "kind": "billed"},
         {"day": "2026-03-02", "source": null, "provider": null, "key_id": "key_fake_batch", "key_name": "key_fake_batch", "model": null, "currency": "USD", "amount": "0.333333", "kind": "billed"},
         {"day": "2026-03-02", "source": null, "provider": null, "key_id": "key_fake_ci", "key_name": "key_fake_ci", "model": null, "currency": "USD", "amount": "10.500000", "kind": "billed"},
@@ -84,9 +84,9 @@ async fn sync_then_report_daily_by_key_to_the_cent() {
         .stdout;
     assert_eq!(
         csv,
-        "day,source,provider,key_id,key_name,model,currency,amount,kind\n\
-         2026-03-01,work,openai,,,,USD,1.310000,billed\n\
-         2026-03-02,work,openai,,,,USD,10.833333,billed\n"
+        "day,source,provider,key_id,key_name,model,model_name,currency,amount,kind\n\
+         2026-03-01,work,openai,,,,,USD,1.310000,billed\n\
+         2026-03-02,work,openai,,,,,USD,10.833333,billed\n"
     );
     let table =
         cli.run(&["report", "daily", "--by", "source", "--from", "2026-03-01", "--to", "2026-03-02"]).ok().stdout;

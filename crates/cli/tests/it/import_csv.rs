@@ -185,15 +185,16 @@ fn render(lines: &[Line], kind: &str) -> String {
 
 fn expected(lines: &[Line], kind: &str) -> (Value, Value, Value) {
     let mut by_key: BTreeMap<(&str, Option<&str>, &str), (i64, &str)> = BTreeMap::new();
-    let mut by_model: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
+    let mut by_model: BTreeMap<(&str, Option<&str>, &str), i64> = BTreeMap::new();
     let mut totals: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for l in lines {
         let (id, name) = KEYS[l.key];
         let key = (!id.is_empty()).then_some(id);
-        let e =
-            by_key.entry((l.day, key, l.currency)).or_insert((0, if id.is_empty() { "unattributed" } else { name }));
+        let e = by_key
+            .entry((l.day, key, l.currency))
+            .or_insert((0, if id.is_empty() { "not attributed to a key" } else { name }));
         e.0 += micros(&l.amount);
-        let model = if MODELS[l.model].is_empty() { "unattributed" } else { MODELS[l.model] };
+        let model = (!MODELS[l.model].is_empty()).then_some(MODELS[l.model]);
         *by_model.entry((l.day, model, l.currency)).or_default() += micros(&l.amount);
         *totals.entry((l.day, l.currency)).or_default() += micros(&l.amount);
     }
@@ -203,7 +204,14 @@ fn expected(lines: &[Line], kind: &str) -> (Value, Value, Value) {
     };
     (
         by_key.iter().map(|((d, k, c), (m, n))| row(d, *k, Some(n), None, c, *m)).collect(),
-        by_model.iter().map(|((d, model, c), m)| row(d, None, None, Some(model), c, *m)).collect(),
+        by_model
+            .iter()
+            .map(|((d, model, c), m)| {
+                let mut r = row(d, None, None, *model, c, *m);
+                r["model_name"] = json!(model.unwrap_or("not attributed to a model"));
+                r
+            })
+            .collect(),
         totals.iter().map(|((d, c), m)| row(d, None, None, None, c, *m)).collect(),
     )
 }
@@ -224,6 +232,7 @@ fn generic_ten_days_by_key_and_model_to_the_micro_unit() {
     assert_eq!(report(&cli, &["key"]), by_key);
     assert_eq!(report(&cli, &["model"]), by_model);
     assert_eq!(report(&cli, &[]), totals);
+    cli.assert_one_total_whatever_the_grouping(DAYS[0], DAYS[9]);
 
     // Importing the same file again replaces: nothing changes.
     let before = spend_dump(&cli);

@@ -332,7 +332,7 @@ impl Data {
         let mut out = BTreeMap::new();
         for ((day, model, _), units) in exact {
             // 10⁻⁵ cents = 10⁻⁷ USD = a tenth of a micro-dollar.
-            *out.entry((DAYS[day].to_owned(), model.unwrap_or("unattributed").to_owned())).or_default() +=
+            *out.entry((DAYS[day].to_owned(), model.unwrap_or("not attributed to a model").to_owned())).or_default() +=
                 div_round(units, 10);
         }
         out
@@ -510,7 +510,7 @@ fn billed_by_model(report: &Value) -> BTreeMap<(String, String), String> {
         .map(|r| {
             assert_eq!(r["currency"], "USD");
             (
-                (r["day"].as_str().unwrap().to_owned(), r["model"].as_str().unwrap().to_owned()),
+                (r["day"].as_str().unwrap().to_owned(), r["model_name"].as_str().unwrap().to_owned()),
                 r["amount"].as_str().unwrap().to_owned(),
             )
         })
@@ -533,12 +533,13 @@ fn estimated_by_key(report: &Value) -> BTreeMap<(String, Option<String>), (Strin
 
 fn key_name(id: &Option<String>) -> String {
     match id {
-        None => "unattributed".into(),
+        None => "not attributed to a key".into(),
         Some(id) => KEYS.iter().find(|k| k.id == id).map_or(id.clone(), |k| k.name.to_owned()),
     }
 }
 
 fn assert_matches_served(cli: &Cli, data: &Data) {
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
     let expected_billed: BTreeMap<_, _> = data.expected_billed().into_iter().map(|(k, v)| (k, fmt_micros(v))).collect();
     assert_eq!(billed_by_model(&report(cli, Some("model"))), expected_billed);
 

@@ -193,6 +193,7 @@ async fn spend_per_day_and_currency_is_derived_from_balance_drops() {
     assert_eq!(expected.as_array().unwrap().len(), 13, "{expected:#}");
     assert!(!expected.to_string().contains("2026-03-03"));
     assert_eq!(report(&cli, &[]), expected);
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
     // A few values written out, as a cross-check of the derivation above.
     let r = report(&cli, &[]);
     let find = |day: &str, cur: &str| {
@@ -206,8 +207,8 @@ async fn spend_per_day_and_currency_is_derived_from_balance_drops() {
 
     // Unattributed: DeepSeek has no per-key or per-model data.
     for row in report(&cli, &["key", "model"]).as_array().unwrap() {
-        assert_eq!(row["key_name"], "unattributed");
-        assert_eq!(row["model"], "unattributed");
+        assert_eq!(row["key_name"], "not attributed to a key");
+        assert_eq!((&row["model"], &row["model_name"]), (&Value::Null, &json!("not attributed to a model")));
     }
 
     // Syncing again at the same moment with the same balance changes nothing.

@@ -236,23 +236,25 @@ fn expected(by_key: bool, by_model: bool) -> Value {
             .map(|((day, key, model), m)| {
                 let (key_id, key_name) = match &key {
                     None => (Value::Null, Value::Null),
-                    Some(k) if k.is_empty() => (Value::Null, json!("unattributed")),
+                    Some(k) if k.is_empty() => (Value::Null, json!("not attributed to a key")),
                     Some(k) => (json!(k), json!(display_name(k))),
                 };
-                let model = match model {
-                    None => Value::Null,
-                    Some(m) if m.is_empty() => json!("unattributed"),
-                    Some(m) => json!(m),
-                };
-                json!({"day": day, "source": null, "provider": null, "key_id": key_id, "key_name": key_name,
-                       "model": model, "currency": "USD", "amount": format_micros(m), "kind": "billed"})
+                let mut row = json!({"day": day, "source": null, "provider": null, "key_id": key_id,
+                       "key_name": key_name, "model": null, "currency": "USD", "amount": format_micros(m),
+                       "kind": "billed"});
+                match model {
+                    None => {}
+                    Some(m) if m.is_empty() => row["model_name"] = json!("not attributed to a model"),
+                    Some(m) => (row["model"], row["model_name"]) = (json!(m), json!(m)),
+                }
+                row
             })
             .collect(),
     )
 }
 
 fn model_sort(m: &Option<String>) -> Option<String> {
-    m.as_ref().map(|m| if m.is_empty() { "unattributed".to_owned() } else { m.clone() })
+    m.clone()
 }
 
 fn report(cli: &Cli, by: &[&str]) -> Value {
@@ -305,6 +307,7 @@ fn new_cli_at(base_url: &str) -> Cli {
 }
 
 fn assert_reports(cli: &Cli) {
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
     for (by, k, m) in [
         (&[][..], false, false),
         (&["key"][..], true, false),
@@ -505,7 +508,7 @@ async fn a_virtual_key_that_cannot_list_keys_describes_itself() {
     assert_eq!(
         by_key,
         json!([{"day": "2026-03-09", "source": null, "provider": null, "key_id": hash("f5"), "key_name": "web-app",
-                "model": "gpt-4o", "currency": "USD", "amount": "0.250000", "kind": "billed"}])
+                "model": "gpt-4o", "model_name": "gpt-4o", "currency": "USD", "amount": "0.250000", "kind": "billed"}])
     );
     let snap: (String, i64) = cli
         .db()

@@ -49,7 +49,7 @@ fn key_name(id: Option<&str>) -> String {
         Some("key_FAKE_ops") => "ops scripts".into(),
         Some("key_FAKE_old") => "old prototype".into(),
         Some(other) => other.into(),
-        None => "unattributed".into(),
+        None => "not attributed to a key".into(),
     }
 }
 
@@ -482,7 +482,7 @@ fn expected_estimates(by_key: bool, by_model: bool) -> Report {
             utc_day(DAY0 + u.hour * 3_600),
             if by_key { u.key.map(Into::into) } else { None },
             by_key.then(|| key_name(u.key)),
-            by_model.then(|| u.model.unwrap_or("unattributed").to_owned()),
+            if by_model { u.model.map(Into::into) } else { None },
             "estimated".into(),
         );
         *out.entry(id).or_default() += estimate(u);
@@ -491,6 +491,7 @@ fn expected_estimates(by_key: bool, by_model: bool) -> Report {
 }
 
 fn assert_reports(cli: &Cli) -> [Report; 3] {
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
     // Billed money per key per day, and estimates per model per day (costs have no model).
     let by_key = report(cli, &["key"]);
     assert_eq!(only(&by_key, "billed"), expected_billed_by_key());
@@ -537,9 +538,9 @@ async fn ten_days_of_costs_usage_and_key_names_survive_faults_and_resyncs() {
 
     let first = assert_reports(&cli);
     // The hourly estimates roll up into the same ten days; spend without a key or model is
-    // reported as unattributed, an unpriced model as 0 with its tokens kept.
+    // reported as not attributed (model null), an unpriced model as 0 with its tokens kept.
     let by_model = &first[1];
-    assert!(by_model.keys().any(|k| k.3.as_deref() == Some("unattributed")));
+    assert!(by_model.keys().any(|k| k.3.is_none() && k.4 == "estimated"));
     assert!(by_model.iter().any(|(k, v)| k.3.as_deref() == Some("ft:gpt-fake-custom") && *v == 0));
     let tokens: i64 = cli
         .db()
@@ -638,7 +639,7 @@ async fn the_documented_examples_sync() {
     assert_eq!(billed.len(), 1, "{rows:#}");
     assert_eq!(
         (billed[0]["key_name"].as_str(), billed[0]["amount"].as_str()),
-        (Some("unattributed"), Some("0.060000"))
+        (Some("not attributed to a key"), Some("0.060000"))
     );
     let name: String = cli
         .db()

@@ -94,7 +94,7 @@ fn key_name(hash: Option<&str>) -> String {
     match KEYS.iter().find(|k| Some(k.hash) == hash) {
         Some(k) if k.name.is_empty() => k.label.into(),
         Some(k) => k.name.into(),
-        None => "unattributed".into(),
+        None => "not attributed to a key".into(),
     }
 }
 
@@ -377,7 +377,7 @@ fn expected(by_key: bool, by_model: bool) -> Report {
             day,
             if by_key { key.map(Into::into) } else { None },
             by_key.then(|| key_name(key)),
-            by_model.then(|| model.unwrap_or("unattributed").to_owned()),
+            if by_model { model.map(Into::into) } else { None },
         );
         *out.entry(id).or_default() += micros;
     };
@@ -404,6 +404,7 @@ fn expected(by_key: bool, by_model: bool) -> Report {
 }
 
 fn assert_reports(cli: &Cli) -> [Report; 3] {
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
     let by_key = report(cli, FROM, TO, &["key"]);
     assert_eq!(by_key, expected(true, false));
     let by_model = report(cli, FROM, TO, &["model"]);

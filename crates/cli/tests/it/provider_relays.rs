@@ -263,8 +263,12 @@ fn sub2api_expected(data: &Sub2apiData) -> (Value, Value, Value) {
         }
     }
     let row = |day: &str, key: Option<&str>, model: Option<&str>, micros: i64| {
-        json!({"day": day, "source": null, "provider": null, "key_id": key, "key_name": key, "model": model,
-               "currency": "USD", "amount": micros_text(micros), "kind": "billed"})
+        let mut row = json!({"day": day, "source": null, "provider": null, "key_id": key, "key_name": key,
+               "model": model, "currency": "USD", "amount": micros_text(micros), "kind": "billed"});
+        if model.is_some() {
+            row["model_name"] = json!(model);
+        }
+        row
     };
     (
         Value::Array(by_key.iter().map(|((d, k), m)| row(d, Some(k), None, *m)).collect()),
@@ -290,6 +294,7 @@ async fn sub2api_ten_days_per_key_and_model_to_the_micro_unit_despite_faults() {
     assert_eq!(report(&cli, &["key"], DAYS[0], DAYS[9]), by_key);
     assert_eq!(report(&cli, &["model"], DAYS[0], DAYS[9]), by_model);
     assert_eq!(report(&cli, &[], DAYS[0], DAYS[9]), totals);
+    cli.assert_one_total_whatever_the_grouping(DAYS[0], DAYS[9]);
 
     // One request per day per key, plus one retry for each injected fault.
     let requests = server.received_requests().await.unwrap();
@@ -453,6 +458,7 @@ async fn new_api_daily_spend_from_snapshots_across_days_despite_faults() {
         day("2026-03-06", 5_123_458 - 5_123_457),
     ]);
     assert_eq!(report(&cli, &["source"], "2026-03-01", "2026-03-06"), expected);
+    cli.assert_one_total_whatever_the_grouping("2026-03-01", "2026-03-06");
     // Another sync with the same answer adds a snapshot but no spend.
     new_api_answers(&server, 249_999_999, 5_123_458).await;
     set_now(&mut cli, "2026-03-06T18:00:00Z");
@@ -593,6 +599,7 @@ async fn custom_json_today_keeps_each_days_last_figure_over_ten_days() {
         })
         .collect();
     assert_eq!(report(&cli, &["source"], DAYS[0], DAYS[9]), Value::Array(expected.clone()));
+    cli.assert_one_total_whatever_the_grouping(DAYS[0], DAYS[9]);
     // Syncing again at the end of the last day changes nothing.
     cli.run(&["sync"]).ok();
     assert_eq!(report(&cli, &["source"], DAYS[0], DAYS[9]), Value::Array(expected));

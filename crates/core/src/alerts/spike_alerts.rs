@@ -47,7 +47,7 @@ use super::spikes::{detect, Spike, SpikeConfig, SpikeKind};
 use super::store::{self, key_label_of, Announcement, NewAlert, StoredSpike};
 use crate::days::ts_to_rfc3339;
 use crate::error::Result;
-use crate::ledger::UNATTRIBUTED;
+use crate::ledger::NOT_ATTRIBUTED_TO_A_KEY;
 use crate::money::{format_human, format_micros, parse_micros};
 
 /// An episode ends after this long without a trip (see the module's doc).
@@ -317,11 +317,11 @@ fn trips_detail(trips: &[Spike]) -> Value {
         .collect()
 }
 
-/// How a series is named in alerts: "key Batch job (sk-…9f2c) of work", "unattributed spend of work".
+/// How a series is named in alerts: "key Batch job (sk-…9f2c) of work", "spend of work not attributed to a key".
 fn who(conn: &Connection, series: &SeriesRef<'_>) -> Result<String> {
     let source: String = conn.query_row("SELECT name FROM sources WHERE id = ?1", [series.source_id], |r| r.get(0))?;
     Ok(if series.key_id.is_empty() {
-        format!("{UNATTRIBUTED} spend of {source}")
+        format!("spend of {source} {NOT_ATTRIBUTED_TO_A_KEY}")
     } else {
         format!("key {} of {source}", key_label_of(conn, series.source_id, series.key_id)?)
     })

@@ -269,7 +269,7 @@ pub fn key_label(display_name: Option<String>, fingerprint: Option<String>, key_
         (Some(n), Some(f)) if n != f => format!("{n} ({f})"),
         (Some(n), _) => n,
         (None, Some(f)) => f,
-        (None, None) if key_id.is_empty() => crate::ledger::UNATTRIBUTED.to_owned(),
+        (None, None) if key_id.is_empty() => crate::ledger::NOT_ATTRIBUTED_TO_A_KEY.to_owned(),
         (None, None) => key_id.to_owned(),
     }
 }

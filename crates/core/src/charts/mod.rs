@@ -32,7 +32,7 @@ use crate::budgets::{self, BudgetPeriod, Scope};
 use crate::days::{ts_to_day, DayRange};
 use crate::dto::Dimension;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ledger::{counted_rows, Names, UNATTRIBUTED};
+use crate::ledger::{counted_rows, Names, NOT_ATTRIBUTED_TO_A_KEY, NOT_ATTRIBUTED_TO_A_MODEL};
 use crate::money::format_micros;
 
 /// Series shown by name before the rest is summed as "other".
@@ -244,9 +244,11 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
         }
         let source = names.source_name(row.source);
         let (id, label) = match by {
-            Dimension::Key if row.key.is_empty() => (format!("{source}/"), format!("{source}: {UNATTRIBUTED}")),
+            Dimension::Key if row.key.is_empty() => {
+                (format!("{source}/"), format!("{source}: {NOT_ATTRIBUTED_TO_A_KEY}"))
+            }
             Dimension::Key => (format!("{source}/{}", row.key), names.key_name(row.source, &row.key)),
-            Dimension::Model if row.model.is_empty() => (UNATTRIBUTED.to_owned(), UNATTRIBUTED.to_owned()),
+            Dimension::Model if row.model.is_empty() => (String::new(), NOT_ATTRIBUTED_TO_A_MODEL.to_owned()),
             Dimension::Model => (row.model.clone(), row.model.clone()),
             Dimension::Source => (source.clone(), source),
         };
@@ -305,10 +307,12 @@ fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(Seri
                     for (start, key, model, currency, amount) in rows.into_iter().filter(|r| r.4 != 0) {
                         let (id, label) = match by {
                             Dimension::Key if key.is_empty() => {
-                                (format!("{source}/"), format!("{source}: {UNATTRIBUTED}"))
+                                (format!("{source}/"), format!("{source}: {NOT_ATTRIBUTED_TO_A_KEY}"))
                             }
                             Dimension::Key => (format!("{source}/{key}"), names.key_name(source_id, &key)),
-                            Dimension::Model if model.is_empty() => (UNATTRIBUTED.to_owned(), UNATTRIBUTED.to_owned()),
+                            Dimension::Model if model.is_empty() => {
+                                (String::new(), NOT_ATTRIBUTED_TO_A_MODEL.to_owned())
+                            }
                             Dimension::Model => (model.clone(), model),
                             Dimension::Source => (source.clone(), source.clone()),
                         };
@@ -523,11 +527,14 @@ fn stacked(
     let palette = colors(&ids);
     let days = &axis.starts;
     let index: HashMap<i64, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    // The positive amounts of each column stacked: a bar's full height. A negative amount (a
+    // bill below its own estimates) hangs down from the top as a faded band, so the solid part
+    // of the bar is the day's total.
     let mut stacks = vec![0i64; days.len()];
     for s in &series {
         for (day, cell) in &s.days {
             if let Some(&i) = index.get(day) {
-                stacks[i] = stacks[i].saturating_add(cell.micros);
+                stacks[i] = stacks[i].saturating_add(cell.micros.max(0));
             }
         }
     }
@@ -545,34 +552,52 @@ fn stacked(
         let mut chart = money_frame(&plot, &t, caption(&currency), days.len(), days.len().min(60), y_top, &x_label)?;
 
         let mut base = vec![0i64; days.len()];
-        // Bottom-up in rank order: the biggest series sits on the axis, "other" on top.
-        for s in &series {
-            let color = palette[&s.id];
-            let mut rects = Vec::new();
-            for (day, cell) in &s.days {
-                let Some(&i) = index.get(day) else { continue };
-                let (y0, y1) = (base[i], base[i].saturating_add(cell.micros));
-                base[i] = y1;
-                let (x0, x1) = (i as f64 - 0.38, i as f64 + 0.38);
-                let style = if cell.estimated { color.mix(0.5).filled() } else { color.filled() };
-                rects.push(Rectangle::new([(x0, y0 as f64 / 1e6), (x1, y1 as f64 / 1e6)], style));
-                let (px0, py1) = chart.backend_coord(&(x0, y1 as f64 / 1e6));
-                let (px1, py0) = chart.backend_coord(&(x1, y0 as f64 / 1e6));
-                bars.push(ChartBar {
-                    x: px0,
-                    y: py1,
-                    width: px1 - px0,
-                    height: (py0 - py1).max(1),
-                    day: ts_to_day(*day).to_string(),
-                    hour: axis.hour(*day),
-                    series: s.id.clone(),
-                    label: s.label.clone(),
-                    amount: format_micros(cell.micros),
-                    amount_micros: cell.micros,
-                    estimated: cell.estimated,
-                });
+        let mut top = stacks.clone();
+        // Bottom-up in rank order: the biggest series sits on the axis, "other" on top; then the
+        // negative bands from the top down.
+        for negative in [false, true] {
+            for s in &series {
+                let color = palette[&s.id];
+                let mut rects = Vec::new();
+                for (day, cell) in &s.days {
+                    let Some(&i) = index.get(day) else { continue };
+                    if (cell.micros < 0) != negative {
+                        continue;
+                    }
+                    let (y0, y1) = if negative {
+                        top[i] = top[i].saturating_add(cell.micros);
+                        (top[i], top[i].saturating_sub(cell.micros))
+                    } else {
+                        base[i] = base[i].saturating_add(cell.micros);
+                        (base[i].saturating_sub(cell.micros), base[i])
+                    };
+                    let (x0, x1) = (i as f64 - 0.38, i as f64 + 0.38);
+                    let (ya, yb) = (y0 as f64 / 1e6, y1 as f64 / 1e6);
+                    if negative {
+                        rects.push(Rectangle::new([(x0, ya), (x1, yb)], t.background.mix(0.75).filled()));
+                        rects.push(Rectangle::new([(x0, ya), (x1, yb)], color.stroke_width(1)));
+                    } else {
+                        let style = if cell.estimated { color.mix(0.5).filled() } else { color.filled() };
+                        rects.push(Rectangle::new([(x0, ya), (x1, yb)], style));
+                    }
+                    let (px0, py1) = chart.backend_coord(&(x0, y1 as f64 / 1e6));
+                    let (px1, py0) = chart.backend_coord(&(x1, y0 as f64 / 1e6));
+                    bars.push(ChartBar {
+                        x: px0,
+                        y: py1,
+                        width: px1 - px0,
+                        height: (py0 - py1).max(1),
+                        day: ts_to_day(*day).to_string(),
+                        hour: axis.hour(*day),
+                        series: s.id.clone(),
+                        label: s.label.clone(),
+                        amount: format_micros(cell.micros),
+                        amount_micros: cell.micros,
+                        estimated: cell.estimated,
+                    });
+                }
+                chart.draw_series(rects).map_err(draw_error)?;
             }
-            chart.draw_series(rects).map_err(draw_error)?;
         }
         let entries: Vec<(String, RGBColor, bool)> =
             series.iter().map(|s| (s.label.clone(), palette[&s.id], false)).collect();

@@ -12,8 +12,11 @@ use crate::money::format_micros;
 use crate::poll::SpendKind;
 use crate::providers::ProviderId;
 
-/// Label used for spend the provider did not attribute to a key or model.
-pub const UNATTRIBUTED: &str = "unattributed";
+/// The name of spend without a key when grouping by key: what the provider billed without
+/// naming a key, and the part of a bill its per-key estimates do not cover.
+pub const NOT_ATTRIBUTED_TO_A_KEY: &str = "not attributed to a key";
+/// The same for a grouping by model.
+pub const NOT_ATTRIBUTED_TO_A_MODEL: &str = "not attributed to a model";
 
 /// One roll-up row (source, UTC day, key, model, currency, kind) that counts under the report
 /// rule; see [`counted_rows`].
@@ -22,19 +25,25 @@ pub(crate) struct CountedRow {
     /// The UTC day's start, Unix seconds.
     pub day: i64,
     pub source: i64,
-    /// Empty when the provider did not attribute the spend to a key.
+    /// Empty when the spend is not attributed to a key.
     pub key: String,
     /// Empty unless `by_model` was asked (then: empty when not attributed to a model).
     pub model: String,
     pub currency: String,
     pub billed: bool,
+    /// Micro-units; negative only for a remainder (below) where the estimates exceed the bill.
     pub amount: i64,
 }
 
-/// The rows of the daily roll-ups over `range` that count for a grouping by key and/or model:
-/// for each source and day one kind, billed unless the estimates carry a grouped dimension the
-/// billed rows lack. Reports and the budget alerts both read spend through this, so they
-/// always agree.
+/// The rows of the daily roll-ups over `range` that count for a grouping by key and/or model.
+///
+/// Per source and day the total is always the one a grouping by source counts: what the
+/// provider billed, or the token estimates on a day without a bill. Where the bill cannot
+/// answer the grouping (Anthropic bills per workspace but estimates per key; OpenAI bills per
+/// key but estimates per model) the estimates answer it, marked as such, and the bill minus the
+/// estimates follows per currency as a *remainder*: a billed row without key and model. So every grouping adds up, per day and currency, to the same total: nothing dropped,
+/// nothing counted twice. Reports, charts, the key table and the budget alerts all read spend
+/// through this, so they always agree.
 pub(crate) fn counted_rows(
     conn: &Connection,
     by_key: bool,
@@ -87,12 +96,31 @@ pub(crate) fn counted_rows(
             rows.push(row);
         }
     }
-    let use_billed = |s: &Seen| {
-        s.billed
-            && (!by_key || s.billed_keyed || !s.estimated_keyed)
-            && (!by_model || s.billed_modeled || !s.estimated_modeled)
+    // Which kind answers the grouping per source and day, and whether a remainder follows.
+    let answer = |s: &Seen| -> (bool, bool) {
+        let billed_answers = (!by_key || s.billed_keyed || !s.estimated_keyed)
+            && (!by_model || s.billed_modeled || !s.estimated_modeled);
+        match (s.billed, billed_answers) {
+            (false, _) => (false, false),
+            (true, true) => (true, false),
+            (true, false) => (false, true),
+        }
     };
-    rows.retain(|row| use_billed(&seen[&(row.source, row.day)]) == row.billed);
+    // Per (source, day, currency): bill minus estimates, where the estimates answer for a bill.
+    let mut remainders: BTreeMap<(i64, i64, String), i64> = BTreeMap::new();
+    let overflow = || Error::internal("amount overflow");
+    for row in &rows {
+        let (_, remainder) = answer(&seen[&(row.source, row.day)]);
+        if remainder {
+            let r = remainders.entry((row.source, row.day, row.currency.clone())).or_insert(0);
+            let signed = if row.billed { row.amount } else { row.amount.checked_neg().ok_or_else(overflow)? };
+            *r = r.checked_add(signed).ok_or_else(overflow)?;
+        }
+    }
+    rows.retain(|row| answer(&seen[&(row.source, row.day)]).0 == row.billed);
+    rows.extend(remainders.into_iter().filter(|(_, amount)| *amount != 0).map(|((source, day, currency), amount)| {
+        CountedRow { day, source, key: String::new(), model: String::new(), currency, billed: true, amount }
+    }));
     Ok(rows)
 }
 
@@ -113,7 +141,8 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
     let by_source = by.contains(&Dimension::Source);
     let rows = counted_rows(conn, by_key, by_model, range)?;
     let names = Names::load(conn, by_source, by_key)?;
-    // Sorted like the output: day, source name, key id, model, currency, kind.
+    // Sorted like the output: day, source name, key id, model, currency, kind. A grouped key or
+    // model is `Some("")` where the spend is not attributed to one.
     type Group = (i64, Option<String>, Option<String>, Option<String>, String, SpendKind, i64);
     let mut groups: BTreeMap<Group, i64> = BTreeMap::new();
     for row in rows {
@@ -121,8 +150,8 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         let key = (
             row.day,
             by_source.then(|| names.source_name(row.source)),
-            by_key.then(|| row.key.clone()).filter(|k| !k.is_empty()),
-            by_model.then(|| if row.model.is_empty() { UNATTRIBUTED.to_owned() } else { row.model }),
+            by_key.then(|| row.key.clone()),
+            by_model.then_some(row.model),
             row.currency,
             kind,
             // Keys are only unique within a source: keep sources apart when grouping by key.
@@ -131,18 +160,23 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         let total = groups.entry(key).or_insert(0);
         *total = total.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
     }
+    let attributed = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     Ok(groups
         .into_iter()
         .map(|((day, source, key_id, model, currency, kind, source_id), amount)| ReportRow {
             day: ts_to_day(day).to_string(),
             provider: source.as_ref().and_then(|_| names.provider(source_id)),
             source,
-            key_name: by_key.then(|| match &key_id {
-                None => UNATTRIBUTED.to_owned(),
-                Some(k) => names.key_name(source_id, k),
+            key_name: key_id.as_deref().map(|k| {
+                if k.is_empty() {
+                    NOT_ATTRIBUTED_TO_A_KEY.to_owned()
+                } else {
+                    names.key_name(source_id, k)
+                }
             }),
-            key_id,
-            model,
+            key_id: attributed(&key_id),
+            model_name: model.as_deref().map(|m| if m.is_empty() { NOT_ATTRIBUTED_TO_A_MODEL } else { m }.to_owned()),
+            model: attributed(&model),
             currency,
             amount: format_micros(amount),
             kind,
@@ -160,17 +194,18 @@ pub fn report_csv(rows: &[ReportRow]) -> String {
             v.to_owned()
         }
     };
-    let mut out = String::from("day,source,provider,key_id,key_name,model,currency,amount,kind\n");
+    let mut out = String::from("day,source,provider,key_id,key_name,model,model_name,currency,amount,kind\n");
     for r in rows {
         let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             r.day,
             opt(&r.source),
             r.provider.map(|p| p.as_str()).unwrap_or(""),
             opt(&r.key_id),
             opt(&r.key_name),
             opt(&r.model),
+            opt(&r.model_name),
             r.currency,
             r.amount,
             r.kind.as_str()
@@ -272,7 +307,7 @@ mod tests {
         let by_key = daily_report(&conn, &[Dimension::Key], range).unwrap();
         assert_eq!(by_key.len(), 3);
         let unattributed = by_key.iter().find(|r| r.key_id.is_none()).unwrap();
-        assert_eq!(unattributed.key_name.as_deref(), Some(UNATTRIBUTED));
+        assert_eq!(unattributed.key_name.as_deref(), Some(NOT_ATTRIBUTED_TO_A_KEY));
         assert_eq!(unattributed.amount, "0.500000");
     }
 
@@ -319,20 +354,21 @@ mod tests {
         ];
         assert_eq!(amounts(&[]), expected);
         assert_eq!(amounts(&[Dimension::Key]), expected);
-        // Per model: the bill has no models, so estimates answer, marked as such.
+        // Per model: the bill has no models, so estimates answer, marked as such, and the rest of
+        // the bill follows without a model: the day still adds up to the bill.
+        let day = |d: &str| d.to_string();
+        let micros = |a: &str| a.to_string();
         assert_eq!(
             amounts(&[Dimension::Model]),
             vec![
-                ("2026-03-01".to_string(), Some("gpt-4o".to_string()), "6.000000".to_string(), SpendKind::Estimated),
-                (
-                    "2026-03-01".to_string(),
-                    Some("gpt-4o-mini".to_string()),
-                    "3.000000".to_string(),
-                    SpendKind::Estimated
-                ),
-                ("2026-03-02".to_string(), Some("gpt-4o".to_string()), "2.000000".to_string(), SpendKind::Estimated),
+                (day("2026-03-01"), None, micros("1.000000"), SpendKind::Billed),
+                (day("2026-03-01"), Some("gpt-4o".into()), micros("6.000000"), SpendKind::Estimated),
+                (day("2026-03-01"), Some("gpt-4o-mini".into()), micros("3.000000"), SpendKind::Estimated),
+                (day("2026-03-02"), Some("gpt-4o".into()), micros("2.000000"), SpendKind::Estimated),
             ]
         );
+        let rest = daily_report(&conn, &[Dimension::Model], both).unwrap().remove(0);
+        assert_eq!(rest.model_name.as_deref(), Some(NOT_ATTRIBUTED_TO_A_MODEL));
         // Reconciliation keeps the difference where both exist.
         let rec = reconcile(&conn, both).unwrap();
         assert_eq!(rec.len(), 1);
@@ -340,5 +376,52 @@ mod tests {
             (rec[0].billed.as_str(), rec[0].estimated.as_str(), rec[0].difference.as_str()),
             ("10.000000", "9.000000", "1.000000")
         );
+    }
+
+    #[test]
+    fn estimates_above_the_bill_leave_a_negative_rest_and_every_grouping_keeps_the_bill() {
+        // Anthropic's shape: billed per workspace (no key), estimated per key and model at list
+        // prices that exceed the bill (cache discounts).
+        let mut conn = db::open_in_memory().unwrap();
+        let id = source(&conn, "a");
+        let day1 = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-01").unwrap()).unwrap();
+        let billed = SpendWindow {
+            width: BucketWidth::Day,
+            kind: SpendKind::Billed,
+            from: day1.start_ts(),
+            to: day1.end_ts(),
+            rows: vec![SpendRow { model: "claude".into(), ..row("2026-03-01", "", 5_000_000) }],
+        };
+        let estimated = SpendWindow {
+            kind: SpendKind::Estimated,
+            rows: vec![
+                SpendRow { model: "claude".into(), ..row("2026-03-01", "k1", 4_000_000) },
+                SpendRow { model: "claude".into(), ..row("2026-03-01", "k2", 3_000_000) },
+            ],
+            ..billed.clone()
+        };
+        write_poll(&mut conn, id, 1, 2, day1, &PollResult { windows: vec![billed, estimated], ..Default::default() })
+            .unwrap();
+        let by_key = daily_report(&conn, &[Dimension::Key], day1).unwrap();
+        let cells: Vec<(Option<&str>, &str, &str, SpendKind)> = by_key
+            .iter()
+            .map(|r| (r.key_id.as_deref(), r.key_name.as_deref().unwrap(), r.amount.as_str(), r.kind))
+            .collect();
+        assert_eq!(
+            cells,
+            vec![
+                (None, NOT_ATTRIBUTED_TO_A_KEY, "-2.000000", SpendKind::Billed),
+                (Some("k1"), "k1", "4.000000", SpendKind::Estimated),
+                (Some("k2"), "k2", "3.000000", SpendKind::Estimated),
+            ]
+        );
+        for by in [vec![], vec![Dimension::Source], vec![Dimension::Model], vec![Dimension::Key, Dimension::Model]] {
+            let sum: i64 = daily_report(&conn, &by, day1)
+                .unwrap()
+                .iter()
+                .map(|r| crate::money::parse_micros(&r.amount).unwrap())
+                .sum();
+            assert_eq!(sum, 5_000_000, "by {by:?}");
+        }
     }
 }

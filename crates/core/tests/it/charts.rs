@@ -304,11 +304,17 @@ fn the_ledger_of_a_range_exports_as_csv_and_json_to_the_micro_unit() {
     assert!(csv.starts_with(dir.path().join("exports")) && json.extension().unwrap() == "json");
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("day,source,provider,key_id,key_name,model,currency,amount,kind"));
+    assert_eq!(lines.next(), Some("day,source,provider,key_id,key_name,model,model_name,currency,amount,kind"));
     let body: Vec<&str> = lines.collect();
-    assert!(body.contains(&"2026-03-02,work,openai,key_FAKE_c,Gamma,gpt-5-mini,USD,1.000001,billed"), "{text}");
-    assert!(body.contains(&"2026-03-05,lab,openai,key_FAKE_scratch,Scratch,gpt-5,USD,4.000000,estimated"), "{text}");
-    let sum: i64 = body.iter().map(|l| micros(l.split(',').nth(7).unwrap())).sum();
+    assert!(
+        body.contains(&"2026-03-02,work,openai,key_FAKE_c,Gamma,gpt-5-mini,gpt-5-mini,USD,1.000001,billed"),
+        "{text}"
+    );
+    assert!(
+        body.contains(&"2026-03-05,lab,openai,key_FAKE_scratch,Scratch,gpt-5,gpt-5,USD,4.000000,estimated"),
+        "{text}"
+    );
+    let sum: i64 = body.iter().map(|l| micros(l.split(',').nth(8).unwrap())).sum();
     assert_eq!(sum, 47_000_001, "the same total as the chart and the reports");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(rows.len(), body.len());
@@ -394,4 +400,52 @@ fn hourly_chart_of_today_from_the_sources_that_report_hours() {
         .unwrap();
     assert!(other.bars.is_empty());
     assert_eq!(other.empty.as_deref(), Some("No hourly spend on 2026-03-01; work reported whole days only"));
+}
+
+#[test]
+fn every_grouping_of_a_workspace_bill_draws_the_same_total() {
+    // Anthropic's shape: the bill names no key, its estimates do. Day 1: the estimates fall
+    // short of the bill (the rest is "not attributed to a key"); day 2: they exceed it (the
+    // rest is negative and hangs from the top of the bar as a faded band).
+    let dir = tempfile::tempdir().unwrap();
+    let core = core(dir.path());
+    import(&core, "work", "2026-03-01,5,USD,,,claude-sonnet-4,billed\n2026-03-02,5,USD,,,claude-sonnet-4,billed\n");
+    import(
+        &core,
+        "work",
+        "2026-03-01,2,USD,key_FAKE_a,Alpha,claude-sonnet-4,estimated\n\
+         2026-03-01,1,USD,key_FAKE_b,Beta,claude-haiku-4,estimated\n\
+         2026-03-02,4,USD,key_FAKE_a,Alpha,claude-sonnet-4,estimated\n\
+         2026-03-02,3,USD,key_FAKE_b,Beta,claude-haiku-4,estimated\n",
+    );
+    let per_day = |view: &ChartView| {
+        let mut days: BTreeMap<String, i64> = BTreeMap::new();
+        for b in &view.bars {
+            *days.entry(b.day.clone()).or_default() += b.amount_micros;
+        }
+        days
+    };
+    let by_source = core.chart(&query(Dimension::Source, "2026-03-01", "2026-03-02")).unwrap();
+    let expected = BTreeMap::from([("2026-03-01".to_owned(), 5_000_000), ("2026-03-02".to_owned(), 5_000_000)]);
+    assert_eq!(per_day(&by_source), expected);
+    for by in [Dimension::Key, Dimension::Model] {
+        let view = core.chart(&query(by, "2026-03-01", "2026-03-02")).unwrap();
+        assert_eq!(per_day(&view), expected, "by {by:?}");
+        assert_eq!(view.total.as_deref(), Some("10.000000"), "by {by:?}");
+    }
+    let by_key = core.chart(&query(Dimension::Key, "2026-03-01", "2026-03-02")).unwrap();
+    let rest: Vec<(&str, i64, bool)> = by_key
+        .bars
+        .iter()
+        .filter(|b| b.series == "work/")
+        .map(|b| (b.day.as_str(), b.amount_micros, b.estimated))
+        .collect();
+    assert_eq!(rest, [("2026-03-01", 2_000_000, false), ("2026-03-02", -2_000_000, false)]);
+    let label = &by_key.series.iter().find(|s| s.id == "work/").unwrap().label;
+    assert_eq!(label, "work: not attributed to a key");
+    // The negative band sits inside its bar: its top is the bar's top, 7 units up.
+    let day2: Vec<_> = by_key.bars.iter().filter(|b| b.day == "2026-03-02").collect();
+    let top = day2.iter().map(|b| b.y).min().unwrap();
+    let band = day2.iter().find(|b| b.amount_micros < 0).unwrap();
+    assert_eq!(band.y, top);
 }

@@ -5,7 +5,19 @@ import type { SpendKind } from "./SpendKind";
 /**
  * One line of `report daily`. Dimensions not grouped by are null.
  */
-export type ReportRow = { day: string, source: string | null, provider: ProviderId | null, key_id: string | null, key_name: string | null, model: string | null, currency: string, 
+export type ReportRow = { day: string, source: string | null, provider: ProviderId | null, 
+/**
+ * Null when grouping by key for spend not attributed to a key (then `key_name` says so).
+ */
+key_id: string | null, key_name: string | null, 
+/**
+ * Null when grouping by model for spend not attributed to a model (then `model_name` says so).
+ */
+model: string | null, 
+/**
+ * When grouping by model: the model, or "not attributed to a model".
+ */
+model_name: string | null, currency: string, 
 /**
  * Decimal string with six places, e.g. "12.345678". Never a float.
  */

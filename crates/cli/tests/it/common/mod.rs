@@ -107,6 +107,35 @@ impl Cli {
         run
     }
 
+    /// The rule every screen relies on: grouped by key, model, both or not at all, `report
+    /// daily` adds up per day and currency to the same total as grouped by source. Spend a
+    /// grouping cannot attribute is its own row, never dropped, never counted twice.
+    pub fn assert_one_total_whatever_the_grouping(&self, from: &str, to: &str) {
+        let totals = |by: &[&str]| -> std::collections::BTreeMap<(String, String), i64> {
+            let mut args = vec!["report", "daily", "--from", from, "--to", to, "--json"];
+            for b in by {
+                args.extend(["--by", b]);
+            }
+            let mut out = std::collections::BTreeMap::new();
+            for r in self.run(&args).ok().json().as_array().unwrap() {
+                let s = |f: &str| r[f].as_str().unwrap().to_owned();
+                *out.entry((s("day"), s("currency"))).or_default() += signed_micros(&s("amount"));
+                if by.contains(&"key") && r["key_id"].is_null() {
+                    assert_eq!(r["key_name"], "not attributed to a key", "{r}");
+                }
+                if by.contains(&"model") && r["model"].is_null() {
+                    assert_eq!(r["model_name"], "not attributed to a model", "{r}");
+                }
+            }
+            out
+        };
+        let reference = totals(&["source"]);
+        assert!(!reference.is_empty(), "no spend from {from} to {to}");
+        for by in [&[][..], &["key"], &["model"], &["key", "model"], &["source", "key", "model"]] {
+            assert_eq!(totals(by), reference, "grouped by {by:?}");
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.path().join("ledger.sqlite3")
     }
@@ -203,4 +232,12 @@ impl TruncatingFront {
     pub fn cut_next_connection(&self) {
         self.pending_cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// "-12.345678" → -12345678.
+pub fn signed_micros(text: &str) -> i64 {
+    let (sign, digits) = text.strip_prefix('-').map_or((1, text), |t| (-1, t));
+    let (units, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    assert!(frac.len() <= 6, "{text}");
+    sign * (units.parse::<i64>().unwrap() * 1_000_000 + format!("{frac:0<6}").parse::<i64>().unwrap())
 }
