@@ -19,7 +19,8 @@ mod commands;
 mod output;
 
 use commands::{
-    alerts, auto_disable, budget, channel, chart, check, import, incident, key, report, settings, source, sync, watch,
+    alerts, auto_disable, budget, channel, chart, check, import, incident, key, prices, report, settings, source, sync,
+    watch,
 };
 
 #[derive(Parser)]
@@ -84,6 +85,9 @@ enum Command {
     Check(check::CheckCmd),
     /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
     Chart(chart::ChartArgs),
+    /// The list prices token estimates use: set one, or see the tokens no price covers.
+    #[command(subcommand)]
+    Prices(prices::PricesCmd),
 }
 
 fn main() -> ExitCode {
@@ -153,5 +157,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Incident(cmd) => incident::run(&app, cmd),
         Command::Check(cmd) => check::run(&app, cmd).await,
         Command::Chart(args) => chart::run(&app, args),
+        Command::Prices(cmd) => prices::run(&app, cmd),
     }
 }

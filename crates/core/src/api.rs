@@ -2,7 +2,7 @@
 //! the DTOs in [`crate::dto`]; the shell's commands are one-line adapters over these.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
 
@@ -57,8 +57,9 @@ pub struct Burnrate {
     pub env: Box<dyn Environment>,
     pub secrets: Box<dyn SecretStore>,
     pub http: HttpClient,
-    /// List prices for estimates; loaded on first use (see [`PriceTable::load`]).
-    pub prices: OnceLock<Arc<PriceTable>>,
+    /// List prices for estimates; loaded on first use (see [`PriceTable::load`]), reloaded
+    /// after a price is set.
+    prices: Mutex<Option<Arc<PriceTable>>>,
     /// Where alerts are shown; None: this process has no desktop (alerts are still recorded).
     pub notifier: Option<Arc<dyn Notifier>>,
     /// The UTC hour (Unix hours) alerts were last evaluated in with nothing changed since, or
@@ -82,7 +83,7 @@ impl Burnrate {
             env,
             secrets,
             http,
-            prices: OnceLock::new(),
+            prices: Mutex::new(None),
             notifier: None,
             alerts_evaluated_hour: AtomicI64::new(-1),
         }
@@ -96,11 +97,27 @@ impl Burnrate {
 
     /// The price table: a `model-prices.json` in the data directory, else the bundled one.
     pub fn prices(&self) -> Result<Arc<PriceTable>> {
-        if let Some(p) = self.prices.get() {
+        let mut cached = self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = cached.as_ref() {
             return Ok(p.clone());
         }
         let loaded = Arc::new(PriceTable::load(self.paths.data_dir())?);
-        Ok(self.prices.get_or_init(|| loaded).clone())
+        *cached = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Adds or replaces a model's list price (USD per million tokens) in the data directory's
+    /// `model-prices.json`. Estimates use it from the next sync on.
+    pub fn set_model_price(&self, model: &str, input_per_million: &str, output_per_million: &str) -> Result<()> {
+        crate::prices::set_price(self.paths.data_dir(), model, input_per_million, output_per_million)?;
+        *self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.prices().map(|_| ())
+    }
+
+    /// Tokens over the range (default: the last 30 days) that no list price covers.
+    pub fn unpriced(&self, from: Option<String>, to: Option<String>) -> Result<Vec<crate::unpriced::UnpricedModel>> {
+        let range = self.report_range(&ReportQuery { by: Vec::new(), from, to })?;
+        crate::unpriced::unpriced(&self.open()?, self.prices()?.as_ref(), range)
     }
 
     pub(crate) fn open(&self) -> Result<rusqlite::Connection> {
@@ -440,7 +457,7 @@ impl Burnrate {
         let now = self.clock.now();
         let conn = self.open()?;
         let rotation_days = app_settings::load(&conn, self.env.as_ref())?.key_rotation_days;
-        crate::dashboard::key_table(&conn, now.date_naive(), now.timestamp(), rotation_days)
+        crate::dashboard::key_table(&conn, self.prices()?.as_ref(), now.date_naive(), now.timestamp(), rotation_days)
     }
 
     /// Labels a key dev, staging or prod; None clears the label.

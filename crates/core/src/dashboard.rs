@@ -3,7 +3,7 @@
 //! figures here always match `report daily --by key`.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use ts_rs::TS;
 
 use chrono::{Days, NaiveDate};
@@ -14,6 +14,8 @@ use crate::days::{ts_to_day, ts_to_rfc3339, DayRange};
 use crate::error::Result;
 use crate::ledger::counted_rows;
 use crate::money::format_micros;
+use crate::prices::PriceTable;
+use crate::providers::ProviderId;
 
 /// One key (in one currency) in the dashboard's key table. Amounts are decimal strings; the
 /// sparkline is micro-units per UTC day, oldest first, over the last 30 days.
@@ -44,12 +46,15 @@ pub struct KeyRow {
     pub created_at: Option<String>,
     #[ts(type = "number | null")]
     pub age_days: Option<i64>,
-    /// Older than 90 days: time to rotate.
+    /// Older than the rotation period (only when the key's creation date is known).
     pub rotation_due: bool,
-    /// No spend in the last 30 days.
+    /// Neither spend nor tokens nor requests in the last 30 days.
     pub dormant: bool,
-    /// Neither a provider limit nor a Burnrate budget caps it.
+    /// The provider offers per-key limits, and neither one nor a Burnrate budget caps this key.
     pub no_limit: bool,
+    /// Tokens of the last 30 days that no list price covers: the estimates leave them out.
+    #[ts(type = "number")]
+    pub unpriced_tokens: i64,
     pub disabled: bool,
     /// dev, staging or prod, where known.
     pub environment: Option<String>,
@@ -67,10 +72,28 @@ struct Totals {
 /// One row per key and currency with spend in the 30 days up to `today`, plus one per known key
 /// without any (dormant), biggest 30-day spend first within each currency.
 /// Keys older than `rotation_days` are flagged `rotation_due`.
-pub fn key_table(conn: &Connection, today: NaiveDate, now: i64, rotation_days: u32) -> Result<Vec<KeyRow>> {
+pub fn key_table(
+    conn: &Connection,
+    prices: &PriceTable,
+    today: NaiveDate,
+    now: i64,
+    rotation_days: u32,
+) -> Result<Vec<KeyRow>> {
     let first = today - Days::new(WINDOW_DAYS - 1);
+    let window = DayRange::new(first, today)?;
     let tx = conn.unchecked_transaction()?;
-    let rows = counted_rows(&tx, true, false, DayRange::new(first, today)?)?;
+    let rows = counted_rows(&tx, true, false, window)?;
+    let unpriced = crate::unpriced::by_key(&tx, prices, window)?;
+    // Keys used in the window even where no amount is known (tokens of an unpriced model, a
+    // provider that has not billed yet): such a key is not dormant.
+    let used: HashSet<(i64, String)> = tx
+        .prepare(
+            "SELECT DISTINCT source_id, key_id FROM spend_daily
+             WHERE day >= ?1 AND day < ?2 AND key_id != ''
+               AND (amount_micros != 0 OR input_tokens > 0 OR output_tokens > 0 OR requests > 0)",
+        )?
+        .query_map(rusqlite::params![window.start_ts(), window.end_ts()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut spend: BTreeMap<(i64, String, String), Totals> = BTreeMap::new();
     for r in rows.into_iter().filter(|r| r.amount != 0) {
         let t = spend.entry((r.source, r.key, r.currency)).or_default();
@@ -158,6 +181,7 @@ pub fn key_table(conn: &Connection, today: NaiveDate, now: i64, rotation_days: u
         let age_days = created_at.map(|c| (now - c).div_euclid(86_400));
         let limit = limits.get(&(source_id, key_id.to_owned()));
         let budget = budgets.get(&(source_id, key_id.to_owned()));
+        let limits_per_key = provider.parse::<ProviderId>().is_ok_and(ProviderId::offers_key_limits);
         KeyRow {
             source,
             provider,
@@ -176,8 +200,9 @@ pub fn key_table(conn: &Connection, today: NaiveDate, now: i64, rotation_days: u
             created_at: created_at.map(ts_to_rfc3339),
             age_days,
             rotation_due: age_days.is_some_and(|a| a > i64::from(rotation_days)),
-            dormant: last_30 == 0,
-            no_limit: limit.is_none() && budget.is_none(),
+            dormant: last_30 == 0 && !used.contains(&(source_id, key_id.to_owned())),
+            no_limit: limits_per_key && limit.is_none() && budget.is_none(),
+            unpriced_tokens: unpriced.get(&(source_id, key_id.to_owned())).copied().unwrap_or(0),
             disabled: info.is_some_and(|i| i.disabled),
             environment: info.and_then(|i| i.environment.clone()),
         }

@@ -40,6 +40,7 @@ pub mod secrets;
 pub mod settings;
 pub mod sources;
 pub mod tray_status;
+pub mod unpriced;
 pub mod window_state;
 
 pub use api::Burnrate;

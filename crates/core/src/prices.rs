@@ -14,6 +14,17 @@ use serde::Deserialize;
 use crate::error::{Error, ErrorCode, Result};
 
 const BUNDLED: &str = include_str!("../data/model-prices.json");
+/// The user's prices in the data directory, laid over the bundled table.
+pub const LOCAL_FILE: &str = "model-prices.json";
+
+/// Model ids no rule of [`canonical`] maps to the table's name: a provider's alias -> the
+/// table's name of the same model.
+const ALIASES: &[(&str, &str)] = &[
+    ("claude-3-5-sonnet-latest", "claude-3-5-sonnet-20241022"),
+    ("claude-3-5-haiku-latest", "claude-3-5-haiku-20241022"),
+    ("claude-3-7-sonnet-latest", "claude-3-7-sonnet-20250219"),
+    ("claude-3-opus-latest", "claude-3-opus-20240229"),
+];
 
 /// USD per token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,23 +125,31 @@ impl PriceTable {
         Self::parse(BUNDLED).expect("the bundled price table parses")
     }
 
-    /// A newer table in the data directory (`model-prices.json`, same format) wins over the
-    /// bundled one; a file that does not parse is an error, never silently ignored.
+    /// The bundled table with a `model-prices.json` in the data directory (same format) laid
+    /// over it: a model the file names takes the file's price, every other model keeps the
+    /// bundled one (so a newer table that drops a retired model leaves its history priced). A
+    /// file that does not parse is an error, never silently ignored.
     pub fn load(data_dir: &Path) -> Result<Self> {
-        let path = data_dir.join("model-prices.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).map_err(|e| {
-                Error::new(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "{} is not a price table ({}); delete it to use the bundled prices",
-                        path.display(),
-                        e.message()
-                    ),
-                )
-            }),
-            Err(_) => Ok(Self::bundled()),
-        }
+        let path = data_dir.join(LOCAL_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Self::bundled()) };
+        let local = Self::parse(&text).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "{} is not a price table ({}); fix or delete it to use the bundled prices",
+                    path.display(),
+                    e.message()
+                ),
+            )
+        })?;
+        let mut models = Self::bundled().models;
+        models.extend(local.models);
+        Ok(PriceTable { by_canonical: canonical_index(models.keys()), models })
+    }
+
+    /// Whether the table prices `model` under any of its forms.
+    pub fn prices(&self, model: &str) -> bool {
+        self.get(model).is_some()
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -171,8 +190,9 @@ impl PriceTable {
         self.models.is_empty()
     }
 
-    /// Finds a model's price: the name as given, else the price of the same model under the
-    /// other forms the table uses (see [`canonical`]), else the same without a trailing date.
+    /// Finds a model's price: the name as given, else an [`ALIASES`] entry, else the price of the
+    /// same model under the other forms the table uses (see [`canonical`]), else the same
+    /// without a trailing date.
     /// A provider's `claude-sonnet-4-20250514` thus finds the table's
     /// `anthropic.claude-sonnet-4-20250514-v1:0`, and `openai/gpt-4o-2024-08-06` finds `gpt-4o`.
     pub fn get(&self, model: &str) -> Option<&ModelPrice> {
@@ -181,8 +201,10 @@ impl PriceTable {
             return Some(price);
         }
         let form = canonical(model);
+        // An alias is chosen by hand: it wins over a cloud's form of the same id.
+        let alias = ALIASES.iter().find(|(a, _)| *a == form).map(|(_, name)| canonical(name));
         let undated = strip_date_suffix(&form).map(str::to_owned);
-        [Some(form), undated]
+        [alias, Some(form), undated]
             .into_iter()
             .flatten()
             .find_map(|c| self.by_canonical.get(&c).and_then(|name| self.models.get(name)))
@@ -206,6 +228,48 @@ impl PriceTable {
             (cost * Decimal::from(1_000_000)).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
         i64::try_from(micros).ok()
     }
+}
+
+/// Adds or replaces `model`'s price in the data directory's [`LOCAL_FILE`], given in USD per
+/// million tokens as decimal text (the unit price pages use). The file's other models and
+/// fields are kept; it is replaced atomically.
+pub fn set_price(data_dir: &Path, model: &str, input_per_million: &str, output_per_million: &str) -> Result<()> {
+    let model = model.trim();
+    if model.is_empty() || model.chars().any(char::is_control) {
+        return Err(Error::invalid_input(
+            "name the model, e.g. `burnrate prices set claude-opus-5 --input 5 --output 25`",
+        ));
+    }
+    let per_token = |what: &str, text: &str| -> Result<String> {
+        let price =
+            dec(text.trim()).filter(|p| !p.is_sign_negative() && *p < Decimal::from(100_000)).ok_or_else(|| {
+                Error::invalid_input(format!("--{what} {text:?} is not a price in USD per million tokens (e.g. 2.50)"))
+            })?;
+        Ok((price / Decimal::from(1_000_000)).normalize().to_string())
+    };
+    let (input, output) = (per_token("input", input_per_million)?, per_token("output", output_per_million)?);
+    let path = data_dir.join(LOCAL_FILE);
+    let mut file: serde_json::Value = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            Error::invalid_input(format!("{} is not a price table ({e}); fix or delete it first", path.display()))
+        })?,
+        Err(_) => serde_json::json!({ "models": {} }),
+    };
+    let models = file.get_mut("models").and_then(|m| m.as_object_mut()).ok_or_else(|| {
+        Error::invalid_input(format!("{} has no \"models\" object; fix or delete it first", path.display()))
+    })?;
+    models.insert(model.to_owned(), serde_json::json!({ "input": input, "output": output }));
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::internal(e.to_string()))?;
+    let tmp = data_dir.join(format!(".{LOCAL_FILE}.tmp"));
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnwritable,
+                format!("cannot write {}: {e}; free some disk space or check permissions", path.display()),
+            )
+        })
 }
 
 /// `gpt-4o-2024-08-06` -> `gpt-4o`, `claude-opus-4-1-20250805` -> `claude-opus-4-1`.
@@ -374,13 +438,56 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_file_in_the_data_dir_wins_and_a_broken_one_is_an_error() {
+    fn the_data_dirs_file_lays_its_prices_over_the_bundled_ones_and_a_broken_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(PriceTable::load(dir.path()).unwrap().len() > 1000);
-        std::fs::write(dir.path().join("model-prices.json"), r#"{"models":{"only-fake":{"input":"1","output":"1"}}}"#)
-            .unwrap();
-        assert_eq!(PriceTable::load(dir.path()).unwrap().len(), 1);
-        std::fs::write(dir.path().join("model-prices.json"), "{").unwrap();
-        assert!(PriceTable::load(dir.path()).is_err());
+        let bundled = PriceTable::load(dir.path()).unwrap();
+        assert!(bundled.len() > 1000);
+        let tokens = Tokens { input: 1_000_000, output: 1_000_000, ..Default::default() };
+        let gpt_4o = bundled.estimate_micros("gpt-4o", tokens).unwrap();
+        // A price set from the CLI: per million tokens in, per token in the file.
+        set_price(dir.path(), "claude-fake-unlisted", "5", "25").unwrap();
+        set_price(dir.path(), "gpt-4o", "1", "2.5").unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LOCAL_FILE)).unwrap();
+        assert!(text.contains(r#""input": "0.000005""#), "{text}");
+        let t = PriceTable::load(dir.path()).unwrap();
+        assert_eq!(t.len(), bundled.len() + 1, "one model added, one replaced, none dropped");
+        assert_eq!(t.estimate_micros("claude-fake-unlisted", tokens), Some(30_000_000));
+        assert_eq!(t.estimate_micros("gpt-4o", tokens), Some(3_500_000));
+        assert_ne!(gpt_4o, 3_500_000);
+        assert_eq!(t.estimate_micros("gpt-4o-mini", tokens), bundled.estimate_micros("gpt-4o-mini", tokens));
+        for bad in ["-1", "abc", "", "1e9"] {
+            let e = set_price(dir.path(), "x", bad, "1").unwrap_err();
+            assert!(e.message().contains("per million tokens"), "{bad}: {}", e.message());
+        }
+        assert!(set_price(dir.path(), " ", "1", "1").is_err());
+        std::fs::write(dir.path().join(LOCAL_FILE), "{").unwrap();
+        let e = PriceTable::load(dir.path()).unwrap_err();
+        assert!(e.message().contains("fix or delete it"), "{}", e.message());
+        assert!(set_price(dir.path(), "x", "1", "1").is_err(), "a broken file is not overwritten");
+    }
+
+    #[test]
+    fn aliases_price_the_ids_no_rule_maps() {
+        let t = PriceTable::bundled();
+        for (alias, name) in ALIASES {
+            assert!(t.prices(name), "{name} is not in the table");
+            assert_eq!(t.get(alias), t.get(name), "{alias}");
+        }
+    }
+
+    /// The model ids of the providers' documented examples (../shared/docs/provider-examples)
+    /// and the ones the Anthropic Admin API returns for older models: those Burnrate estimates
+    /// from tokens all resolve. (LiteLLM's and OpenRouter's figures are billed by the gateway,
+    /// so their models need no price; the count is kept honest all the same.)
+    #[test]
+    fn the_documented_examples_models_resolve() {
+        let t = PriceTable::bundled();
+        let resolved = |ids: &[&str]| ids.iter().filter(|m| t.prices(m)).count();
+        let anthropic =
+            ["claude-opus-5", "claude-sonnet-4-20250514", "claude-opus-4-20250514", "claude-3-5-haiku-20241022"];
+        assert_eq!(resolved(&anthropic), 4);
+        assert_eq!(resolved(&["openai/gpt-4.1", "openai/gpt-4.1-2025-04-14"]), 2, "OpenRouter");
+        assert_eq!(resolved(&["gpt-5", "claude-sonnet-4-5", "claude-haiku-4-5"]), 3, "relays");
+        assert_eq!(resolved(&["dall-e-3", "llama3-8b-8192"]), 0, "LiteLLM: billed by the proxy, not estimated");
     }
 }

@@ -32,7 +32,8 @@ pub enum KeyCmd {
         json: bool,
     },
     /// The key table: spend today / 7 / 30 days per key and currency, with the inventory flags
-    /// (rotate: older than the key_rotation_days setting; dormant; no limit; disabled; environment).
+    /// (rotate: older than the key_rotation_days setting; dormant: no use in 30 days; no limit: the
+    /// provider offers per-key limits and none is set; disabled; tokens not priced; environment).
     List {
         #[arg(long)]
         json: bool,
@@ -146,6 +147,9 @@ fn print_key_table(table: &[burnrate_core::dashboard::KeyRow]) {
             }
             if r.disabled {
                 flags.push("disabled".to_owned());
+            }
+            if r.unpriced_tokens > 0 {
+                flags.push(format!("{} tokens not priced", burnrate_core::unpriced::thousands(r.unpriced_tokens)));
             }
             let money = |m: &str| if r.currency.is_empty() { "-".to_owned() } else { format!("{m} {}", r.currency) };
             vec![

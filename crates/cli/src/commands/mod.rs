@@ -15,6 +15,7 @@ pub mod check;
 pub mod import;
 pub mod incident;
 pub mod key;
+pub mod prices;
 pub mod report;
 pub mod settings;
 pub mod source;

@@ -8,7 +8,8 @@ use common::Cli;
 #[test]
 fn key_list_shows_spend_and_flags_and_env_labels_stick() {
     let cli = Cli::new();
-    cli.run(&["source", "add", "openai", "--name", "books", "--key-env", "BURNRATE_TEST_OPENAI_KEY"]).ok();
+    // OpenRouter: its keys carry limits of their own, so a key without one is flagged.
+    cli.run(&["source", "add", "openrouter", "--name", "books", "--key-env", "BURNRATE_TEST_OPENAI_KEY"]).ok();
     let today = cli.run(&["settings", "get", "--json"]).ok(); // the CLI answers before any spend
     assert!(today.stdout.contains("\"key_rotation_days\": 90"), "{}", today.stdout);
     assert!(cli.run(&["key", "list"]).ok().stdout.starts_with("no keys yet"));

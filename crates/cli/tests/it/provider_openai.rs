@@ -607,6 +607,31 @@ async fn ten_days_of_costs_usage_and_key_names_survive_faults_and_resyncs() {
     assert_eq!(assert_reports(&cli), first);
     assert_eq!(ledger_state(&cli), state);
     cli.assert_key_in_no_file(FAKE_KEY);
+
+    // The unpriced model is named with its tokens, never silently worth 0; once priced, the
+    // next sync estimates it and it is no longer named.
+    let custom = |u: &Value| u["model"] == "ft:gpt-fake-custom";
+    let unpriced = cli.run(&["prices", "unpriced", "--from", FROM, "--to", TO, "--json"]).ok().json();
+    let named: Vec<&Value> = unpriced.as_array().unwrap().iter().filter(|u| custom(u)).collect();
+    let custom_tokens: i64 =
+        completions().iter().filter(|u| u.model == Some("ft:gpt-fake-custom")).map(|u| u.input + u.output).sum();
+    assert_eq!(named.len(), 1, "{unpriced:#}");
+    assert_eq!(named[0]["tokens"], json!(custom_tokens));
+    assert!(named[0]["message"].as_str().unwrap().ends_with("tokens of ft:gpt-fake-custom not priced"));
+    let table = cli.run(&["prices", "unpriced", "--from", FROM, "--to", TO]).ok().stdout;
+    assert!(table.contains("ft:gpt-fake-custom") && table.contains("burnrate prices set"), "{table}");
+    let set = cli.run(&["prices", "set", "ft:gpt-fake-custom", "--input", "3", "--output", "12"]).ok().stdout;
+    assert!(set.starts_with("priced ft:gpt-fake-custom: 3 USD per million input tokens"), "{set}");
+    cli.run(&["sync", "--from", FROM, "--to", TO]).ok();
+    let unpriced = cli.run(&["prices", "unpriced", "--from", FROM, "--to", TO, "--json"]).ok().json();
+    assert!(!unpriced.as_array().unwrap().iter().any(custom), "{unpriced:#}");
+    let by_model = report(&cli, &["model"]);
+    let priced: i64 =
+        by_model.iter().filter(|(k, _)| k.3.as_deref() == Some("ft:gpt-fake-custom")).map(|(_, v)| v).sum();
+    assert!(priced > 0, "{by_model:?}");
+    cli.assert_one_total_whatever_the_grouping(FROM, TO);
+    let bad = cli.run(&["prices", "set", "x", "--input", "cheap", "--output", "1"]).failed();
+    assert!(bad.stderr.contains("not a price in USD per million tokens"), "{}", bad.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]

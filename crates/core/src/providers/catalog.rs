@@ -48,6 +48,13 @@ impl ProviderId {
         std::time::Duration::from_secs(minutes * 60)
     }
 
+    /// Whether the provider lets a key carry its own spending limit that Burnrate reads
+    /// (OpenRouter's per-key `limit`). Elsewhere limits are per project, workspace or account,
+    /// so "no limit" on a key would be no news.
+    pub fn offers_key_limits(self) -> bool {
+        matches!(self, ProviderId::Openrouter)
+    }
+
     /// The base URL in each provider SDK's convention. Self-hosted gateways have none.
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {

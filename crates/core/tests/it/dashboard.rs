@@ -19,8 +19,9 @@ fn key_table_sums_windows_and_flags_the_inventory() {
         .env(&[("DASH_FAKE_KEY", "sk-FAKE-dash-0000")])
         .retry(RetryPolicy::default())
         .build();
+    // OpenRouter: keys carry their own limits there, so "no limit" is news.
     core.add_source(&AddSourceRequest {
-        provider: ProviderId::Openai,
+        provider: ProviderId::Openrouter,
         name: "work".into(),
         base_url: None,
         key: KeyInput::Env { var: "DASH_FAKE_KEY".into() },
@@ -122,4 +123,68 @@ fn key_table_sums_windows_and_flags_the_inventory() {
     // A later import (like a sync) keeps the label.
     core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
     assert_eq!(env_of(&core.key_table().unwrap(), "key_FAKE_a").as_deref(), Some("staging"));
+}
+
+#[test]
+fn a_key_with_unpriced_tokens_is_neither_dormant_nor_free_and_no_limit_needs_a_provider_that_has_them() {
+    use burnrate_core::days::{parse_day, DayRange};
+    use burnrate_core::poll::{BucketWidth, PollResult, SpendKind, SpendRow, SpendWindow};
+    let dir = tempfile::tempdir().unwrap();
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-30T12:00:00Z")
+        .env(&[("DASH_FAKE_KEY", "sk-ant-admin-FAKE-0000")])
+        .retry(RetryPolicy::default())
+        .build();
+    let source = core
+        .add_source(&AddSourceRequest {
+            provider: ProviderId::Anthropic,
+            name: "claude".into(),
+            base_url: None,
+            key: KeyInput::Env { var: "DASH_FAKE_KEY".into() },
+            settings: None,
+        })
+        .unwrap();
+    // An hour of usage of a model no list price covers: the estimate is 0, the tokens are kept.
+    let day = parse_day("2026-03-29").unwrap();
+    let range = DayRange::new(day, day).unwrap();
+    let row = |model: &str, amount: i64, tokens: i64| SpendRow {
+        key_id: "apikey_FAKE_1".into(),
+        model: model.into(),
+        project: String::new(),
+        bucket_start: range.start_ts() + 3600,
+        currency: "USD".parse().unwrap(),
+        amount_micros: amount,
+        input_tokens: Some(tokens),
+        output_tokens: Some(0),
+        requests: None,
+    };
+    let poll = PollResult {
+        windows: vec![SpendWindow {
+            width: BucketWidth::Hour,
+            kind: SpendKind::Estimated,
+            from: range.start_ts(),
+            to: range.end_ts(),
+            rows: vec![row("claude-fake-unlisted", 0, 2_500_000)],
+        }],
+        ..Default::default()
+    };
+    let mut db = rusqlite::Connection::open(core.paths.db_path()).unwrap();
+    burnrate_core::ledger::write_poll(&mut db, source.id, 1, 2, range, &poll).unwrap();
+    db.execute(
+        "INSERT INTO api_keys (source_id, provider_key_id, display_name) VALUES (?1, 'apikey_FAKE_1', 'batch')",
+        [source.id],
+    )
+    .unwrap();
+    let table = core.key_table().unwrap();
+    let key = table.iter().find(|r| r.key_id == "apikey_FAKE_1").unwrap();
+    assert_eq!((key.dormant, key.unpriced_tokens, key.last_30_days.as_str()), (false, 2_500_000, "0.000000"));
+    assert!(!key.no_limit, "Anthropic keys have no limits of their own");
+    assert!(!key.rotation_due, "age unknown: no rotation advice");
+    let unpriced = core.unpriced(None, None).unwrap();
+    assert_eq!(unpriced.len(), 1);
+    assert_eq!(unpriced[0].message, "2,500,000 tokens of claude-fake-unlisted not priced");
+    // Priced: the next sync estimates the tokens (here the same rows written again).
+    core.set_model_price("claude-fake-unlisted", "3", "15").unwrap();
+    assert!(core.unpriced(None, None).unwrap().is_empty(), "the list prices it now");
+    assert_eq!(core.key_table().unwrap().iter().find(|r| r.key_id == "apikey_FAKE_1").unwrap().unpriced_tokens, 0);
 }

@@ -30,17 +30,21 @@ limit: string | null,
  */
 budget: string | null, created_at: string | null, age_days: number | null, 
 /**
- * Older than 90 days: time to rotate.
+ * Older than the rotation period (only when the key's creation date is known).
  */
 rotation_due: boolean, 
 /**
- * No spend in the last 30 days.
+ * Neither spend nor tokens nor requests in the last 30 days.
  */
 dormant: boolean, 
 /**
- * Neither a provider limit nor a Burnrate budget caps it.
+ * The provider offers per-key limits, and neither one nor a Burnrate budget caps this key.
  */
-no_limit: boolean, disabled: boolean, 
+no_limit: boolean, 
+/**
+ * Tokens of the last 30 days that no list price covers: the estimates leave them out.
+ */
+unpriced_tokens: number, disabled: boolean, 
 /**
  * dev, staging or prod, where known.
  */

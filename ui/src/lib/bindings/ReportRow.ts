@@ -15,9 +15,9 @@ key_id: string | null, key_name: string | null,
  */
 model: string | null, 
 /**
- * When grouping by model: the model, or "not attributed to a model".
+ * When grouping by model (absent otherwise): the model, or "not attributed to a model".
  */
-model_name: string | null, currency: string, 
+model_name?: string, currency: string, 
 /**
  * Decimal string with six places, e.g. "12.345678". Never a float.
  */
