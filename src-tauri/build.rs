@@ -16,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "set_key_environment",
     "chart",
     "key_table",
+    "spend_headline",
+    "set_model_price",
     "export_ledger",
     "save_chart",
     "list_budgets",

@@ -107,6 +107,16 @@ pub fn export_ledger(
 }
 
 #[tauri::command]
+pub fn spend_headline(app: Core<'_>) -> CmdResult<burnrate_core::headline::SpendHeadline> {
+    Ok(app.spend_headline()?)
+}
+
+#[tauri::command]
+pub fn set_model_price(app: Core<'_>, model: String, input: String, output: String) -> CmdResult<()> {
+    Ok(app.set_model_price(&model, &input, &output)?)
+}
+
+#[tauri::command]
 pub fn key_table(app: Core<'_>) -> CmdResult<Vec<KeyRow>> {
     Ok(app.key_table()?)
 }

@@ -128,6 +128,8 @@ pub fn run() {
             commands::set_key_environment,
             commands::chart,
             commands::key_table,
+            commands::spend_headline,
+            commands::set_model_price,
             commands::export_ledger,
             commands::save_chart,
             commands::list_budgets,

@@ -708,6 +708,15 @@ impl Burnrate {
         Ok(check::check(&status, &budgets, &alerts, today_start))
     }
 
+    /// The Spend view's headline: today, this month against its budget and forecast, credit
+    /// left and when it runs out, unpriced tokens, as of when.
+    pub fn spend_headline(&self) -> Result<crate::headline::SpendHeadline> {
+        let now = self.clock.now();
+        let (as_of, _) = tray_status::freshness(&self.list_sources()?, now);
+        let unpriced = self.unpriced(None, None)?;
+        crate::headline::headline(&self.open()?, now, as_of, unpriced)
+    }
+
     /// What the tray shows: its level, today and month-to-date, and the top keys today.
     pub fn tray_status(&self) -> Result<TrayStatus> {
         self.tray_status_from(&self.list_budgets()?, &self.list_alerts(Some(50))?)

@@ -31,6 +31,9 @@ pub struct KeyRow {
     /// Empty for a key without spend in the window.
     pub currency: String,
     pub today: String,
+    /// False while the key's provider has not published today's figures (OpenAI and Anthropic
+    /// publish a day late): then `today` is "not reported yet", not zero.
+    pub today_reported: bool,
     pub last_7_days: String,
     pub last_30_days: String,
     #[ts(type = "number[]")]
@@ -93,6 +96,12 @@ pub fn key_table(
                AND (amount_micros != 0 OR input_tokens > 0 OR output_tokens > 0 OR requests > 0)",
         )?
         .query_map(rusqlite::params![window.start_ts(), window.end_ts()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let reported_today: HashSet<i64> = tx
+        .prepare("SELECT DISTINCT source_id FROM spend_daily WHERE day >= ?1 AND day < ?2")?
+        .query_map(rusqlite::params![crate::days::day_start(today), crate::days::day_start(today) + 86_400], |r| {
+            r.get(0)
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut spend: BTreeMap<(i64, String, String), Totals> = BTreeMap::new();
     for r in rows.into_iter().filter(|r| r.amount != 0) {
@@ -181,7 +190,10 @@ pub fn key_table(
         let age_days = created_at.map(|c| (now - c).div_euclid(86_400));
         let limit = limits.get(&(source_id, key_id.to_owned()));
         let budget = budgets.get(&(source_id, key_id.to_owned()));
-        let limits_per_key = provider.parse::<ProviderId>().is_ok_and(ProviderId::offers_key_limits);
+        let provider_id = provider.parse::<ProviderId>().ok();
+        let limits_per_key = provider_id.is_some_and(ProviderId::offers_key_limits);
+        let today_reported =
+            reported_today.contains(&source_id) || !provider_id.is_some_and(ProviderId::publishes_days_late);
         KeyRow {
             source,
             provider,
@@ -190,6 +202,7 @@ pub fn key_table(
             fingerprint: info.and_then(|i| i.fingerprint.clone()),
             currency: currency.to_owned(),
             today: format_micros(today_micros),
+            today_reported,
             last_7_days: format_micros(last_7),
             last_30_days: format_micros(last_30),
             sparkline: days.iter().map(|d| t.and_then(|t| t.daily.get(d).copied()).unwrap_or(0)).collect(),

@@ -22,6 +22,7 @@ pub mod environment;
 pub mod error;
 pub mod events;
 pub mod fingerprint;
+pub mod headline;
 pub mod import;
 pub mod incident;
 pub mod key_actions;

@@ -183,8 +183,18 @@ pub fn tray_status(
         }
     }
 
-    let summary =
-        format!("Today {} · Month {}", money_list(&per_currency(today_by_key)), money_list(&per_currency(month_total)));
+    let (as_of, stale) = freshness(sources, now);
+    // Before a first sync there are no figures: "Today 0.00 USD" would claim nothing was spent.
+    let summary = if as_of.is_none() && today_by_key.is_empty() && month_total.is_empty() {
+        if sources.is_empty() {
+            "No sources yet: add one in the app"
+        } else {
+            "No figures yet: waiting for a first sync"
+        }
+        .to_owned()
+    } else {
+        format!("Today {} · Month {}", money_list(&per_currency(today_by_key)), money_list(&per_currency(month_total)))
+    };
 
     let mut keys: Vec<(&ReportRow, i64)> = today_by_key
         .iter()
@@ -208,7 +218,6 @@ pub fn tray_status(
         })
         .collect();
 
-    let (as_of, stale) = freshness(sources, now);
     TrayStatus { level, reason, summary, top_keys, alerts_paused_until, as_of, stale }
 }
 
@@ -304,10 +313,16 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_ledger_reads_zero_and_lists_no_keys() {
+    fn no_figures_before_a_first_sync_and_zero_only_after_one() {
         let status = tray_status(&[], &[], &[], &[], &[], None, now());
-        assert_eq!(status.summary, "Today 0.00 USD · Month 0.00 USD");
+        assert_eq!(status.summary, "No sources yet: add one in the app");
         assert!(status.top_keys.is_empty());
+        let waiting = [source("work", "2026-11-23T09:55:00Z", None)];
+        let status = tray_status(&waiting, &[], &[], &[], &[], None, now());
+        assert_eq!(status.summary, "No figures yet: waiting for a first sync");
+        let synced = [source("work", "2026-11-23T09:00:00Z", Some(("2026-11-23T09:55:00Z", None)))];
+        let status = tray_status(&synced, &[], &[], &[], &[], None, now());
+        assert_eq!(status.summary, "Today 0.00 USD · Month 0.00 USD", "synced and nothing spent: zero is true");
     }
 
     #[test]

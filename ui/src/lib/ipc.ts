@@ -38,6 +38,7 @@ import type { LedgerFormat } from './bindings/LedgerFormat';
 import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
+import type { SpendHeadline } from './bindings/SpendHeadline';
 import type { SettingsView } from './bindings/SettingsView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SourceView } from './bindings/SourceView';
@@ -174,6 +175,16 @@ export function spendSummary(): Promise<TrayStatus> {
 /** Writes the ledger of a range (per day, source, key, model) as CSV or JSON under exports/; returns its path. */
 export function exportLedger(from: string | null, to: string | null, format: LedgerFormat): Promise<string> {
   return call('export_ledger', { from, to, format });
+}
+
+/** The Spend view's headline: today, the month against its budget and forecast, credit left, unpriced tokens, as of when. */
+export function spendHeadline(): Promise<SpendHeadline> {
+  return call('spend_headline');
+}
+
+/** Sets a model's list price in USD per million tokens (the data directory's model-prices.json). */
+export function setModelPrice(model: string, input: string, output: string): Promise<void> {
+  return call('set_model_price', { model, input, output });
 }
 
 /** Every key with its spend today / 7 / 30 days, sparkline and inventory flags. */

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rusqlite::Connection;
@@ -27,8 +27,7 @@ mod dto;
 
 pub use dto::{ChartBar, ChartFormat, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView};
 
-use crate::alerts::forecast;
-use crate::budgets::{self, BudgetPeriod, Scope};
+use crate::budgets::BudgetPeriod;
 use crate::days::{ts_to_day, DayRange};
 use crate::dto::Dimension;
 use crate::error::{Error, ErrorCode, Result};
@@ -634,32 +633,30 @@ fn stacked(
 /// Month-to-date cumulative spend (all sources, one currency) against the monthly total
 /// budget, with the month-end forecast.
 fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result<ChartView> {
-    let month_start = today.with_day(1).expect("day 1 exists");
-    let month_end = BudgetPeriod::Month.containing(today).end;
-    // The pace looks back up to a week before the month: read from there.
-    let history_from = month_start.min(today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS)));
-    let range = DayRange::new(history_from, today)?;
-    let (currency, series, currencies) =
-        pick_currency(read_series(conn, Dimension::Source, range)?, query.currency.as_deref());
-    let month = DayRange::new(month_start, month_end)?;
-    let Some(currency) = currency.filter(|_| !series.is_empty()) else {
+    let mut outlooks = crate::headline::month_outlooks(conn, today)?;
+    let currencies: Vec<String> = outlooks.iter().map(|o| o.currency.clone()).collect();
+    // The asked currency, else the one with the most spend (ties: code), as in the other charts.
+    let chosen = match query.currency.as_deref().map(|c| c.trim().to_ascii_uppercase()) {
+        Some(c) => outlooks.iter().position(|o| o.currency == c),
+        None => outlooks
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| {
+                let total =
+                    |o: &crate::headline::MonthOutlook| o.daily.values().fold(0i64, |s, m| s.saturating_add(*m));
+                total(a).cmp(&total(b)).then_with(|| b.currency.cmp(&a.currency))
+            })
+            .map(|(i, _)| i),
+    };
+    let Some(outlook) = chosen.map(|i| outlooks.swap_remove(i)) else {
+        let month_start = today.with_day(1).expect("day 1 exists");
+        let month = DayRange::new(month_start, BudgetPeriod::Month.containing(today).end)?;
         let message = "No spend this month yet — add a source and sync".to_owned();
         return empty_view(query, month, message, currencies);
     };
-    let mut daily: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    let mut estimated = false;
-    for s in &series {
-        estimated |= s.estimated;
-        for (day, cell) in &s.days {
-            *daily.entry(ts_to_day(*day)).or_default() += cell.micros;
-        }
-    }
-    let budget = budgets::list(conn)?.into_iter().find(|b| {
-        b.period == BudgetPeriod::Month && matches!(b.scope, Scope::Total) && b.currency.as_str() == currency
-    });
-    let history: Vec<(NaiveDate, i64)> = daily.iter().map(|(d, m)| (*d, *m)).collect();
+    let crate::headline::MonthOutlook { currency, daily, estimated, budget, projection, month_start, month_end } =
+        outlook;
     let budget_micros = budget.as_ref().map(|b| b.amount_micros);
-    let projection = forecast::project(&history, month_start, month_end, today, budget_micros.unwrap_or(i64::MAX));
 
     let (w, h) = size(query)?;
     let t = theme(query.theme);

@@ -55,6 +55,12 @@ impl ProviderId {
         matches!(self, ProviderId::Openrouter)
     }
 
+    /// Whether the provider's figures for a day arrive after the day has begun (daily cost
+    /// reports published late): a day without figures is then "not reported yet", not zero.
+    pub fn publishes_days_late(self) -> bool {
+        matches!(self, ProviderId::Openai | ProviderId::Anthropic)
+    }
+
     /// The base URL in each provider SDK's convention. Self-hosted gateways have none.
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {

@@ -180,6 +180,7 @@ fn a_key_with_unpriced_tokens_is_neither_dormant_nor_free_and_no_limit_needs_a_p
     assert_eq!((key.dormant, key.unpriced_tokens, key.last_30_days.as_str()), (false, 2_500_000, "0.000000"));
     assert!(!key.no_limit, "Anthropic keys have no limits of their own");
     assert!(!key.rotation_due, "age unknown: no rotation advice");
+    assert!(!key.today_reported, "Anthropic has not published today (03-30) yet: not reported, not zero");
     let unpriced = core.unpriced(None, None).unwrap();
     assert_eq!(unpriced.len(), 1);
     assert_eq!(unpriced[0].message, "2,500,000 tokens of claude-fake-unlisted not priced");

@@ -12,7 +12,12 @@ fingerprint: string | null,
 /**
  * Empty for a key without spend in the window.
  */
-currency: string, today: string, last_7_days: string, last_30_days: string, sparkline: number[], 
+currency: string, today: string, 
+/**
+ * False while the key's provider has not published today's figures (OpenAI and Anthropic
+ * publish a day late): then `today` is "not reported yet", not zero.
+ */
+today_reported: boolean, last_7_days: string, last_30_days: string, sparkline: number[], 
 /**
  * This key's part of the 30-day total in its currency, in 1/100 of a percent.
  */

@@ -1,0 +1,266 @@
+//! The first thing the Spend view says: how much today and this month, whether the month stays
+//! within its budget (and the day it will not), how much prepaid credit is left and when it
+//! runs out, which tokens have no price, and as of when. Read through the same counting rule
+//! as every report ([`crate::ledger::counted_rows`]), so the headline, the tray, the charts and
+//! `report daily` agree.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::alerts::forecast::{self, Forecast};
+use crate::budgets::{self, Budget, BudgetPeriod, Scope};
+use crate::days::{ts_to_day, DayRange};
+use crate::error::Result;
+use crate::ledger::counted_rows;
+use crate::money::format_micros;
+use crate::providers::ProviderId;
+use crate::unpriced::UnpricedModel;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SpendHeadline {
+    /// The core's clock (RFC 3339): what "today" and "as of" are measured from. `BURNRATE_NOW`
+    /// replays a past moment in the app too.
+    pub now: String,
+    /// The UTC day the figures call today (providers report UTC days).
+    pub today: String,
+    /// The latest successful sync of any source (RFC 3339); None before the first: then there
+    /// are no figures to show, not figures of zero.
+    pub as_of: Option<String>,
+    /// One entry per currency with spend this month (currencies are never added together).
+    pub currencies: Vec<CurrencyHeadline>,
+    /// Prepaid balances (DeepSeek, OpenRouter credits, relays): the latest of each source.
+    pub credits: Vec<Credit>,
+    /// Sources that synced but have no figure for today yet (OpenAI publishes costs late).
+    pub not_reported_today: Vec<String>,
+    /// Tokens of the last 30 days that no list price covers.
+    pub unpriced: Vec<UnpricedModel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CurrencyHeadline {
+    pub currency: String,
+    /// Decimal strings with six places.
+    pub today: String,
+    pub month_to_date: String,
+    /// Some of the month's amount is token estimates.
+    pub estimated: bool,
+    /// Projected spend at the month's end; None with fewer than 3 days of history.
+    pub forecast: Option<String>,
+    /// The monthly budget over all sources in this currency, if there is one.
+    pub budget: Option<MonthBudget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MonthBudget {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub amount: String,
+    /// Month to date as a whole percentage of the amount (rounded down).
+    pub percent: u32,
+    /// The day the month's spend passed (or, at the current pace, will pass) the amount;
+    /// None when it stays within it.
+    pub passes_on: Option<String>,
+    /// `passes_on` is today or earlier.
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Credit {
+    pub source: String,
+    pub currency: String,
+    pub balance: String,
+    /// When the provider last reported it (RFC 3339).
+    pub as_of: String,
+    /// Days until the balance reaches 0 at the source's recent daily pace (the forecasts'
+    /// pace); None without spend or with fewer than 3 days of history.
+    #[ts(type = "number | null")]
+    pub runs_out_in_days: Option<i64>,
+    pub runs_out_on: Option<String>,
+}
+
+/// The month of one currency: its days (from a week before the month, for the pace), the
+/// monthly total budget in that currency and the projection to the month's end. The month-to-
+/// date chart draws exactly this.
+pub(crate) struct MonthOutlook {
+    pub currency: String,
+    pub daily: BTreeMap<NaiveDate, i64>,
+    pub estimated: bool,
+    pub budget: Option<Budget>,
+    pub projection: Option<Forecast>,
+    pub month_start: NaiveDate,
+    pub month_end: NaiveDate,
+}
+
+impl MonthOutlook {
+    pub fn month_to_date(&self, today: NaiveDate) -> i64 {
+        self.daily.range(self.month_start..=today).map(|(_, m)| *m).fold(0, i64::saturating_add)
+    }
+}
+
+/// The month's outlook per currency with spend in the month or the week before it.
+pub(crate) fn month_outlooks(conn: &Connection, today: NaiveDate) -> Result<Vec<MonthOutlook>> {
+    let month_start = today.with_day(1).expect("day 1 exists");
+    let month_end = BudgetPeriod::Month.containing(today).end;
+    // The pace looks back up to a week before the month: read from there.
+    let history_from = month_start.min(today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS)));
+    let tx = conn.unchecked_transaction()?;
+    let rows = counted_rows(&tx, false, false, DayRange::new(history_from, today)?)?;
+    let all_budgets = budgets::list(&tx)?;
+    tx.commit()?;
+    let mut by_currency: BTreeMap<String, (BTreeMap<NaiveDate, i64>, bool)> = BTreeMap::new();
+    for row in rows {
+        let (daily, estimated) = by_currency.entry(row.currency).or_default();
+        let day = daily.entry(ts_to_day(row.day)).or_default();
+        *day = day.saturating_add(row.amount);
+        *estimated |= !row.billed;
+    }
+    Ok(by_currency
+        .into_iter()
+        .map(|(currency, (daily, estimated))| {
+            let budget = all_budgets
+                .iter()
+                .find(|b| {
+                    b.period == BudgetPeriod::Month
+                        && matches!(b.scope, Scope::Total)
+                        && b.currency.as_str() == currency
+                })
+                .cloned();
+            let history: Vec<(NaiveDate, i64)> = daily.iter().map(|(d, m)| (*d, *m)).collect();
+            let limit = budget.as_ref().map_or(i64::MAX, |b| b.amount_micros);
+            let projection = forecast::project(&history, month_start, month_end, today, limit);
+            MonthOutlook { currency, daily, estimated, budget, projection, month_start, month_end }
+        })
+        .collect())
+}
+
+/// Builds the headline at `now` (UTC days). `as_of`: the latest successful sync;
+/// `unpriced`: the last 30 days' unpriced tokens.
+pub(crate) fn headline(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    as_of: Option<String>,
+    unpriced: Vec<UnpricedModel>,
+) -> Result<SpendHeadline> {
+    let today = now.date_naive();
+    let currencies = month_outlooks(conn, today)?
+        .into_iter()
+        .filter(|o| o.daily.range(o.month_start..=today).next().is_some())
+        .map(|o| {
+            let month_to_date = o.month_to_date(today);
+            let budget = o.budget.as_ref().map(|b| {
+                let passes_on = o.projection.as_ref().and_then(|f| f.crosses_on);
+                MonthBudget {
+                    id: b.id,
+                    amount: format_micros(b.amount_micros),
+                    percent: percent(month_to_date, b.amount_micros),
+                    passes_on: passes_on.map(|d| d.to_string()),
+                    passed: passes_on.is_some_and(|d| d <= today) || month_to_date > b.amount_micros,
+                }
+            });
+            CurrencyHeadline {
+                today: format_micros(o.daily.get(&today).copied().unwrap_or(0)),
+                month_to_date: format_micros(month_to_date),
+                estimated: o.estimated,
+                forecast: o.projection.as_ref().map(|f| format_micros(f.projected_micros)),
+                budget,
+                currency: o.currency,
+            }
+        })
+        .collect();
+    Ok(SpendHeadline {
+        now: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        today: today.to_string(),
+        as_of,
+        currencies,
+        credits: credits(conn, today)?,
+        not_reported_today: not_reported_today(conn, today)?,
+        unpriced,
+    })
+}
+
+fn percent(spent: i64, amount: i64) -> u32 {
+    if amount <= 0 || spent <= 0 {
+        return 0;
+    }
+    u32::try_from(i128::from(spent) * 100 / i128::from(amount)).unwrap_or(u32::MAX)
+}
+
+/// The latest account balance of each source and currency, with when it runs out at the
+/// source's pace.
+fn credits(conn: &Connection, today: NaiveDate) -> Result<Vec<Credit>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.source_id, s.name, b.currency, b.balance_micros, b.taken_at
+         FROM balance_snapshots b JOIN sources s ON s.id = b.source_id
+         WHERE b.key_id = '' AND b.balance_micros IS NOT NULL
+           AND b.id = (SELECT b2.id FROM balance_snapshots b2
+                       WHERE b2.source_id = b.source_id AND b2.currency = b.currency AND b2.key_id = ''
+                         AND b2.balance_micros IS NOT NULL
+                       ORDER BY b2.taken_at DESC, b2.id DESC LIMIT 1)
+         ORDER BY s.name, b.currency",
+    )?;
+    let balances: Vec<(i64, String, String, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if balances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS) + 1);
+    let mut daily: HashMap<(i64, String), Vec<(NaiveDate, i64)>> = HashMap::new();
+    for row in counted_rows(conn, false, false, DayRange::new(from, today)?)? {
+        daily.entry((row.source, row.currency)).or_default().push((ts_to_day(row.day), row.amount));
+    }
+    Ok(balances
+        .into_iter()
+        .map(|(source_id, source, currency, balance, taken_at)| {
+            let pace = daily
+                .get(&(source_id, currency.clone()))
+                .and_then(|days| forecast::project(days, today, today, today, i64::MAX))
+                .map(|f| f.daily_pace_micros)
+                .filter(|p| *p > 0);
+            let runs_out_in_days = pace.map(|p| if balance <= 0 { 0 } else { balance.div_euclid(p) });
+            Credit {
+                source,
+                balance: format_micros(balance),
+                as_of: crate::days::ts_to_rfc3339(taken_at),
+                runs_out_on: runs_out_in_days
+                    .and_then(|d| today.checked_add_days(Days::new(u64::try_from(d).unwrap_or(0))))
+                    .map(|d| d.to_string()),
+                runs_out_in_days,
+                currency,
+            }
+        })
+        .collect())
+}
+
+/// Sources with a successful sync whose ledger has nothing for today yet, of providers that
+/// publish a day late (elsewhere nothing today means nothing spent today).
+fn not_reported_today(conn: &Connection, today: NaiveDate) -> Result<Vec<String>> {
+    let range = DayRange::new(today, today)?;
+    let reported: BTreeSet<i64> = conn
+        .prepare_cached("SELECT DISTINCT source_id FROM spend_daily WHERE day >= ?1 AND day < ?2")?
+        .query_map([range.start_ts(), range.end_ts()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let synced: Vec<(i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT s.id, s.name, s.provider FROM sources s
+             WHERE EXISTS (SELECT 1 FROM sync_runs r WHERE r.source_id = s.id AND r.ok = 1)
+             ORDER BY s.name",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(synced
+        .into_iter()
+        .filter(|(id, _, provider)| {
+            !reported.contains(id) && provider.parse::<ProviderId>().is_ok_and(ProviderId::publishes_days_late)
+        })
+        .map(|(_, name, _)| name)
+        .collect())
+}
