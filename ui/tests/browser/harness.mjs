@@ -292,6 +292,24 @@ export const DEFAULT_SETTINGS = {
   start_at_login_offered: true,
 };
 
+/**
+ * A spend_headline answer: no figures before a first sync (as_of from the sources' last good
+ * sync), else what the test passes. Amounts are decimal strings as the core sends them.
+ */
+export function headlineView({ sources = [], ...fields } = {}) {
+  const synced = sources.map((s) => (s.last_sync?.ok ? s.last_sync.finished_at : null)).filter(Boolean).sort();
+  return {
+    now: '2026-01-14T12:00:00Z',
+    today: '2026-01-14',
+    as_of: synced.at(-1) ?? null,
+    currencies: [],
+    credits: [],
+    not_reported_today: [],
+    unpriced: [],
+    ...fields,
+  };
+}
+
 export class FakeBackend {
   constructor({
     sources = [],
@@ -594,6 +612,11 @@ export class FakeBackend {
         return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null, as_of: null, stale: [] };
       case 'export_ledger':
         return `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
+      case 'spend_headline':
+        return this.headline ?? headlineView({ sources: this.sources });
+      case 'set_model_price':
+        this.pricesSet = [...(this.pricesSet ?? []), args];
+        return null;
       case 'key_table':
         return this.keys ?? [];
       case 'set_key_environment': {
