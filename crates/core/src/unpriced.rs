@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::days::DayRange;
+use crate::days::{ts_to_day, DayRange};
 use crate::error::Result;
 use crate::prices::PriceTable;
 
@@ -28,6 +28,11 @@ pub struct UnpricedModel {
     pub message: String,
     /// How to price them from the terminal.
     pub fix: String,
+    /// The list prices the model now, but these tokens were estimated before it did: a sync of
+    /// `first_day..=last_day` re-estimates them.
+    pub priced_since: bool,
+    pub first_day: String,
+    pub last_day: String,
 }
 
 /// One source, model and key with unpriced tokens.
@@ -37,13 +42,21 @@ struct Row {
     model: String,
     key: String,
     tokens: i64,
+    first_day: i64,
+    last_day: i64,
+    priced_since: bool,
 }
+
+/// Below this many tokens a 0 estimate of a priced model can be rounding (a few tokens of a
+/// cheap model cost less than a micro-unit); from here on it means "estimated before priced".
+const ROUNDING_TOKENS: i64 = 1_000;
 
 /// Estimated rows at 0 with tokens whose model the current price list does not price, summed
 /// per source, model and key.
 fn rows(conn: &Connection, prices: &PriceTable, range: DayRange) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.source_id, s.name, d.model, d.key_id, sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))
+        "SELECT d.source_id, s.name, d.model, d.key_id, sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0)),
+                min(d.day), max(d.day)
          FROM spend_daily d JOIN sources s ON s.id = d.source_id
          WHERE d.day >= ?1 AND d.day < ?2 AND d.kind = 'estimated' AND d.amount_micros = 0
          GROUP BY d.source_id, d.model, d.key_id
@@ -53,10 +66,21 @@ fn rows(conn: &Connection, prices: &PriceTable, range: DayRange) -> Result<Vec<R
     let mut q = stmt.query(params![range.start_ts(), range.end_ts()])?;
     while let Some(r) = q.next()? {
         let model: String = r.get(2)?;
-        if !model.is_empty() && prices.prices(&model) {
-            continue; // priced since the sync: the next sync re-estimates it
+        let tokens: i64 = r.get(4)?;
+        let priced_since = !model.is_empty() && prices.prices(&model);
+        if priced_since && tokens < ROUNDING_TOKENS {
+            continue;
         }
-        out.push(Row { source_id: r.get(0)?, source: r.get(1)?, model, key: r.get(3)?, tokens: r.get(4)? });
+        out.push(Row {
+            source_id: r.get(0)?,
+            source: r.get(1)?,
+            model,
+            key: r.get(3)?,
+            tokens,
+            first_day: r.get(5)?,
+            last_day: r.get(6)?,
+            priced_since,
+        });
     }
     Ok(out)
 }
@@ -73,29 +97,54 @@ pub(crate) fn by_key(conn: &Connection, prices: &PriceTable, range: DayRange) ->
 
 /// The unpriced tokens over `range`, per source and model, most tokens first.
 pub fn unpriced(conn: &Connection, prices: &PriceTable, range: DayRange) -> Result<Vec<UnpricedModel>> {
-    let mut models: BTreeMap<(String, String), (i64, Vec<String>)> = BTreeMap::new();
+    #[derive(Default)]
+    struct Model {
+        tokens: i64,
+        keys: Vec<String>,
+        days: Option<(i64, i64)>,
+        priced_since: bool,
+    }
+    let mut models: BTreeMap<(String, String), Model> = BTreeMap::new();
     for r in rows(conn, prices, range)? {
-        let e = models.entry((r.source, r.model)).or_default();
-        e.0 = e.0.saturating_add(r.tokens);
-        e.1.push(r.key);
+        let m = models.entry((r.source, r.model)).or_default();
+        m.tokens = m.tokens.saturating_add(r.tokens);
+        m.keys.push(r.key);
+        m.days = Some(m.days.map_or((r.first_day, r.last_day), |(a, b)| (a.min(r.first_day), b.max(r.last_day))));
+        m.priced_since = r.priced_since;
     }
     let mut out: Vec<UnpricedModel> = models
         .into_iter()
-        .map(|((source, model), (tokens, keys))| UnpricedModel {
-            message: format!(
-                "{} tokens of {} not priced",
-                thousands(tokens),
-                if model.is_empty() { "a model the provider did not name" } else { &model }
-            ),
-            fix: if model.is_empty() {
-                "the provider sends no model name, so no list price applies".to_owned()
+        .map(|((source, model), m)| {
+            let (first, last) = m.days.unwrap_or_default();
+            let (first_day, last_day) = (ts_to_day(first).to_string(), ts_to_day(last).to_string());
+            let name = if model.is_empty() { "a model the provider did not name" } else { model.as_str() };
+            let (message, fix) = if m.priced_since {
+                (
+                    format!("{} tokens of {name} estimated before it had a price", thousands(m.tokens)),
+                    format!("burnrate sync --source {source} --from {first_day} --to {last_day}"),
+                )
+            } else if model.is_empty() {
+                (
+                    format!("{} tokens of {name} not priced", thousands(m.tokens)),
+                    "the provider sends no model name, so no list price applies".to_owned(),
+                )
             } else {
-                format!("burnrate prices set {model} --input USD_PER_MILLION --output USD_PER_MILLION")
-            },
-            source,
-            model,
-            tokens,
-            keys,
+                (
+                    format!("{} tokens of {name} not priced", thousands(m.tokens)),
+                    format!("burnrate prices set {model} --input USD_PER_MILLION --output USD_PER_MILLION"),
+                )
+            };
+            UnpricedModel {
+                message,
+                fix,
+                priced_since: m.priced_since,
+                first_day,
+                last_day,
+                source,
+                model,
+                tokens: m.tokens,
+                keys: m.keys,
+            }
         })
         .collect();
     out.sort_by(|a, b| b.tokens.cmp(&a.tokens).then_with(|| (&a.source, &a.model).cmp(&(&b.source, &b.model))));
@@ -166,8 +215,10 @@ mod tests {
                 row("k1", "claude-fake-unlisted", 0, 1_000_000),
                 row("k2", "claude-fake-unlisted", 0, 10_000),
                 row("k1", "claude-sonnet-4-20250514", 3_300_000, 1_000_000),
-                // Priced since the sync (the table knows it now): not flagged.
-                row("k1", "gpt-4o", 0, 500),
+                // Priced, and too few tokens to be worth a micro-unit: rounding, not flagged.
+                row("k1", "gpt-4o-mini", 0, 3),
+                // Priced since the sync: estimated at 0 before, so a sync must re-estimate it.
+                row("k1", "gpt-4o", 0, 500_000),
                 row("k3", "", 0, 70),
             ],
         };
@@ -175,7 +226,16 @@ mod tests {
         let found = unpriced(&conn, &PriceTable::bundled(), range).unwrap();
         let brief: Vec<(&str, i64, Vec<&str>)> =
             found.iter().map(|u| (u.model.as_str(), u.tokens, u.keys.iter().map(String::as_str).collect())).collect();
-        assert_eq!(brief, [("claude-fake-unlisted", 1_111_000, vec!["k1", "k2"]), ("", 77, vec!["k3"])]);
+        assert_eq!(
+            brief,
+            [
+                ("claude-fake-unlisted", 1_111_000, vec!["k1", "k2"]),
+                ("gpt-4o", 550_000, vec!["k1"]),
+                ("", 77, vec!["k3"])
+            ]
+        );
+        assert_eq!(found[1].message, "550,000 tokens of gpt-4o estimated before it had a price");
+        assert_eq!(found[1].fix, "burnrate sync --source work --from 2026-03-01 --to 2026-03-01");
         assert_eq!(found[0].message, "1,111,000 tokens of claude-fake-unlisted not priced");
         assert_eq!(
             found[0].fix,

@@ -184,8 +184,22 @@ fn a_key_with_unpriced_tokens_is_neither_dormant_nor_free_and_no_limit_needs_a_p
     let unpriced = core.unpriced(None, None).unwrap();
     assert_eq!(unpriced.len(), 1);
     assert_eq!(unpriced[0].message, "2,500,000 tokens of claude-fake-unlisted not priced");
-    // Priced: the next sync estimates the tokens (here the same rows written again).
+    // Priced now, but these tokens were estimated before: still named, with the sync that
+    // re-estimates them, until it has run.
     core.set_model_price("claude-fake-unlisted", "3", "15").unwrap();
-    assert!(core.unpriced(None, None).unwrap().is_empty(), "the list prices it now");
+    let stale = core.unpriced(None, None).unwrap();
+    assert_eq!(stale.len(), 1);
+    assert!(stale[0].priced_since);
+    assert_eq!(stale[0].message, "2,500,000 tokens of claude-fake-unlisted estimated before it had a price");
+    assert_eq!(stale[0].fix, "burnrate sync --source claude --from 2026-03-29 --to 2026-03-29");
+    let poll = PollResult {
+        windows: vec![SpendWindow {
+            rows: vec![row("claude-fake-unlisted", 7_500_000, 2_500_000)],
+            ..poll.windows[0].clone()
+        }],
+        ..Default::default()
+    };
+    burnrate_core::ledger::write_poll(&mut db, source.id, 3, 4, range, &poll).unwrap();
+    assert!(core.unpriced(None, None).unwrap().is_empty(), "re-estimated: nothing left to name");
     assert_eq!(core.key_table().unwrap().iter().find(|r| r.key_id == "apikey_FAKE_1").unwrap().unpriced_tokens, 0);
 }

@@ -23,4 +23,9 @@ message: string,
 /**
  * How to price them from the terminal.
  */
-fix: string, };
+fix: string, 
+/**
+ * The list prices the model now, but these tokens were estimated before it did: a sync of
+ * `first_day..=last_day` re-estimates them.
+ */
+priced_since: boolean, first_day: string, last_day: string, };
