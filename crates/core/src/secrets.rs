@@ -171,11 +171,18 @@ pub fn key_from_env(env: &dyn Environment, var: &str) -> Result<String> {
         }
         Some(_) => Err(Error::new(
             ErrorCode::KeyMissing,
-            format!("environment variable {var} is empty; set it to the API key, e.g. export {var}=…"),
+            format!(
+                "environment variable {var} is empty; set it to the API key where Burnrate starts (the app: your \
+                 login session, e.g. ~/.profile, then quit and start Burnrate again; a terminal: export {var}=…)"
+            ),
         )),
         None => Err(Error::new(
             ErrorCode::KeyMissing,
-            format!("environment variable {var} is not set; export {var}=<your key> and run again"),
+            format!(
+                "environment variable {var} is not set; set it where Burnrate starts (the app: your login session, \
+                 e.g. ~/.profile, then quit and start Burnrate again; a terminal: export {var}=<your key>), or store \
+                 the key in the OS secret store instead"
+            ),
         )),
     }
 }
