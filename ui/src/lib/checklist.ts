@@ -4,6 +4,7 @@ import type { AssessmentView } from './bindings/AssessmentView';
 import type { ErrorShape } from './bindings/ErrorShape';
 import type { EvidenceView } from './bindings/EvidenceView';
 import type { VerdictLevel } from './bindings/VerdictLevel';
+import { formatMoney } from './format';
 
 export const ANSWERS: { value: Answer; label: string }[] = [
   { value: 'pass', label: 'Pass' },
@@ -28,14 +29,18 @@ export function verdictBadge(level: VerdictLevel): { label: string; cls: string 
   }
 }
 
-/** Micro-USD as dollars with enough digits for tiny test costs: 1234 -> "0.001234 USD". */
-export function formatMicros(micros: number | null, currency = 'USD'): string {
+/** Integer micro-units as a decimal string, by integer arithmetic only: 1234 -> "0.001234". */
+export function microsToDecimal(micros: number): string {
+  const value = BigInt(micros);
+  const abs = value < 0n ? -value : value;
+  const frac = String(abs % 1_000_000n).padStart(6, '0');
+  return `${value < 0n ? '-' : ''}${abs / 1_000_000n}.${frac}`;
+}
+
+/** Micro-units of a currency as money on screen (formatMoney): 252 -> "USD 0.000252". */
+export function formatMicros(micros: number | null, currency = 'USD', locale?: string): string {
   if (micros === null) return '—';
-  const sign = micros < 0 ? '-' : '';
-  const abs = Math.abs(micros);
-  const whole = Math.floor(abs / 1_000_000);
-  const frac = String(abs % 1_000_000).padStart(6, '0');
-  return `${sign}${whole}.${frac} ${currency}`;
+  return formatMoney(microsToDecimal(micros), currency, locale);
 }
 
 /** Basis points as a multiplier: 12500 -> "1.25×". */

@@ -6,30 +6,90 @@ import {
   formatClock,
   formatDayRange,
   formatMoney,
+  formatMoneyInText,
   formatUntil,
   keyLabel,
   keyStorageLabel,
+  parseMoney,
   periodLabel,
   pollStateLabel,
   suggestedEnvVar,
 } from './format';
 
+const plain = (text: string) => text.replace(/\s/g, ' ');
+
 describe('formatMoney', () => {
   test('two decimals with the currency code, in the given locale', () => {
-    expect(formatMoney('12.345678', 'USD', 'en-US').replace(/\s/g, ' ')).toBe('USD 12.35');
-    expect(formatMoney('1234.5', 'EUR', 'de-DE').replace(/\s/g, ' ')).toBe('1.234,50 EUR');
-    expect(formatMoney('0.000000', 'USD', 'en-US').replace(/\s/g, ' ')).toBe('USD 0.00');
+    expect(plain(formatMoney('12.345678', 'USD', 'en-US'))).toBe('USD 12.35');
+    expect(plain(formatMoney('1234.5', 'EUR', 'de-DE'))).toBe('1.234,50 EUR');
+    expect(plain(formatMoney('199.041131', 'USD', 'en-US'))).toBe('USD 199.04');
+    expect(plain(formatMoney('100.000000', 'USD', 'en-US'))).toBe('USD 100.00');
+    expect(plain(formatMoney('7', 'JPY', 'en-US'))).toBe('JPY 7.00');
+  });
+
+  test('thousands separators come from the locale', () => {
+    expect(plain(formatMoney('1234567.891000', 'USD', 'en-US'))).toBe('USD 1,234,567.89');
+    expect(plain(formatMoney('1234567.891000', 'EUR', 'de-DE'))).toBe('1.234.567,89 EUR');
+  });
+
+  test('zero is two zero decimals, whatever its sign or length', () => {
+    expect(plain(formatMoney('0.000000', 'USD', 'en-US'))).toBe('USD 0.00');
+    expect(plain(formatMoney('0', 'USD', 'en-US'))).toBe('USD 0.00');
+    expect(plain(formatMoney('-0.000000', 'USD', 'en-US'))).toBe('USD 0.00');
+  });
+
+  test('under one cent keeps up to six decimals, trimmed to at least two', () => {
+    expect(plain(formatMoney('0.000252', 'USD', 'en-US'))).toBe('USD 0.000252');
+    expect(plain(formatMoney('0.001500', 'USD', 'en-US'))).toBe('USD 0.0015');
+    expect(plain(formatMoney('0.009999', 'USD', 'en-US'))).toBe('USD 0.009999');
+    expect(plain(formatMoney('0.000001', 'EUR', 'de-DE'))).toBe('0,000001 EUR');
+    // From one cent up, two decimals.
+    expect(plain(formatMoney('0.010000', 'USD', 'en-US'))).toBe('USD 0.01');
+    expect(plain(formatMoney('0.019999', 'USD', 'en-US'))).toBe('USD 0.02');
+    expect(plain(formatMoney('1.000252', 'USD', 'en-US'))).toBe('USD 1.00');
+  });
+
+  test('negative amounts keep their sign', () => {
+    expect(plain(formatMoney('-0.500000', 'USD', 'en-US'))).toBe('-USD 0.50');
+    expect(plain(formatMoney('-1234.5', 'USD', 'en-US'))).toBe('-USD 1,234.50');
+    expect(plain(formatMoney('-0.000001', 'USD', 'en-US'))).toBe('-USD 0.000001');
   });
 
   test('the decimal string is rounded exactly, not through a float', () => {
     // As a double, 1.005 is 1.00499999…, which would round down to 1.00.
-    expect(formatMoney('1.005000', 'USD', 'en-US').replace(/\s/g, ' ')).toBe('USD 1.01');
-    expect(formatMoney('123456789012345.675000', 'USD', 'en-US').replace(/\s/g, ' ')).toBe('USD 123,456,789,012,345.68');
+    expect(plain(formatMoney('1.005000', 'USD', 'en-US'))).toBe('USD 1.01');
+    expect(plain(formatMoney('123456789012345.675000', 'USD', 'en-US'))).toBe('USD 123,456,789,012,345.68');
   });
 
   test('a unit that is not an ISO currency is appended', () => {
     expect(formatMoney('3.5', 'credits', 'en-US')).toBe('3.50 credits');
+    expect(formatMoney('12345.678', 'credits', 'en-US')).toBe('12,345.68 credits');
+    expect(formatMoney('0.000300', 'credits', 'en-US')).toBe('0.0003 credits');
+    expect(formatMoney('-2', 'credits', 'en-US')).toBe('-2.00 credits');
   });
+
+  test('no unit, or no decimal: shown without inventing one', () => {
+    expect(formatMoney('2.5', '', 'en-US')).toBe('2.50');
+    expect(formatMoney('n/a', 'USD', 'en-US')).toBe('n/a USD');
+  });
+});
+
+test('parseMoney splits the core\'s "<amount> <CODE>"', () => {
+  expect(parseMoney('100.000000 USD')).toEqual({ amount: '100.000000', currency: 'USD' });
+  expect(parseMoney('-5 credits')).toEqual({ amount: '-5', currency: 'credits' });
+  expect(parseMoney('monthly budget of 100.00 USD')).toBeNull();
+  expect(parseMoney('USD')).toBeNull();
+});
+
+test('formatMoneyInText formats the amounts of a sentence in its currency only', () => {
+  expect(plain(formatMoneyInText('85.00 USD spent of the monthly budget of 100.00 USD for January 2026.', 'USD', 'en-US'))).toBe(
+    'USD 85.00 spent of the monthly budget of USD 100.00 for January 2026.',
+  );
+  expect(plain(formatMoneyInText('At 0.000250 USD a day (last 7 days), 1.25 EUR, 3.50 USDC.', 'USD', 'en-US'))).toBe(
+    'At USD 0.00025 a day (last 7 days), 1.25 EUR, 3.50 USDC.',
+  );
+  expect(formatMoneyInText('1234.5 credits left', 'credits', 'en-US')).toBe('1,234.50 credits left');
+  expect(formatMoneyInText('12.00 USD', '', 'en-US')).toBe('12.00 USD');
 });
 
 test('keyStorageLabel', () => {

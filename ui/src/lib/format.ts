@@ -6,29 +6,58 @@ import type { PollState } from './bindings/PollState';
 import type { SettingsView } from './bindings/SettingsView';
 import type { SourceView } from './bindings/SourceView';
 
+const DECIMAL = /^([-+]?)(\d*)(?:\.(\d*))?$/;
+
 /**
- * Formats a decimal amount string such as "12.345678" for the user's locale with two
- * decimals and the currency code, e.g. "USD 12.35" or "12,35 EUR". Display only: the string
- * goes to Intl as is (exact decimal in current engines); no arithmetic on money happens here.
+ * Formats a decimal amount string such as "12.345678" for the user's locale: the currency code
+ * and two decimals, e.g. "USD 12.35" or "1.234,50 EUR". An amount under one cent (not zero)
+ * keeps up to six decimals, trimmed to at least two: "USD 0.000252", "USD 0.0015". Zero is
+ * "USD 0.00"; a negative amount keeps its sign. The only formatter of money on screen.
+ *
+ * Display only: "under one cent" is read off the string (integer part 0, first two decimals
+ * 00), and the string goes to Intl as is (an exact decimal in current engines); no arithmetic
+ * on money happens here. A unit that is not an ISO 4217 code (a relay's "credits") follows the
+ * number; text that is not a decimal is shown as it came, with the unit.
  */
 export function formatMoney(amount: string, currency: string, locale?: string): string {
-  const value = amount as Intl.StringNumericLiteral;
-  try {
-    return new Intl.NumberFormat(locale, {
-      style: 'currency',
-      currency,
-      currencyDisplay: 'code',
-      minimumFractionDigits: 2,
-      maximumFractionDigits: 2,
-    }).format(value);
-  } catch {
-    // Not an ISO 4217 code (e.g. a relay's "credits"): format the number, append the unit.
-    const number = new Intl.NumberFormat(locale, {
-      minimumFractionDigits: 2,
-      maximumFractionDigits: 2,
-    }).format(value);
-    return `${number} ${currency}`;
+  const trimmed = amount.trim();
+  const parts = DECIMAL.exec(trimmed);
+  if (!parts || (parts[2] === '' && (parts[3] ?? '') === '')) return currency ? `${amount} ${currency}` : amount;
+  const [, sign, whole, fraction = ''] = parts;
+  const zero = !/[1-9]/.test(whole + fraction);
+  const subCent = !zero && !/[1-9]/.test(whole) && !/[1-9]/.test(fraction.slice(0, 2));
+  // Zero has no sign ("-0.000000" is "USD 0.00"); a plus sign is dropped.
+  const value = (zero ? '0' : `${sign === '-' ? '-' : ''}${whole || '0'}.${fraction || '0'}`) as Intl.StringNumericLiteral;
+  const digits = { minimumFractionDigits: 2, maximumFractionDigits: subCent ? 6 : 2 };
+  if (currency) {
+    try {
+      return new Intl.NumberFormat(locale, { style: 'currency', currency, currencyDisplay: 'code', ...digits }).format(value);
+    } catch {
+      // Not an ISO 4217 code: format the number and append the unit, below.
+    }
   }
+  const number = new Intl.NumberFormat(locale, digits).format(value);
+  return currency ? `${number} ${currency}` : number;
+}
+
+/** "100.000000 USD" (how the core writes an amount with its unit) as its parts; else null. */
+export function parseMoney(text: string): { amount: string; currency: string } | null {
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s+(\S+)\s*$/.exec(text);
+  return m ? { amount: m[1], currency: m[2] } : null;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A sentence from the core with its amounts ("85.00 USD spent of …") in `currency` passed
+ * through formatMoney ("USD 85.00 spent of …"); other numbers and other units stay as written.
+ */
+export function formatMoneyInText(text: string, currency: string, locale?: string): string {
+  if (!currency) return text;
+  const pattern = new RegExp(`(^|[^\\w.])(-?\\d+\\.\\d+) ${escapeRegExp(currency)}(?![\\w])`, 'g');
+  return text.replace(pattern, (_, before: string, amount: string) => `${before}${formatMoney(amount, currency, locale)}`);
 }
 
 /** A timestamp from the core (RFC 3339) in the user's locale; the raw text if unparsable. */

@@ -8,6 +8,7 @@ import {
   resultsPath,
   sourceView,
   useBrowserApp,
+  openAddSource,
 } from './harness.mjs';
 
 const FAKE_KEY = 'sk-or-v1-FAKE-test-key-0000';
@@ -15,6 +16,13 @@ const FAKE_KEY = 'sk-or-v1-FAKE-test-key-0000';
 const open = useBrowserApp();
 
 const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+/** Source rows start collapsed: opens a row's details with its disclosure button. */
+async function expand(row) {
+  const toggle = row.locator('[data-action="toggle-details"]');
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await row.locator(`#${await toggle.getAttribute('aria-controls')}`).waitFor();
+}
 
 function populatedBackend() {
   return new FakeBackend({
@@ -88,6 +96,7 @@ describe('empty state and adding a source', () => {
         },
       },
     ]);
+    await expand(item);
     const text = await item.innerText();
     assert.match(text, /OpenRouter/);
     assert.match(text, /https:\/\/openrouter\.ai\/api\/v1/);
@@ -95,9 +104,12 @@ describe('empty state and adding a source', () => {
     assert.equal(await item.locator('[data-field="fingerprint"]').innerText(), 'sk-…0000');
     assert.match(await page.locator('#status').innerText(), /Added source work-openrouter/);
 
-    // The list was re-read, the empty state is gone and the form is clear.
+    // The list was re-read, the empty state is gone and the form has made way for the figures;
+    // "Add a source" opens a clear one.
     assert.ok(backend.callsTo('list_sources').length >= 2);
     assert.equal(await page.locator('#empty-state').count(), 0);
+    assert.equal(await page.locator('#add-source-form').count(), 0);
+    await openAddSource(page);
     assert.equal(await page.inputValue('#source-key'), '');
     assert.equal(await page.inputValue('#source-name'), '');
 
@@ -137,6 +149,7 @@ describe('empty state and adding a source', () => {
         },
       },
     ]);
+    await expand(item);
     assert.equal(await item.locator('[data-field="key-storage"]').innerText(), 'env $OPENROUTER_TEST_KEY');
   });
 
@@ -215,6 +228,7 @@ describe('empty state and adding a source', () => {
     const { page } = await open(backend);
     const row = page.locator('[data-source-name="work-openai"]');
     await row.waitFor();
+    await expand(row);
     await row.locator('[data-action="test"]').click();
     const result = row.locator('[data-field="test-result"]');
     await result.locator('.readable').waitFor();
@@ -228,6 +242,7 @@ describe('empty state and adding a source', () => {
       error: { code: 'key_rejected', message: 'OpenRouter rejected the key (HTTP 401).' },
     }));
     const other = page.locator('[data-source-name="personal-openrouter"]');
+    await expand(other);
     await other.locator('[data-action="test"]').click();
     await other.locator('[data-field="test-result"] [data-code="key_rejected"]').waitFor();
     assert.match(await other.locator('[data-field="test-result"]').innerText(), /The test request failed[\s\S]*HTTP 401/);
@@ -347,14 +362,100 @@ describe('sources list', () => {
     const ok = page.locator('[data-source-name="work-openai"]');
     await ok.waitFor();
     assert.match(await ok.innerText(), /OpenAI/);
+    await expand(ok);
     assert.match(await ok.locator('[data-field="last-sync"]').innerText(), /ok\s+42 rows/);
     assert.equal(await ok.locator('[data-field="fingerprint"]').innerText(), 'sk-…9f3c');
     const failed = page.locator('[data-source-name="personal-openrouter"]');
+    await expand(failed);
     assert.equal(await failed.locator('[data-field="key-storage"]').innerText(), 'env $OPENROUTER_API_KEY');
     assert.match(await failed.locator('[data-field="last-sync"]').innerText(), /failed[\s\S]*HTTP 401[\s\S]*key_rejected/);
     const never = page.locator('[data-source-name="team-anthropic"]');
     assert.match(await never.innerText(), /never synced/);
+    await expand(never);
     assert.match(await never.innerText(), /syncing arrives in a later version/);
+  });
+
+  test('sources are a compact list: a line per source, details on demand, a failure in its row, no sideways scroll at 640×480', async () => {
+    const backend = populatedBackend();
+    const longName = 'a-gateway-source-whose-name-goes-on-and-on-and-on-well-past-any-column';
+    const longUrl = 'https://gateway.internal.example.com/a/very/long/path/that/must/never/widen/the/page/v1/organization/usage/costs';
+    backend.sources.push(
+      sourceView({
+        id: 4,
+        name: longName,
+        provider: 'litellm',
+        base_url: longUrl,
+        last_sync: { finished_at: '2026-01-14T08:31:00Z', ok: true, rows_written: 3, error: null },
+      }),
+    );
+    const { page } = await open(backend);
+    const line = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
+    const rows = page.locator('#source-list > li');
+    await page.locator('[data-source-name="work-openai"]').waitFor();
+    assert.equal(await rows.count(), 4);
+
+    const collapsedRowsFit = async () => {
+      for (let i = 0; i < 4; i++) {
+        const row = rows.nth(i);
+        const height = await row.evaluate((li) => li.getBoundingClientRect().height);
+        assert.ok(height <= 56, `row ${i} is one line, ${height} px tall`);
+        const toggle = row.locator('[data-action="toggle-details"]');
+        assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+        assert.ok(await row.locator(`#${await toggle.getAttribute('aria-controls')}`).isHidden(), 'details start hidden');
+        assert.ok(await row.locator('[data-action="sync"]').isVisible(), 'Sync now is in the row');
+        assert.ok(await row.locator('[data-action="test"]').isHidden(), 'Test connection waits in the details');
+      }
+    };
+    await collapsedRowsFit();
+
+    // The dot has a name, not only a colour; the row tells the provider and the last sync.
+    const ok = page.locator('[data-source-name="work-openai"]');
+    assert.equal(await ok.locator('[data-field="sync-summary"] [role="img"]').getAttribute('aria-label'), 'Status: ok');
+    assert.match(await line(ok.locator('[data-field="sync-summary"]')), /^synced \S/);
+    assert.match(await line(ok), /work-openai OpenAI synced .* Sync now$/);
+    const never = page.locator('[data-source-name="team-anthropic"]');
+    assert.equal(await never.locator('[data-field="sync-summary"] [role="img"]').getAttribute('aria-label'), 'Status: never synced');
+    assert.equal(await line(never.locator('[data-field="sync-summary"]')), 'never synced');
+
+    // A failed sync shows its reason in its row, cut to one line, the full text in the tooltip.
+    const failed = page.locator('[data-source-name="personal-openrouter"]');
+    assert.equal(await failed.locator('[data-field="sync-summary"] [role="img"]').getAttribute('aria-label'), 'Status: failing');
+    const error = failed.locator('[data-field="row-error"]');
+    assert.ok(await error.isVisible());
+    assert.match(await line(error), /^failed: OpenRouter rejected the key \(HTTP 401\)/);
+    assert.equal(await error.getAttribute('data-code'), 'key_rejected');
+    assert.match(await failed.locator('.summary-text').getAttribute('title'), /Check that it is still active\. \(key_rejected\)$/);
+
+    // The disclosure works from the keyboard: Enter opens the details, Space closes them.
+    const toggle = failed.locator('[data-action="toggle-details"]');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    const details = page.locator(`#${await toggle.getAttribute('aria-controls')}`);
+    await details.waitFor();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    assert.equal(await line(details.locator('[data-field="base-url"]')), 'https://openrouter.ai/api/v1');
+    assert.ok(await details.locator('[data-action="test"]').isVisible());
+    assert.ok(await ok.locator('[data-action="test"]').isHidden(), 'the other rows stay closed');
+    await page.keyboard.press('Space');
+    await eventually(() => details.isHidden());
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'toggle-details');
+
+    // The window's minimum size: long names and URLs are cut or wrapped, never scrolled sideways.
+    await page.setViewportSize({ width: 640, height: 480 });
+    const noSidewaysScroll = async (what) => {
+      const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(scroll <= client, `${what}: the page is ${scroll} px wide in a ${client} px window`);
+    };
+    await noSidewaysScroll('collapsed');
+    await collapsedRowsFit();
+    const long = page.locator(`[data-source-name="${longName}"]`);
+    const name = long.locator('.name-text');
+    assert.equal(await name.getAttribute('title'), longName);
+    assert.ok(await name.evaluate((el) => el.scrollWidth > el.clientWidth), 'the long name is cut with an ellipsis');
+    await long.locator('[data-action="toggle-details"]').click();
+    assert.equal(await line(long.locator('[data-field="base-url"]')), longUrl);
+    await noSidewaysScroll('a long URL open');
   });
 
   test('Remove asks for confirmation in the page; Escape cancels, confirming removes', async () => {
@@ -362,6 +463,7 @@ describe('sources list', () => {
     const { page } = await open(backend);
     const item = page.locator('[data-source-name="team-anthropic"]');
     await item.waitFor();
+    await expand(item);
 
     await item.locator('[data-action="remove"]').click();
     const confirm = item.locator('[data-action="confirm-remove"]');
@@ -451,7 +553,11 @@ describe('daily spend and theme', () => {
     // Populate every kind of state for the screenshots and the contrast check.
     await page.click('#sync-all');
     await page.locator('#sync-results').waitFor();
+    // One row open with its confirmation, one open with its failure, the third collapsed.
+    await expand(page.locator('[data-source-name="personal-openrouter"]'));
+    await expand(page.locator('[data-source-name="team-anthropic"]'));
     await page.locator('[data-source-name="team-anthropic"] [data-action="remove"]').click();
+    await openAddSource(page);
     await page.selectOption('#source-provider', 'litellm');
     await page.click('#add-source-submit');
     await page.locator('#name-error').waitFor();

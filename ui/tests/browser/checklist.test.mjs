@@ -121,8 +121,10 @@ describe('gateway checklist', () => {
     const plan = smoke.locator('#smoke-plan-view');
     await plan.waitFor();
     assert.equal(await text(plan.locator('#smoke-plan-calls')), '21 paid calls');
-    assert.equal(await text(plan.locator('#smoke-plan-cap')), '0.500000 USD');
-    assert.equal(await text(plan.locator('#smoke-plan-worst')), '0.000252 USD');
+    assert.equal(await text(plan.locator('#smoke-plan-cap')), 'USD 0.50');
+    assert.equal(await text(plan.locator('#smoke-plan-worst')), 'USD 0.000252');
+    // The core's sentence shows its amounts the same way.
+    assert.match(await text(plan.locator('#smoke-plan-summary')), /at most USD 0\.000252; cap USD 0\.50\.$/);
     // Nothing was run, and the plan did not need the key (a model was named).
     assert.deepEqual(b.callsTo('smoke_run'), []);
     assert.deepEqual(b.callsTo('smoke_plan'), [{ id: 1, request: { models: ['fake-mini'], calls: 20, max_usd: '0.50', timeout_ms: null }, key: null }]);
@@ -139,7 +141,7 @@ describe('gateway checklist', () => {
     assert.equal(await text(result.locator('[data-field="bad-key"]')), '401, OpenAI-style JSON error');
     assert.equal(await text(result.locator('[data-field="latency"]')), '48 ms / 61 ms');
     assert.equal(await text(result.locator('[data-field="tokens"]')), '160 / 160');
-    assert.equal(await text(result.locator('[data-field="cost"]')), '0.000120 USD');
+    assert.equal(await text(result.locator('[data-field="cost"]')), 'USD 0.00012');
     assert.match(await text(result.locator('[data-field="multiplier"]')), /^— no Burnrate source is linked/);
     // The key went out once and is nowhere in the page now.
     assert.equal(await smoke.getByLabel('Key', { exact: true }).inputValue(), '');
@@ -203,7 +205,7 @@ describe('gateway checklist', () => {
     await plan.getByRole('button', { name: 'Run the paid test' }).click();
     const mult = smoke.locator('#smoke-result [data-field="multiplier"]');
     await mult.waitFor();
-    assert.equal(await text(mult), '1.25× (billed 0.000150 USD)');
+    assert.equal(await text(mult), '1.25× (billed USD 0.00015)');
   });
 
   test('with no model named, the plan reads the model list with the key; a missing key is asked for', async () => {

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'vite';
-import { FakeBackend, UI_DIR, alertView, budgetView, freePort, launchChromium, sourceView } from './harness.mjs';
+import { FakeBackend, UI_DIR, alertView, budgetView, freePort, launchChromium, openAddSource, sourceView } from './harness.mjs';
 
 const CSP = [
   "default-src 'self'",
@@ -150,10 +150,12 @@ test('the production build runs under the Tauri CSP without violations', async (
   await page.locator('#sync-progress-work-openai').waitFor();
   await page.click('#polling-toggle');
   await page.locator('#polling-toggle[data-paused="true"]').waitFor();
+  await openAddSource(page);
   await page.selectOption('#source-provider', 'custom-json');
   await page.locator('#setting-pointer').waitFor();
   await page.click('#sync-all');
   await page.locator('#sync-results [data-sync-source="work-openai"]').waitFor();
+  await page.locator('[data-source-name="work-openai"] [data-action="toggle-details"]').click();
   await page.locator('[data-source-name="work-openai"] [data-action="remove"]').click();
   await page.locator('[data-action="confirm-remove"]').waitFor();
   await page.click('#add-source-submit');

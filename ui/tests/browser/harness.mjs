@@ -294,12 +294,13 @@ export const DEFAULT_SETTINGS = {
 
 /**
  * A spend_headline answer: no figures before a first sync (as_of from the sources' last good
- * sync), else what the test passes. Amounts are decimal strings as the core sends them.
+ * sync), else what the test passes. Amounts are decimal strings as the core sends them. `now`
+ * is empty unless a test passes the core's clock: the app then keeps the page's own clock.
  */
 export function headlineView({ sources = [], ...fields } = {}) {
   const synced = sources.map((s) => (s.last_sync?.ok ? s.last_sync.finished_at : null)).filter(Boolean).sort();
   return {
-    now: '2026-01-14T12:00:00Z',
+    now: '',
     today: '2026-01-14',
     as_of: synced.at(-1) ?? null,
     currencies: [],
@@ -663,6 +664,12 @@ export async function openApp(browser, baseUrl, backend, { colorScheme = 'light'
   if (clock) await page.clock.install(clock);
   await page.goto(`${baseUrl}/mock.html`);
   return { context, page };
+}
+
+/** Opens the add-source form: always shown before the first source, then from "Add a source". */
+export async function openAddSource(page) {
+  if ((await page.locator('#add-source-form').count()) === 0) await page.click('#show-add-source');
+  await page.locator('#add-source-form').waitFor();
 }
 
 /** Polls `fn` until it returns a truthy value (or throws the last assertion after `timeout`). */

@@ -12,7 +12,7 @@ function keyRow(overrides) {
     source: 'work-openai', provider: 'openai', key_id: 'key_FAKE_a', name: 'Alpha', fingerprint: 'sk-…aaaa', currency: 'USD',
     today: '2.000000', last_7_days: '5.000000', last_30_days: '10.000000', sparkline: Array.from({ length: 30 }, (_, i) => i * 1000),
     share_basis_points: 4347, estimated: false, limit: null, budget: null, created_at: '2025-11-01T00:00:00Z', age_days: 149,
-    rotation_due: true, dormant: false, no_limit: true, disabled: false, environment: null,
+    rotation_due: true, dormant: false, no_limit: true, disabled: false, environment: null, today_reported: true, unpriced_tokens: 0,
     ...overrides,
   };
 }
@@ -33,32 +33,6 @@ function backend() {
 const names = async (page) => (await page.locator('#key-table tbody tr th button').allInnerTexts()).map((n) => n.trim());
 
 describe('key table', () => {
-  test('the summary strip shows today and the month, and why it is red', async () => {
-    const b = backend();
-    b.summary = {
-      level: 'over',
-      reason: 'Budget total daily: 127 % of 20.00 USD',
-      summary: 'Today 25.50 USD · Month 25.50 USD',
-      top_keys: [],
-      alerts_paused_until: null,
-      as_of: '2026-01-14T14:05:00Z',
-      stale: [{ source: 'relay', reason: 'last sync failed: the relay rejected the key' }],
-    };
-    const { page } = await openPage(b);
-    const strip = page.locator('#spend-summary');
-    await strip.waitFor();
-    assert.equal(await text(strip.locator('[data-field="summary"]')), 'Today 25.50 USD · Month 25.50 USD');
-    // How fresh the figures are, and which source cannot be trusted to be current.
-    assert.match(await text(strip.locator('[data-field="as-of"]')), /^as of .*\d{1,2}:05/);
-    assert.equal(await strip.locator('[data-field="as-of"]').getAttribute('title'), '2026-01-14T14:05:00Z');
-    assert.equal(
-      await text(strip.locator('[data-field="stale"][data-source="relay"]')),
-      '⏱ Not current: relay — last sync failed: the relay rejected the key',
-    );
-    assert.equal(await text(strip.locator('[data-field="level"]')), 'Over budget — Budget total daily: 127 % of 20.00 USD');
-    assert.match(await strip.getAttribute('class'), /\bover\b/);
-  });
-
   test('shows each key with its spend, share, limit and flags', async () => {
     const { page } = await openPage(backend());
     await page.locator('#key-table').waitFor();
@@ -67,12 +41,82 @@ describe('key table', () => {
       await text(alpha),
       'Alpha work-openai · sk-…aaaa USD 2.00 USD 5.00 USD 10.00 43 % 149 d — rotate no limit',
     );
-    assert.match(await text(page.locator('tr[data-key="key_FAKE_b"]')), /50\.000000 USD prod$/);
+    // The provider's limit ("50.000000 USD" from the core) is formatted like every other amount.
+    const beta = page.locator('tr[data-key="key_FAKE_b"]');
+    assert.match(await text(beta), /USD 50\.00 prod$/);
+    assert.equal(await text(beta.locator('[data-field="limit"]')), 'USD 50.00');
+    assert.equal(await beta.locator('[data-field="limit"]').getAttribute('title'), '50.000000 USD');
+    assert.equal(await alpha.locator('[data-field="today"]').getAttribute('title'), '2.000000 USD');
     assert.match(await text(page.locator('tr[data-key="key_FAKE_c"]')), /CNY 7\.00 est\. 100 % — monthly budget of 100\.00 CNY$/);
-    assert.match(await text(page.locator('tr[data-key="key_FAKE_old"]')), /— — — — 400 d — rotate dormant$/);
+    assert.match(await text(page.locator('tr[data-key="key_FAKE_old"]')), /— — — — 400 d — rotate dormant no limit$/);
     // The sparkline is drawn from the 30 points.
     const points = await alpha.locator('polyline').getAttribute('points');
     assert.equal(points.split(' ').length, 30);
+  });
+
+  test('today not reported yet, tokens without a price, and the notes in line', async () => {
+    const b = backend();
+    b.keys = [
+      keyRow({ today_reported: false, today: '0.000000', unpriced_tokens: 1234567, limit: '1234.5 USD', no_limit: false, rotation_due: false }),
+      keyRow({ key_id: 'key_FAKE_b', name: 'Beta', today: '0.000252', rotation_due: false, no_limit: false }),
+    ];
+    const { page } = await openPage(b);
+    await page.locator('#key-table').waitFor();
+    const alpha = page.locator('tr[data-key="key_FAKE_a"]');
+    const today = alpha.locator('[data-field="today"]');
+    assert.equal(await text(today), 'not reported yet');
+    assert.equal(await today.locator('.muted').count(), 1);
+    // A reported amount under a cent keeps its digits; the Today cell of Beta is money.
+    assert.equal(await text(page.locator('tr[data-key="key_FAKE_b"] [data-field="today"]')), 'USD 0.000252');
+    // Tokens no list price covers: a warning badge with thousands separators and how to fix it.
+    const unpriced = alpha.locator('[data-field="unpriced"]');
+    assert.equal(await text(unpriced), '1,234,567 tokens not priced');
+    assert.match(await unpriced.getAttribute('class'), /\bwarn\b/);
+    assert.match(await unpriced.getAttribute('title'), /burnrate prices set MODEL --input X --output Y.*model-prices\.json/);
+    assert.equal(await page.locator('tr[data-key="key_FAKE_b"] [data-field="unpriced"]').count(), 0);
+    // The limit column formats money like the other amounts.
+    assert.equal(await text(alpha.locator('[data-field="limit"]')), 'USD 1,234.50');
+    // The Notes cell stays a table cell, in line with the rest of its row.
+    const notes = alpha.locator('td[data-field="notes"]');
+    assert.equal(await notes.evaluate((td) => getComputedStyle(td).display), 'table-cell');
+    const [cellTop, rowTop] = await Promise.all([
+      notes.evaluate((td) => td.getBoundingClientRect().top),
+      alpha.evaluate((tr) => tr.getBoundingClientRect().top),
+    ]);
+    assert.ok(Math.abs(cellTop - rowTop) < 1, `notes cell at ${cellTop}, row at ${rowTop}`);
+    assert.equal(await text(alpha.locator('td[data-field="notes"]')), '1,234,567 tokens not priced');
+  });
+
+  test('flags follow the core: no limit, dormant and rotate only when it sets them', async () => {
+    const b = backend();
+    b.keys = [
+      keyRow({ rotation_due: false, no_limit: false, dormant: false }),
+      keyRow({ key_id: 'key_FAKE_d', name: 'Delta', dormant: true, no_limit: true, rotation_due: false, age_days: null }),
+    ];
+    const { page } = await openPage(b);
+    await page.locator('#key-table').waitFor();
+    assert.equal(await text(page.locator('tr[data-key="key_FAKE_a"] td[data-field="notes"]')), '');
+    assert.equal(await text(page.locator('tr[data-key="key_FAKE_d"] td[data-field="notes"]')), 'dormant no limit');
+  });
+
+  test('fits a 640 × 480 window: no page scrolling sideways, long names cut with the full name kept', async () => {
+    const b = backend();
+    const long = 'A very long key name that a team gave to its production batch pipeline key';
+    b.keys = [...KEYS, keyRow({ key_id: 'key_FAKE_long', name: long, unpriced_tokens: 5000, environment: 'staging' })];
+    const { page } = await openPage(b);
+    await page.setViewportSize({ width: 640, height: 480 });
+    await page.locator('#key-table').waitFor();
+    await eventually(async () => (await page.locator('#key-table .spark').first().isVisible()) === false);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page scrolls ${overflow} px sideways`);
+    const name = page.locator('tr[data-key="key_FAKE_long"] th button');
+    assert.equal(await name.getAttribute('title'), long);
+    const cut = await name.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, ellipsis: getComputedStyle(el).textOverflow }));
+    assert.equal(cut.ellipsis, 'ellipsis');
+    assert.ok(cut.scroll > cut.client, 'the long name is cut');
+    // The sparkline is back in a wider window.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await eventually(async () => page.locator('#key-table .spark').first().isVisible());
   });
 
   test('sorts by a column, both ways, keeping currencies apart', async () => {

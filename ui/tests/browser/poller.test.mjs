@@ -10,6 +10,7 @@ import {
   resultsPath,
   sourceView,
   useBrowserApp,
+  openAddSource,
 } from './harness.mjs';
 
 const FAKE_KEY = 'sk-FAKE-poller-test-0000';
@@ -26,6 +27,13 @@ async function open(backend, options) {
 const emit = (page, event, payload) => page.evaluate(([e, p]) => window.__emitEvent(e, p), [event, payload]);
 const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
 const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+/** Source rows start collapsed: opens a row's details with its disclosure button. */
+async function expand(row) {
+  const toggle = row.locator('[data-action="toggle-details"]');
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await row.locator(`#${await toggle.getAttribute('aria-controls')}`).waitFor();
+}
 
 function ok(source, rows = 5) {
   return { source, ok: true, rows_written: rows, from: '2025-12-16', to: '2026-01-14', error: null };
@@ -96,6 +104,7 @@ describe('sync progress', () => {
     const card = page.locator('[data-source-name="work-openai"]');
     await card.waitFor();
     assert.equal(await page.locator('progress').count(), 0, 'no bar while nothing runs');
+    assert.equal(await card.locator('[data-action="toggle-details"]').getAttribute('aria-expanded'), 'false');
 
     // A background poll (not started here) reports progress.
     await emit(page, 'sync-progress', { source: 'work-openai', done: 3, total: 10, unit: 'pages' });
@@ -106,6 +115,11 @@ describe('sync progress', () => {
     assert.equal(await bar.evaluate((el) => el.labels[0]?.textContent.trim()), 'Syncing history');
     const described = await bar.getAttribute('aria-describedby');
     assert.equal(await text(page.locator(`#${described}`)), '3/10 pages');
+    // Seen without opening the row: the bar and the row's status.
+    assert.ok(await bar.isVisible(), 'the bar shows in the collapsed row');
+    assert.equal(await text(card.locator('[data-field="sync-summary"]')), 'syncing…');
+    assert.equal(await card.locator('[data-field="sync-summary"] [role="img"]').getAttribute('aria-label'), 'Status: syncing');
+    await expand(card);
     assert.equal(await text(card.locator('[data-field="poll-state"] .badge')), 'syncing');
     assert.equal(await text(card.locator('[data-field="next-poll"]')), 'now');
     // Other sources are untouched.
@@ -136,6 +150,7 @@ describe('sync progress', () => {
     await emit(page, 'sync-progress', { source: 'relay', done: 2, total: 0, unit: 'days' });
     const bar = page.locator('#sync-progress-relay');
     await bar.waitFor();
+    assert.ok(await bar.isVisible(), 'the bar shows in the collapsed row');
     assert.equal(await bar.evaluate((el) => el.position), -1, 'indeterminate');
     assert.match(await text(card.locator('.progress')), /Syncing history 2 days/);
 
@@ -151,6 +166,9 @@ describe('poller status', () => {
     const { page } = await open(backend, { clock: { time: new Date(NOW) } });
     const work = page.locator('[data-source-name="work-openai"]');
     await work.waitFor();
+    for (const name of ['work-openai', 'personal-openrouter', 'team-anthropic', 'relay']) {
+      await expand(page.locator(`[data-source-name="${name}"]`));
+    }
     await eventually(async () => (await text(work.locator('[data-field="next-poll"]'))) === 'in 12 min (9:12 AM)');
     assert.equal(await work.locator('[data-field="next-poll"] time').getAttribute('datetime'), '2026-01-14T09:12:00Z');
     assert.equal(await text(work.locator('[data-field="poll-state"]')), 'scheduled');
@@ -197,6 +215,9 @@ describe('poller status', () => {
       },
     ];
     const { page } = await open(backend);
+    await page.locator('[data-source-name="personal-openrouter"]').waitFor();
+    await expand(page.locator('[data-source-name="personal-openrouter"]'));
+    await expand(page.locator('[data-source-name="work-openai"]'));
     const state = page.locator('[data-source-name="personal-openrouter"] [data-field="poll-state"]');
     await eventually(async () => /backing off/.test(await text(state)));
     assert.equal(await text(state), 'backing off 1 failure Last error: (rate_limited)');
@@ -217,7 +238,8 @@ describe('pausing background polling', () => {
     assert.equal(await toggle.getAttribute('data-paused'), 'false');
     assert.match(await text(page.locator('#polling-hint')), /background on a schedule/);
     // It sits next to Sync all.
-    assert.equal(await page.evaluate(() => document.getElementById('polling-toggle').nextElementSibling?.id), 'sync-all');
+    assert.equal(await page.evaluate(() => document.getElementById('polling-toggle').nextElementSibling?.id), 'show-add-source');
+    assert.equal(await page.evaluate(() => document.getElementById('show-add-source').nextElementSibling?.id), 'sync-all');
 
     // Keyboard: focus it and press Enter.
     await toggle.focus();
@@ -228,6 +250,9 @@ describe('pausing background polling', () => {
     assert.match(await text(page.locator('#polling-hint')), /paused: sources sync only when you press Sync now or Sync all/);
     assert.match(await text(page.locator('#status')), /Background sync paused\. Sync now and Sync all still work\./);
     const work = page.locator('[data-source-name="work-openai"]');
+    await eventually(async () => (await work.locator('[data-field="sync-summary"] [role="img"]').getAttribute('aria-label')) === 'Status: paused');
+    assert.match(await text(work.locator('[data-field="sync-summary"]')), /^paused · /);
+    await expand(work);
     await eventually(async () => (await text(work.locator('[data-field="poll-state"]'))) === 'paused');
     assert.match(await text(work.locator('[data-field="next-poll"]')), /paused/);
 
@@ -265,7 +290,7 @@ describe('pausing background polling', () => {
 describe('provider notes and settings', () => {
   test('the Anthropic note shows in the form and on the source card', async () => {
     const { page } = await open(backendWithStatus());
-    await page.locator('#add-source-form').waitFor();
+    await openAddSource(page);
     await page.selectOption('#source-provider', 'anthropic');
     const note = page.locator('#provider-note');
     await note.waitFor();
@@ -276,6 +301,7 @@ describe('provider notes and settings', () => {
     await page.selectOption('#source-provider', 'openrouter');
     assert.equal(await note.count(), 0, 'no note for a provider without one');
 
+    await expand(page.locator('[data-source-name="team-anthropic"]'));
     const card = page.locator('[data-source-name="team-anthropic"] [data-field="provider-note"]');
     assert.match(await text(card), /amounts per key are estimates from tokens × list price/);
     assert.equal(await page.locator('[data-source-name="personal-openrouter"] [data-field="provider-note"]').count(), 0);
@@ -318,6 +344,7 @@ describe('provider notes and settings', () => {
     await page.click('#add-source-submit');
     const card = page.locator('[data-source-name="relay"]');
     await card.waitFor();
+    await expand(card);
     assert.deepEqual(backend.callsTo('add_source'), [
       {
         request: {
@@ -332,7 +359,10 @@ describe('provider notes and settings', () => {
     // Settings are not secret: the card lists them by label.
     assert.equal(await text(card.locator('[data-field="settings"] [data-setting="pointer"]')), 'JSON pointer: /data/balance');
     assert.equal(await text(card.locator('[data-field="settings"] [data-setting="divisor"]')), 'Unit divisor: 100');
-    assert.equal(await page.inputValue('#setting-divisor'), '', 'the form is clear again');
+    assert.equal(await page.locator('#add-source-form').count(), 0, 'the form made way for the figures');
+    await openAddSource(page);
+    await page.selectOption('#source-provider', 'custom-json');
+    assert.equal(await page.inputValue('#setting-divisor'), '', 'a new form is clear');
   });
 
   test('a provider with settings but none filled sends no settings', async () => {
@@ -411,6 +441,8 @@ test('screenshots of the populated page with progress, status and reconciliation
   await page.locator('#reconciliation').waitFor();
   await emit(page, 'sync-progress', { source: 'work-openai', done: 4, total: 10, unit: 'pages' });
   await page.locator('#sync-progress-work-openai').waitFor();
+  await expand(page.locator('[data-source-name="personal-openrouter"]'));
+  await openAddSource(page);
   await page.selectOption('#source-provider', 'custom-json');
   await page.click('#add-source-submit');
   await page.locator('#setting-pointer-error').waitFor();

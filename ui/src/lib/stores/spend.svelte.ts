@@ -11,6 +11,7 @@ import {
   removeSource,
   setKeyEnvironment,
   setPollingPaused,
+  spendHeadline,
   spendSummary,
   syncNow,
   toIpcError,
@@ -25,6 +26,7 @@ import type { SourceStatus } from '../bindings/SourceStatus';
 import type { SourceView } from '../bindings/SourceView';
 import type { SyncOutcome } from '../bindings/SyncOutcome';
 import type { SyncProgress } from '../bindings/SyncProgress';
+import type { SpendHeadline } from '../bindings/SpendHeadline';
 import type { TrayStatus } from '../bindings/TrayStatus';
 
 /**
@@ -38,6 +40,8 @@ class Spend {
   readonly reconciliation = new Loadable<ReconcileRow[]>(() => reconcile({ by: [], from: null, to: null }), []);
   readonly keys = new Loadable<KeyRow[]>(keyTable, [], { pending: true, reloadsShowLoading: false });
   summary = $state<TrayStatus | null>(null);
+  /** The answers first: today, the month against its budget, credit left, as of when. */
+  headline = $state<SpendHeadline | null>(null);
 
   /** The poller's status per source name. */
   statuses = $state<Record<string, SourceStatus>>({});
@@ -73,9 +77,19 @@ class Spend {
     spendSummary()
       .then((s) => (this.summary = s))
       .catch(() => {
-        // The strip is a convenience; the tables below carry the same figures.
+        // The level line is a convenience; the headline and tables carry the figures.
       });
-    await this.keys.load();
+    await Promise.all([this.refreshHeadline(), this.keys.load()]);
+  }
+
+  async refreshHeadline() {
+    try {
+      const headline = await spendHeadline();
+      shell.syncClock(headline.now);
+      this.headline = headline;
+    } catch {
+      // Keep the last headline; the chart and tables below carry the same figures.
+    }
   }
 
   /** Labels a key's environment; rejects with the IPC error (the key panel shows it). */
@@ -149,6 +163,12 @@ class Spend {
     shell.status = `Added source ${source.name}.`;
     this.actionError = null;
     await this.#refreshSources();
+  }
+
+  /** A model was priced in the app: the next sync re-estimates its tokens; start one now. */
+  priced(model: string) {
+    shell.status = `Priced ${model}. Syncing to re-estimate its tokens…`;
+    void this.sync(null);
   }
 
   imported(summary: ImportSummary) {

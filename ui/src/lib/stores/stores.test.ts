@@ -28,8 +28,8 @@ describe('stores', () => {
   });
 
   test('alerts-fired shows a toast, counts unread alerts off the Alerts tab and re-reads alerts and budgets', async () => {
+    await tabs.select('spend'); // re-reads the headline: not what this test counts
     const calls = record();
-    await tabs.select('spend');
     const fired = [{ id: 7, kind: 'threshold', source: 'work', key_id: 'k1', key_name: 'prod' }] as unknown as AlertView[];
     alerts.fired(fired);
     expect(alerts.toast).toEqual(fired);

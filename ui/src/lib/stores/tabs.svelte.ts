@@ -2,6 +2,7 @@ import { tick } from 'svelte';
 import { autoDisable } from './autoDisable.svelte';
 import { budgets } from './budgets.svelte';
 import { channels } from './channels.svelte';
+import { spend } from './spend.svelte';
 
 export type Tab = 'spend' | 'budgets' | 'alerts' | 'gateways' | 'settings';
 
@@ -25,6 +26,8 @@ class Tabs {
     this.current = next;
     if (next === 'alerts') this.unreadAlerts = 0;
     if (next === 'budgets') void budgets.ensureKeys();
+    // Budgets added or removed meanwhile change the headline's "on track" line.
+    if (next === 'spend') void spend.refreshHeadline();
     // Each visit re-reads them: deliveries waiting and actions taken change in the background.
     if (next === 'settings') void Promise.all([channels.refresh(), autoDisable.load()]);
     if (next === 'gateways') this.gatewaysOpened = true;
