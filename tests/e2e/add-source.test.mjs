@@ -31,6 +31,7 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   await driver.findElement(By.id('add-source-submit')).click();
 
   const item = await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-env"]')), 10000);
+  await item.findElement(By.css('[data-action="toggle-details"]')).click(); // details on demand
   const fingerprint = await item.findElement(By.css('[data-field="fingerprint"]'));
   await driver.wait(until.elementTextIs(fingerprint, 'sk-…1234'), 5000);
 
@@ -57,8 +58,19 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   const balance = query(dataDir, "SELECT balance_micros, limit_micros FROM balance_snapshots ORDER BY id DESC LIMIT 1");
   assert.deepEqual(balance, [[74500000, 100000000]]);
 
+  // The headline answers first, with the database's figures: today and the month so far.
+  const [[todayMicros]] = query(dataDir, "SELECT sum(amount_micros) FROM spend_daily WHERE day = CAST(strftime('%s', 'now', 'start of day') AS INTEGER)");
+  const [[monthMicros]] = query(dataDir, "SELECT sum(amount_micros) FROM spend_daily WHERE day >= CAST(strftime('%s', 'now', 'start of month') AS INTEGER)");
+  const usd = (micros) => `USD ${(micros / 1e6).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const headline = await driver.wait(until.elementLocated(By.css('#spend-headline [data-currency="USD"] [data-field="today"]')), 15000);
+  await driver.wait(until.elementTextIs(headline, usd(todayMicros)), 10000);
+  assert.equal(await driver.findElement(By.css('#spend-headline [data-currency="USD"] [data-field="month"]')).getText(), usd(monthMicros));
+  assert.match(await driver.findElement(By.css('#spend-headline [data-field="budget"]')).getText(), /No budget set/);
+
   // 2. A source whose key goes to the OS secret store (GNOME Keyring in CI), when one is running.
   if (process.env.BURNRATE_E2E_KEYRING === '1') {
+    // Once there is a source, the form opens from "Add a source" next to "Sync all".
+    await driver.findElement(By.id('show-add-source')).click();
     await driver.findElement(By.css('#source-provider option[value="openrouter"]')).click();
     await driver.findElement(By.id('source-name')).sendKeys('e2e-keyring');
     await driver.findElement(By.id('source-base-url')).sendKeys(mock.url);
@@ -66,11 +78,12 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
     await driver.findElement(By.id('source-key')).sendKeys(STORE_KEY);
     await driver.findElement(By.id('add-source-submit')).click();
     const second = await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-keyring"]')), 10000);
+    await second.findElement(By.css('[data-action="toggle-details"]')).click();
     const fp2 = await second.findElement(By.css('[data-field="fingerprint"]'));
     await driver.wait(until.elementTextIs(fp2, 'sk-…5678'), 5000);
     const stored = query(dataDir, "SELECT key_storage, key_env_var FROM sources WHERE name = 'e2e-keyring'");
     assert.deepEqual(stored, [['keyring', null]]);
-    assert.equal(await driver.findElement(By.id('source-key')).getAttribute('value'), '', 'the secret field is cleared');
+    assert.equal((await driver.findElements(By.id('source-key'))).length, 0, 'the form with the secret is gone');
   }
 
   const page = await driver.findElement(By.css('body')).getText();

@@ -54,6 +54,9 @@ function answer(url) {
     }));
     return JSON.stringify({ object: 'list', data, first_id: keys[0], last_id: keys[2], has_more: false });
   }
+  if (path.endsWith('/user/balance')) {
+    return JSON.stringify({ is_available: true, balance_infos: [{ currency: 'CNY', total_balance: '86.40', granted_balance: '0.00', topped_up_balance: '86.40' }] });
+  }
   // Usage endpoints: no token data in this demo (the costs are the billed figures).
   return JSON.stringify({ object: 'page', data: [], has_more: false, next_page: null });
 }
@@ -61,11 +64,13 @@ const server = createServer((req, res) => res.writeHead(200, { 'content-type': '
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}/v1`;
 const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-shot-'));
-const env = { ...process.env, BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY };
+const env = { ...process.env, BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY, DEMO_DEEPSEEK_KEY: DEMO_KEY };
 // Async: the mock answers from this same process, so its event loop must stay free.
 const run = promisify(execFile);
 await run(CLI, ['source', 'add', 'openai', '--name', 'team-openai', '--base-url', base, '--key-env', 'DEMO_OPENAI_ADMIN_KEY'], { env });
+await run(CLI, ['source', 'add', 'deepseek', '--name', 'deepseek', '--base-url', base.replace(/\/v1$/, ''), '--key-env', 'DEMO_DEEPSEEK_KEY'], { env });
 await run(CLI, ['sync'], { env });
+await run(CLI, ['budget', 'add', '--scope', 'total', '--period', 'month', '--amount', '250', '--currency', 'USD'], { env });
 // A gateway assessment part way through, for the third picture.
 await run(CLI, ['check', 'new', '--name', 'Example relay', '--base-url', 'https://relay.example/v1', '--claim', 'Authorized reseller of the major providers'], { env });
 for (const [q, a] of [['scope.providers', 'pass'], ['scope.models', 'pass'], ['scope.relationship', 'unknown'], ['keys.per_account', 'pass'], ['keys.server_side', 'pass'], ['payment.receipts', 'fail']]) {
@@ -74,13 +79,14 @@ for (const [q, a] of [['scope.providers', 'pass'], ['scope.models', 'pass'], ['s
 await run(CLI, ['check', 'attach', '1', 'scope.providers', '--note', 'Model list names five providers; no partner page found.'], { env });
 await run(CLI, ['check', 'flag', '1', 'no_receipts', 'on'], { env });
 
-const { driver, stop } = await launchApp({ BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY });
+const { driver, stop } = await launchApp({ BURNRATE_DATA_DIR: dataDir, DEMO_OPENAI_ADMIN_KEY: DEMO_KEY, DEMO_DEEPSEEK_KEY: DEMO_KEY });
 try {
   await driver.wait(until.elementLocated(By.css('[data-source-name="team-openai"]')), 20000);
   await driver.wait(until.elementLocated(By.css('#daily-spend tbody tr')), 10000);
   await driver.wait(until.elementLocated(By.css('#daily-spend-section:not([aria-busy])')), 10000);
   await driver.wait(until.elementLocated(By.css('#chart-frame img')), 10000);
   await driver.wait(until.elementLocated(By.css('#key-table')), 10000);
+  await driver.wait(until.elementLocated(By.css('#spend-headline [data-field="month"]')), 10000);
   await driver.sleep(500); // let WebKit paint the last frame before capturing it
   const out = process.argv[2] ?? join(repo, 'docs/screenshot.png');
   writeFileSync(out, await driver.takeScreenshot(), 'base64');
