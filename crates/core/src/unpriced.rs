@@ -10,6 +10,7 @@ use ts_rs::TS;
 
 use crate::days::{ts_to_day, DayRange};
 use crate::error::Result;
+use crate::money::thousands;
 use crate::prices::PriceTable;
 
 /// Tokens of one model of one source that no list price covers, over a range.
@@ -151,38 +152,12 @@ pub fn unpriced(conn: &Connection, prices: &PriceTable, range: DayRange) -> Resu
     Ok(out)
 }
 
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::days::parse_day;
     use crate::ledger::write_poll;
     use crate::poll::{BucketWidth, PollResult, SpendKind, SpendRow, SpendWindow};
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(-12_345), "-12,345");
-    }
 
     #[test]
     fn tokens_of_a_model_without_a_price_are_counted_not_worth_zero() {

@@ -149,7 +149,7 @@ fn print_key_table(table: &[burnrate_core::dashboard::KeyRow]) {
                 flags.push("disabled".to_owned());
             }
             if r.unpriced_tokens > 0 {
-                flags.push(format!("{} tokens not priced", burnrate_core::unpriced::thousands(r.unpriced_tokens)));
+                flags.push(format!("{} tokens not priced", burnrate_core::money::thousands(r.unpriced_tokens)));
             }
             let money = |m: &str| if r.currency.is_empty() { "-".to_owned() } else { format!("{m} {}", r.currency) };
             vec![

@@ -57,7 +57,7 @@ pub fn run(app: &Burnrate, cmd: PricesCmd) -> Result<ExitCode> {
                         vec![
                             u.source.clone(),
                             if u.model.is_empty() { "(no model)".into() } else { u.model.clone() },
-                            burnrate_core::unpriced::thousands(u.tokens),
+                            burnrate_core::money::thousands(u.tokens),
                         ]
                     })
                     .collect();

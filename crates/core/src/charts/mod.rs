@@ -116,14 +116,7 @@ fn axis_money(units: f64, axis_top: f64) -> String {
         return format!("{units:.2}");
     }
     if units >= 1000.0 {
-        let whole = units.round() as i64;
-        let mut s = whole.to_string();
-        let mut i = s.len() as i64 - 3;
-        while i > 0 {
-            s.insert(i as usize, ',');
-            i -= 3;
-        }
-        s
+        crate::money::thousands(units.round() as i64)
     } else {
         format!("{units:.0}")
     }
