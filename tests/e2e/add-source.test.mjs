@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, until } from 'selenium-webdriver';
-import { eventually, launchApp, query, filesContaining, startOpenRouterMock } from './harness.mjs';
+import { eventually, launchApp, query, filesContaining, sourceFingerprint, startOpenRouterMock } from './harness.mjs';
 
 const ENV_KEY = 'sk-or-v1-FAKE-e2e-env-key-000000001234';
 const STORE_KEY = 'sk-or-v1-FAKE-e2e-keyring-key-0000005678';
@@ -30,10 +30,8 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
   assert.deepEqual(query(dataDir, 'SELECT count(*) FROM sources'), [[0]], 'testing saved nothing');
   await driver.findElement(By.id('add-source-submit')).click();
 
-  const item = await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-env"]')), 10000);
-  await item.findElement(By.css('[data-action="toggle-details"]')).click(); // details on demand
-  const fingerprint = await item.findElement(By.css('[data-field="fingerprint"]'));
-  await driver.wait(until.elementTextIs(fingerprint, 'sk-…1234'), 5000);
+  await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-env"]')), 10000);
+  await sourceFingerprint(driver, By, 'e2e-env', 'sk-…1234'); // details on demand
 
   // A source added in the app syncs at once, in the background: its spend arrives unasked.
   await eventually(() => query(dataDir, 'SELECT count(*) FROM spend')[0][0] === 1, 'the new source synced by itself');
@@ -77,10 +75,8 @@ test('adding sources through the UI stores fingerprints, never keys', async (t) 
     await driver.findElement(By.id('key-mode-secret')).click();
     await driver.findElement(By.id('source-key')).sendKeys(STORE_KEY);
     await driver.findElement(By.id('add-source-submit')).click();
-    const second = await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-keyring"]')), 10000);
-    await second.findElement(By.css('[data-action="toggle-details"]')).click();
-    const fp2 = await second.findElement(By.css('[data-field="fingerprint"]'));
-    await driver.wait(until.elementTextIs(fp2, 'sk-…5678'), 5000);
+    await driver.wait(until.elementLocated(By.css('[data-source-name="e2e-keyring"]')), 10000);
+    await sourceFingerprint(driver, By, 'e2e-keyring', 'sk-…5678');
     const stored = query(dataDir, "SELECT key_storage, key_env_var FROM sources WHERE name = 'e2e-keyring'");
     assert.deepEqual(stored, [['keyring', null]]);
     assert.equal((await driver.findElements(By.id('source-key'))).length, 0, 'the form with the secret is gone');

@@ -223,6 +223,21 @@ export async function eventually(probe, what, ms = 15000) {
   throw new Error(`${what} did not happen within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
+/**
+ * Opens a source's details in the Spend tab and returns its fingerprint text. The row is
+ * located afresh on each try and clicked until it reports itself open: on a slow machine the
+ * headline and chart land while the list is on screen and shift it, so one click can miss.
+ */
+export async function sourceFingerprint(driver, By, name, expected, ms = 15000) {
+  return eventually(async () => {
+    const item = await driver.findElement(By.css(`[data-source-name="${name}"]`));
+    const toggle = await item.findElement(By.css('[data-action="toggle-details"]'));
+    if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+    const text = await item.findElement(By.css('[data-field="fingerprint"]')).getText();
+    return text === expected ? text : null;
+  }, `the details of ${name} showing ${expected}`, ms);
+}
+
 /** Runs SQL against the app's real ledger with Python's sqlite3 and returns rows as JSON. */
 export function query(dataDir, sql) {
   const script = 'import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(json.dumps(c.execute(sys.argv[2]).fetchall()))';
