@@ -82,6 +82,9 @@ pub struct SourceView {
     pub key_env_var: Option<String>,
     /// A display fingerprint such as `sk-…abcd`; never the key.
     pub key_fingerprint: Option<String>,
+    /// Set when the key would cross a network unencrypted (plain http:// to another machine):
+    /// what to tell the user.
+    pub cleartext_warning: Option<String>,
     pub created_at: String,
     pub settings: BTreeMap<String, String>,
     pub last_sync: Option<SyncRunView>,

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     RateLimited,
     ProviderUnavailable,
     UnexpectedResponse,
+    /// The provider redirected to another host; the key was not sent there.
+    RedirectRefused,
+    /// A provider or a file reported an amount beyond the plausibility bounds; nothing was written.
+    ImplausibleAmount,
     Timeout,
     Network,
     DataDirUnwritable,

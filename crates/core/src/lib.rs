@@ -29,6 +29,7 @@ pub mod key_actions;
 pub mod ledger;
 pub mod logging;
 pub mod money;
+pub mod net;
 pub mod notify;
 pub mod paths;
 pub mod poll;

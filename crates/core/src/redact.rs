@@ -72,6 +72,20 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// At most `max_chars` of `text` for a message, redacted before it is cut (a key cut in half
+/// no longer matches a key's shape). When the cut falls inside a word, that word goes too: it
+/// may be the start of a key the redactor could not recognise whole.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let redacted = redact(text.trim());
+    let mut chars = redacted.char_indices();
+    let Some((cut, next)) = chars.nth(max_chars) else { return redacted.into_owned() };
+    let mut kept = &redacted[..cut];
+    if !next.is_whitespace() {
+        kept = kept.trim_end_matches(|c: char| !c.is_whitespace());
+    }
+    format!("{}…", kept.trim_end())
+}
+
 /// A `std::io::Write` that redacts each write before passing it on; used under the log
 /// subscribers so no log line, whatever its origin, reaches a file or terminal unredacted.
 pub struct RedactingWriter<W>(pub W);
@@ -124,6 +138,22 @@ mod tests {
     fn key_prefixes_in_help_text_are_not_keys() {
         let help = "needs an Admin API key (sk-ant-admin…); standard keys (sk-ant-api03-…) cannot read usage";
         assert_eq!(redact(help), help);
+    }
+
+    #[test]
+    fn an_excerpt_never_keeps_part_of_a_key() {
+        let key = "sk-or-v1-FAKEfakeFAKEfakeFAKEfake0000";
+        let body = format!("<html>upstream rejected {key} for this request</html>");
+        // Every cut position, including the ones inside the key.
+        for max in 0..body.chars().count() + 2 {
+            let out = excerpt(&body, max);
+            for prefix_len in 8..key.len() {
+                assert!(!out.contains(&key[..prefix_len]), "cut at {max}: {out}");
+            }
+            assert!(out.chars().count() <= max + 1, "cut at {max}: {out}");
+        }
+        assert_eq!(excerpt("short", 200), "short");
+        assert_eq!(excerpt("two words here", 7), "two…");
     }
 
     #[test]

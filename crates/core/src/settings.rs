@@ -153,10 +153,9 @@ fn check_kind(spec: &SettingSpec, v: &str) -> Result<()> {
         SettingKind::Header => {
             Err(Error::invalid_input(format!("setting {key}={v:?} is not an HTTP header name, e.g. Authorization")))
         }
-        SettingKind::Url => match url::Url::parse(v) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-            _ => Err(Error::invalid_input(format!("setting {key}={v:?} is not an http(s) URL"))),
-        },
+        SettingKind::Url => crate::net::http_url(v)
+            .map(drop)
+            .map_err(|why| Error::invalid_input(format!("setting {key}={v:?} is not a usable http(s) URL ({why})"))),
     }
 }
 

@@ -45,6 +45,7 @@ impl Source {
             key_storage: self.key_storage,
             key_env_var: self.key_env_var.clone(),
             key_fingerprint: self.key_fingerprint.clone(),
+            cleartext_warning: crate::net::cleartext_warning(&self.base_url),
             created_at: ts_to_rfc3339(self.created_at),
             settings: self.settings.given().clone(),
             last_sync: last_run(conn, self.id)?,
@@ -89,13 +90,7 @@ pub fn parse_base_url(provider: ProviderId, text: Option<&str>) -> Result<Url> {
             ),
         )
     };
-    let url = Url::parse(text).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("it must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host"));
-    }
+    let url = crate::net::http_url(text).map_err(|why| bad(&why))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("put credentials in the key, not the URL"));
     }

@@ -344,6 +344,7 @@ mod tests {
             key_storage: KeyStorage::Env,
             key_env_var: Some("K".into()),
             key_fingerprint: None,
+            cleartext_warning: None,
             created_at: added.into(),
             settings: Default::default(),
             last_sync: last.map(|(at, failed)| SyncRunView {

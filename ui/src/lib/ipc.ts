@@ -83,6 +83,8 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   rate_limited: true,
   provider_unavailable: true,
   unexpected_response: true,
+  redirect_refused: true,
+  implausible_amount: true,
   timeout: true,
   network: true,
   data_dir_unwritable: true,

@@ -167,6 +167,7 @@ export function sourceView(overrides) {
     key_storage: 'keyring',
     key_env_var: null,
     key_fingerprint: 'sk-…abcd',
+    cleartext_warning: null,
     created_at: '2026-01-10T09:00:00Z',
     settings: {},
     last_sync: null,

@@ -76,6 +76,9 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
             } else {
                 println!("added {} ({}), key {}", view.name, view.provider, describe_key(&view));
             }
+            if let Some(warning) = &view.cleartext_warning {
+                eprintln!("warning: {warning}");
+            }
         }
         SourceCmd::List { json } => {
             let sources = app.list_sources()?;
@@ -137,4 +140,9 @@ fn print_sources(sources: &[SourceView]) {
         })
         .collect();
     print_table(&["NAME", "PROVIDER", "BASE URL", "KEY", "LAST SYNC"], &rows);
+    for s in sources {
+        if let Some(warning) = &s.cleartext_warning {
+            eprintln!("warning: {}: {warning}", s.name);
+        }
+    }
 }

@@ -68,13 +68,7 @@ pub fn parse_channel_url(kind: ChannelKind, text: &str) -> Result<Url> {
             format!("the {} URL is not usable ({why}); use e.g. {example}", kind.as_str()),
         )
     };
-    let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("it must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host"));
-    }
+    let url = crate::net::http_url(text).map_err(|why| bad(&why))?;
     if kind == ChannelKind::Ntfy && url.path_segments().and_then(|mut s| s.next_back()).is_none_or(str::is_empty) {
         return Err(bad("it names no topic; end it with /your-topic"));
     }
@@ -88,10 +82,6 @@ pub fn url_target(url: &Url) -> String {
     format!("{}://{}{port}{elided}", url.scheme(), url.host_str().unwrap_or_default())
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 fn validate_email(settings: &EmailSettings) -> Result<EmailSettings> {
     let host = settings.host.trim();
     if host.is_empty() || host.contains(['/', ' ', ':']) {
@@ -99,7 +89,7 @@ fn validate_email(settings: &EmailSettings) -> Result<EmailSettings> {
             "{host:?} is not an SMTP server name; give the host only, e.g. smtp.example.com (the port goes in --smtp-port)"
         )));
     }
-    if settings.tls == SmtpTls::None && !is_loopback_host(host) {
+    if settings.tls == SmtpTls::None && !crate::net::is_loopback_host(host) {
         return Err(Error::invalid_input(format!(
             "refusing to send the SMTP password and alerts unencrypted to {host}; use --smtp-tls starttls or tls \
              (plain SMTP is only for a relay on this machine, e.g. localhost)"

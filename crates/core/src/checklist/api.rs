@@ -484,10 +484,8 @@ impl Burnrate {
     /// Attaches a URL, with the time it was captured (now) and an optional note.
     pub fn attach_url(&self, id: i64, question_id: &str, url: &str, note: Option<&str>) -> Result<EvidenceView> {
         let q = check_question(question_id)?;
-        let parsed = url::Url::parse(url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| Error::new(ErrorCode::InvalidUrl, format!("{url:?} is not an http(s) URL")))?;
+        let parsed = crate::net::http_url(url)
+            .map_err(|why| Error::new(ErrorCode::InvalidUrl, format!("{url:?} is not a usable web address ({why})")))?;
         let note = clean_note(note)?;
         let conn = self.open()?;
         load_row(&conn, id)?;

@@ -21,6 +21,7 @@ use url::Url;
 use super::dto::{ErrorProbe, ErrorShape, PlannedModel, SmokeCall, SmokePlan, SmokeRequest, SmokeResult, StreamCheck};
 use crate::error::{Error, ErrorCode, Result};
 use crate::money::{format_human, parse_micros};
+use crate::net::{self, BodyError};
 use crate::prices::{PriceTable, Tokens};
 use crate::redact::{redact, register_secret};
 
@@ -39,21 +40,20 @@ pub const UNKNOWN_MODEL: &str = "burnrate-smoke-no-such-model";
 /// Key-shaped on purpose (so redaction covers any echo), and obviously not a real key.
 pub const BAD_KEY: &str = "sk-burnrate-smoke-deliberately-invalid-key-0000";
 const EXCERPT_CHARS: usize = 200;
+/// The most of one answer (or one server-sent event line) the paid test reads; a chat
+/// completion of eight tokens is a few KiB.
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// The API root: the base URL without a trailing `/` or `/v1`.
 pub fn api_root(base_url: &str) -> Result<Url> {
     let trimmed = base_url.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
-    let url = Url::parse(trimmed).map_err(|e| {
+    net::http_url(trimmed).map_err(|why| {
         Error::new(
             ErrorCode::InvalidUrl,
-            format!("{base_url:?} is not a URL ({e}); give the gateway's base URL, e.g. https://gateway.example/v1"),
+            format!("{base_url:?} is not a usable URL ({why}); give the gateway's base URL, e.g. https://gateway.example/v1"),
         )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::new(ErrorCode::InvalidUrl, format!("{base_url:?} is not an http(s) URL")));
-    }
-    Ok(url)
+    })
 }
 
 fn endpoint(root: &Url, path: &str) -> String {
@@ -66,18 +66,25 @@ fn worst_case(prices: &PriceTable, model: &str, max_tokens: u32) -> Option<i64> 
         .map(|m| m + 1)
 }
 
-/// The checklist's HTTP client (paid test, evidence pages): one timeout, its own user agent.
+/// The paid test's HTTP client: it carries the gateway's key, so it never follows a redirect to
+/// another origin.
 pub(super) fn client(timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("burnrate-check/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))
+    net::key_carrying_client(timeout, concat!("burnrate-check/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Reads an answer of the paid test, at most [`MAX_ANSWER_BYTES`]: a gateway that streams an
+/// endless body is a finding, not a reason to run out of memory.
+async fn read_answer(resp: reqwest::Response, what: &str, timeout: Duration) -> std::result::Result<String, String> {
+    net::read_body(resp, MAX_ANSWER_BYTES).await.map_err(|e| match e {
+        BodyError::Transport(e) => transport_error(what, timeout, &e),
+        BodyError::TooLarge { limit } => format!("{what}: the answer is larger than {}", net::size_text(limit)),
+    })
 }
 
 fn transport_error(what: &str, timeout: Duration, e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(to) = net::refused_redirect(e) {
+        format!("{what}: the gateway redirected to {to}; Burnrate does not send keys to another host, so it stopped")
+    } else if e.is_timeout() {
         format!("{what}: no answer within {} ms (the gateway hangs)", timeout.as_millis())
     } else if e.is_connect() {
         format!("{what}: cannot connect ({})", redact(&e.to_string()))
@@ -87,12 +94,7 @@ fn transport_error(what: &str, timeout: Duration, e: &reqwest::Error) -> String 
 }
 
 fn excerpt(text: &str) -> String {
-    let r = redact(text.trim());
-    let mut out: String = r.chars().take(EXCERPT_CHARS).collect();
-    if r.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
+    crate::redact::excerpt(text, EXCERPT_CHARS)
 }
 
 fn looks_html(content_type: &str, body: &str) -> bool {
@@ -139,7 +141,7 @@ async fn list_models(
         .map_err(|e| transport_error("GET /v1/models", timeout, &e))?;
     let status = resp.status().as_u16();
     let ct = content_type(&resp);
-    let body = resp.text().await.map_err(|e| transport_error("GET /v1/models", timeout, &e))?;
+    let body = read_answer(resp, "GET /v1/models", timeout).await?;
     let ms = started.elapsed().as_millis() as u64;
     if looks_html(&ct, &body) {
         return Err(format!("GET /v1/models answered HTML instead of JSON (HTTP {status})"));
@@ -398,11 +400,10 @@ pub async fn run(plan: &SmokePlan, key: &str, prices: &PriceTable, now: impl Fn(
         let status = resp.status().as_u16();
         call.status = Some(status);
         let ct = content_type(&resp);
-        let text = match resp.text().await {
+        let text = match read_answer(resp, &format!("chat call {call_n} ({})", p.model), timeout).await {
             Ok(t) => t,
-            Err(e) => {
+            Err(m) => {
                 call.latency_ms = started.elapsed().as_millis() as u64;
-                let m = transport_error(&format!("chat call {call_n} ({})", p.model), timeout, &e);
                 call.outcome = m.clone();
                 r.calls.push(call);
                 r.aborted = Some(m);
@@ -484,7 +485,7 @@ pub async fn run(plan: &SmokePlan, key: &str, prices: &PriceTable, now: impl Fn(
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let ct = content_type(&resp);
-                let text = resp.text().await.unwrap_or_default();
+                let text = read_answer(resp, kind, timeout).await.unwrap_or_default();
                 let probe = error_shape(Some(status), &ct, &text);
                 let outcome = format!("HTTP {status}, {:?}", probe.shape);
                 (probe, outcome)
@@ -618,7 +619,7 @@ async fn stream_call(
     call.status = Some(status);
     let ct = content_type(&resp);
     if !(200..300).contains(&status) || !ct.contains("text/event-stream") {
-        let text = resp.text().await.unwrap_or_default();
+        let text = read_answer(resp, "streaming call", timeout).await.unwrap_or_default();
         let m = if looks_html(&ct, &text) {
             format!("the streaming call answered HTML instead of server-sent events (HTTP {status})")
         } else {
@@ -643,6 +644,14 @@ async fn stream_call(
             }
         };
         buffer.push_str(&String::from_utf8_lossy(&chunk));
+        if buffer.len() > MAX_ANSWER_BYTES && !buffer.contains('\n') {
+            let m = format!(
+                "the stream sent more than {} without ending a line; not a server-sent event stream",
+                net::size_text(MAX_ANSWER_BYTES)
+            );
+            let p = fail(&mut call, &mut check, m, started);
+            return (call, check, p);
+        }
         while let Some(pos) = buffer.find('\n') {
             let line = buffer[..pos].trim_end_matches('\r').to_owned();
             buffer.drain(..=pos);

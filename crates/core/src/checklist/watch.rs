@@ -138,6 +138,19 @@ async fn fetch(client: &reqwest::Client, url: &str) -> std::result::Result<Strin
     Ok(content_hash(&content_type, &body))
 }
 
+/// The client for evidence pages. They carry no key, so redirects are followed (a page moved
+/// to https, or to its new address), but never more than five and without a `Referer`.
+fn page_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .referer(false)
+        .timeout(FETCH_TIMEOUT)
+        .connect_timeout(FETCH_TIMEOUT.min(std::time::Duration::from_secs(10)))
+        .user_agent(concat!("burnrate-check/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| crate::error::Error::internal(format!("cannot build the HTTP client: {e}")))
+}
+
 impl Burnrate {
     /// Fetches every URL evidence item (of one assessment, or of all) and compares its page
     /// with the last fetch. Changes are recorded on the item and fire a `terms_changed` alert,
@@ -170,7 +183,7 @@ impl Burnrate {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let client = super::smoke::client(FETCH_TIMEOUT)?;
+        let client = page_client()?;
         let mut fetched = Vec::with_capacity(items.len());
         for item in items {
             let result = fetch(&client, &item.url).await;

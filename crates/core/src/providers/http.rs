@@ -13,8 +13,10 @@ use url::Url;
 use super::id::ProviderId;
 use crate::days::DayRange;
 use crate::error::{Error, ErrorCode, Result};
+use crate::net::{self, BodyError};
 use crate::poll::SyncProgress;
 use crate::prices::PriceTable;
+use crate::redact;
 use crate::settings::Settings;
 
 /// How hard to try before giving up on a source for this pass.
@@ -36,21 +38,24 @@ impl Default for RetryPolicy {
 pub struct HttpClient {
     client: reqwest::Client,
     retry: RetryPolicy,
+    /// The most of one answer that is read; more is an error, never a partial parse.
+    body_limit: usize,
 }
 
 impl HttpClient {
     pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("burnrate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpClient { client, retry })
+        let client = net::key_carrying_client(timeout, concat!("burnrate/", env!("CARGO_PKG_VERSION")))?;
+        Ok(HttpClient { client, retry, body_limit: net::MAX_BODY_BYTES })
     }
 
     pub fn default_client() -> Result<Self> {
         Self::new(Duration::from_secs(30), RetryPolicy::default())
+    }
+
+    /// The same client reading at most `limit` bytes of an answer (tests use a small one).
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
     }
 }
 
@@ -425,8 +430,22 @@ async fn send_once(http: &HttpClient, provider: ProviderId, key: &str, call: &Ca
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    // Read the whole body: a connection cut mid-body is an error here, never a partial parse.
-    let body = response.text().await.map_err(|e| Failure::from_transport(label, endpoint, e))?;
+    // Read the whole body: a connection cut mid-body is an error here, never a partial parse;
+    // so is a body past the limit, which is not read further.
+    let body = net::read_body(response, http.body_limit).await.map_err(|e| match e {
+        BodyError::Transport(e) => Failure::from_transport(label, endpoint, e),
+        BodyError::TooLarge { limit } => Failure::Fatal {
+            error: Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!(
+                    "{label} sent more than {} at {endpoint}; Burnrate stopped reading and wrote nothing. Check the \
+                     source's base URL; a usage answer is never that large",
+                    net::size_text(limit)
+                ),
+            ),
+            status: Some(status),
+        },
+    })?;
     if status.is_success() {
         return Ok(body);
     }
@@ -501,6 +520,18 @@ enum Failure {
 impl Failure {
     fn from_transport(label: &str, endpoint: &str, e: reqwest::Error) -> Failure {
         // reqwest's messages include the URL, never headers; redaction still runs in Error::new.
+        if let Some(to) = net::refused_redirect(&e) {
+            return Failure::Fatal {
+                error: Error::new(
+                    ErrorCode::RedirectRefused,
+                    format!(
+                        "{label} redirected {endpoint} to {to}; Burnrate does not send keys to another host, so the \
+                         key was not sent. If the provider really moved, change the source's base URL to {to}"
+                    ),
+                ),
+                status: None,
+            };
+        }
         if e.is_timeout() {
             Failure::Retryable {
                 error: Error::new(
@@ -547,7 +578,7 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 fn provider_message(body: &str) -> String {
     let v: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
-        Err(_) => return body.chars().take(200).collect::<String>().trim().to_owned(),
+        Err(_) => return redact::excerpt(body, 200),
     };
     let pick = [
         v.pointer("/error/message"),
@@ -559,7 +590,7 @@ fn provider_message(body: &str) -> String {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     });
-    message.unwrap_or_default().chars().take(300).collect()
+    redact::excerpt(&message.unwrap_or_default(), 300)
 }
 
 #[cfg(test)]
@@ -605,6 +636,146 @@ mod tests {
                 "{}",
                 e.message()
             );
+        }
+    }
+
+    mod hostile {
+        use std::io::{Read, Write};
+        use std::net::TcpListener;
+
+        use wiremock::matchers::{header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        use super::super::*;
+        use crate::providers::relay::testing::{ctx, KEY};
+
+        const NOW: &str = "2026-03-02T12:00:00Z";
+
+        fn context(base: &str) -> PollContext {
+            ctx(ProviderId::Anthropic, base, &[], ("2026-03-01", "2026-03-02"), NOW)
+        }
+
+        /// A provider that answers `/usage` with a redirect to `to`; `to` records what reaches it.
+        async fn redirecting_to(to: &str, status: u16) -> MockServer {
+            let from = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/usage"))
+                .respond_with(ResponseTemplate::new(status).insert_header("location", to))
+                .mount(&from)
+                .await;
+            from
+        }
+
+        #[tokio::test]
+        async fn a_key_never_follows_a_redirect_to_another_host() {
+            let elsewhere = MockServer::start().await;
+            Mock::given(method("GET"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+                .mount(&elsewhere)
+                .await;
+            for status in [301, 302, 303, 307, 308] {
+                let provider = redirecting_to(&format!("{}/stolen", elsewhere.uri()), status).await;
+                let c = context(&provider.uri());
+                for auth in [Auth::XApiKey, Auth::Bearer, Auth::Header { name: "X-Relay-Token", prefix: "" }] {
+                    let e =
+                        c.get_json::<serde_json::Value>("GET /usage", c.url("usage").unwrap(), auth).await.unwrap_err();
+                    assert_eq!(e.code, ErrorCode::RedirectRefused, "{status} {auth:?}: {}", e.message());
+                    assert!(e.message().contains(&elsewhere.uri()), "names where it pointed: {}", e.message());
+                    assert!(e.message().contains("does not send keys"), "{}", e.message());
+                    assert!(!e.message().contains(KEY));
+                }
+            }
+            let reached = elsewhere.received_requests().await.unwrap();
+            assert!(reached.is_empty(), "the other host was asked {} times", reached.len());
+        }
+
+        #[tokio::test]
+        async fn a_redirect_within_the_provider_is_followed_with_the_key() {
+            let provider = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/usage"))
+                .respond_with(
+                    ResponseTemplate::new(308).insert_header("location", format!("{}/v2/usage", provider.uri())),
+                )
+                .mount(&provider)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/v2/usage"))
+                .and(header("x-api-key", KEY))
+                .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
+                .mount(&provider)
+                .await;
+            let c = context(&provider.uri());
+            let v: serde_json::Value = c.get_json("GET /usage", c.url("usage").unwrap(), Auth::XApiKey).await.unwrap();
+            assert_eq!(v["ok"], true);
+        }
+
+        #[tokio::test]
+        async fn a_body_past_the_limit_is_refused_whether_declared_or_not() {
+            let provider = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/usage"))
+                .respond_with(ResponseTemplate::new(200).set_body_string(format!("[{}0]", "0,".repeat(600))))
+                .mount(&provider)
+                .await;
+            let mut c = context(&provider.uri());
+            c.http = c.http.clone().with_body_limit(1000);
+            let e = c
+                .get_json::<serde_json::Value>("GET /usage", c.url("usage").unwrap(), Auth::XApiKey)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::UnexpectedResponse);
+            assert!(e.message().contains("sent more than 1000 bytes at GET /usage"), "{}", e.message());
+
+            // An endless chunked body (no length declared): reading stops at the limit.
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = std::thread::spawn(move || {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let chunk = format!("{:x}\r\n{}\r\n", 4096, "[".repeat(4096));
+                let mut sent = 0usize;
+                // Stops once the client hangs up; the bound only keeps a broken test from running forever.
+                while sent < 512 * 1024 * 1024 && stream.write_all(chunk.as_bytes()).is_ok() {
+                    sent += 4096;
+                }
+                sent
+            });
+            let mut c = context(&format!("http://{addr}"));
+            c.http = c.http.clone().with_body_limit(1024 * 1024);
+            let e = c
+                .get_json::<serde_json::Value>("GET /usage", c.url("usage").unwrap(), Auth::XApiKey)
+                .await
+                .unwrap_err();
+            assert!(e.message().contains("sent more than 1 MiB"), "{}", e.message());
+            drop(c); // hangs up: the connection task closes the socket once the runtime is free
+            let sent = tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
+            assert!(sent < 64 * 1024 * 1024, "the client went on reading: {sent} bytes");
+        }
+
+        #[tokio::test]
+        async fn an_echoed_key_is_redacted_wherever_the_message_is_cut() {
+            let provider = MockServer::start().await;
+            let c = context(&provider.uri());
+            for pad in 150..=210 {
+                provider.reset().await;
+                let body = format!("{} {KEY} is not valid", "x".repeat(pad));
+                Mock::given(method("GET"))
+                    .respond_with(ResponseTemplate::new(401).set_body_string(body))
+                    .mount(&provider)
+                    .await;
+                let e = c
+                    .get_json::<serde_json::Value>("GET /usage", c.url("usage").unwrap(), Auth::XApiKey)
+                    .await
+                    .unwrap_err();
+                for prefix in 8..KEY.len() {
+                    assert!(!e.message().contains(&KEY[..prefix]), "pad {pad}: {}", e.message());
+                }
+            }
         }
     }
 

@@ -11,4 +11,9 @@ key_env_var: string | null,
 /**
  * A display fingerprint such as `sk-…abcd`; never the key.
  */
-key_fingerprint: string | null, created_at: string, settings: { [key in string]: string }, last_sync: SyncRunView | null, };
+key_fingerprint: string | null, 
+/**
+ * Set when the key would cross a network unencrypted (plain http:// to another machine):
+ * what to tell the user.
+ */
+cleartext_warning: string | null, created_at: string, settings: { [key in string]: string }, last_sync: SyncRunView | null, };
