@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use ts_rs::TS;
 
 use crate::api::Burnrate;
+use crate::csv_out::{Cell, CsvTable};
 use crate::days::{day_start, ts_to_rfc3339};
 use crate::error::{Error, ErrorCode, Result};
 use crate::key_actions::KeyActionView;
@@ -647,44 +648,37 @@ impl Dossier {
     /// model), `kind` (billed or estimated), `currency` (ISO 4217), `amount` (decimal, six
     /// places), `input_tokens`, `output_tokens`, `requests` (empty when unknown).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "bucket_start_utc,bucket,source,provider,key_id,model,kind,currency,amount,input_tokens,output_tokens,requests\n",
-        );
+        let mut table = CsvTable::new([
+            "bucket_start_utc",
+            "bucket",
+            "source",
+            "provider",
+            "key_id",
+            "model",
+            "kind",
+            "currency",
+            "amount",
+            "input_tokens",
+            "output_tokens",
+            "requests",
+        ]);
         for s in &self.spend {
-            let fields = [
-                s.bucket_start.clone(),
-                s.bucket.clone(),
-                self.source.clone(),
-                self.provider.as_str().to_owned(),
-                self.key.id.clone(),
-                s.model.clone(),
-                s.kind.as_str().to_owned(),
-                s.currency.clone(),
-                s.amount.clone(),
-                opt_num(s.input_tokens),
-                opt_num(s.output_tokens),
-                opt_num(s.requests),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+            table.row([
+                Cell::text(&s.bucket_start),
+                Cell::text(&s.bucket),
+                Cell::text(&self.source),
+                Cell::text(self.provider.as_str()),
+                Cell::text(&self.key.id),
+                Cell::text(&s.model),
+                Cell::text(s.kind.as_str()),
+                Cell::text(&s.currency),
+                Cell::decimal(&s.amount),
+                Cell::opt_integer(s.input_tokens),
+                Cell::opt_integer(s.output_tokens),
+                Cell::opt_integer(s.requests),
+            ]);
         }
-        out
-    }
-}
-
-/// Quotes a CSV field when it needs it; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a
-/// spreadsheet never runs a model or key name as a formula.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '@']) || (text.starts_with('-') && text.parse::<f64>().is_err()) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+        table.finish()
     }
 }
 

@@ -14,6 +14,7 @@ pub mod charts;
 pub mod checklist;
 pub mod clock;
 pub mod connection_test;
+pub mod csv_out;
 pub mod dashboard;
 pub mod days;
 pub mod db;

@@ -343,3 +343,25 @@ fn exporting_writes_a_new_file_under_the_data_dir_with_a_safe_name() {
     let e = i.l.core.export_incident("work", "../../etc/passwd", None, DossierFormat::Markdown).unwrap_err();
     assert_eq!(e.code, ErrorCode::KeyNotFound);
 }
+
+/// A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return;
+/// key and model names come from the provider.
+#[test]
+fn names_that_a_spreadsheet_would_run_are_text_in_the_dossier_csv() {
+    let i = incident();
+    let mut d = dossier(&i, None, None, None);
+    d.source = "@SUM(A1)".into();
+    d.key.id = "-2+3".into();
+    let names = ["=HYPERLINK(\"http://x\")", "+cmd", "\tx", "\r=1+1", "a\rb", "a\"b,c"];
+    for (s, name) in d.spend.iter_mut().zip(names) {
+        s.model = name.into();
+    }
+    let csv = d.to_csv();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), d.spend.len(), "{csv:?}");
+    let models: Vec<&str> = rows.iter().take(names.len()).map(|r| &r[5]).collect();
+    assert_eq!(models, ["'=HYPERLINK(\"http://x\")", "'+cmd", "'\tx", "'\r=1+1", "a\rb", "a\"b,c"]);
+    assert!(rows.iter().all(|r| (&r[2], &r[4]) == ("'@SUM(A1)", "'-2+3")), "{csv}");
+    // Amounts and token counts stay numbers.
+    assert_eq!((&rows[1][8], &rows[1][9]), ("0.041500", "180000"));
+}
