@@ -41,6 +41,7 @@ pub mod redact;
 pub mod secrets;
 pub mod settings;
 pub mod sources;
+pub mod text;
 pub mod tray_status;
 pub mod unpriced;
 pub mod window_state;
