@@ -8,7 +8,7 @@ use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
-use crate::output::{alert_line, report_undelivered};
+use crate::output::{alert_line, errln, outln, report_undelivered};
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -23,7 +23,7 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
     let config = PollerConfig { interval: every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
     let poller = PollerHandle::start(Arc::new(app), config);
     let mut events = poller.subscribe();
-    eprintln!("watching; press Ctrl-C to stop");
+    errln!("watching; press Ctrl-C to stop");
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -31,14 +31,14 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
                 Ok(PollerEvent::Finished(outcomes)) => {
                     for o in outcomes {
                         match o.error {
-                            None => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
-                            Some(e) => println!("error: {}: {}", o.source, e.message),
+                            None => outln!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+                            Some(e) => outln!("error: {}: {}", o.source, e.message),
                         }
                     }
                 }
                 Ok(PollerEvent::AlertsFired(alerts)) => {
                     for a in &alerts {
-                        println!("{}", alert_line(a));
+                        outln!("{}", alert_line(a));
                     }
                     report_undelivered(&alerts);
                 }
@@ -47,7 +47,7 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
             },
         }
     }
-    eprintln!("stopping after the poll in flight…");
+    errln!("stopping after the poll in flight…");
     poller.stop().await;
     Ok(ExitCode::SUCCESS)
 }
