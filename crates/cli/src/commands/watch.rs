@@ -10,10 +10,14 @@ use clap::Args;
 
 use crate::output::{alert_line, errln, outln, report_undelivered};
 
+/// The longest `--every`: a week. Longer would not be watching, and the poller's timers (an
+/// `Instant` plus the interval) must not overflow.
+const LONGEST_EVERY_SECS: u64 = 7 * 24 * 3600;
+
 #[derive(Args)]
 pub struct WatchArgs {
-    /// Poll every source this often instead of each provider's default interval
-    #[arg(long, value_name = "SECS")]
+    /// Poll every source this often instead of each provider's default interval (at most a week)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(..=LONGEST_EVERY_SECS))]
     every: Option<u64>,
 }
 

@@ -2,15 +2,16 @@
 //! providers and CSV files, error messages from providers. A CSV export runs nothing in a
 //! spreadsheet, a terminal line shows control and bidirectional characters as escapes (one
 //! line printed is one line seen), JSON keeps every name exactly, and a reader that stops
-//! early never makes the CLI panic.
+//! early or an absurd argument never makes the CLI panic.
 
 use std::io::Read;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::Cli;
+use crate::common::{mount_empty_usage_and_projects, Cli};
 
 /// A name that retitles the terminal, reverses what follows and forges a line of its own.
 const FORGED: &str = "\x1b]0;pwned\x07\u{202e}evil\nok: forged";
@@ -156,4 +157,61 @@ fn a_closed_stdout_ends_the_cli_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!((status.code(), stderr.as_str()), (Some(0), ""), "{args:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_refuses_an_interval_too_long_to_schedule() {
+    // A source whose poll succeeds, so the poller schedules the next one after --every.
+    let server = MockServer::start().await;
+    mount_empty_usage_and_projects(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let cli = Cli::new();
+    let url = format!("{}/v1", server.uri());
+    cli.run(&[
+        "source",
+        "add",
+        "openai",
+        "--name",
+        "work",
+        "--base-url",
+        &url,
+        "--key-env",
+        "BURNRATE_TEST_OPENAI_KEY",
+    ])
+    .ok();
+    let mut child = cli
+        .command(&["watch", "--every", "18446744073709551615"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            let _ = child.wait();
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("watch accepted --every 18446744073709551615 and kept running; stderr: {stderr}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("18446744073709551615 is not in 0..=604800"), "{stderr}");
+    let ok = cli.command(&["watch", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("at most a week"));
 }
