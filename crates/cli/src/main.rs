@@ -1,6 +1,8 @@
 //! `burnrate`: the headless command over burnrate-core, for scripts, servers and tests.
 //! Every failure prints one line, `error: <message>`, and exits non-zero.
-//! Each subcommand lives in `commands/<name>.rs`; the printing they share is in `output.rs`.
+//! Each subcommand lives in `commands/<name>.rs`; all printing goes through `output.rs`, which
+//! makes names and messages from providers safe for a terminal.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod output;
 
+use crate::output::errln;
 use commands::{
     alerts, auto_disable, budget, channel, chart, check, import, incident, key, prices, report, settings, source, sync,
     watch,
@@ -104,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &Error) -> ExitCode {
-    eprintln!("error: {}", e.message());
+    errln!("error: {}", e.message());
     ExitCode::FAILURE
 }
 

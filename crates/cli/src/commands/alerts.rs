@@ -6,7 +6,7 @@ use burnrate_core::alerts::{AlertView, DeliveryState};
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
-use crate::output::print_json;
+use crate::output::{errln, outln, print_json};
 
 #[derive(Args)]
 pub struct AlertsArgs {
@@ -34,7 +34,7 @@ impl AlertsArgs {
 
 /// Says why the check could not be made; exits with [`CHECK_FAILED`].
 pub fn check_failed(e: &burnrate_core::Error) -> ExitCode {
-    eprintln!("error: {}", e.message());
+    errln!("error: {}", e.message());
     ExitCode::from(CHECK_FAILED)
 }
 
@@ -48,8 +48,8 @@ pub fn run(app: &Burnrate, args: AlertsArgs) -> Result<ExitCode> {
                 } else {
                     let word = format!("{:?}", verdict.status).to_lowercase();
                     match verdict.reasons.as_slice() {
-                        [] => println!("{word}: no alert is open"),
-                        reasons => println!("{word}: {}", reasons.join("; ")),
+                        [] => outln!("{word}: no alert is open"),
+                        reasons => outln!("{word}: {}", reasons.join("; ")),
                     }
                 }
                 ExitCode::from(verdict.status.exit_code())
@@ -61,7 +61,7 @@ pub fn run(app: &Burnrate, args: AlertsArgs) -> Result<ExitCode> {
     if json {
         print_json(&alerts)?;
     } else if alerts.is_empty() {
-        println!("no alerts yet");
+        outln!("no alerts yet");
     } else {
         for a in &alerts {
             print_alert(a);
@@ -76,9 +76,9 @@ fn print_alert(a: &AlertView) {
         (None, Some(why)) => format!("not shown: {why}"),
         (None, None) => "not shown yet".to_owned(),
     };
-    println!("{}  {}  #{}  {}", a.fired_at, a.kind.as_str(), a.id, a.title);
-    println!("    {}", a.body);
-    println!("    ({shown})");
+    outln!("{}  {}  #{}  {}", a.fired_at, a.kind.as_str(), a.id, a.title);
+    outln!("    {}", a.body);
+    outln!("    ({shown})");
     for d in &a.deliveries {
         let round = if d.round > 0 { format!(" (announced again, #{})", d.round) } else { String::new() };
         let state = match (d.state, &d.delivered_at, &d.last_error) {
@@ -91,6 +91,6 @@ fn print_alert(a: &AlertView) {
             ),
             _ => "queued".to_owned(),
         };
-        println!("    → {}{round}: {state}", d.channel);
+        outln!("    → {}{round}: {state}", d.channel);
     }
 }

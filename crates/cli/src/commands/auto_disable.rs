@@ -7,7 +7,7 @@ use burnrate_core::auto_disable::{AddAutoDisableRequest, AutoDisableRuleView, Au
 use burnrate_core::{Burnrate, Result};
 use clap::{Subcommand, ValueEnum};
 
-use crate::output::{print_json, print_table};
+use crate::output::{errln, outln, print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum AutoDisableCmd {
@@ -62,8 +62,8 @@ pub fn run(app: &Burnrate, cmd: AutoDisableCmd) -> Result<ExitCode> {
             if json {
                 print_json(&rule)?;
             } else {
-                println!("{}", rule.id);
-                eprintln!("added auto-disable rule {}: {}", rule.id, describe(&rule));
+                outln!("{}", rule.id);
+                errln!("added auto-disable rule {}: {}", rule.id, describe(&rule));
             }
         }
         AutoDisableCmd::List { json } => {
@@ -71,7 +71,7 @@ pub fn run(app: &Burnrate, cmd: AutoDisableCmd) -> Result<ExitCode> {
             if json {
                 print_json(&rules)?;
             } else if rules.is_empty() {
-                println!("no auto-disable rules; add one with: burnrate auto-disable add SOURCE --dry-run");
+                outln!("no auto-disable rules; add one with: burnrate auto-disable add SOURCE --dry-run");
             } else {
                 let rows: Vec<Vec<String>> = rules
                     .iter()
@@ -92,7 +92,7 @@ pub fn run(app: &Burnrate, cmd: AutoDisableCmd) -> Result<ExitCode> {
         }
         AutoDisableCmd::Remove { id } => {
             app.remove_auto_disable(id)?;
-            println!("removed auto-disable rule {id}");
+            outln!("removed auto-disable rule {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

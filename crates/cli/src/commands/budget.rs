@@ -8,7 +8,7 @@ use burnrate_core::money::format_human;
 use burnrate_core::{Burnrate, Result};
 use clap::Subcommand;
 
-use crate::output::{alert_line, print_json, print_table, report_undelivered};
+use crate::output::{alert_line, errln, outln, print_json, print_table, report_undelivered};
 
 #[derive(Subcommand)]
 pub enum BudgetCmd {
@@ -50,12 +50,12 @@ pub fn run(app: &Burnrate, cmd: BudgetCmd) -> Result<ExitCode> {
             if json {
                 print_json(&view)?;
             } else {
-                println!("{}", view.id);
-                eprintln!("added budget {}: {}", view.id, describe_budget(&view));
+                outln!("{}", view.id);
+                errln!("added budget {}: {}", view.id, describe_budget(&view));
             }
             // Standard output stays the budget (its id or JSON); what it fired at once goes beside.
             for a in &added.alerts {
-                eprintln!("{}", alert_line(a));
+                errln!("{}", alert_line(a));
             }
             report_undelivered(&added.alerts);
         }
@@ -64,14 +64,14 @@ pub fn run(app: &Burnrate, cmd: BudgetCmd) -> Result<ExitCode> {
             if json {
                 print_json(&budgets)?;
             } else if budgets.is_empty() {
-                println!("no budgets yet; add one with: burnrate budget add --scope total --period month --amount 50");
+                outln!("no budgets yet; add one with: burnrate budget add --scope total --period month --amount 50");
             } else {
                 print_budgets(&budgets);
             }
         }
         BudgetCmd::Remove { id } => {
             app.remove_budget(id)?;
-            println!("removed budget {id}");
+            outln!("removed budget {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use burnrate_core::dto::KeyInput;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::output::{print_json, print_table};
+use crate::output::{errln, outln, print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum ChannelCmd {
@@ -116,8 +116,8 @@ pub async fn run(app: &Burnrate, cmd: ChannelCmd) -> Result<ExitCode> {
             if json {
                 print_json(&view)?;
             } else {
-                println!("added {} channel {} to {}", view.kind.as_str(), view.name, view.target);
-                eprintln!("send a test alert with: burnrate channel test {}", quoted(&view.name));
+                outln!("added {} channel {} to {}", view.kind.as_str(), view.name, view.target);
+                errln!("send a test alert with: burnrate channel test {}", quoted(&view.name));
             }
         }
         ChannelCmd::List { json } => {
@@ -125,7 +125,7 @@ pub async fn run(app: &Burnrate, cmd: ChannelCmd) -> Result<ExitCode> {
             if json {
                 print_json(&channels)?;
             } else if channels.is_empty() {
-                println!(
+                outln!(
                     "no alert channels yet; add one with: burnrate channel add webhook --name team --url-env BURNRATE_WEBHOOK_URL"
                 );
             } else {
@@ -134,16 +134,16 @@ pub async fn run(app: &Burnrate, cmd: ChannelCmd) -> Result<ExitCode> {
         }
         ChannelCmd::Remove { name } => {
             app.remove_channel(&name)?;
-            println!("removed channel {}", name.trim());
+            outln!("removed channel {}", name.trim());
         }
         ChannelCmd::Test { name, json } => {
             let result = app.test_channel(&name).await?;
             if json {
                 print_json(&result)?;
             } else if result.ok {
-                println!("test alert sent through {} in {} ms: {}", result.channel, result.elapsed_ms, result.detail);
+                outln!("test alert sent through {} in {} ms: {}", result.channel, result.elapsed_ms, result.detail);
             } else {
-                eprintln!("error: the test alert did not reach {}: {}", result.channel, result.detail);
+                errln!("error: the test alert did not reach {}: {}", result.channel, result.detail);
             }
             return Ok(if result.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }

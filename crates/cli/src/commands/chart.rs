@@ -7,6 +7,7 @@ use burnrate_core::{Burnrate, Error, Result};
 use clap::{Args, ValueEnum};
 
 use super::{dimension, By};
+use crate::output::{errln, outln};
 
 #[derive(Args)]
 pub struct ChartArgs {
@@ -83,17 +84,17 @@ pub fn run(app: &Burnrate, args: ChartArgs) -> Result<ExitCode> {
     let bytes = if png { burnrate_core::charts::svg_to_png(&view.svg, 2.0)? } else { view.svg.into_bytes() };
     std::fs::write(&out, &bytes).map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", out.display())))?;
     match (&view.empty, &view.currency) {
-        (Some(why), _) => eprintln!("note: {why}"),
-        (None, Some(currency)) if view.currencies.len() > 1 => eprintln!(
+        (Some(why), _) => errln!("note: {why}"),
+        (None, Some(currency)) if view.currencies.len() > 1 => errln!(
             "note: drew {currency} only; this range also has {} (use --currency)",
             view.currencies.iter().filter(|c| *c != currency).cloned().collect::<Vec<_>>().join(", ")
         ),
         _ => {}
     }
     if let Some(note) = &view.note {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
-    println!(
+    outln!(
         "wrote {} ({} series, {} to {}, total {} {})",
         out.display(),
         view.series.len(),

@@ -1,7 +1,7 @@
 //! `burnrate check …`: the gateway trust checklist from the command line, so a team can script
 //! an assessment from "new" to an exported report (see docs/checklist.md).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,7 +13,7 @@ use burnrate_core::money::format_human;
 use burnrate_core::{Burnrate, Error, ErrorCode, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::output::{print_json, print_table};
+use crate::output::{errln, outln, print_json, print_table, prompt};
 
 #[derive(Subcommand)]
 pub enum CheckCmd {
@@ -215,29 +215,31 @@ fn evidence_line(e: &EvidenceView) -> String {
 }
 
 fn print_view(v: &AssessmentView) {
-    println!("assessment {}: {} ({})", v.id, v.name, v.base_url);
-    println!(
+    outln!("assessment {}: {} ({})", v.id, v.name, v.base_url);
+    outln!(
         "claim: {}{}",
         v.claim.label,
         v.claim_text.as_ref().map(|t| format!(" (as worded: {t:?})")).unwrap_or_default()
     );
     if let Some(s) = &v.source {
-        println!("balance source: {s}");
+        outln!("balance source: {s}");
     }
-    println!(
+    outln!(
         "re-check by {} (every {} days){}",
         v.recheck_due,
         v.recheck_after_days,
         if v.recheck_overdue { ", OVERDUE" } else { "" }
     );
-    println!("\nverdict: {}", v.verdict.headline);
+    outln!();
+    outln!("verdict: {}", v.verdict.headline);
     for r in &v.verdict.reasons {
-        println!("  - {r}");
+        outln!("  - {r}");
     }
     for s in &v.steps {
-        println!("\nstep {}: {}", s.number, s.title);
+        outln!();
+        outln!("step {}: {}", s.number, s.title);
         for q in &s.questions {
-            println!(
+            outln!(
                 "  [{:<7}] {:<22} {}{}{}",
                 answer_label(q.answer),
                 q.id,
@@ -247,23 +249,26 @@ fn print_view(v: &AssessmentView) {
             );
         }
     }
-    println!("\nred flags:");
+    outln!();
+    outln!("red flags:");
     for f in &v.red_flags {
-        println!("  [{}] {:<24} {}", if f.checked { "x" } else { " " }, f.id, f.text);
+        outln!("  [{}] {:<24} {}", if f.checked { "x" } else { " " }, f.id, f.text);
     }
-    println!("\nevidence:");
+    outln!();
+    outln!("evidence:");
     if v.evidence.is_empty() {
-        println!("  none");
+        outln!("  none");
     }
     for e in &v.evidence {
-        println!("  {}", evidence_line(e));
+        outln!("  {}", evidence_line(e));
     }
     if let Some(s) = &v.last_smoke {
-        println!("\nlast paid test:");
+        outln!();
+        outln!("last paid test:");
         print_smoke(s);
     }
     if v.integrity_problems > 0 {
-        eprintln!(
+        errln!(
             "warning: {} evidence file(s) changed or missing since they were attached (integrity CHANGED/MISSING above)",
             v.integrity_problems
         );
@@ -271,33 +276,30 @@ fn print_view(v: &AssessmentView) {
 }
 
 fn print_smoke(s: &SmokeResult) {
-    println!("  result: {}", if s.passed { "passed" } else { "NOT passed" });
+    outln!("  result: {}", if s.passed { "passed" } else { "NOT passed" });
     if let Some(a) = &s.aborted {
-        println!("  stopped: {a}");
+        outln!("  stopped: {a}");
     }
-    println!("  paid calls: {} made, {} ok", s.paid_calls_made, s.paid_calls_ok);
+    outln!("  paid calls: {} made, {} ok", s.paid_calls_made, s.paid_calls_ok);
     let ms = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v} ms"));
-    println!("  latency p50 {} p95 {}", ms(s.latency_p50_ms), ms(s.latency_p95_ms));
-    println!(
+    outln!("  latency p50 {} p95 {}", ms(s.latency_p50_ms), ms(s.latency_p95_ms));
+    outln!(
         "  tokens reported: {} prompt, {} completion (at most {} expected)",
-        s.prompt_tokens_reported, s.completion_tokens_reported, s.completion_tokens_max_expected
+        s.prompt_tokens_reported,
+        s.completion_tokens_reported,
+        s.completion_tokens_max_expected
     );
-    println!("  expected cost at list prices: {}", format_human(s.expected_cost_micros, &s.currency));
+    outln!("  expected cost at list prices: {}", format_human(s.expected_cost_micros, &s.currency));
     if let Some(st) = &s.stream {
-        println!(
-            "  streaming: {} ({} events, [DONE] {})",
-            if st.ok { "ok" } else { "broken" },
-            st.events,
-            st.done_seen
-        );
+        outln!("  streaming: {} ({} events, [DONE] {})", if st.ok { "ok" } else { "broken" }, st.events, st.done_seen);
     }
     for (label, p) in [("unknown model", &s.unknown_model), ("bad key", &s.bad_key)] {
         if let Some(p) = p {
-            println!("  {label}: HTTP {} {:?}", p.status.map_or_else(|| "-".into(), |s| s.to_string()), p.shape);
+            outln!("  {label}: HTTP {} {:?}", p.status.map_or_else(|| "-".into(), |s| s.to_string()), p.shape);
         }
     }
     match (s.billed_micros, s.multiplier_bp) {
-        (Some(b), Some(bp)) => println!(
+        (Some(b), Some(bp)) => outln!(
             "  billed {} (balance drop); multiplier {}.{:04}× list price",
             format_human(b, "USD"),
             bp / 10_000,
@@ -305,12 +307,12 @@ fn print_smoke(s: &SmokeResult) {
         ),
         _ => {
             if let Some(n) = &s.balance_note {
-                println!("  multiplier: none ({n})");
+                outln!("  multiplier: none ({n})");
             }
         }
     }
     if let Some(e) = s.evidence_id {
-        println!(
+        outln!(
             "  saved as evidence #{e} on paid.calls (answer it with `burnrate check answer ID paid.calls pass|fail`)"
         );
     }
@@ -326,8 +328,7 @@ fn confirm(yes: bool) -> Result<()> {
             "the paid test spends money; standard input is not a terminal, so re-run with --yes to send it",
         ));
     }
-    eprint!("send these paid requests? [y/N] ");
-    let _ = std::io::stderr().flush();
+    prompt("send these paid requests? [y/N] ");
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -353,7 +354,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&v)?;
             } else {
-                println!("{}", v.id);
+                outln!("{}", v.id);
             }
         }
         CheckCmd::Edit { id, name, base_url, claim, source, no_source, recheck_days, json } => {
@@ -371,7 +372,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&v)?;
             } else {
-                println!("#{} {}: {} — {}", v.id, v.name, v.claim.label, v.verdict.headline);
+                outln!("#{} {}: {} — {}", v.id, v.name, v.claim.label, v.verdict.headline);
             }
         }
         CheckCmd::List { json } => {
@@ -379,7 +380,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {
-                println!("no assessments yet; start one with: burnrate check new --name NAME --base-url URL");
+                outln!("no assessments yet; start one with: burnrate check new --name NAME --base-url URL");
             } else {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -411,7 +412,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&v)?;
                 if v.integrity_problems > 0 {
-                    eprintln!("warning: {} evidence file(s) changed or missing", v.integrity_problems);
+                    errln!("warning: {} evidence file(s) changed or missing", v.integrity_problems);
                 }
             } else {
                 print_view(&v);
@@ -425,11 +426,11 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 AnswerArg::Na => Answer::Na,
             };
             let v = app.answer(id, &question_id, answer, note.as_deref())?;
-            println!("{}: {}; verdict: {}", question_id.trim(), answer.as_str(), v.verdict.headline);
+            outln!("{}: {}; verdict: {}", question_id.trim(), answer.as_str(), v.verdict.headline);
         }
         CheckCmd::Flag { id, flag_id, state } => {
             let v = app.set_red_flag(id, &flag_id, matches!(state, OnOff::On))?;
-            println!(
+            outln!(
                 "{}: {}; verdict: {}",
                 flag_id.trim(),
                 if matches!(state, OnOff::On) { "on" } else { "off" },
@@ -443,13 +444,13 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 (None, None, Some(note)) => app.attach_note(id, &question_id, &note)?,
                 _ => return Err(Error::invalid_input("give --file, --url or --note")),
             };
-            println!("attached {}", evidence_line(&e));
+            outln!("attached {}", evidence_line(&e));
         }
         CheckCmd::Smoke { id, key_env, calls, max_usd, models, timeout_ms, yes, json } => {
             let key = app.gateway_key(Some(&KeyInput::Env { var: key_env }))?;
             let req = SmokeRequest { models, calls, max_usd, timeout_ms };
             let plan = app.smoke_plan(id, &req, &key).await?;
-            eprintln!("plan: {}", plan.summary);
+            errln!("plan: {}", plan.summary);
             confirm(yes)?;
             let result = app.smoke_run(id, &plan, &key).await?;
             if json {
@@ -476,22 +477,22 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                 None => app.export_assessment_report(id, format)?,
             };
             let v = app.get_assessment(id)?;
-            println!("wrote {} (verdict: {})", path.display(), v.verdict.headline);
+            outln!("wrote {} (verdict: {})", path.display(), v.verdict.headline);
             if v.integrity_problems > 0 {
-                eprintln!("warning: {} evidence file(s) changed or missing; the report says so", v.integrity_problems);
+                errln!("warning: {} evidence file(s) changed or missing; the report says so", v.integrity_problems);
             }
         }
         CheckCmd::Detach { id, evidence_id } => {
             let v = app.remove_evidence(id, evidence_id)?;
-            println!("removed evidence {evidence_id} from #{id}; {} items left", v.evidence.len());
+            outln!("removed evidence {evidence_id} from #{id}; {} items left", v.evidence.len());
         }
         CheckCmd::Duplicate { id } => {
             let v = app.duplicate_assessment(id)?;
-            println!("{}", v.id);
+            outln!("{}", v.id);
         }
         CheckCmd::Delete { id } => {
             app.delete_assessment(id)?;
-            println!("deleted assessment {id}");
+            outln!("deleted assessment {id}");
         }
         CheckCmd::Recheck { id, json } => {
             use burnrate_core::checklist::watch::UrlStatus;
@@ -499,7 +500,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&checks)?;
             } else if checks.is_empty() {
-                println!("no URL evidence to check; attach one with: burnrate check attach ID QUESTION --url URL");
+                outln!("no URL evidence to check; attach one with: burnrate check attach ID QUESTION --url URL");
             }
             for c in checks.iter().filter(|_| !json) {
                 let status = match c.status {
@@ -508,7 +509,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
                     UrlStatus::Changed => "CHANGED: read it again and re-check the assessment".to_owned(),
                     UrlStatus::Failed => format!("not checked: {}", c.detail.as_deref().unwrap_or("unknown error")),
                 };
-                println!("#{} {} {} ({}): {status}", c.assessment_id, c.assessment, c.url, c.question_id);
+                outln!("#{} {} {} ({}): {status}", c.assessment_id, c.assessment, c.url, c.question_id);
             }
             if checks.iter().any(|c| c.status == UrlStatus::Changed) {
                 return Ok(ExitCode::from(3));

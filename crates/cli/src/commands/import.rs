@@ -7,7 +7,7 @@ use burnrate_core::import::CsvFormat;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Subcommand, ValueEnum};
 
-use crate::output::print_json;
+use crate::output::{outln, print_json};
 
 #[derive(Subcommand)]
 pub enum ImportCmd {
@@ -59,7 +59,7 @@ pub fn run(app: &Burnrate, cmd: ImportCmd) -> Result<ExitCode> {
                 print_json(&summary)?;
             } else {
                 let kinds: Vec<&str> = summary.kinds.iter().map(|k| k.as_str()).collect();
-                println!(
+                outln!(
                     "imported {} lines as {} rows into {} for {}..{} ({})",
                     summary.lines,
                     summary.rows_written,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::output::{errln, outln, print_raw};
 use burnrate_core::incident::DossierFormat;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Subcommand, ValueEnum};
@@ -50,17 +51,17 @@ pub fn run(app: &Burnrate, cmd: IncidentCmd) -> Result<ExitCode> {
             };
             let text = dossier.render(format);
             if dossier.spend.is_empty() {
-                eprintln!(
+                errln!(
                     "note: no spend of key {} was recorded between {} and {} (UTC); sync the source or widen --from/--to",
                     dossier.key.id, dossier.window.from, dossier.window.to
                 );
             }
             match out {
-                None => print!("{text}"),
+                None => print_raw(&text),
                 Some(path) => {
                     std::fs::write(&path, text.as_bytes())
                         .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", path.display())))?;
-                    println!(
+                    outln!(
                         "wrote {} ({} spend rows, {} alerts, {} actions; {} to {} UTC)",
                         path.display(),
                         dossier.spend.len(),

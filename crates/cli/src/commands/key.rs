@@ -7,7 +7,7 @@ use burnrate_core::providers::DisableSupport;
 use burnrate_core::{Burnrate, Error, ErrorCode, Result};
 use clap::Subcommand;
 
-use crate::output::{print_json, print_table};
+use crate::output::{outln, print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum KeyCmd {
@@ -76,8 +76,8 @@ pub async fn run(app: &Burnrate, cmd: KeyCmd) -> Result<ExitCode> {
             if json {
                 print_json(&view)?;
             } else {
-                println!("{}", view.detail);
-                println!("recorded as key action #{} ({} of {})", view.id, describe_action_key(&view), view.source);
+                outln!("{}", view.detail);
+                outln!("recorded as key action #{} ({} of {})", view.id, describe_action_key(&view), view.source);
             }
         }
         KeyCmd::List { json } => {
@@ -85,7 +85,7 @@ pub async fn run(app: &Burnrate, cmd: KeyCmd) -> Result<ExitCode> {
             if json {
                 print_json(&table)?;
             } else if table.is_empty() {
-                println!("no keys yet; sync a source that lists keys (burnrate sync), or import a CSV with key_id");
+                outln!("no keys yet; sync a source that lists keys (burnrate sync), or import a CSV with key_id");
             } else {
                 print_key_table(&table);
             }
@@ -93,14 +93,14 @@ pub async fn run(app: &Burnrate, cmd: KeyCmd) -> Result<ExitCode> {
         KeyCmd::Env { source, key_id, environment } => {
             let label = Some(environment.as_str()).filter(|e| *e != "none");
             app.set_key_environment(&source, &key_id, label)?;
-            println!("{source}/{key_id}: environment {environment}");
+            outln!("{source}/{key_id}: environment {environment}");
         }
         KeyCmd::Actions { source, key_id, json } => {
             let actions = app.key_actions(source.as_deref(), key_id.as_deref())?;
             if json {
                 print_json(&actions)?;
             } else if actions.is_empty() {
-                println!("no key actions recorded");
+                outln!("no key actions recorded");
             } else {
                 let rows: Vec<Vec<String>> = actions
                     .iter()

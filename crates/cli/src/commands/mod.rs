@@ -42,7 +42,7 @@ pub fn dimension(by: By) -> Dimension {
 /// when a person is typing. `example` shows how to pipe it in.
 pub fn read_secret_from_stdin(what: &str, example: &str) -> Result<String> {
     if std::io::stdin().is_terminal() {
-        eprint!("Paste {what} and press Enter (input is not echoed to any log): ");
+        crate::output::prompt(&format!("Paste {what} and press Enter (input is not echoed to any log): "));
     }
     let mut line = String::new();
     std::io::stdin()

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use burnrate_core::{Burnrate, Result};
 use clap::Subcommand;
 
-use crate::output::{print_json, print_table};
+use crate::output::{outln, print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum PricesCmd {
@@ -38,7 +38,7 @@ pub fn run(app: &Burnrate, cmd: PricesCmd) -> Result<ExitCode> {
     match cmd {
         PricesCmd::Set { model, input, output } => {
             app.set_model_price(&model, &input, &output)?;
-            println!(
+            outln!(
                 "priced {}: {input} USD per million input tokens, {output} per million output tokens; \
                  run `burnrate sync` to re-estimate its tokens",
                 model.trim()
@@ -49,7 +49,7 @@ pub fn run(app: &Burnrate, cmd: PricesCmd) -> Result<ExitCode> {
             if json {
                 print_json(&unpriced)?;
             } else if unpriced.is_empty() {
-                println!("every model with tokens in this range has a list price");
+                outln!("every model with tokens in this range has a list price");
             } else {
                 let cells: Vec<Vec<String>> = unpriced
                     .iter()
@@ -62,9 +62,8 @@ pub fn run(app: &Burnrate, cmd: PricesCmd) -> Result<ExitCode> {
                     })
                     .collect();
                 print_table(&["SOURCE", "MODEL", "TOKENS NOT PRICED"], &cells);
-                println!(
-                    "\nprice one with: burnrate prices set MODEL --input USD_PER_MILLION --output USD_PER_MILLION"
-                );
+                outln!();
+                outln!("price one with: burnrate prices set MODEL --input USD_PER_MILLION --output USD_PER_MILLION");
             }
         }
     }

@@ -8,7 +8,7 @@ use burnrate_core::{Burnrate, Result};
 use clap::Subcommand;
 
 use super::{dimension, By};
-use crate::output::{print_json, print_table};
+use crate::output::{outln, print_json, print_raw, print_table};
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
@@ -43,7 +43,7 @@ pub fn run(app: &Burnrate, cmd: ReportCmd) -> Result<ExitCode> {
             if json {
                 print_json(&rows)?;
             } else if rows.is_empty() {
-                println!("nothing to reconcile: no day in this range has both billed and estimated spend");
+                outln!("nothing to reconcile: no day in this range has both billed and estimated spend");
             } else {
                 let cells: Vec<Vec<String>> = rows
                     .iter()
@@ -91,7 +91,7 @@ fn report_cells(r: &ReportRow) -> Vec<String> {
 
 fn print_report(rows: &[ReportRow]) {
     if rows.is_empty() {
-        println!("no spend in this range; run `burnrate sync` first, or widen --from/--to");
+        outln!("no spend in this range; run `burnrate sync` first, or widen --from/--to");
         return;
     }
     let cells: Vec<Vec<String>> = rows
@@ -107,5 +107,5 @@ fn print_report(rows: &[ReportRow]) {
 }
 
 fn print_csv(rows: &[ReportRow]) {
-    print!("{}", burnrate_core::ledger::report_csv(rows));
+    print_raw(&burnrate_core::ledger::report_csv(rows));
 }

@@ -6,7 +6,7 @@ use burnrate_core::dto::SettingsView;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::Subcommand;
 
-use crate::output::print_json;
+use crate::output::{outln, print_json};
 
 #[derive(Subcommand)]
 pub enum SettingsCmd {
@@ -65,7 +65,7 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         return print_json(s);
     }
     for (name, value) in all.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
-        println!("{name} = {value}");
+        outln!("{name} = {value}");
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use burnrate_core::settings::parse_assignment;
 use burnrate_core::{Burnrate, Result};
 use clap::{Args, Subcommand};
 
-use crate::output::{print_json, print_table};
+use crate::output::{errln, outln, print_json, print_table};
 
 #[derive(Subcommand)]
 pub enum SourceCmd {
@@ -74,7 +74,7 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
             if json {
                 print_json(&view)?;
             } else {
-                println!("added {} ({}), key {}", view.name, view.provider, describe_key(&view));
+                outln!("added {} ({}), key {}", view.name, view.provider, describe_key(&view));
             }
             if let Some(warning) = &view.cleartext_warning {
                 eprintln!("warning: {warning}");
@@ -85,7 +85,7 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
             if json {
                 print_json(&sources)?;
             } else if sources.is_empty() {
-                println!(
+                outln!(
                     "no sources yet; add one with: burnrate source add openai --name work --key-env OPENAI_ADMIN_KEY"
                 );
             } else {
@@ -94,21 +94,25 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
         }
         SourceCmd::Remove { name } => {
             app.remove_source(&name)?;
-            println!("removed {}", name.trim());
+            outln!("removed {}", name.trim());
         }
         SourceCmd::Test { name, json } => {
             let check = app.test_source(&name).await?;
             if json {
                 print_json(&check)?;
             } else if let Some(error) = &check.error {
-                eprintln!("error: {} ({:?})", error.message, error.code);
+                errln!("error: {} ({:?})", error.message, error.code);
             } else {
-                println!(
+                outln!(
                     "connected to {} with {} in {} ms; what it can read for {} to {} (UTC):",
-                    check.base_url, check.key_fingerprint, check.elapsed_ms, check.from, check.to
+                    check.base_url,
+                    check.key_fingerprint,
+                    check.elapsed_ms,
+                    check.from,
+                    check.to
                 );
                 for item in &check.readable {
-                    println!("  {} {}: {}", if item.readable { "yes" } else { "no " }, item.what, item.detail);
+                    outln!("  {} {}: {}", if item.readable { "yes" } else { "no " }, item.what, item.detail);
                 }
             }
             return Ok(if check.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

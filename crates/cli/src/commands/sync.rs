@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use burnrate_core::poll::SyncProgress;
 use burnrate_core::providers::http::ProgressFn;
+use burnrate_core::text::printable;
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
-use crate::output::{alert_line, auto_disabled_line, print_json, report_undelivered};
+use crate::output::{alert_line, auto_disabled_line, errln, outln, print_json, report_undelivered};
 
 #[derive(Args)]
 pub struct SyncArgs {
@@ -40,37 +41,37 @@ pub async fn run(app: &Burnrate, args: SyncArgs) -> Result<ExitCode> {
     let mut failed = false;
     for o in &outcomes {
         match &o.error {
-            None if !json => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+            None if !json => outln!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
             None => {}
             Some(e) => {
                 failed = true;
-                eprintln!("error: {}: {}", o.source, e.message);
+                errln!("error: {}: {}", o.source, e.message);
             }
         }
     }
     if outcomes.is_empty() && !json {
-        println!("no sources to sync; add one with `burnrate source add`");
+        outln!("no sources to sync; add one with `burnrate source add`");
     }
     // With --json, stdout stays the outcomes array; `burnrate alerts --json` lists alerts.
     for a in &report.alerts {
         if json {
-            eprintln!("{}", alert_line(a));
+            errln!("{}", alert_line(a));
         } else {
-            println!("{}", alert_line(a));
+            outln!("{}", alert_line(a));
         }
     }
     report_undelivered(&report.alerts);
     for a in &report.auto_disabled {
         if json {
-            eprintln!("{}", auto_disabled_line(a));
+            errln!("{}", auto_disabled_line(a));
         } else {
-            println!("{}", auto_disabled_line(a));
+            outln!("{}", auto_disabled_line(a));
         }
         failed |= !a.ok;
     }
     if let Some(e) = &report.alerts_error {
         failed = true;
-        eprintln!("error: alerts: {}", e.message);
+        errln!("error: alerts: {}", e.message);
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
@@ -84,7 +85,7 @@ impl Bar {
         Arc::new(move |p: SyncProgress| {
             self.0.set_length(p.total);
             self.0.set_position(p.done);
-            self.0.set_message(format!("{} {}", p.source, p.unit));
+            self.0.set_message(printable(&format!("{} {}", p.source, p.unit)).into_owned());
         })
     }
     fn finish(self) {

@@ -8,12 +8,16 @@ use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
 
-use crate::output::{alert_line, report_undelivered};
+use crate::output::{alert_line, errln, outln, report_undelivered};
+
+/// The longest `--every`: a week. Longer would not be watching, and the poller's timers (an
+/// `Instant` plus the interval) must not overflow.
+const LONGEST_EVERY_SECS: u64 = 7 * 24 * 3600;
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// Poll every source this often instead of each provider's default interval
-    #[arg(long, value_name = "SECS")]
+    /// Poll every source this often instead of each provider's default interval (at most a week)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(..=LONGEST_EVERY_SECS))]
     every: Option<u64>,
 }
 
@@ -23,7 +27,7 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
     let config = PollerConfig { interval: every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
     let poller = PollerHandle::start(Arc::new(app), config);
     let mut events = poller.subscribe();
-    eprintln!("watching; press Ctrl-C to stop");
+    errln!("watching; press Ctrl-C to stop");
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -31,14 +35,14 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
                 Ok(PollerEvent::Finished(outcomes)) => {
                     for o in outcomes {
                         match o.error {
-                            None => println!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
-                            Some(e) => println!("error: {}: {}", o.source, e.message),
+                            None => outln!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+                            Some(e) => outln!("error: {}: {}", o.source, e.message),
                         }
                     }
                 }
                 Ok(PollerEvent::AlertsFired(alerts)) => {
                     for a in &alerts {
-                        println!("{}", alert_line(a));
+                        outln!("{}", alert_line(a));
                     }
                     report_undelivered(&alerts);
                 }
@@ -47,7 +51,7 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
             },
         }
     }
-    eprintln!("stopping after the poll in flight…");
+    errln!("stopping after the poll in flight…");
     poller.stop().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use super::dto::{Answer, AssessmentView, EvidenceKind, EvidenceView, Integrity, SmokeResult};
 use crate::money::format_human;
+use crate::text;
 
 fn answer_text(a: Option<Answer>) -> &'static str {
     match a {
@@ -45,11 +46,6 @@ fn kind_text(k: EvidenceKind) -> &'static str {
         EvidenceKind::Note => "note",
         EvidenceKind::Smoke => "paid test",
     }
-}
-
-/// Markdown text from users: one line, no table-breaking pipes, no raw HTML.
-fn cell(text: &str) -> String {
-    text.replace('\r', "").replace('\n', " ").replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn opt_ms(v: Option<u64>) -> String {
@@ -121,17 +117,17 @@ fn smoke_rows(s: &SmokeResult) -> Vec<(String, String)> {
 
 pub fn markdown(v: &AssessmentView, generated: &str) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# Gateway check: {}\n", cell(&v.name));
-    let _ = writeln!(o, "- Base URL: {}", v.base_url);
+    let _ = writeln!(o, "# Gateway check: {}\n", text::markdown(&v.name));
+    let _ = writeln!(o, "- Base URL: {}", text::markdown(&v.base_url));
     let _ = writeln!(
         o,
         "- Claim: {}{} — needs {}",
         v.claim.label,
-        v.claim_text.as_ref().map(|t| format!(" (as worded: \"{}\")", cell(t))).unwrap_or_default(),
+        v.claim_text.as_ref().map(|t| format!(" (as worded: \"{}\")", text::markdown(t))).unwrap_or_default(),
         v.claim.proof
     );
     if let Some(s) = &v.source {
-        let _ = writeln!(o, "- Balance source: {s}");
+        let _ = writeln!(o, "- Balance source: {}", text::markdown(s));
     }
     let _ = writeln!(o, "- Created: {}; updated: {}", v.created_at, v.updated_at);
     let _ = writeln!(
@@ -144,7 +140,7 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
     let _ = writeln!(o, "- Report generated: {generated}\n");
     let _ = writeln!(o, "## Verdict: {}\n", v.verdict.headline);
     for r in &v.verdict.reasons {
-        let _ = writeln!(o, "- {}", cell(r));
+        let _ = writeln!(o, "- {}", text::markdown(r));
     }
     if v.integrity_problems > 0 {
         let _ = writeln!(
@@ -160,11 +156,11 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
             let _ = writeln!(
                 o,
                 "| {}{} | `{}` | {} | {} |",
-                cell(&q.text),
+                text::markdown(&q.text),
                 if q.hard { " (hard check)" } else { "" },
                 q.id,
                 answer_text(q.answer),
-                cell(q.note.as_deref().unwrap_or(""))
+                text::markdown(q.note.as_deref().unwrap_or(""))
             );
         }
     }
@@ -187,7 +183,7 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
                 e.id,
                 e.question_id,
                 kind_text(e.kind),
-                cell(&evidence_what(e)),
+                text::markdown(&evidence_what(e)),
                 e.sha256.as_deref().map_or_else(|| "—".to_owned(), |s| format!("`{s}`")),
                 e.captured_at,
                 integrity_text(e)
@@ -202,7 +198,7 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
         Some(s) => {
             let _ = writeln!(o, "| | |\n|---|---|");
             for (k, val) in smoke_rows(s) {
-                let _ = writeln!(o, "| {} | {} |", cell(&k), cell(&val));
+                let _ = writeln!(o, "| {} | {} |", text::markdown(&k), text::markdown(&val));
             }
             let _ = writeln!(o, "\n| # | Kind | Model | Status | Latency | Tokens in/out | Cost | Outcome |\n|---|---|---|---|---|---|---|---|");
             for c in &s.calls {
@@ -211,33 +207,18 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
                     "| {} | {} | {} | {} | {} ms | {}/{} | {} | {} |",
                     c.n,
                     c.kind,
-                    cell(c.model.as_deref().unwrap_or("")),
+                    text::markdown(c.model.as_deref().unwrap_or("")),
                     c.status.map_or_else(|| "—".into(), |s| s.to_string()),
                     c.latency_ms,
                     c.prompt_tokens.map_or_else(|| "—".into(), |t| t.to_string()),
                     c.completion_tokens.map_or_else(|| "—".into(), |t| t.to_string()),
                     c.cost_micros.map_or_else(|| "—".into(), |m| format_human(m, "USD")),
-                    cell(&c.outcome)
+                    text::markdown(&c.outcome)
                 );
             }
         }
     }
     o
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const CSS: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1b1f24}\
@@ -249,7 +230,7 @@ th{background:#f6f8fa}code{font-size:.85em;word-break:break-all}.verdict{padding
 .bad{color:#cf222e;font-weight:600}.ok{color:#1a7f37}";
 
 pub fn html(v: &AssessmentView, generated: &str) -> String {
-    let e = escape;
+    let e = text::html;
     let mut o = String::new();
     let level =
         serde_json::to_value(v.verdict.level).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default();
@@ -392,17 +373,4 @@ pub fn html(v: &AssessmentView, generated: &str) -> String {
     }
     let _ = writeln!(o, "</body></html>");
     o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_escapes_everything_it_is_given() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-    }
 }

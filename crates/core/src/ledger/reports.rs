@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection};
 
+use crate::csv_out::{Cell, CsvTable};
 use crate::days::{ts_to_day, DayRange};
 use crate::dto::{Dimension, ReconcileRow, ReportRow};
 use crate::error::{Error, Result};
@@ -184,34 +185,40 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         .collect())
 }
 
-/// A daily report as CSV (`report daily --csv`, ledger exports): a header, then one line per row;
-/// fields with a comma, quote or newline are quoted.
+/// A daily report as CSV (`report daily --csv`, ledger exports): a header, then one line per row,
+/// written by [`crate::csv_out`] (names neutralised, amounts as numbers).
 pub fn report_csv(rows: &[ReportRow]) -> String {
-    let esc = |v: &str| {
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_owned()
-        }
-    };
-    let mut out = String::from("day,source,provider,key_id,key_name,model,model_name,currency,amount,kind\n");
+    let mut table = CsvTable::new([
+        "day",
+        "source",
+        "provider",
+        "key_id",
+        "key_name",
+        "model",
+        "model_name",
+        "currency",
+        "amount",
+        "kind",
+    ]);
     for r in rows {
-        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            r.day,
-            opt(&r.source),
-            r.provider.map(|p| p.as_str()).unwrap_or(""),
-            opt(&r.key_id),
-            opt(&r.key_name),
-            opt(&r.model),
-            opt(&r.model_name),
-            r.currency,
-            r.amount,
-            r.kind.as_str()
-        ));
+        table.row([
+            Cell::text(&r.day),
+            opt_text(&r.source),
+            Cell::text(r.provider.map(|p| p.as_str()).unwrap_or("")),
+            opt_text(&r.key_id),
+            opt_text(&r.key_name),
+            opt_text(&r.model),
+            opt_text(&r.model_name),
+            Cell::text(&r.currency),
+            Cell::decimal(&r.amount),
+            Cell::text(r.kind.as_str()),
+        ]);
     }
-    out
+    table.finish()
+}
+
+fn opt_text(v: &Option<String>) -> Cell<'_> {
+    Cell::text(v.as_deref().unwrap_or(""))
 }
 
 /// Source and key display names, loaded once per report.
@@ -423,5 +430,45 @@ mod tests {
                 .sum();
             assert_eq!(sum, 5_000_000, "by {by:?}");
         }
+    }
+
+    #[test]
+    fn the_csv_report_keeps_hostile_names_inert_and_amounts_numbers() {
+        let hostile = "=HYPERLINK(\"http://x\")";
+        let row = ReportRow {
+            day: "2026-03-01".into(),
+            source: Some("@SUM(A1)".into()),
+            provider: Some(ProviderId::Litellm),
+            key_id: Some("-2+3".into()),
+            key_name: Some("a\rb".into()),
+            model: Some(hostile.into()),
+            model_name: Some("\tx".into()),
+            currency: "USD".into(),
+            amount: "-5.000000".into(),
+            kind: SpendKind::Billed,
+        };
+        let text = report_csv(&[row]);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            ["day", "source", "provider", "key_id", "key_name", "model", "model_name", "currency", "amount", "kind"]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1, "{text:?}");
+        assert_eq!(
+            rows[0].iter().collect::<Vec<_>>(),
+            [
+                "2026-03-01",
+                "'@SUM(A1)",
+                "litellm",
+                "'-2+3",
+                "a\rb",
+                "'=HYPERLINK(\"http://x\")",
+                "'\tx",
+                "USD",
+                "-5.000000",
+                "billed"
+            ]
+        );
     }
 }

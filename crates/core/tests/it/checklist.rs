@@ -431,3 +431,29 @@ fn the_paid_tests_gateway_key_is_typed_or_read_from_the_environment_and_never_sh
         assert!(e.message().contains(says), "{}", e.message());
     }
 }
+
+/// The gateway's name and base URL are typed or pasted by the user, often from the gateway's
+/// own page: the Markdown report shows them as text, on their own line.
+#[test]
+fn the_markdown_report_shows_a_hostile_name_and_base_url_as_text() {
+    let c = core();
+    let id = c
+        .core
+        .new_assessment(&NewAssessmentRequest {
+            name: "<script>alert(1)</script>\x1b]0;pwned\x07 *x*".into(),
+            base_url: "https://gateway.example/v1#<img src=x onerror=alert(1)>\u{202e}[x](http://evil)".into(),
+            claim: Some("openai_compatible".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let md = c.core.assessment_report(id, ReportFormat::Md).unwrap();
+    assert!(!md.contains("<script") && !md.contains("<img"), "{md}");
+    assert!(!md.chars().any(|ch| ch != '\n' && burnrate_core::text::is_unsafe_to_show(ch)), "{md:?}");
+    assert!(md.starts_with("# Gateway check: &lt;script&gt;alert(1)&lt;/script&gt;\\]0;pwned \\*x\\*\n"), "{md}");
+    let base_url_line = md.lines().find(|l| l.starts_with("- Base URL:")).unwrap();
+    assert_eq!(
+        base_url_line,
+        "- Base URL: https://gateway.example/v1\\#&lt;img src=x onerror=alert(1)&gt;\\[x\\](http://evil)"
+    );
+}

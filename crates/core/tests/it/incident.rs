@@ -343,3 +343,52 @@ fn exporting_writes_a_new_file_under_the_data_dir_with_a_safe_name() {
     let e = i.l.core.export_incident("work", "../../etc/passwd", None, DossierFormat::Markdown).unwrap_err();
     assert_eq!(e.code, ErrorCode::KeyNotFound);
 }
+
+/// A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return;
+/// key and model names come from the provider.
+#[test]
+fn names_that_a_spreadsheet_would_run_are_text_in_the_dossier_csv() {
+    let i = incident();
+    let mut d = dossier(&i, None, None, None);
+    d.source = "@SUM(A1)".into();
+    d.key.id = "-2+3".into();
+    let names = ["=HYPERLINK(\"http://x\")", "+cmd", "\tx", "\r=1+1", "a\rb", "a\"b,c"];
+    for (s, name) in d.spend.iter_mut().zip(names) {
+        s.model = name.into();
+    }
+    let csv = d.to_csv();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), d.spend.len(), "{csv:?}");
+    let models: Vec<&str> = rows.iter().take(names.len()).map(|r| &r[5]).collect();
+    assert_eq!(models, ["'=HYPERLINK(\"http://x\")", "'+cmd", "'\tx", "'\r=1+1", "a\rb", "a\"b,c"]);
+    assert!(rows.iter().all(|r| (&r[2], &r[4]) == ("'@SUM(A1)", "'-2+3")), "{csv}");
+    // Amounts and token counts stay numbers.
+    assert_eq!((&rows[1][8], &rows[1][9]), ("0.041500", "180000"));
+}
+
+/// Names come from the provider (key, project, model) and from the user (source); any of them
+/// may carry markup or control characters.
+#[test]
+fn hostile_names_stay_inert_text_in_the_markdown() {
+    let i = incident();
+    let mut d = dossier(&i, None, None, None);
+    let hostile = "<script>alert(1)</script>\x1b]0;pwned\x07\u{202e}\n# forged [x](http://evil) | *";
+    d.source = hostile.into();
+    d.base_url = format!("https://api.example/v1{hostile}");
+    d.key.id = format!("key`|{hostile}");
+    d.key.name = Some(hostile.into());
+    d.key.project = Some(hostile.into());
+    d.summary = format!("about {hostile}");
+    d.alerts[0].title = hostile.into();
+    d.actions[0].detail = hostile.into();
+
+    let md = d.to_markdown();
+    assert!(!md.contains("<script") && md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
+    assert!(!md.chars().any(|c| c != '\n' && burnrate_core::text::is_unsafe_to_show(c)), "{md:?}");
+    assert!(!md.lines().any(|l| l.starts_with("# forged")), "{md}");
+    assert!(!md.contains("[x](http://evil)") && md.contains("\\[x\\](http://evil)"), "{md}");
+    // Every table row keeps its column count: no pipe from a name splits a cell.
+    let key_id_row = md.lines().find(|l| l.starts_with("| API key id |")).unwrap();
+    assert_eq!(key_id_row.matches(" | ").count(), 1, "{key_id_row}");
+    assert!(key_id_row.contains("key\\`\\|&lt;script"), "{key_id_row}");
+}
