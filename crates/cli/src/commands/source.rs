@@ -77,7 +77,7 @@ pub async fn run(app: &Burnrate, cmd: SourceCmd) -> Result<ExitCode> {
                 outln!("added {} ({}), key {}", view.name, view.provider, describe_key(&view));
             }
             if let Some(warning) = &view.cleartext_warning {
-                eprintln!("warning: {warning}");
+                errln!("warning: {warning}");
             }
         }
         SourceCmd::List { json } => {
@@ -146,7 +146,7 @@ fn print_sources(sources: &[SourceView]) {
     print_table(&["NAME", "PROVIDER", "BASE URL", "KEY", "LAST SYNC"], &rows);
     for s in sources {
         if let Some(warning) = &s.cleartext_warning {
-            eprintln!("warning: {}: {warning}", s.name);
+            errln!("warning: {}: {warning}", s.name);
         }
     }
 }
