@@ -33,8 +33,50 @@ pub const ALERTS_PAUSED_UNTIL: &str = "alerts_paused_until";
 pub const KEY_ROTATION_DAYS: &str = "key_rotation_days";
 pub const CLOSE_TO_TRAY: &str = "close_to_tray";
 pub const START_AT_LOGIN_OFFERED: &str = "start_at_login_offered";
-pub const NAMES: [&str; 6] =
-    [TIME_ZONE, QUIET_HOURS, ALERTS_PAUSED_UNTIL, KEY_ROTATION_DAYS, CLOSE_TO_TRAY, START_AT_LOGIN_OFFERED];
+/// The most one source may report for one day (per currency and kind), in the currency's units;
+/// more is refused at ingest (see `ledger::plausible`).
+pub const MAX_DAILY_AMOUNT: &str = "max_daily_amount";
+pub const NAMES: [&str; 7] = [
+    TIME_ZONE,
+    QUIET_HOURS,
+    ALERTS_PAUSED_UNTIL,
+    KEY_ROTATION_DAYS,
+    CLOSE_TO_TRAY,
+    START_AT_LOGIN_OFFERED,
+    MAX_DAILY_AMOUNT,
+];
+/// `max_daily_amount` when none is set: a million a day from one source is beyond any account
+/// Burnrate's users run, and far from what a 64-bit sum of micro-units can hold.
+pub const DEFAULT_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000 * crate::money::MICROS_PER_UNIT;
+/// The bound cannot be raised past this: sums of a ledger at the bound must still fit.
+const MAX_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000_000 * crate::money::MICROS_PER_UNIT;
+
+/// Parses `max_daily_amount`: a positive amount up to 1,000,000,000; `default` (or empty) is
+/// the default.
+fn parse_max_daily_amount(text: &str) -> Result<i64> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("default") {
+        return Ok(DEFAULT_MAX_DAILY_AMOUNT_MICROS);
+    }
+    match crate::money::parse_micros(&t.replace(',', "")) {
+        Ok(m) if m > 0 && m <= MAX_MAX_DAILY_AMOUNT_MICROS => Ok(m),
+        _ => Err(Error::invalid_input(format!(
+            "{t:?} is not a daily bound; give an amount from 0.000001 to 1000000000 in the currency's units, e.g. \
+             5000000, or default"
+        ))),
+    }
+}
+
+/// The `max_daily_amount` in effect, in micro-units.
+pub fn max_daily_amount_micros(conn: &Connection) -> Result<i64> {
+    Ok(match read(conn, MAX_DAILY_AMOUNT)? {
+        Some(v) => parse_max_daily_amount(&v).unwrap_or_else(|e| {
+            tracing::warn!(setting = MAX_DAILY_AMOUNT, "ignoring an unreadable stored setting: {}", e.message());
+            DEFAULT_MAX_DAILY_AMOUNT_MICROS
+        }),
+        None => DEFAULT_MAX_DAILY_AMOUNT_MICROS,
+    })
+}
 /// Set once the "keeps watching from the tray" notification has been shown (see [`mark_once`]).
 pub const TRAY_NOTICE_SHOWN: &str = "tray_notice_shown";
 /// The rotation period when none is set.
@@ -158,6 +200,8 @@ pub struct AppSettings {
     pub close_to_tray: bool,
     /// The app has offered to start at login (asked once, after the first source).
     pub start_at_login_offered: bool,
+    /// See [`MAX_DAILY_AMOUNT`].
+    pub max_daily_amount_micros: i64,
 }
 
 impl AppSettings {
@@ -170,6 +214,7 @@ impl AppSettings {
             key_rotation_days: self.key_rotation_days,
             close_to_tray: self.close_to_tray,
             start_at_login_offered: self.start_at_login_offered,
+            max_daily_amount: crate::money::format_decimal_trimmed(self.max_daily_amount_micros),
         }
     }
 
@@ -255,6 +300,7 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
         key_rotation_days,
         close_to_tray: switch(CLOSE_TO_TRAY, true)?,
         start_at_login_offered: switch(START_AT_LOGIN_OFFERED, false)?,
+        max_daily_amount_micros: max_daily_amount_micros(conn)?,
     })
 }
 
@@ -272,6 +318,9 @@ pub fn unmark(conn: &Connection, flag: &str) -> Result<()> {
     Ok(())
 }
 
+/// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+const LAST_SHOWABLE_INSTANT: i64 = 253_402_300_799;
+
 /// Parses an instant for `alerts_paused_until`: Unix seconds or RFC 3339; `none` clears it.
 fn parse_instant(text: &str) -> Result<Option<i64>> {
     let t = text.trim();
@@ -281,6 +330,12 @@ fn parse_instant(text: &str) -> Result<Option<i64>> {
     if let Ok(ts) = t.parse::<i64>() {
         if ts < 0 {
             return Err(Error::invalid_input(format!("{t} is before 1970; give a Unix time or an RFC 3339 instant")));
+        }
+        // Past the year 9999 no calendar (nor RFC 3339) can show it.
+        if ts > LAST_SHOWABLE_INSTANT {
+            return Err(Error::invalid_input(format!(
+                "{t} is after the year 9999; give a Unix time or an RFC 3339 instant, e.g. 2026-03-02T18:00:00Z"
+            )));
         }
         return Ok(Some(ts));
     }
@@ -310,6 +365,9 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         START_AT_LOGIN_OFFERED => {
             Some(parse_switch(START_AT_LOGIN_OFFERED, value, false)?).filter(|&on| on).map(|on| switch_text(on).into())
         }
+        MAX_DAILY_AMOUNT => Some(parse_max_daily_amount(value)?)
+            .filter(|&m| m != DEFAULT_MAX_DAILY_AMOUNT_MICROS)
+            .map(crate::money::format_decimal_trimmed),
         other => {
             return Err(Error::invalid_input(format!(
                 "there is no setting {other:?}; the settings are {}",

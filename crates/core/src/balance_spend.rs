@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Transaction};
 
 use crate::days::{day_start, ts_to_day, DayRange};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::poll::BucketWidth;
 use crate::poll::SpendKind;
 
@@ -67,7 +67,7 @@ pub fn derive(tx: &Transaction<'_>, source_id: i64, range: DayRange) -> Result<i
                         _ => 0,
                     };
                     let e = spend.entry((day_start(day), key.clone(), currency.clone())).or_insert(0);
-                    *e = e.checked_add(spent).ok_or_else(|| Error::internal("derived spend overflow"))?;
+                    *e = e.checked_add(spent).ok_or_else(crate::money::sum_overflow)?;
                 }
             }
             prev = Some((key, currency, balance, usage));

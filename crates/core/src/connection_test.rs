@@ -121,7 +121,8 @@ pub fn summarise(provider: ProviderId, result: &std::result::Result<PollResult, 
         let mut totals: std::collections::BTreeMap<&str, i64> = Default::default();
         for (w, r) in &rows {
             if w.kind == SpendKind::Billed || !poll.windows.iter().any(|o| o.kind == SpendKind::Billed) {
-                *totals.entry(r.currency.as_str()).or_default() += r.amount_micros;
+                let total = totals.entry(r.currency.as_str()).or_default();
+                *total = total.saturating_add(r.amount_micros);
             }
         }
         let spent = if totals.is_empty() {

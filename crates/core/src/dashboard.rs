@@ -106,7 +106,8 @@ pub fn key_table(
     let mut spend: BTreeMap<(i64, String, String), Totals> = BTreeMap::new();
     for r in rows.into_iter().filter(|r| r.amount != 0) {
         let t = spend.entry((r.source, r.key, r.currency)).or_default();
-        *t.daily.entry(ts_to_day(r.day)).or_default() += r.amount;
+        let day = t.daily.entry(ts_to_day(r.day)).or_default();
+        *day = day.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
         t.estimated |= !r.billed;
     }
 
@@ -171,20 +172,24 @@ pub fn key_table(
         .collect();
     tx.commit()?;
 
+    // Sums of days are checked: a ledger written before implausible amounts were refused at
+    // ingest may hold rows whose sum does not fit.
+    use crate::money::checked_sum;
     let mut totals_by_currency: HashMap<String, i64> = HashMap::new();
     for ((_, _, currency), t) in &spend {
-        *totals_by_currency.entry(currency.clone()).or_default() += t.daily.values().sum::<i64>();
+        let total = totals_by_currency.entry(currency.clone()).or_default();
+        *total = total.checked_add(checked_sum(t.daily.values().copied())?).ok_or_else(crate::money::sum_overflow)?;
     }
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= today).collect();
     let week_start = today - Days::new(6);
-    let make = |source_id: i64, key_id: &str, currency: &str, t: Option<&Totals>| -> KeyRow {
+    let make = |source_id: i64, key_id: &str, currency: &str, t: Option<&Totals>| -> Result<KeyRow> {
         let info = keys.get(&(source_id, key_id.to_owned()));
         let (source, provider) = match info {
             Some(i) => (i.source.clone(), i.provider.clone()),
             None => sources.get(&source_id).cloned().unwrap_or_default(),
         };
-        let sum = |from: NaiveDate| t.map_or(0, |t| t.daily.range(from..).map(|(_, m)| *m).sum::<i64>());
-        let (last_30, last_7, today_micros) = (sum(first), sum(week_start), sum(today));
+        let sum = |from: NaiveDate| t.map_or(Ok(0), |t| checked_sum(t.daily.range(from..).map(|(_, m)| *m)));
+        let (last_30, last_7, today_micros) = (sum(first)?, sum(week_start)?, sum(today)?);
         let total = totals_by_currency.get(currency).copied().unwrap_or(0);
         let created_at = info.and_then(|i| i.created_at);
         let age_days = created_at.map(|c| (now - c).div_euclid(86_400));
@@ -194,7 +199,7 @@ pub fn key_table(
         let limits_per_key = provider_id.is_some_and(ProviderId::offers_key_limits);
         let today_reported =
             reported_today.contains(&source_id) || !provider_id.is_some_and(ProviderId::publishes_days_late);
-        KeyRow {
+        Ok(KeyRow {
             source,
             provider,
             key_id: key_id.to_owned(),
@@ -218,7 +223,7 @@ pub fn key_table(
             unpriced_tokens: unpriced.get(&(source_id, key_id.to_owned())).copied().unwrap_or(0),
             disabled: info.is_some_and(|i| i.disabled),
             environment: info.and_then(|i| i.environment.clone()),
-        }
+        })
     };
     let mut out: Vec<KeyRow> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -227,11 +232,11 @@ pub fn key_table(
             continue; // unattributed spend is not a key
         }
         seen.insert((*source_id, key_id.clone()));
-        out.push(make(*source_id, key_id, currency, Some(t)));
+        out.push(make(*source_id, key_id, currency, Some(t))?);
     }
     for (source_id, key_id) in keys.keys() {
         if !seen.contains(&(*source_id, key_id.clone())) {
-            out.push(make(*source_id, key_id, "", None));
+            out.push(make(*source_id, key_id, "", None)?);
         }
     }
     let micros = |r: &KeyRow| crate::money::parse_micros(&r.last_30_days).unwrap_or(0);

@@ -185,6 +185,8 @@ pub struct SettingsView {
     pub close_to_tray: bool,
     /// The app has offered to start at login once; it does not ask again.
     pub start_at_login_offered: bool,
+    /// The most one source may report for one day, in the currency's units (a decimal).
+    pub max_daily_amount: String,
 }
 
 /// A sync pass with the alerts it fired.

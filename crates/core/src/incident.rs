@@ -279,7 +279,7 @@ fn totals(spend: &[DossierSpend]) -> Result<Vec<DossierTotal>> {
     for s in spend {
         let micros = crate::money::parse_micros(&s.amount)?;
         let sum = sums.entry((s.currency.as_str(), s.kind)).or_default();
-        *sum = sum.checked_add(micros).ok_or_else(|| Error::internal("amount overflow"))?;
+        *sum = sum.checked_add(micros).ok_or_else(crate::money::sum_overflow)?;
     }
     Ok(sums
         .into_iter()

@@ -106,6 +106,28 @@ pub fn format_micros(micros: i64) -> String {
     format!("{sign}{}.{:06}", abs / MICROS_PER_UNIT as u64, abs % MICROS_PER_UNIT as u64)
 }
 
+/// The error of a sum that does not fit: only rows stored before Burnrate refused implausible
+/// amounts at ingest can cause it, so it says how to get rid of them.
+pub fn sum_overflow() -> Error {
+    Error::new(
+        crate::error::ErrorCode::ImplausibleAmount,
+        "the ledger holds amounts too large to add up, from a sync or import before Burnrate refused implausible \
+         amounts; find the source with burnrate report daily --by source --json, then remove it (burnrate source \
+         remove NAME) and add it again",
+    )
+}
+
+/// The sum of `amounts` in micro-units, or [`sum_overflow`] when it does not fit.
+pub fn checked_sum(amounts: impl IntoIterator<Item = i64>) -> Result<i64> {
+    amounts.into_iter().try_fold(0i64, |sum, m| sum.checked_add(m)).ok_or_else(sum_overflow)
+}
+
+/// Formats micros as the shortest exact decimal: `5000000000000` -> `"5000000"`, `1500000` -> `"1.5"`.
+pub fn format_decimal_trimmed(micros: i64) -> String {
+    let full = format_micros(micros);
+    full.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// Formats for people: two places (more when the amount is below a cent), with the currency.
 pub fn format_human(micros: i64, currency: &str) -> String {
     let full = format_micros(micros);

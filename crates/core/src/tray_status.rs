@@ -106,7 +106,9 @@ pub fn freshness(sources: &[SourceView], now: DateTime<Utc>) -> (Option<String>,
 fn per_currency(rows: &[ReportRow]) -> BTreeMap<&str, i64> {
     let mut sums = BTreeMap::new();
     for row in rows {
-        *sums.entry(row.currency.as_str()).or_insert(0) += parse_micros(&row.amount).unwrap_or(0);
+        let sum = sums.entry(row.currency.as_str()).or_insert(0i64);
+        // Saturating: the tray is a glance; the reports it summarises have checked their sums.
+        *sum = sum.saturating_add(parse_micros(&row.amount).unwrap_or(0));
     }
     sums
 }

@@ -288,6 +288,7 @@ export const DEFAULT_SETTINGS = {
   quiet_hours: null,
   alerts_paused_until: null,
   key_rotation_days: 90,
+  max_daily_amount: '1000000',
   close_to_tray: true,
   // The core starts with false; most tests are not about the one-time offer, so it was made.
   start_at_login_offered: true,

@@ -19,7 +19,9 @@ pub enum SettingsCmd {
     /// Change a setting: time_zone (IANA name or local), quiet_hours (HH:MM-HH:MM or none),
     /// alerts_paused_until (RFC 3339 or Unix time, or none), key_rotation_days (1-3650 or default),
     /// close_to_tray (on or off: closing the app's window keeps it in the tray, or quits),
-    /// start_at_login_offered (on or off: whether the app has offered to start at login).
+    /// start_at_login_offered (on or off: whether the app has offered to start at login),
+    /// max_daily_amount (the most one source may report for a day, in its currency; more is
+    /// refused at sync and import; default 1000000).
     Set { name: String, value: String },
 }
 
@@ -51,6 +53,7 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("key_rotation_days", s.key_rotation_days.to_string()),
         ("close_to_tray", on_off(s.close_to_tray)),
         ("start_at_login_offered", on_off(s.start_at_login_offered)),
+        ("max_daily_amount", s.max_daily_amount.clone()),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {

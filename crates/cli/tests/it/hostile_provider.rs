@@ -73,3 +73,54 @@ fn a_base_url_without_a_host_is_refused_and_plain_http_elsewhere_is_warned() {
         .ok();
     assert!(!run.stderr.contains("warning"), "loopback is this machine: {}", run.stderr);
 }
+
+/// One absurd row, from a file here (a provider's goes through the same gate): refused with
+/// where it came from, and everything else keeps working.
+#[test]
+fn an_absurd_amount_is_refused_and_reports_budgets_and_keys_keep_working() {
+    let cli = Cli::new();
+    cli.run(&["source", "add", "openai", "--name", "books", "--key-env", KEY_ENV]).ok();
+    let good = cli.data_dir.path().join("good.csv");
+    std::fs::write(&good, "day,amount,currency,key_id,kind\n2026-03-01,12.50,USD,key_a,billed\n").unwrap();
+    cli.run(&["import", "csv", "--source", "books", good.to_str().unwrap()]).ok();
+
+    let absurd = cli.data_dir.path().join("absurd.csv");
+    std::fs::write(&absurd, "day,amount,currency,key_id,kind\n2026-03-01,9000000000000,USD,key_b,billed\n").unwrap();
+    let run = cli.run(&["import", "csv", "--source", "books", absurd.to_str().unwrap()]).failed();
+    assert!(
+        run.stderr.contains("2026-03-01, key key_b") && run.stderr.contains("9000000000000.000000 USD"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("settings set max_daily_amount"), "{}", run.stderr);
+
+    let negative = cli.data_dir.path().join("negative.csv");
+    std::fs::write(&negative, "day,amount,currency,key_id,kind\n2026-03-01,-5,USD,key_c,billed\n").unwrap();
+    let run = cli.run(&["import", "csv", "--source", "books", negative.to_str().unwrap()]).failed();
+    assert!(run.stderr.contains("does not count negative spend"), "{}", run.stderr);
+
+    let report = cli.run(&["report", "daily", "--from", "2026-03-01", "--to", "2026-03-01", "--json"]).ok().json();
+    assert_eq!(report[0]["amount"], "12.500000", "the ledger kept what it had: {report}");
+    cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "100", "--currency", "USD"]).ok();
+    cli.run(&["budget", "list"]).ok();
+    cli.run(&["key", "list"]).ok();
+
+    // A ledger poisoned before the gate existed: key_a's 30 days no longer add up. A clear
+    // error, never a panic or a wrapped sum.
+    let db = cli.db();
+    db.execute(
+        "INSERT INTO spend_daily (source_id, day, key_id, model, currency, kind, amount_micros)
+         SELECT source_id, day + 86400, key_id, model, currency, kind, 9223372036854775000 FROM spend_daily",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model)
+         SELECT source_id, day + 86400, key_id, currency, kind, 9223372036854775000, has_model FROM spend_daily_key",
+        [],
+    )
+    .unwrap();
+    let run = cli.run(&["key", "list"]).failed();
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(run.stderr.contains("too large to add up"), "{}", run.stderr);
+}

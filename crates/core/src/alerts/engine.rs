@@ -25,7 +25,7 @@ use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
 use crate::days::{ts_to_day, DayRange};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ledger::counted_rows;
 use crate::money::format_human;
 
@@ -57,10 +57,10 @@ pub fn period_spend(conn: &Connection, budget: &Budget, period: LocalPeriod) -> 
         }
         estimated |= !row.billed;
         let day = daily.entry(ts_to_day(row.day)).or_insert(0);
-        *day = day.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
+        *day = day.checked_add(row.amount).ok_or_else(crate::money::sum_overflow)?;
     }
     let total_micros =
-        daily.values().try_fold(0i64, |a, b| a.checked_add(*b)).ok_or_else(|| Error::internal("amount overflow"))?;
+        daily.values().try_fold(0i64, |a, b| a.checked_add(*b)).ok_or_else(crate::money::sum_overflow)?;
     Ok(PeriodSpend { period, total_micros, estimated, daily: daily.into_iter().collect() })
 }
 
@@ -339,6 +339,7 @@ pub(crate) mod tests {
             key_rotation_days: 90,
             close_to_tray: true,
             start_at_login_offered: false,
+            max_daily_amount_micros: crate::app_settings::DEFAULT_MAX_DAILY_AMOUNT_MICROS,
         }
     }
 
@@ -606,7 +607,9 @@ pub(crate) mod tests {
     pub struct NoDaemon;
     impl Notifier for NoDaemon {
         fn notify(&self, _: &Notice) -> Result<()> {
-            Err(Error::internal("no notification daemon on the session bus (org.freedesktop.Notifications)"))
+            Err(crate::error::Error::internal(
+                "no notification daemon on the session bus (org.freedesktop.Notifications)",
+            ))
         }
     }
 

@@ -251,7 +251,7 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
             estimated: false,
             days: BTreeMap::new(),
         });
-        let overflow = || Error::internal("amount overflow");
+        let overflow = crate::money::sum_overflow;
         series.total = series.total.checked_add(row.amount).ok_or_else(overflow)?;
         series.estimated |= !row.billed;
         let cell = series.days.entry(row.day).or_default();

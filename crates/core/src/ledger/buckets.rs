@@ -2,7 +2,7 @@
 
 use rusqlite::Transaction;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::poll::SpendRow;
 
 /// (bucket_start, key_id, model, project, currency): what makes a spend row unique in a window.
@@ -46,7 +46,7 @@ pub(super) fn merge_rows(rows: &[SpendRow]) -> Result<Vec<(BucketIdentity<'_>, B
         same
     });
     if overflow {
-        return Err(Error::internal("amount overflow"));
+        return Err(crate::money::sum_overflow());
     }
     Ok(sorted)
 }

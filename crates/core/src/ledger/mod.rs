@@ -13,6 +13,7 @@
 //! - [`reports`]: reading spend back (daily report, reconciliation, the counting rule).
 
 mod buckets;
+mod plausible;
 mod reports;
 mod rollups;
 mod runs;

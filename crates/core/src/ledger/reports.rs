@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 use crate::csv_out::{Cell, CsvTable};
 use crate::days::{ts_to_day, DayRange};
 use crate::dto::{Dimension, ReconcileRow, ReportRow};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::money::format_micros;
 use crate::poll::SpendKind;
 use crate::providers::ProviderId;
@@ -109,7 +109,7 @@ pub(crate) fn counted_rows(
     };
     // Per (source, day, currency): bill minus estimates, where the estimates answer for a bill.
     let mut remainders: BTreeMap<(i64, i64, String), i64> = BTreeMap::new();
-    let overflow = || Error::internal("amount overflow");
+    let overflow = crate::money::sum_overflow;
     for row in &rows {
         let (_, remainder) = answer(&seen[&(row.source, row.day)]);
         if remainder {
@@ -159,7 +159,7 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
             if by_key || by_source { row.source } else { 0 },
         );
         let total = groups.entry(key).or_insert(0);
-        *total = total.checked_add(row.amount).ok_or_else(|| Error::internal("amount overflow"))?;
+        *total = total.checked_add(row.amount).ok_or_else(crate::money::sum_overflow)?;
     }
     let attributed = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     Ok(groups

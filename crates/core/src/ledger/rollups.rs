@@ -4,7 +4,7 @@
 use rusqlite::{params, Transaction};
 
 use super::buckets::{insert_batched, BucketIdentity, BucketTotals};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::poll::{BucketWidth, SpendKind, SpendWindow};
 
 /// How the daily roll-ups of a replaced window's days are brought in step with `spend`.
@@ -169,7 +169,7 @@ pub(super) fn key_rollup<'a>(
         }
         match group.iter_mut().find(|(c, ..)| *c == currency) {
             Some((_, sum, has_model)) => {
-                *sum = sum.checked_add(amount).ok_or_else(|| Error::internal("amount overflow"))?;
+                *sum = sum.checked_add(amount).ok_or_else(crate::money::sum_overflow)?;
                 *has_model |= !model.is_empty();
             }
             None => group.push((currency, amount, !model.is_empty())),
@@ -182,7 +182,7 @@ pub(super) fn key_rollup<'a>(
 /// SQLite's `sum()` over two rows: NULLs are skipped (all NULL stays NULL), and an integer
 /// overflow is an error, never a wrapped or saturated total.
 pub(super) fn sql_sum(a: BucketTotals, b: BucketTotals) -> Result<BucketTotals> {
-    let overflow = || Error::internal("amount overflow");
+    let overflow = crate::money::sum_overflow;
     let opt = |x: Option<i64>, y: Option<i64>| match (x, y) {
         (Some(x), Some(y)) => x.checked_add(y).map(Some).ok_or_else(overflow),
         (x, y) => Ok(x.or(y)),

@@ -72,6 +72,7 @@ pub(crate) fn write_windows(
     keys: &[KeyRecord],
     windows: &[SpendWindow],
 ) -> Result<i64> {
+    super::plausible::check_windows(tx, source_id, windows)?;
     for w in windows {
         if let Some(r) = w.rows.iter().find(|r| r.bucket_start < w.from || r.bucket_start >= w.to) {
             return Err(Error::new(

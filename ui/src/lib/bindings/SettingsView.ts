@@ -31,4 +31,8 @@ close_to_tray: boolean,
 /**
  * The app has offered to start at login once; it does not ask again.
  */
-start_at_login_offered: boolean, };
+start_at_login_offered: boolean, 
+/**
+ * The most one source may report for one day, in the currency's units (a decimal).
+ */
+max_daily_amount: string, };
