@@ -49,6 +49,9 @@ pub enum ErrorCode {
     DataDirUnwritable,
     /// The database was written by a newer Burnrate.
     DbTooNew,
+    /// Another process (the app, `burnrate watch`, a `sync`) held the ledger's write lock for
+    /// longer than this one waits; nothing was written. Trying again later works.
+    LedgerBusy,
     Database,
     Internal,
 }
@@ -96,6 +99,18 @@ impl From<rusqlite::Error> for Error {
                         "cannot write the database ({e}); check the data directory's permissions or pass --data-dir"
                     ),
                     )
+                }
+                C::DatabaseBusy | C::DatabaseLocked => {
+                    let waited = crate::busy_timeout::describe(crate::busy_timeout::busy_timeout());
+                    return Error::new(
+                        ErrorCode::LedgerBusy,
+                        format!(
+                            "another Burnrate process (the desktop app, `burnrate watch` or another `burnrate sync`) \
+                             is writing to the ledger and kept it for over {waited}; nothing was written. Try again \
+                             once it has finished, or stop it; to wait longer, set {} (milliseconds)",
+                            crate::busy_timeout::BUSY_TIMEOUT_ENV
+                        ),
+                    );
                 }
                 C::DatabaseCorrupt | C::NotADatabase => {
                     return Error::new(

@@ -9,6 +9,7 @@ pub mod app_settings;
 pub mod auto_disable;
 pub mod balance_spend;
 pub mod budgets;
+pub mod busy_timeout;
 pub mod channels;
 pub mod charts;
 pub mod checklist;

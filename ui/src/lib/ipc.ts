@@ -87,6 +87,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   network: true,
   data_dir_unwritable: true,
   db_too_new: true,
+  ledger_busy: true,
   database: true,
   internal: true,
 };

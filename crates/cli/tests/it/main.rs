@@ -9,6 +9,7 @@ mod auto_disable;
 mod chart;
 mod check;
 mod cli_contract;
+mod concurrent_writers;
 mod import_csv;
 mod incident_export;
 mod key_disable;
