@@ -445,9 +445,26 @@ impl Burnrate {
     }
 
     /// Imports daily spend from a CSV file's bytes into the named source, replacing that
-    /// source's rows of the file's kinds on the file's days. The file is parsed whole before the
-    /// ledger is opened: a corrupt file changes nothing. See [`crate::import`].
+    /// source's rows of each kind on the days the file has lines of that kind. The file is
+    /// parsed whole before the ledger is opened: a corrupt file changes nothing. The summary says
+    /// what was replaced, billed rows from a sync included. See [`crate::import`].
     pub fn import_csv(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        self.import_csv_or_preview(source, format, data, false)
+    }
+
+    /// What [`Self::import_csv`] would write and replace, without writing anything: the
+    /// preview the app confirms and `import csv --dry-run` prints.
+    pub fn preview_csv_import(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        self.import_csv_or_preview(source, format, data, true)
+    }
+
+    fn import_csv_or_preview(
+        &self,
+        source: &str,
+        format: CsvFormat,
+        data: &[u8],
+        dry_run: bool,
+    ) -> Result<ImportSummary> {
         if data.len() > import::MAX_FILE_BYTES {
             return Err(Error::invalid_input(format!(
                 "the file is {} MB; Burnrate imports files up to {} MB. Export a shorter date range and import each part",
@@ -458,17 +475,35 @@ impl Burnrate {
         let parsed = import::parse(format, data)?;
         let mut conn = self.open()?;
         let source = sources::get(&conn, source)?;
-        let rows_written = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed)?;
-        self.alert_inputs_changed();
-        tracing::info!(source = %source.name, rows_written, from = %parsed.from, to = %parsed.to, "imported CSV");
+        let effect = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed, dry_run)?;
+        if !dry_run {
+            self.alert_inputs_changed();
+            tracing::info!(
+                source = %source.name,
+                rows_written = effect.rows_written,
+                rows_replaced = effect.rows_replaced(),
+                synced_billed_rows_replaced = effect.synced_billed_rows_replaced(),
+                days = effect.days,
+                from = %parsed.from,
+                to = %parsed.to,
+                "imported CSV"
+            );
+        }
+        let mut kinds: Vec<_> = parsed.windows.iter().map(|w| w.kind).collect();
+        kinds.dedup();
         Ok(ImportSummary {
             source: source.name,
             format,
             lines: parsed.lines,
-            rows_written,
+            rows_written: effect.rows_written,
             from: parsed.from.to_string(),
             to: parsed.to.to_string(),
-            kinds: parsed.windows.iter().map(|w| w.kind).collect(),
+            kinds,
+            dry_run,
+            days: effect.days,
+            rows_replaced: effect.rows_replaced(),
+            synced_billed_rows_replaced: effect.synced_billed_rows_replaced(),
+            replaced: effect.replaced,
         })
     }
 
