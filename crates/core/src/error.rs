@@ -116,7 +116,9 @@ impl From<rusqlite::Error> for Error {
                     return Error::new(
                         ErrorCode::Database,
                         format!(
-                            "the database file is damaged ({e}); move it aside and sync again to rebuild the ledger"
+                            "the ledger file is damaged ({e}); close the app and any `burnrate watch`, then run \
+                             `burnrate doctor`: it backs the file up, salvages what is still readable (sources, \
+                             budgets, spend, …) into a fresh ledger and keeps the damaged file aside"
                         ),
                     )
                 }
@@ -149,6 +151,15 @@ impl From<&Error> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_ledger_points_at_the_doctor() {
+        let e =
+            Error::from(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None));
+        assert_eq!(e.code, ErrorCode::Database);
+        assert!(e.message().starts_with("the ledger file is damaged ("), "{e}");
+        assert!(e.message().contains("run `burnrate doctor`: it backs the file up, salvages"), "{e}");
+    }
 
     #[test]
     fn errors_cross_ipc_as_code_and_message_with_keys_redacted() {

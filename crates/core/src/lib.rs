@@ -18,6 +18,7 @@ pub mod connection_test;
 pub mod dashboard;
 pub mod days;
 pub mod db;
+pub mod doctor;
 pub mod dto;
 pub mod environment;
 pub mod error;

@@ -10,6 +10,7 @@ mod chart;
 mod check;
 mod cli_contract;
 mod concurrent_writers;
+mod doctor;
 mod import_csv;
 mod incident_export;
 mod key_disable;
