@@ -144,7 +144,8 @@ pub fn save_chart(app: Core<'_>, query: ChartQuery, format: ChartFormat) -> CmdR
     Ok(app.save_chart(&query, format)?.display().to_string())
 }
 
-/// The UI reads the file the user picked and sends its text; the core parses it whole.
+/// The UI reads the file the user picked and sends its text; the core parses it whole. With
+/// `dry_run`, nothing is written: the summary is the preview the user confirms.
 #[tauri::command]
 pub fn import_csv(
     handle: AppHandle,
@@ -152,7 +153,11 @@ pub fn import_csv(
     source: String,
     format: CsvFormat,
     data: String,
+    dry_run: Option<bool>,
 ) -> CmdResult<ImportSummary> {
+    if dry_run == Some(true) {
+        return Ok(app.preview_csv_import(&source, format, data.as_bytes())?);
+    }
     let summary = app.import_csv(&source, format, data.as_bytes())?;
     crate::tray::refresh(&handle);
     Ok(summary)

@@ -22,8 +22,8 @@ mod output;
 
 use crate::output::errln;
 use commands::{
-    alerts, auto_disable, budget, channel, chart, check, import, incident, key, prices, report, settings, source, sync,
-    watch,
+    alerts, auto_disable, budget, channel, chart, check, doctor, import, incident, key, prices, report, settings,
+    source, sync, watch,
 };
 
 #[derive(Parser)]
@@ -91,6 +91,10 @@ enum Command {
     /// The list prices token estimates use: set one, or see the tokens no price covers.
     #[command(subcommand)]
     Prices(prices::PricesCmd),
+    /// Check the ledger for damage and back it up; salvage what is readable of a damaged one
+    /// into a fresh ledger, keeping the damaged file aside. Stop the app and `watch` first.
+    /// Exits 1 when it found damage.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -161,5 +165,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(cmd) => check::run(&app, cmd).await,
         Command::Chart(args) => chart::run(&app, args),
         Command::Prices(cmd) => prices::run(&app, cmd),
+        Command::Doctor(args) => doctor::run(&app, args),
     }
 }

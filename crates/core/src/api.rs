@@ -326,46 +326,75 @@ impl Burnrate {
         };
         let mut outcomes = Vec::with_capacity(targets.len());
         for source in targets {
-            let range = self.default_range(&conn, &source, from, to)?;
-            let started = self.clock.now().timestamp();
-            let prepared = self.prepare_poll(&conn, &source, range, &progress);
-            let result = match prepared {
-                Ok((connector, ctx)) => connector.poll(&ctx).await,
-                Err(e) => Err(e),
-            };
-            let finished = self.clock.now().timestamp();
-            let result = match result {
-                Ok(poll) => ledger::write_poll(&mut conn, source.id, started, finished, range, &poll),
-                Err(e) => Err(e),
-            };
-            let outcome = match result {
-                Ok(rows) => {
-                    tracing::info!(source = %source.name, rows, from = %range.from, to = %range.to, "synced");
-                    SyncOutcome {
-                        source: source.name.clone(),
-                        ok: true,
-                        rows_written: rows,
-                        from: range.from.to_string(),
-                        to: range.to.to_string(),
-                        error: None,
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(source = %source.name, code = ?e.code, "sync failed: {}", e.message());
-                    ledger::record_failure(&conn, source.id, started, finished, range, &e)?;
-                    SyncOutcome {
-                        source: source.name.clone(),
-                        ok: false,
-                        rows_written: 0,
-                        from: range.from.to_string(),
-                        to: range.to.to_string(),
-                        error: Some(ApiError::from(e)),
-                    }
-                }
-            };
-            outcomes.push(outcome);
+            outcomes.push(self.sync_source(&mut conn, &source, from, to, &progress).await);
         }
         Ok(outcomes)
+    }
+
+    /// Polls one source and writes what it returned, or records why not. Never fails: whatever
+    /// goes wrong (the provider, the key, the ledger busy with another process, even recording
+    /// the failure) is this source's outcome, and the pass goes on to the next source.
+    async fn sync_source(
+        &self,
+        conn: &mut rusqlite::Connection,
+        source: &Source,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        progress: &Option<ProgressFn>,
+    ) -> SyncOutcome {
+        let started = self.clock.now().timestamp();
+        let range = match self.default_range(conn, source, from, to) {
+            Ok(range) => range,
+            Err(e) => {
+                // No window to name: report the day asked for (or today).
+                let day = to.unwrap_or_else(|| self.clock.now().date_naive());
+                tracing::warn!(source = %source.name, code = ?e.code, "sync failed: {}", e.message());
+                return SyncOutcome {
+                    source: source.name.clone(),
+                    ok: false,
+                    rows_written: 0,
+                    from: from.unwrap_or(day).to_string(),
+                    to: day.to_string(),
+                    error: Some(ApiError::from(e)),
+                };
+            }
+        };
+        // The network call happens outside any transaction; only the write below takes the
+        // ledger's write lock, for as long as one transaction lasts.
+        let result = match self.prepare_poll(conn, source, range, progress) {
+            Ok((connector, ctx)) => connector.poll(&ctx).await,
+            Err(e) => Err(e),
+        };
+        let finished = self.clock.now().timestamp();
+        let result = result.and_then(|poll| ledger::write_poll(conn, source.id, started, finished, range, &poll));
+        let (from, to) = (range.from.to_string(), range.to.to_string());
+        match result {
+            Ok(rows) => {
+                tracing::info!(source = %source.name, rows, %from, %to, "synced");
+                SyncOutcome { source: source.name.clone(), ok: true, rows_written: rows, from, to, error: None }
+            }
+            Err(e) => {
+                tracing::warn!(source = %source.name, code = ?e.code, "sync failed: {}", e.message());
+                // The record feeds status displays and stale-source alerts. When the ledger is
+                // busy it cannot be written either; the outcome still reports the failure.
+                if let Err(not_recorded) = ledger::record_failure(conn, source.id, started, finished, range, &e) {
+                    tracing::warn!(
+                        source = %source.name,
+                        code = ?not_recorded.code,
+                        "the failed sync could not be recorded: {}",
+                        not_recorded.message()
+                    );
+                }
+                SyncOutcome {
+                    source: source.name.clone(),
+                    ok: false,
+                    rows_written: 0,
+                    from,
+                    to,
+                    error: Some(ApiError::from(e)),
+                }
+            }
+        }
     }
 
     /// Everything a poll of `source` needs, read before any await (the connection is not
@@ -390,7 +419,10 @@ impl Burnrate {
         let key = source.key(self.env.as_ref(), self.secrets.as_ref())?;
         let fp = fingerprint(&key);
         if source.key_fingerprint.as_deref() != Some(fp.as_str()) {
-            sources::update_fingerprint(conn, source.id, &fp)?;
+            // Only what the source list shows; a busy ledger must not cost the poll.
+            if let Err(e) = sources::update_fingerprint(conn, source.id, &fp) {
+                tracing::warn!(source = %source.name, code = ?e.code, "key fingerprint not updated: {}", e.message());
+            }
         }
         let ctx = PollContext {
             provider: source.provider,
@@ -413,9 +445,26 @@ impl Burnrate {
     }
 
     /// Imports daily spend from a CSV file's bytes into the named source, replacing that
-    /// source's rows of the file's kinds on the file's days. The file is parsed whole before the
-    /// ledger is opened: a corrupt file changes nothing. See [`crate::import`].
+    /// source's rows of each kind on the days the file has lines of that kind. The file is
+    /// parsed whole before the ledger is opened: a corrupt file changes nothing. The summary says
+    /// what was replaced, billed rows from a sync included. See [`crate::import`].
     pub fn import_csv(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        self.import_csv_or_preview(source, format, data, false)
+    }
+
+    /// What [`Self::import_csv`] would write and replace, without writing anything: the
+    /// preview the app confirms and `import csv --dry-run` prints.
+    pub fn preview_csv_import(&self, source: &str, format: CsvFormat, data: &[u8]) -> Result<ImportSummary> {
+        self.import_csv_or_preview(source, format, data, true)
+    }
+
+    fn import_csv_or_preview(
+        &self,
+        source: &str,
+        format: CsvFormat,
+        data: &[u8],
+        dry_run: bool,
+    ) -> Result<ImportSummary> {
         if data.len() > import::MAX_FILE_BYTES {
             return Err(Error::invalid_input(format!(
                 "the file is {} MB; Burnrate imports files up to {} MB. Export a shorter date range and import each part",
@@ -426,17 +475,35 @@ impl Burnrate {
         let parsed = import::parse(format, data)?;
         let mut conn = self.open()?;
         let source = sources::get(&conn, source)?;
-        let rows_written = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed)?;
-        self.alert_inputs_changed();
-        tracing::info!(source = %source.name, rows_written, from = %parsed.from, to = %parsed.to, "imported CSV");
+        let effect = import::write(&mut conn, source.id, self.clock.now().timestamp(), &parsed, dry_run)?;
+        if !dry_run {
+            self.alert_inputs_changed();
+            tracing::info!(
+                source = %source.name,
+                rows_written = effect.rows_written,
+                rows_replaced = effect.rows_replaced(),
+                synced_billed_rows_replaced = effect.synced_billed_rows_replaced(),
+                days = effect.days,
+                from = %parsed.from,
+                to = %parsed.to,
+                "imported CSV"
+            );
+        }
+        let mut kinds: Vec<_> = parsed.windows.iter().map(|w| w.kind).collect();
+        kinds.dedup();
         Ok(ImportSummary {
             source: source.name,
             format,
             lines: parsed.lines,
-            rows_written,
+            rows_written: effect.rows_written,
             from: parsed.from.to_string(),
             to: parsed.to.to_string(),
-            kinds: parsed.windows.iter().map(|w| w.kind).collect(),
+            kinds,
+            dry_run,
+            days: effect.days,
+            rows_replaced: effect.rows_replaced(),
+            synced_billed_rows_replaced: effect.synced_billed_rows_replaced(),
+            replaced: effect.replaced,
         })
     }
 

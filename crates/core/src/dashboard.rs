@@ -84,7 +84,7 @@ pub fn key_table(
 ) -> Result<Vec<KeyRow>> {
     let first = today - Days::new(WINDOW_DAYS - 1);
     let window = DayRange::new(first, today)?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::read_snapshot(conn)?;
     let rows = counted_rows(&tx, true, false, window)?;
     let unpriced = crate::unpriced::by_key(&tx, prices, window)?;
     // Keys used in the window even where no amount is known (tokens of an unpriced model, a

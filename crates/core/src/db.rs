@@ -3,12 +3,21 @@
 //! Durability: WAL with `synchronous=NORMAL` keeps every committed transaction across a
 //! process kill (a power cut may lose the last one, never consistency). Each poll is written
 //! in one transaction, so a kill at any moment leaves either all of a poll or none of it.
+//!
+//! Several processes share the ledger (the app, `burnrate watch`, a `sync` from a terminal).
+//! Writers queue for SQLite's one write lock for [`busy_timeout`]. Every transaction opened
+//! with `transaction()` on a connection from here takes that lock when it begins
+//! (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot wait
+//! for it (SQLite fails it at once with "database is locked" when another process wrote
+//! meanwhile, since its reads may be stale). Reads that need one consistent view take a
+//! [`read_snapshot`] instead, which never blocks a writer. No transaction waits on the network.
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::busy_timeout::busy_timeout;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The schema, in order. `user_version` counts how many have been applied.
@@ -32,25 +41,31 @@ pub fn schema_version() -> i64 {
 
 /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    configure(&conn)?;
+    let mut conn = Connection::open(path)?;
+    configure(&mut conn)?;
     migrate(&conn)?;
     Ok(conn)
 }
 
 /// An in-memory ledger, for tests.
 pub fn open_in_memory() -> Result<Connection> {
-    let conn = Connection::open_in_memory()?;
-    configure(&conn)?;
+    let mut conn = Connection::open_in_memory()?;
+    configure(&mut conn)?;
     migrate(&conn)?;
     Ok(conn)
 }
 
-/// How long a writer waits for another (two processes on one ledger take turns).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// A read-only transaction: the statements in it see the ledger as of its first read, so a
+/// report of several statements never shows half of a poll another process is writing. It
+/// takes no write lock and does not hold up writers. Commit (or drop) it when done reading.
+pub fn read_snapshot(conn: &Connection) -> Result<Transaction<'_>> {
+    Ok(Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?)
+}
 
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+fn configure(conn: &mut Connection) -> Result<()> {
+    let busy_timeout = busy_timeout();
+    conn.busy_timeout(busy_timeout)?;
+    conn.set_transaction_behavior(TransactionBehavior::Immediate);
     // journal_mode returns a row; query it rather than execute. Switching a new file to WAL
     // takes an exclusive lock and SQLite does not wait for it (no busy handler), so a second
     // process starting at the same moment retries for as long as the busy timeout.
@@ -58,7 +73,7 @@ fn configure(conn: &Connection) -> Result<()> {
     loop {
         match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
             Ok(_) => break,
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && waited < BUSY_TIMEOUT => {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && waited < busy_timeout => {
                 std::thread::sleep(Duration::from_millis(20));
                 waited += Duration::from_millis(20);
             }
@@ -112,7 +127,16 @@ fn migrate(conn: &Connection) -> Result<()> {
         };
         apply().map_err(|e| {
             let _ = conn.execute_batch("ROLLBACK");
-            Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
+            let busy = matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            );
+            if busy {
+                // Another process held the ledger: say so, not that the migration is broken.
+                Error::from(e)
+            } else {
+                Error::new(ErrorCode::Database, format!("migration {name} failed: {e}"))
+            }
         })
     });
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
@@ -166,6 +190,56 @@ mod tests {
             }
             let version: i64 = open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
             assert_eq!(version, schema_version());
+        }
+    }
+
+    /// A transaction that reads, then writes, while another process commits in between: a
+    /// deferred one fails at its first write with "database is locked" (its reads may be
+    /// stale, so SQLite cannot let it wait); one from `transaction()` here waits its turn.
+    #[test]
+    fn a_write_transaction_waits_for_another_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        let mut holder = open(&path).unwrap();
+        let mut waiter = open(&path).unwrap();
+        let held = holder.transaction().unwrap();
+        held.execute("INSERT INTO app_settings (name, value) VALUES ('held', '1')", []).unwrap();
+        let writer = std::thread::spawn(move || -> Result<i64> {
+            let tx = waiter.transaction()?;
+            let before: i64 = tx.query_row("SELECT count(*) FROM app_settings", [], |r| r.get(0))?;
+            tx.execute("INSERT INTO app_settings (name, value) VALUES ('waited', ?1)", [before])?;
+            tx.commit()?;
+            Ok(before)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        held.commit().unwrap();
+        assert_eq!(writer.join().unwrap().map_err(|e| e.message().to_owned()), Ok(1), "it saw the other's row");
+    }
+
+    /// Reading in a snapshot takes no write lock: a writer is not held up by a report.
+    #[test]
+    fn a_read_snapshot_does_not_block_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        let reader = open(&path).unwrap();
+        let mut writer = open(&path).unwrap();
+        writer.busy_timeout(Duration::ZERO).unwrap();
+        let snapshot = read_snapshot(&reader).unwrap();
+        let _: i64 = snapshot.query_row("SELECT count(*) FROM app_settings", [], |r| r.get(0)).unwrap();
+        let tx = writer.transaction().unwrap();
+        tx.execute("INSERT INTO app_settings (name, value) VALUES ('w', '1')", []).unwrap();
+        tx.commit().unwrap();
+        let seen: i64 = snapshot.query_row("SELECT count(*) FROM app_settings", [], |r| r.get(0)).unwrap();
+        assert_eq!(seen, 0, "the snapshot keeps its view");
+    }
+
+    #[test]
+    fn a_busy_ledger_says_another_burnrate_holds_it() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            let e = Error::from(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None));
+            assert_eq!(e.code, ErrorCode::LedgerBusy);
+            assert!(e.message().starts_with("another Burnrate process (the desktop app, `burnrate watch`"), "{e}");
+            assert!(e.message().contains("and kept it for over "), "{e}");
         }
     }
 

@@ -53,6 +53,9 @@ pub enum ErrorCode {
     DataDirUnwritable,
     /// The database was written by a newer Burnrate.
     DbTooNew,
+    /// Another process (the app, `burnrate watch`, a `sync`) held the ledger's write lock for
+    /// longer than this one waits; nothing was written. Trying again later works.
+    LedgerBusy,
     Database,
     Internal,
 }
@@ -101,11 +104,25 @@ impl From<rusqlite::Error> for Error {
                     ),
                     )
                 }
+                C::DatabaseBusy | C::DatabaseLocked => {
+                    let waited = crate::busy_timeout::describe(crate::busy_timeout::busy_timeout());
+                    return Error::new(
+                        ErrorCode::LedgerBusy,
+                        format!(
+                            "another Burnrate process (the desktop app, `burnrate watch` or another `burnrate sync`) \
+                             is writing to the ledger and kept it for over {waited}; nothing was written. Try again \
+                             once it has finished, or stop it; to wait longer, set {} (milliseconds)",
+                            crate::busy_timeout::BUSY_TIMEOUT_ENV
+                        ),
+                    );
+                }
                 C::DatabaseCorrupt | C::NotADatabase => {
                     return Error::new(
                         ErrorCode::Database,
                         format!(
-                            "the database file is damaged ({e}); move it aside and sync again to rebuild the ledger"
+                            "the ledger file is damaged ({e}); close the app and any `burnrate watch`, then run \
+                             `burnrate doctor`: it backs the file up, salvages what is still readable (sources, \
+                             budgets, spend, …) into a fresh ledger and keeps the damaged file aside"
                         ),
                     )
                 }
@@ -138,6 +155,15 @@ impl From<&Error> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_ledger_points_at_the_doctor() {
+        let e =
+            Error::from(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None));
+        assert_eq!(e.code, ErrorCode::Database);
+        assert!(e.message().starts_with("the ledger file is damaged ("), "{e}");
+        assert!(e.message().contains("run `burnrate doctor`: it backs the file up, salvages"), "{e}");
+    }
 
     #[test]
     fn errors_cross_ipc_as_code_and_message_with_keys_redacted() {

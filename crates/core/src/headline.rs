@@ -111,7 +111,7 @@ pub(crate) fn month_outlooks(conn: &Connection, today: NaiveDate) -> Result<Vec<
     let month_end = BudgetPeriod::Month.containing(today).end;
     // The pace looks back up to a week before the month: read from there.
     let history_from = month_start.min(today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS)));
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::read_snapshot(conn)?;
     let rows = counted_rows(&tx, false, false, DayRange::new(history_from, today)?)?;
     let all_budgets = budgets::list(&tx)?;
     tx.commit()?;

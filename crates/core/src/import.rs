@@ -3,11 +3,13 @@
 //!
 //! The whole file is parsed before the ledger is touched; any problem (bad quoting, a wrong
 //! column count, a bad amount, day or currency, an empty file) names its line and column and
-//! nothing is written. A file is written as one day window per kind it contains, covering its
-//! first to its last day: like a sync, it *replaces* that source's rows of that kind on those days
-//! (earlier imports or synced rows alike), so importing the same file twice never adds.
+//! nothing is written. Like a sync, a file *replaces* that source's rows of each kind it
+//! contains on the days it has lines of that kind (earlier imports or synced rows alike), so
+//! importing the same file twice never adds. Only those days: a file with lines in 2020 and
+//! 2030 leaves the years between alone. What would be replaced is counted before anything is
+//! (see [`write`] and its dry run), including billed rows a sync wrote, which the user is told.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,7 +18,7 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::days::day_start;
+use crate::days::{day_start, ts_to_day};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ledger::{self};
 use crate::money::{parse_micros, Currency};
@@ -71,7 +73,7 @@ impl FromStr for CsvFormat {
 /// The largest file an import reads (a year of per-key, per-model rows is a few megabytes).
 pub const MAX_FILE_BYTES: usize = 100 * 1024 * 1024;
 
-/// What an import wrote.
+/// What an import wrote, or in a dry run would write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ImportSummary {
@@ -83,11 +85,45 @@ pub struct ImportSummary {
     /// Ledger rows written (lines of the same day, key, model, project and currency are summed).
     #[ts(type = "number")]
     pub rows_written: i64,
-    /// The inclusive UTC days replaced, `YYYY-MM-DD`.
+    /// The file's first and last UTC day, `YYYY-MM-DD`. Only the days in `replaced` are
+    /// replaced: days between them without a line are left alone.
     pub from: String,
     pub to: String,
     /// The kinds replaced on those days: `billed` and/or `estimated`.
     pub kinds: Vec<SpendKind>,
+    /// True: nothing was written; the counts say what the import would do.
+    pub dry_run: bool,
+    /// UTC days the file has lines on, whose rows of those kinds it replaces (a day with both
+    /// kinds counts once).
+    pub days: u32,
+    /// Ledger rows replaced by the file's, whoever wrote them.
+    #[ts(type = "number")]
+    pub rows_replaced: i64,
+    /// Of those, billed rows a sync wrote: a provider's bill that gives way to the file.
+    #[ts(type = "number")]
+    pub synced_billed_rows_replaced: i64,
+    /// Per run of consecutive days and kind, oldest first.
+    pub replaced: Vec<ReplacedDays>,
+}
+
+/// One run of consecutive UTC days of one kind that an import replaces, and what it replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ReplacedDays {
+    pub kind: SpendKind,
+    /// Inclusive UTC days, `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    pub days: u32,
+    /// Ledger rows the file has on these days, after summing lines of one bucket.
+    #[ts(type = "number")]
+    pub rows_imported: i64,
+    /// Ledger rows of this source and kind on these days before the import; all are replaced.
+    #[ts(type = "number")]
+    pub rows_replaced: i64,
+    /// Of those, rows a sync wrote (the rest came from earlier imports).
+    #[ts(type = "number")]
+    pub synced_rows_replaced: i64,
 }
 
 /// A parsed file, ready to write.
@@ -97,6 +133,7 @@ pub struct ParsedCsv {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub keys: Vec<KeyRecord>,
+    /// One window per run of consecutive days of one kind the file has lines on.
     pub windows: Vec<SpendWindow>,
 }
 
@@ -140,8 +177,9 @@ pub fn parse(format: CsvFormat, data: &[u8]) -> Result<ParsedCsv> {
         )));
     }
 
-    let mut billed: Option<Vec<SpendRow>> = None;
-    let mut estimated: Option<Vec<SpendRow>> = None;
+    // Per kind, every day the file has a line of that kind on (a line without an amount too:
+    // it says the day had no cost) and that day's rows.
+    let mut days: BTreeMap<SpendKind, BTreeMap<NaiveDate, Vec<SpendRow>>> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
     let mut lines = 0;
@@ -229,10 +267,7 @@ pub fn parse(format: CsvFormat, data: &[u8]) -> Result<ParsedCsv> {
 
         first = Some(first.map_or(parsed.day, |f| f.min(parsed.day)));
         last = Some(last.map_or(parsed.day, |l| l.max(parsed.day)));
-        let rows = match parsed.kind {
-            SpendKind::Billed => billed.get_or_insert_with(Vec::new),
-            SpendKind::Estimated => estimated.get_or_insert_with(Vec::new),
-        };
+        let rows = days.entry(parsed.kind).or_default().entry(parsed.day).or_default();
         if !parsed.key_id.is_empty() && !parsed.key_name.is_empty() {
             names.insert(parsed.key_id.to_owned(), parsed.key_name.to_owned());
         }
@@ -253,25 +288,28 @@ pub fn parse(format: CsvFormat, data: &[u8]) -> Result<ParsedCsv> {
     let (Some(from), Some(to)) = (first, last) else {
         return Err(bad("the file has a header but no rows; nothing was imported"));
     };
-    let window = |kind, rows| SpendWindow {
-        width: BucketWidth::Day,
-        kind,
-        from: day_start(from),
-        to: day_start(to) + 86_400,
-        rows,
-    };
-    let mut windows = Vec::new();
-    if let Some(rows) = billed {
-        windows.push(window(SpendKind::Billed, rows));
-    }
-    if let Some(rows) = estimated {
-        windows.push(window(SpendKind::Estimated, rows));
-    }
+    let windows = days.into_iter().flat_map(|(kind, days)| windows_of_runs(kind, days)).collect();
     let keys = names
         .into_iter()
         .map(|(id, name)| KeyRecord { provider_key_id: id, display_name: Some(name), ..Default::default() })
         .collect();
     Ok(ParsedCsv { lines, from, to, keys, windows })
+}
+
+/// One window per run of consecutive days, so a day the file has no line on is never replaced.
+fn windows_of_runs(kind: SpendKind, days: BTreeMap<NaiveDate, Vec<SpendRow>>) -> Vec<SpendWindow> {
+    let mut windows: Vec<SpendWindow> = Vec::new();
+    for (day, rows) in days {
+        let start = day_start(day);
+        match windows.last_mut() {
+            Some(w) if w.to == start => {
+                w.to = start + 86_400;
+                w.rows.extend(rows);
+            }
+            _ => windows.push(SpendWindow { width: BucketWidth::Day, kind, from: start, to: start + 86_400, rows }),
+        }
+    }
+    windows
 }
 
 /// One data line, before it becomes a ledger row.
@@ -286,10 +324,39 @@ struct Line<'a> {
     project: &'a str,
 }
 
-/// Writes a parsed file into `source_id` in one transaction: all of it or nothing.
-pub fn write(conn: &mut Connection, source_id: i64, fetched_at: i64, parsed: &ParsedCsv) -> Result<i64> {
+/// What [`write`] did, or in a dry run would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportEffect {
+    /// Ledger rows written (none in a dry run, where it is the rows that would be).
+    pub rows_written: i64,
+    /// Distinct UTC days replaced, of any kind.
+    pub days: u32,
+    pub replaced: Vec<ReplacedDays>,
+}
+
+impl ImportEffect {
+    pub fn rows_replaced(&self) -> i64 {
+        self.replaced.iter().map(|r| r.rows_replaced).sum()
+    }
+    pub fn synced_billed_rows_replaced(&self) -> i64 {
+        self.replaced.iter().filter(|r| r.kind == SpendKind::Billed).map(|r| r.synced_rows_replaced).sum()
+    }
+}
+
+/// Writes a parsed file into `source_id` in one transaction: all of it or nothing. A dry run
+/// does the same work and rolls it back, so its counts are exactly what the import would do
+/// (including a refusal) and the ledger is left as it was.
+pub fn write(
+    conn: &mut Connection,
+    source_id: i64,
+    fetched_at: i64,
+    parsed: &ParsedCsv,
+    dry_run: bool,
+) -> Result<ImportEffect> {
     let tx = conn.transaction()?;
+    let mut replaced = Vec::with_capacity(parsed.windows.len());
     for w in &parsed.windows {
+        let (from, to) = (ts_to_day(w.from), ts_to_day(w.to - 86_400));
         // Day rows next to the same kind's hourly rows would count those days twice.
         let hourly: i64 = tx.query_row(
             "SELECT count(*) FROM spend WHERE source_id = ?1 AND kind = ?2 AND bucket_width = 'hour'
@@ -299,17 +366,48 @@ pub fn write(conn: &mut Connection, source_id: i64, fetched_at: i64, parsed: &Pa
         )?;
         if hourly > 0 {
             return Err(Error::invalid_input(format!(
-                "this source already has hourly {} spend on {}..{}; importing daily rows there would count it twice. \
+                "this source already has hourly {} spend on {from}..{to}; importing daily rows there would count it twice. \
                  Import into a source of its own instead",
                 w.kind.as_str(),
-                parsed.from,
-                parsed.to
             )));
         }
+        // A row came from a sync when a successful sync of this source finished at the moment
+        // it was fetched: a poll stamps its rows with its run's end, an import has no run.
+        let (rows_replaced, synced_rows_replaced): (i64, i64) = tx.query_row(
+            "SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM sync_runs r WHERE r.source_id = s.source_id
+                                                   AND r.ok = 1 AND r.finished_at = s.fetched_at)), 0)
+             FROM spend s WHERE s.source_id = ?1 AND s.kind = ?2 AND s.bucket_width = 'day'
+             AND s.bucket_start >= ?3 AND s.bucket_start < ?4",
+            params![source_id, w.kind.as_str(), w.from, w.to],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        replaced.push(ReplacedDays {
+            kind: w.kind,
+            from: from.to_string(),
+            to: to.to_string(),
+            days: ((w.to - w.from) / 86_400) as u32,
+            rows_imported: 0,
+            rows_replaced,
+            synced_rows_replaced,
+        });
     }
-    let written = ledger::write_windows(&tx, source_id, fetched_at, &parsed.keys, &parsed.windows)?;
-    tx.commit()?;
-    Ok(written)
+    let rows_written = ledger::write_windows(&tx, source_id, fetched_at, &parsed.keys, &parsed.windows)?;
+    for (w, r) in parsed.windows.iter().zip(&mut replaced) {
+        r.rows_imported = tx.query_row(
+            "SELECT count(*) FROM spend WHERE source_id = ?1 AND kind = ?2 AND bucket_width = 'day'
+             AND bucket_start >= ?3 AND bucket_start < ?4",
+            params![source_id, w.kind.as_str(), w.from, w.to],
+            |row| row.get(0),
+        )?;
+    }
+    replaced.sort_by(|a, b| (&a.from, a.kind).cmp(&(&b.from, b.kind)));
+    let days: BTreeSet<i64> = parsed.windows.iter().flat_map(|w| (w.from..w.to).step_by(86_400)).collect();
+    if dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit()?;
+    }
+    Ok(ImportEffect { rows_written, days: days.len() as u32, replaced })
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -405,9 +503,10 @@ mod tests {
     }
 
     fn rows(p: &ParsedCsv, kind: SpendKind) -> Vec<(String, &str, &str, &str, i64, &str)> {
-        let w = p.windows.iter().find(|w| w.kind == kind).unwrap();
-        w.rows
+        p.windows
             .iter()
+            .filter(|w| w.kind == kind)
+            .flat_map(|w| &w.rows)
             .map(|r| {
                 let day = crate::days::ts_to_day(r.bucket_start).to_string();
                 (day, r.key_id.as_str(), r.model.as_str(), r.project.as_str(), r.amount_micros, r.currency.as_str())
@@ -435,9 +534,20 @@ mod tests {
             rows(&p, SpendKind::Estimated),
             vec![("2026-03-02".into(), "solo-name", "claude-x", "", 1_000, "USD")]
         );
-        for w in &p.windows {
-            assert_eq!((w.from, w.to), (1772323200, 1772582400), "every kind's window covers the file's days");
-        }
+        let windows: Vec<(SpendKind, String, String)> = p
+            .windows
+            .iter()
+            .map(|w| (w.kind, crate::days::ts_to_day(w.from).to_string(), crate::days::ts_to_day(w.to).to_string()))
+            .collect();
+        assert_eq!(
+            windows,
+            vec![
+                (SpendKind::Billed, "2026-03-01".into(), "2026-03-02".into()),
+                (SpendKind::Billed, "2026-03-03".into(), "2026-03-04".into()),
+                (SpendKind::Estimated, "2026-03-02".into(), "2026-03-03".into()),
+            ],
+            "each kind's windows cover the days it has lines on, nothing between"
+        );
         let names: Vec<(&str, &str)> =
             p.keys.iter().map(|k| (k.provider_key_id.as_str(), k.display_name.as_deref().unwrap())).collect();
         assert_eq!(names, vec![("key_1", "Build, CI"), ("solo-name", "solo-name")]);
@@ -547,8 +657,8 @@ mod tests {
         let first = "day,amount,currency,key_id,key_name\n\
                      2026-03-01,1,USD,k1,first\n2026-03-01,2,USD,k1,first\n2026-03-02,3,USD,k2,\n2026-03-03,4,USD,k1,\n";
         let p = parse(CsvFormat::Generic, first.as_bytes()).unwrap();
-        assert_eq!(write(&mut conn, id, 10, &p).unwrap(), 3, "two lines of one bucket are summed");
-        write(&mut conn, id, 11, &p).unwrap();
+        assert_eq!(write(&mut conn, id, 10, &p, false).unwrap().rows_written, 3, "two lines of one bucket are summed");
+        write(&mut conn, id, 11, &p, false).unwrap();
         let expected = vec![
             ("2026-03-01".to_string(), Some("first".to_string()), "3.000000".to_string()),
             ("2026-03-02".into(), Some("k2".into()), "3.000000".into()),
@@ -557,7 +667,7 @@ mod tests {
         assert_eq!(report(&conn), expected, "importing twice never adds");
         // A correction for 03-02 only: 03-01 and 03-03 keep their rows.
         let fix = parse(CsvFormat::Generic, b"day,amount,currency,key_id\n2026-03-02,0.5,USD,k1\n").unwrap();
-        write(&mut conn, id, 12, &fix).unwrap();
+        write(&mut conn, id, 12, &fix, false).unwrap();
         assert_eq!(
             report(&conn),
             vec![
@@ -581,12 +691,149 @@ mod tests {
         )
         .unwrap();
         let p = parse(CsvFormat::Generic, b"day,amount,currency\n2026-03-01,1,USD\n").unwrap();
-        let e = write(&mut conn, id, 1, &p).unwrap_err();
+        let e = write(&mut conn, id, 1, &p, true).unwrap_err();
+        assert!(e.message().contains("hourly billed spend on 2026-03-01..2026-03-01"), "a dry run refuses too");
+        let e = write(&mut conn, id, 1, &p, false).unwrap_err();
         assert!(e.message().contains("hourly billed spend on 2026-03-01..2026-03-01"), "{}", e.message());
         let total: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend", [], |r| r.get(0)).unwrap();
         assert_eq!(total, 5);
         // Estimated rows do not collide with billed hourly ones.
         let p = parse(CsvFormat::Generic, b"day,amount,currency,kind\n2026-03-01,1,USD,estimated\n").unwrap();
-        write(&mut conn, id, 1, &p).unwrap();
+        write(&mut conn, id, 1, &p, false).unwrap();
+    }
+
+    /// A synced month of billed spend, then files reaching far around it: 2020 and 2030.
+    fn synced_month(conn: &mut Connection) -> i64 {
+        let id = source(conn);
+        let range = DayRange::new(parse_day("2026-03-01").unwrap(), parse_day("2026-03-31").unwrap()).unwrap();
+        let rows = range
+            .from
+            .iter_days()
+            .take(31)
+            .enumerate()
+            .map(|(i, day)| crate::poll::SpendRow {
+                key_id: "k1".into(),
+                model: String::new(),
+                project: String::new(),
+                bucket_start: crate::days::day_start(day),
+                currency: Currency::usd(),
+                amount_micros: 1_000_000 + i as i64,
+                input_tokens: None,
+                output_tokens: None,
+                requests: None,
+            })
+            .collect();
+        let poll = crate::poll::PollResult {
+            windows: vec![SpendWindow {
+                width: BucketWidth::Day,
+                kind: SpendKind::Billed,
+                from: range.start_ts(),
+                to: range.end_ts(),
+                rows,
+            }],
+            ..Default::default()
+        };
+        ledger::write_poll(conn, id, 100, 200, range, &poll).unwrap();
+        id
+    }
+
+    fn ledger_dump(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in ["spend", "spend_daily", "spend_daily_key", "api_keys", "sync_runs"] {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>();
+                    Ok(format!("{table}: {}", cells.join(", ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_file_dated_2020_and_2030_replaces_those_days_and_not_the_synced_years_between() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = synced_month(&mut conn);
+        let synced_total = 31 * 1_000_000 + (0..31).sum::<i64>();
+        let file = "day,amount,currency
+2020-01-01,5,USD
+2030-12-31,7,USD
+";
+        let p = parse(CsvFormat::Generic, file.as_bytes()).unwrap();
+        let effect = write(&mut conn, id, 300, &p, false).unwrap();
+        assert_eq!((effect.rows_written, effect.days, effect.rows_replaced()), (2, 2, 0));
+        assert_eq!(effect.synced_billed_rows_replaced(), 0);
+        let in_march: i64 = conn
+            .query_row(
+                "SELECT sum(amount_micros) FROM spend WHERE bucket_start >= ?1 AND bucket_start < ?2",
+                params![1_772_323_200, 1_772_323_200 + 31 * 86_400],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(in_march, synced_total, "every synced day between the file's days is kept");
+        let total: i64 = conn.query_row("SELECT sum(amount_micros) FROM spend", [], |r| r.get(0)).unwrap();
+        assert_eq!(total, synced_total + 12_000_000);
+    }
+
+    #[test]
+    fn replacing_synced_billed_days_is_counted_and_a_dry_run_writes_nothing() {
+        let mut conn = db::open_in_memory().unwrap();
+        let id = synced_month(&mut conn);
+        // An earlier import on 03-10 (not a sync's rows), then a file over 03-09..03-11 and 03-20.
+        let earlier = parse(
+            CsvFormat::Generic,
+            b"day,amount,currency,key_id
+2026-03-10,1,USD,k9
+",
+        )
+        .unwrap();
+        write(&mut conn, id, 250, &earlier, false).unwrap();
+        let file = "day,amount,currency,key_id,kind
+                    2026-03-09,1,USD,k1,
+2026-03-10,2,USD,k1,
+2026-03-11,3,USD,k1,
+2026-03-11,3,USD,k2,
+                    2026-03-20,4,USD,k1,
+2026-03-20,4,USD,k1,estimated
+";
+        let p = parse(CsvFormat::Generic, file.as_bytes()).unwrap();
+        let before = ledger_dump(&conn);
+        let preview = write(&mut conn, id, 300, &p, true).unwrap();
+        assert_eq!(ledger_dump(&conn), before, "a dry run leaves the ledger as it was");
+        let done = write(&mut conn, id, 300, &p, false).unwrap();
+        assert_eq!(preview, done, "the dry run says exactly what the import does");
+        assert_eq!((done.rows_written, done.days, done.rows_replaced()), (6, 4, 4));
+        assert_eq!(
+            done.synced_billed_rows_replaced(),
+            3,
+            "03-09, 03-11 and 03-20 came from the sync; 03-10 from a file"
+        );
+        let ranges: Vec<(SpendKind, &str, &str, u32, i64, i64, i64)> = done
+            .replaced
+            .iter()
+            .map(|r| {
+                (
+                    r.kind,
+                    r.from.as_str(),
+                    r.to.as_str(),
+                    r.days,
+                    r.rows_imported,
+                    r.rows_replaced,
+                    r.synced_rows_replaced,
+                )
+            })
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![
+                (SpendKind::Billed, "2026-03-09", "2026-03-11", 3, 4, 3, 2),
+                (SpendKind::Billed, "2026-03-20", "2026-03-20", 1, 1, 1, 1),
+                (SpendKind::Estimated, "2026-03-20", "2026-03-20", 1, 1, 0, 0),
+            ]
+        );
     }
 }

@@ -89,6 +89,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   network: true,
   data_dir_unwritable: true,
   db_too_new: true,
+  ledger_busy: true,
   database: true,
   internal: true,
 };
@@ -164,9 +165,10 @@ export function reconcile(query: ReportQuery): Promise<ReconcileRow[]> {
 /**
  * Imports a provider's CSV usage export into a source: parsed whole or not at all (errors name
  * the line and column); replaces that source's rows of the file's days, so a re-import never adds.
+ * With `dryRun`, writes nothing and returns what the import would replace (the preview to confirm).
  */
-export function importCsv(source: string, format: CsvFormat, data: string): Promise<ImportSummary> {
-  return call('import_csv', { source, format, data });
+export function importCsv(source: string, format: CsvFormat, data: string, dryRun = false): Promise<ImportSummary> {
+  return call('import_csv', { source, format, data, dryRun });
 }
 
 /** Today and month-to-date per currency, and the worst budget state (what the tray shows). */

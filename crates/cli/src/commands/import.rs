@@ -3,16 +3,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use burnrate_core::import::CsvFormat;
+use burnrate_core::import::{CsvFormat, ImportSummary};
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Subcommand, ValueEnum};
 
-use crate::output::{outln, print_json};
+use crate::output::{errln, outln, print_json};
 
 #[derive(Subcommand)]
 pub enum ImportCmd {
-    /// Import daily spend from a CSV file into a source. The file's days are replaced for the
-    /// kinds it contains (re-importing never adds); a file with any error imports nothing.
+    /// Import daily spend from a CSV file into a source. The days the file has lines on are
+    /// replaced for the kinds it contains (re-importing never adds; days between are left
+    /// alone); a file with any error imports nothing. Prints what was replaced, and warns when
+    /// billed rows from a sync were.
     Csv {
         /// The source to import into (see `burnrate source list`)
         #[arg(long, value_name = "NAME")]
@@ -23,6 +25,9 @@ pub enum ImportCmd {
         /// cost export; anthropic: the Claude Console's cost export
         #[arg(long, value_enum, default_value_t = Format::Generic)]
         format: Format,
+        /// Check the file and print what the import would write and replace; write nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -37,7 +42,7 @@ pub enum Format {
 
 pub fn run(app: &Burnrate, cmd: ImportCmd) -> Result<ExitCode> {
     match cmd {
-        ImportCmd::Csv { source, file, format, json } => {
+        ImportCmd::Csv { source, file, format, dry_run, json } => {
             let format = match format {
                 Format::Generic => CsvFormat::Generic,
                 Format::Openai => CsvFormat::Openai,
@@ -54,24 +59,84 @@ pub fn run(app: &Burnrate, cmd: ImportCmd) -> Result<ExitCode> {
                 )));
             }
             let data = read_file(&file)?;
-            let summary = app.import_csv(&source, format, &data)?;
+            let summary = if dry_run {
+                app.preview_csv_import(&source, format, &data)?
+            } else {
+                app.import_csv(&source, format, &data)?
+            };
             if json {
                 print_json(&summary)?;
             } else {
-                let kinds: Vec<&str> = summary.kinds.iter().map(|k| k.as_str()).collect();
-                outln!(
-                    "imported {} lines as {} rows into {} for {}..{} ({})",
-                    summary.lines,
-                    summary.rows_written,
-                    summary.source,
-                    summary.from,
-                    summary.to,
-                    kinds.join(", ")
-                );
+                print_summary(&summary);
+            }
+            if summary.synced_billed_rows_replaced > 0 {
+                errln!("warning: {}", synced_billed_warning(&summary));
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What was (or would be) written and replaced: a line for the whole, one per run of days.
+fn print_summary(s: &ImportSummary) {
+    let kinds: Vec<&str> = s.kinds.iter().map(|k| k.as_str()).collect();
+    let days = if s.from == s.to {
+        format!("on {}", s.from)
+    } else {
+        format!("on {} between {} and {}", count(s.days.into(), "day"), s.from, s.to)
+    };
+    let head = format!(
+        "{} lines as {} into {} {days} ({}), replacing {} already in the ledger",
+        s.lines,
+        count(s.rows_written, "row"),
+        s.source,
+        kinds.join(", "),
+        count(s.rows_replaced, "row")
+    );
+    if s.dry_run {
+        outln!("dry run, nothing written: would import {head}");
+    } else {
+        outln!("imported {head}");
+    }
+    for r in &s.replaced {
+        let days = if r.from == r.to { r.from.clone() } else { format!("{}..{}", r.from, r.to) };
+        let synced = if r.synced_rows_replaced > 0 {
+            format!(", {} of them from a sync", r.synced_rows_replaced)
+        } else {
+            String::new()
+        };
+        outln!(
+            "  {days} {} ({}): {} from the file, {} {}{synced}",
+            r.kind.as_str(),
+            count(r.days.into(), "day"),
+            count(r.rows_imported, "row"),
+            if s.dry_run { "would replace" } else { "replaced" },
+            count(r.rows_replaced, "row"),
+        );
+    }
+}
+
+/// Said out loud: the provider's own bill gave way to the file's amounts on those days.
+fn synced_billed_warning(s: &ImportSummary) -> String {
+    let days: Vec<String> = s
+        .replaced
+        .iter()
+        .filter(|r| r.kind == burnrate_core::poll::SpendKind::Billed && r.synced_rows_replaced > 0)
+        .map(|r| if r.from == r.to { r.from.clone() } else { format!("{}..{}", r.from, r.to) })
+        .collect();
+    format!(
+        "{} {} billed {} that a sync of {} wrote (the provider's bill) on {}; the file's amounts {} instead",
+        if s.dry_run { "the import would replace" } else { "the import replaced" },
+        s.synced_billed_rows_replaced,
+        if s.synced_billed_rows_replaced == 1 { "row" } else { "rows" },
+        s.source,
+        days.join(", "),
+        if s.dry_run { "would count" } else { "count" },
+    )
+}
+
+fn count(n: i64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod channel;
 pub mod chart;
 pub mod check;
+pub mod doctor;
 pub mod import;
 pub mod incident;
 pub mod key;

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use common::Cli;
 use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn cli() -> Cli {
     let cli = Cli::new();
@@ -222,9 +224,12 @@ fn generic_ten_days_by_key_and_model_to_the_micro_unit() {
     let lines = generic_lines(0..10, 0);
     let file = write(&cli, "spend.csv", render(&lines, "billed").as_bytes());
     let run = import(&cli, "books", &file, "generic").ok();
+    let first_line = run.stdout.lines().next().unwrap();
     assert!(
-        run.stdout.starts_with(&format!("imported {} lines as ", lines.len()))
-            && run.stdout.trim_end().ends_with("into books for 2026-03-01..2026-03-10 (billed)"),
+        first_line.starts_with(&format!("imported {} lines as ", lines.len()))
+            && first_line.ends_with(
+                "into books on 10 days between 2026-03-01 and 2026-03-10 (billed), replacing 0 rows already in the ledger"
+            ),
         "{}",
         run.stdout
     );
@@ -341,7 +346,7 @@ fn the_documented_example_imports_from_standard_input() {
     let cli = cli();
     let text = std::fs::read_to_string(fixture_path("generic_example.csv")).unwrap();
     let run = cli.run_with_stdin(&["import", "csv", "--source", "books", "-"], &text).ok();
-    assert!(run.stdout.contains("for 2026-03-01..2026-03-03 (billed, estimated)"), "{}", run.stdout);
+    assert!(run.stdout.contains("on 3 days between 2026-03-01 and 2026-03-03 (billed, estimated)"), "{}", run.stdout);
     let (header, rows) = read_fixture("generic_example.csv");
     let col = |n: &str| header.iter().position(|h| h == n).unwrap();
     let mut expected: BTreeMap<(String, String, String), i64> = BTreeMap::new();
@@ -437,4 +442,164 @@ fn an_oversized_file_is_refused_before_it_is_read() {
         run.stderr
     );
     assert!(spend_dump(&cli).is_empty(), "nothing written");
+}
+
+/// A source synced from a loopback OpenAI organisation: billed costs on 2026-02-27..03-02, two
+/// keys a day. Returns the CLI and the synced total in micro-dollars.
+async fn synced_source() -> (Cli, MockServer, i64) {
+    let first_day = 1_772_150_400; // 2026-02-27
+    let mut total = 0;
+    let buckets: Vec<String> = (0..4)
+        .map(|d| {
+            let results: Vec<String> = (0..2)
+                .map(|k| {
+                    let micros = 1_000_000 * (d + 1) + k;
+                    total += micros;
+                    format!(
+                        r#"{{"object":"organization.costs.result","amount":{{"value":{}.{:06},"currency":"usd"}},"api_key_id":"key_fake_{k}","project_id":"proj_fake"}}"#,
+                        micros / 1_000_000,
+                        micros % 1_000_000
+                    )
+                })
+                .collect();
+            let start = first_day + d * 86_400;
+            format!(r#"{{"object":"bucket","start_time":{start},"end_time":{},"results":[{}]}}"#, start + 86_400, results.join(","))
+        })
+        .collect();
+    let page = format!(r#"{{"object":"page","data":[{}],"has_more":false,"next_page":null}}"#, buckets.join(","));
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "application/json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let cli = Cli::new();
+    let url = format!("{}/v1", server.uri());
+    cli.run(&[
+        "source",
+        "add",
+        "openai",
+        "--name",
+        "work",
+        "--base-url",
+        &url,
+        "--key-env",
+        "BURNRATE_TEST_OPENAI_KEY",
+    ])
+    .ok();
+    cli.run(&["sync", "--from", "2026-02-27", "--to", "2026-03-02"]).ok();
+    (cli, server, total)
+}
+
+/// Billed spend per day, from the ledger.
+fn billed_by_day(cli: &Cli) -> BTreeMap<String, i64> {
+    cli.db()
+        .prepare(
+            "SELECT date(bucket_start, 'unixepoch'), sum(amount_micros) FROM spend WHERE kind = 'billed' GROUP BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The whole ledger's data, to show a dry run changed nothing.
+fn ledger_dump(cli: &Cli) -> Vec<String> {
+    let db = cli.db();
+    let mut out = Vec::new();
+    for table in ["spend", "spend_daily", "spend_daily_key", "api_keys", "sync_runs", "sources"] {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let n = stmt.column_count();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .map(|r| format!("{table}: {}", r.unwrap()))
+            .collect();
+        out.extend(rows);
+    }
+    out
+}
+
+/// A file dated 2020 and 2030 used to replace every day from its first to its last: years of
+/// synced billed spend in between were deleted. Now only its own days are replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_dated_2020_and_2030_leaves_the_synced_days_between() {
+    let (cli, _server, synced_total) = synced_source().await;
+    let synced = billed_by_day(&cli);
+    assert_eq!(synced.values().sum::<i64>(), synced_total);
+    let file = write(&cli, "far.csv", b"day,amount,currency\n2020-01-01,5,USD\n2030-12-31,7,USD\n");
+
+    let before = ledger_dump(&cli);
+    let run = cli.run(&["import", "csv", "--source", "work", &file, "--dry-run"]).ok();
+    assert_eq!(ledger_dump(&cli), before, "a dry run writes nothing");
+    assert_eq!(
+        run.stdout,
+        "dry run, nothing written: would import 2 lines as 2 rows into work on 2 days between 2020-01-01 and \
+         2030-12-31 (billed), replacing 0 rows already in the ledger\n  \
+         2020-01-01 billed (1 day): 1 row from the file, would replace 0 rows\n  \
+         2030-12-31 billed (1 day): 1 row from the file, would replace 0 rows\n"
+    );
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+
+    let run = cli.run(&["import", "csv", "--source", "work", &file]).ok();
+    assert!(
+        run.stdout.starts_with("imported 2 lines as 2 rows into work on 2 days between 2020-01-01"),
+        "{}",
+        run.stdout
+    );
+    let mut expected = synced.clone();
+    expected.insert("2020-01-01".into(), 5_000_000);
+    expected.insert("2030-12-31".into(), 7_000_000);
+    assert_eq!(billed_by_day(&cli), expected, "every synced day between 2020 and 2030 is kept");
+}
+
+/// A file over a synced day replaces that day's billed rows, and says so before and after.
+#[tokio::test(flavor = "multi_thread")]
+async fn replacing_synced_billed_rows_is_said_out_loud_in_the_dry_run_and_the_import() {
+    let (cli, _server, _) = synced_source().await;
+    let synced = billed_by_day(&cli);
+    let file = write(&cli, "fix.csv", b"day,amount,currency,key_id\n2026-02-28,9,USD,key_fake_0\n2026-03-05,1,USD,\n");
+
+    let before = ledger_dump(&cli);
+    let dry = cli.run(&["import", "csv", "--source", "work", &file, "--dry-run", "--json"]).ok();
+    assert_eq!(ledger_dump(&cli), before, "a dry run writes nothing");
+    let preview = dry.json();
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!((preview["days"].as_i64(), preview["rows_replaced"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(preview["synced_billed_rows_replaced"], 2);
+    assert_eq!(
+        preview["replaced"][0],
+        json!({"kind": "billed", "from": "2026-02-28", "to": "2026-02-28", "days": 1, "rows_imported": 1,
+               "rows_replaced": 2, "synced_rows_replaced": 2})
+    );
+    assert_eq!(
+        dry.stderr.trim_end(),
+        "warning: the import would replace 2 billed rows that a sync of work wrote (the provider's bill) on \
+         2026-02-28; the file's amounts would count instead"
+    );
+
+    let run = cli.run(&["import", "csv", "--source", "work", &file]).ok();
+    assert!(
+        run.stdout
+            .contains("  2026-02-28 billed (1 day): 1 row from the file, replaced 2 rows, 2 of them from a sync\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("warning: the import replaced 2 billed rows that a sync of work wrote"),
+        "{}",
+        run.stderr
+    );
+    let mut expected = synced;
+    expected.insert("2026-02-28".into(), 9_000_000);
+    expected.insert("2026-03-05".into(), 1_000_000);
+    assert_eq!(billed_by_day(&cli), expected, "only 02-28 changed among the synced days");
 }

@@ -9,6 +9,8 @@ mod auto_disable;
 mod chart;
 mod check;
 mod cli_contract;
+mod concurrent_writers;
+mod doctor;
 mod hostile_output;
 mod hostile_provider;
 mod import_csv;

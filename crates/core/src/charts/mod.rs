@@ -225,7 +225,7 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
     let by_model = by == Dimension::Model;
     // A chart reads several statements; one read transaction keeps a sync writing meanwhile
     // from showing half of its poll.
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::read_snapshot(conn)?;
     let rows = counted_rows(&tx, by_key, by_model, range)?;
     let names = Names::load(&tx, true, by_key)?;
     tx.commit()?;
@@ -265,7 +265,7 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
 /// hour; and the names of the sources with spend that day in whole-day rows only.
 fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(SeriesByCurrency, Vec<String>)> {
     let range = DayRange::new(day, day)?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::read_snapshot(conn)?;
     let names = Names::load(&tx, true, by == Dimension::Key)?;
     let source_ids: Vec<i64> = tx
         .prepare("SELECT id FROM sources ORDER BY id")?

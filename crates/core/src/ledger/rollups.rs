@@ -225,6 +225,20 @@ pub(super) fn refresh_daily(tx: &Transaction<'_>, source_id: i64, from: i64, to:
     Ok(())
 }
 
+/// Rebuilds every roll-up from `spend`: after `burnrate doctor` salvaged a damaged ledger, the
+/// roll-ups it could read may disagree with the spend rows it could read.
+pub(crate) fn rebuild_all(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch("DELETE FROM spend_daily; DELETE FROM spend_daily_key;")?;
+    let spans: Vec<(i64, i64, i64)> = tx
+        .prepare("SELECT source_id, min(bucket_start), max(bucket_start) FROM spend GROUP BY source_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (source_id, first, last) in spans {
+        refresh_daily(tx, source_id, first, last.saturating_add(1))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
