@@ -167,7 +167,7 @@ fn a_missing_key_variable_and_an_unknown_assessment_are_clear_errors() {
     let r = cli.run(&["check", "smoke", "1", "--key-env", "CHECK_UNSET_VAR", "--yes"]).failed();
     assert!(r.stderr.contains("CHECK_UNSET_VAR is not set"), "{}", r.stderr);
     let r = cli.run(&["check", "new", "--name", "x", "--base-url", "not a url"]).failed();
-    assert!(r.stderr.contains("is not a URL"), "{}", r.stderr);
+    assert!(r.stderr.contains("is not a usable URL"), "{}", r.stderr);
 }
 
 /// On a terminal (a pty from script(1)) the paid test shows its plan and asks; "n" sends nothing.
