@@ -24,6 +24,8 @@ use crate::common::TestCore;
 const KEY_VAR: &str = "FUZZ_FAKE_KEY";
 const KEY: &str = "sk-FAKEfuzzFAKEfuzzFAKEfuzz0001";
 
+// The test's own knob, read as proptest itself would: not the app's environment.
+#[allow(clippy::disallowed_methods)]
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
 }
