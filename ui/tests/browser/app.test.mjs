@@ -375,6 +375,25 @@ describe('sources list', () => {
     assert.match(await never.innerText(), /syncing arrives in a later version/);
   });
 
+  test('a key sent over plain http:// to another machine is flagged in its row and explained in its details', async () => {
+    const warning = 'http://proxy.example.com:4000 is plain http://: the key travels unencrypted to proxy.example.com; use https:// unless the network between is yours';
+    const backend = new FakeBackend({
+      sources: [
+        sourceView({ id: 1, name: 'lan-proxy', provider: 'litellm', base_url: 'http://proxy.example.com:4000/', cleartext_warning: warning }),
+        sourceView({ id: 2, name: 'local-proxy', provider: 'litellm', base_url: 'http://localhost:4000/' }),
+      ],
+    });
+    const { page } = await open(backend);
+    const flagged = page.locator('[data-source-name="lan-proxy"]');
+    await flagged.waitFor();
+    const badge = flagged.locator('[data-field="cleartext"]');
+    assert.equal((await badge.innerText()).trim(), 'unencrypted');
+    assert.equal(await badge.getAttribute('title'), warning);
+    await expand(flagged);
+    assert.equal(await flagged.locator('[data-field="cleartext-warning"]').innerText(), warning);
+    assert.equal(await page.locator('[data-source-name="local-proxy"] [data-field="cleartext"]').count(), 0);
+  });
+
   test('sources are a compact list: a line per source, details on demand, a failure in its row, no sideways scroll at 640×480', async () => {
     const backend = populatedBackend();
     const longName = 'a-gateway-source-whose-name-goes-on-and-on-and-on-well-past-any-column';
