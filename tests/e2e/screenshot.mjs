@@ -94,14 +94,21 @@ try {
   // BURNRATE_SHOT_VIEWS=DIR: also the first screen at the default and the minimum window size,
   // light and dark, for a look at what a user meets first.
   if (process.env.BURNRATE_SHOT_VIEWS) {
-    for (const [width, height] of [[1100, 780], [640, 480]]) {
+    for (const [width, height] of [[1100, 780], [640, 480], [1920, 1080]]) {
       await driver.manage().window().setRect({ width, height });
       for (const theme of ['light', 'dark']) {
         await driver.executeScript('document.documentElement.dataset.theme = arguments[0]; window.scrollTo(0, 0)', theme);
         await driver.sleep(400);
         const view = join(process.env.BURNRATE_SHOT_VIEWS, `first-screen-${width}x${height}-${theme}.png`);
         writeFileSync(view, await driver.takeScreenshot(), 'base64');
-        console.log(`wrote ${view}`);
+        // What a look at the picture checks, as numbers: no sideways scroll, and how far down
+        // the headline, the chart and the key table start.
+        const layout = await driver.executeScript(`
+          const top = (sel) => { const el = document.querySelector(sel); return el ? Math.round(el.getBoundingClientRect().top) : null; };
+          const root = document.documentElement;
+          return { viewport: [innerWidth, innerHeight], sidewaysScroll: root.scrollWidth - root.clientWidth,
+                   page: root.scrollHeight, headline: top('#spend-headline'), chart: top('#chart-section'), keys: top('#keys-section') };`);
+        console.log(`wrote ${view} ${JSON.stringify(layout)}`);
       }
     }
     await driver.manage().window().setRect({ width: 1100, height: 780 });
