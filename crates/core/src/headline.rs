@@ -54,6 +54,24 @@ pub struct CurrencyHeadline {
     pub forecast: Option<String>,
     /// The monthly budget over all sources in this currency, if there is one.
     pub budget: Option<MonthBudget>,
+    /// The key that spent most of this currency this month: "which key" without scrolling.
+    /// None when no spend is attributed to a key.
+    pub top_key: Option<TopKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TopKey {
+    pub source: String,
+    pub key_id: String,
+    /// The key's name, or its fingerprint when it has none.
+    pub name: String,
+    /// Decimal string with six places: its month to date, counted as every report counts it.
+    pub month_to_date: String,
+    /// Its month to date as a whole percentage of the currency's (rounded down).
+    pub percent: u32,
+    /// Some of its amount is token estimates (the provider bills the workspace, not the key).
+    pub estimated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -150,6 +168,7 @@ pub(crate) fn headline(
     unpriced: Vec<UnpricedModel>,
 ) -> Result<SpendHeadline> {
     let today = now.date_naive();
+    let mut top_keys = top_keys_of_month(conn, today)?;
     let currencies = month_outlooks(conn, today)?
         .into_iter()
         .filter(|o| o.daily.range(o.month_start..=today).next().is_some())
@@ -171,6 +190,10 @@ pub(crate) fn headline(
                 estimated: o.estimated,
                 forecast: o.projection.as_ref().map(|f| format_micros(f.projected_micros)),
                 budget,
+                top_key: top_keys.remove(&o.currency).map(|(mut top, micros)| {
+                    top.percent = percent(micros, month_to_date);
+                    top
+                }),
                 currency: o.currency,
             }
         })
@@ -184,6 +207,40 @@ pub(crate) fn headline(
         not_reported_today: not_reported_today(conn, today)?,
         unpriced,
     })
+}
+
+/// Per currency, the key with the most spend this month (ties: the first by source and key id,
+/// so the headline does not flicker), with its micro-units. Remainders not attributed to a key
+/// are never a "top key".
+fn top_keys_of_month(conn: &Connection, today: NaiveDate) -> Result<HashMap<String, (TopKey, i64)>> {
+    let month_start = today.with_day(1).expect("day 1 exists");
+    let tx = crate::db::read_snapshot(conn)?;
+    let rows = counted_rows(&tx, true, false, DayRange::new(month_start, today)?)?;
+    let names = crate::ledger::Names::load(&tx, true, true)?;
+    tx.commit()?;
+    // (currency, source, key) -> (amount, estimated)
+    let mut per_key: BTreeMap<(String, i64, String), (i64, bool)> = BTreeMap::new();
+    for row in rows.into_iter().filter(|r| !r.key.is_empty()) {
+        let entry = per_key.entry((row.currency, row.source, row.key)).or_default();
+        entry.0 = entry.0.saturating_add(row.amount);
+        entry.1 |= !row.billed;
+    }
+    let mut top: HashMap<String, (TopKey, i64)> = HashMap::new();
+    for ((currency, source, key), (micros, estimated)) in per_key {
+        if micros <= 0 || top.get(&currency).is_some_and(|(_, best)| *best >= micros) {
+            continue;
+        }
+        let key_top = TopKey {
+            source: names.source_name(source),
+            name: names.key_name(source, &key),
+            key_id: key,
+            month_to_date: format_micros(micros),
+            percent: 0,
+            estimated,
+        };
+        top.insert(currency, (key_top, micros));
+    }
+    Ok(top)
 }
 
 fn percent(spent: i64, amount: i64) -> u32 {

@@ -30,8 +30,11 @@ function headline(overrides = {}) {
         estimated: true,
         forecast: '3040.000000',
         budget: { id: 7, amount: '2000.000000', percent: 61, passes_on: '2026-01-21', passed: false },
+        top_key: {
+          source: 'work-openai', key_id: 'key_FAKE_b', name: 'Beta', month_to_date: '700.000000', percent: 56, estimated: false,
+        },
       },
-      { currency: 'CNY', today: '2.000000', month_to_date: '20.000000', estimated: false, forecast: null, budget: null },
+      { currency: 'CNY', today: '2.000000', month_to_date: '20.000000', estimated: false, forecast: null, budget: null, top_key: null },
     ],
     credits: [
       { source: 'deep', currency: 'CNY', balance: '30.000000', as_of: '2026-01-14T11:55:00Z', runs_out_in_days: 5, runs_out_on: '2026-01-19' },
@@ -66,6 +69,10 @@ describe('spend headline', () => {
     assert.equal(await text(usd.locator('[data-field="forecast"]')), 'USD 3,040.00');
     assert.equal(await text(usd.locator('[data-field="budget"]')), '61 % of USD 2,000.00 · passes the budget on Jan 21, 2026');
     assert.match(await usd.locator('[data-field="budget"]').getAttribute('class'), /tone-warn/);
+    // Which key: the month's largest spender, without scrolling to the key table.
+    assert.equal(await text(usd.locator('[data-field="top-key"]')), 'Most: Beta · 56 %');
+    assert.match(await usd.locator('[data-field="top-key"]').getAttribute('title'), /^Beta \(work-openai\): 700\.000000 USD this month$/);
+    assert.equal(await h.locator('[data-currency="CNY"] [data-field="top-key"]').count(), 0, 'no key, no top key');
     // No budget is no budget: never "within budget" in green.
     const cny = h.locator('[data-currency="CNY"]');
     assert.equal(await text(cny.locator('[data-field="budget"]')), 'No budget set · Add one');

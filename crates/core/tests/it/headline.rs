@@ -142,3 +142,40 @@ fn the_headline_answers_how_much_on_track_credit_left_and_as_of_when() {
         .unwrap();
     assert_eq!(core.spend_headline().unwrap().not_reported_today, ["late"]);
 }
+
+/// "Which key" is answered in the headline: the key with the most spend this month per
+/// currency, as the reports count it; spend not attributed to a key never names a "top key".
+#[test]
+fn the_headline_names_the_key_that_spent_most_this_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-10T18:00:00Z")
+        .env(&[("HEADLINE_FAKE_KEY", "sk-FAKE-headline-0000")])
+        .retry(RetryPolicy::default())
+        .build();
+    add(&core, ProviderId::Openai, "work");
+    add(&core, ProviderId::Deepseek, "deep");
+    // Alpha: 3 × 10 USD; Beta: 2 × 20 USD, the larger; last month's 500 USD on Alpha is not this month.
+    let csv = "day,amount,currency,key_id,key_name,model,kind\n\
+               2026-02-20,500,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+               2026-03-01,10,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+               2026-03-02,10,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+               2026-03-03,10,USD,key_FAKE_a,Alpha,gpt-5,billed\n\
+               2026-03-04,20,USD,key_FAKE_b,Beta,gpt-5,billed\n\
+               2026-03-09,20,USD,key_FAKE_b,Beta,gpt-5,billed\n";
+    core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    // CNY spend with no key at all: no top key for CNY.
+    core.import_csv("deep", CsvFormat::Generic, b"day,amount,currency\n2026-03-05,99,CNY\n").unwrap();
+
+    let h = core.spend_headline().unwrap();
+    let usd = h.currencies.iter().find(|c| c.currency == "USD").unwrap();
+    let top = usd.top_key.as_ref().expect("USD has a top key");
+    assert_eq!(
+        (top.source.as_str(), top.key_id.as_str(), top.name.as_str(), top.month_to_date.as_str(), top.percent),
+        ("work", "key_FAKE_b", "Beta", "40.000000", 57),
+        "Beta's 40 of the month's 70 USD"
+    );
+    assert!(!top.estimated);
+    let cny = h.currencies.iter().find(|c| c.currency == "CNY").unwrap();
+    assert_eq!(cny.top_key, None, "spend not attributed to a key is never the top key");
+}
