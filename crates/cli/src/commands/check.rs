@@ -191,6 +191,7 @@ fn integrity_label(e: &EvidenceView) -> &'static str {
         Some(Integrity::Ok) => "ok",
         Some(Integrity::Changed) => "CHANGED",
         Some(Integrity::Missing) => "MISSING",
+        Some(Integrity::Damaged) => "DAMAGED",
         None => "-",
     }
 }
