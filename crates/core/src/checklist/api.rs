@@ -647,7 +647,7 @@ impl Burnrate {
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let path = dir.join(format!("gateway-check-{id}-{stamp}.{ext}"));
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&path, text))
+            .and_then(|()| crate::fs::write_atomic(&path, text.as_bytes()))
             .map_err(|e| io_write_error(&path, e))?;
         tracing::info!(path = %path.display(), "gateway report exported");
         Ok(path)
