@@ -561,7 +561,7 @@ impl Burnrate {
         let dir = self.paths.export_dir();
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let path = dir.join(format!("ledger-{}-{}-{stamp}.{ext}", range.from, range.to));
-        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map_err(|e| {
+        std::fs::create_dir_all(&dir).and_then(|()| crate::fs::write_atomic(&path, text.as_bytes())).map_err(|e| {
             Error::new(
                 ErrorCode::DataDirUnwritable,
                 format!(
@@ -595,7 +595,7 @@ impl Burnrate {
         };
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let path = dir.join(format!("chart-{kind}-{}-{}-{stamp}.{ext}", view.from, view.to));
-        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes)).map_err(|e| {
+        std::fs::create_dir_all(&dir).and_then(|()| crate::fs::write_atomic(&path, &bytes)).map_err(|e| {
             Error::new(
                 ErrorCode::DataDirUnwritable,
                 format!("cannot write the chart to {}: {e}; free some disk space or check permissions", path.display()),

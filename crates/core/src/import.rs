@@ -73,6 +73,35 @@ impl FromStr for CsvFormat {
 /// The largest file an import reads (a year of per-key, per-model rows is a few megabytes).
 pub const MAX_FILE_BYTES: usize = 100 * 1024 * 1024;
 
+/// Reads `reader` to its end but never more than `limit + 1` bytes: stdin, a FIFO or a device
+/// such as `/dev/zero` has no size to check beforehand, and an endless input must be refused
+/// with the same "too large" error as a big file, not read until memory runs out.
+pub fn read_capped(reader: impl std::io::Read, limit: usize) -> Result<Vec<u8>> {
+    read_capped_named(reader, limit, "the input")
+}
+
+/// [`read_capped`], with the file's name (`what`) in the errors.
+pub fn read_capped_named(reader: impl std::io::Read, limit: usize, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::invalid_input(format!("cannot read {what}: {e}")))?;
+    if data.len() > limit {
+        return Err(too_large(what, limit));
+    }
+    Ok(data)
+}
+
+/// The error for an import over `limit` bytes, naming the limit and what to do instead.
+pub fn too_large(what: &str, limit: usize) -> Error {
+    let limit = if limit >= 1024 * 1024 { format!("{} MB", limit / (1024 * 1024)) } else { format!("{limit} bytes") };
+    Error::invalid_input(format!(
+        "{what} is larger than {limit}; Burnrate imports files up to {limit}. Export a shorter date range and import each part"
+    ))
+}
+
 /// What an import wrote, or in a dry run would write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -512,6 +541,17 @@ mod tests {
                 (day, r.key_id.as_str(), r.model.as_str(), r.project.as_str(), r.amount_micros, r.currency.as_str())
             })
             .collect()
+    }
+
+    #[test]
+    fn read_capped_stops_one_byte_past_the_limit_of_an_endless_input() {
+        // `repeat` never ends: reading it to exhaustion would hang and eat memory.
+        let e = read_capped(std::io::repeat(b'x'), 1000).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert!(e.message().contains("up to 1000 bytes"), "{}", e.message());
+        assert_eq!(read_capped(&[b'a'; 1000][..], 1000).unwrap().len(), 1000);
+        assert!(read_capped(&[b'a'; 1001][..], 1000).is_err());
+        assert!(too_large("x", MAX_FILE_BYTES).message().contains("up to 100 MB"));
     }
 
     #[test]

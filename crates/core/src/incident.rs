@@ -425,7 +425,7 @@ impl Burnrate {
         let path = dir.join(format!("incident-{}-{}-{stamp}.{ext}", safe(source), safe(key_id)));
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&dir)?;
-            std::fs::write(&path, dossier.render(format))
+            crate::fs::write_atomic(&path, dossier.render(format).as_bytes())
         };
         write().map_err(|e| {
             Error::new(

@@ -269,8 +269,9 @@ impl Worker {
     fn deliveries_due(&self) -> Option<Instant> {
         let due = self.core.outbox_next_due().ok().flatten()?;
         let wait = (due - self.core.clock.now().timestamp()).max(0) as u64;
-        let at = Instant::now() + Duration::from_secs(wait);
-        Some(self.last_delivery.map_or(at, |last| at.max(last + DELIVERY_PAUSE)))
+        // `due` comes from the ledger: a damaged row far in the future must not overflow.
+        let at = after(Instant::now(), Duration::from_secs(wait));
+        Some(self.last_delivery.map_or(at, |last| at.max(after(last, DELIVERY_PAUSE))))
     }
 
     async fn deliver(&mut self) {
@@ -366,7 +367,10 @@ impl Worker {
             };
             jittered(exp.min(self.config.backoff_cap).max(floor), self.config.jitter)
         };
-        sched.due = Instant::now() + wait;
+        // The interval comes from settings or `--every` and the backoff grows with failures:
+        // capped, so no configuration can panic the poller with an overflowing instant.
+        let wait = wait.min(MAX_WAIT);
+        sched.due = after(Instant::now(), wait);
         let failures = sched.failures;
         let now = self.core.clock.now();
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
@@ -418,15 +422,53 @@ impl Worker {
     }
 }
 
+/// The longest any poller wait can be. An interval, backoff or queued delivery further away
+/// is treated as this far: a year is "not soon" for every purpose, and `Instant + Duration`
+/// panics when the sum overflows the platform's instant.
+pub const MAX_WAIT: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// `now + wait`, with `wait` capped at [`MAX_WAIT`] and saturating: never panics, whatever
+/// the interval, backoff or ledger row the wait was computed from.
+pub fn after(now: Instant, wait: Duration) -> Instant {
+    let wait = wait.min(MAX_WAIT);
+    // Only an instant near the platform's end could fail the add; a minute is then the best wait.
+    now.checked_add(wait).or_else(|| now.checked_add(Duration::from_secs(60))).unwrap_or(now)
+}
+
 /// `d` ± `fraction`, uniformly; a cheap time-seeded jitter is enough to spread polls.
+/// `d` is capped at [`MAX_WAIT`] first and the fraction clamped to [0, 1], so the
+/// multiplication cannot overflow (`mul_f64` panics on a result beyond `Duration::MAX`).
 fn jittered(d: Duration, fraction: f64) -> Duration {
-    if fraction <= 0.0 {
+    let d = d.min(MAX_WAIT);
+    if fraction.is_nan() || fraction <= 0.0 {
         return d;
     }
+    let fraction = fraction.min(1.0);
     // A seed, not a reading of the time: the injected clock may be fixed (tests, BURNRATE_NOW).
     #[allow(clippy::disallowed_methods)]
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
     let unit = f64::from(nanos % 10_000) / 10_000.0; // [0, 1)
     d.mul_f64(1.0 + fraction * (2.0 * unit - 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_saturates_at_the_cap_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(after(now, Duration::MAX), now + MAX_WAIT);
+        assert_eq!(after(now, Duration::from_secs(u64::MAX)), now + MAX_WAIT);
+        assert_eq!(after(now, Duration::from_secs(90)), now + Duration::from_secs(90));
+    }
+
+    #[test]
+    fn jitter_of_a_huge_interval_is_capped_not_a_panic() {
+        let d = jittered(Duration::MAX, 0.1);
+        assert!(d <= MAX_WAIT.mul_f64(1.1) && d >= MAX_WAIT.mul_f64(0.9), "{d:?}");
+        assert!(jittered(Duration::MAX, f64::INFINITY) <= MAX_WAIT * 2);
+        assert_eq!(jittered(Duration::from_secs(60), f64::NAN), Duration::from_secs(60));
+    }
 }

@@ -260,16 +260,12 @@ pub fn set_price(data_dir: &Path, model: &str, input_per_million: &str, output_p
     })?;
     models.insert(model.to_owned(), serde_json::json!({ "input": input, "output": output }));
     let text = serde_json::to_string_pretty(&file).map_err(|e| Error::internal(e.to_string()))?;
-    let tmp = data_dir.join(format!(".{LOCAL_FILE}.tmp"));
-    std::fs::create_dir_all(data_dir)
-        .and_then(|()| std::fs::write(&tmp, text))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::DataDirUnwritable,
-                format!("cannot write {}: {e}; free some disk space or check permissions", path.display()),
-            )
-        })
+    std::fs::create_dir_all(data_dir).and_then(|()| crate::fs::write_atomic(&path, text.as_bytes())).map_err(|e| {
+        Error::new(
+            ErrorCode::DataDirUnwritable,
+            format!("cannot write {}: {e}; free some disk space or check permissions", path.display()),
+        )
+    })
 }
 
 /// `gpt-4o-2024-08-06` -> `gpt-4o`, `claude-opus-4-1-20250805` -> `claude-opus-4-1`.

@@ -83,14 +83,11 @@ pub fn load(dir: &Path) -> Option<WindowGeometry> {
         .ok()
 }
 
-/// Writes the geometry atomically (temporary file, then rename), so a crash mid-write leaves
+/// Writes the geometry atomically ([`crate::fs::write_atomic`]), so a crash mid-write leaves
 /// the previous file.
 pub fn save(dir: &Path, geometry: &WindowGeometry) -> std::io::Result<()> {
-    let path = dir.join(FILE_NAME);
-    let tmp = dir.join(format!("{FILE_NAME}.tmp"));
     let json = serde_json::to_vec_pretty(geometry).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, &path)
+    crate::fs::write_atomic(&dir.join(FILE_NAME), &json)
 }
 
 #[cfg(test)]

@@ -82,7 +82,8 @@ pub fn run(app: &Burnrate, args: ChartArgs) -> Result<ExitCode> {
     };
     let view = app.chart(&query)?;
     let bytes = if png { burnrate_core::charts::svg_to_png(&view.svg, 2.0)? } else { view.svg.into_bytes() };
-    std::fs::write(&out, &bytes).map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", out.display())))?;
+    burnrate_core::fs::write_atomic(&out, &bytes)
+        .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", out.display())))?;
     match (&view.empty, &view.currency) {
         (Some(why), _) => errln!("note: {why}"),
         (None, Some(currency)) if view.currencies.len() > 1 => errln!(

@@ -191,6 +191,7 @@ fn integrity_label(e: &EvidenceView) -> &'static str {
         Some(Integrity::Ok) => "ok",
         Some(Integrity::Changed) => "CHANGED",
         Some(Integrity::Missing) => "MISSING",
+        Some(Integrity::Damaged) => "DAMAGED",
         None => "-",
     }
 }
@@ -470,7 +471,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             let path = match out {
                 Some(path) => {
                     let text = app.assessment_report(id, format)?;
-                    std::fs::write(&path, text.as_bytes())
+                    burnrate_core::fs::write_atomic(&path, text.as_bytes())
                         .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", path.display())))?;
                     path
                 }

@@ -140,13 +140,12 @@ fn count(n: i64, noun: &str) -> String {
 }
 
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut data).map(drop)
-    } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)).map(drop)
-    };
-    read.map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", path.display())))?;
-    Ok(data)
+    use burnrate_core::import::{read_capped_named, MAX_FILE_BYTES};
+    let name = path.display().to_string();
+    // stdin, a FIFO or a device has no size to check: stop at the limit whatever it sends.
+    if path.as_os_str() == "-" {
+        return read_capped_named(std::io::stdin().lock(), MAX_FILE_BYTES, "the standard input");
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::invalid_input(format!("cannot read {name}: {e}")))?;
+    read_capped_named(file, MAX_FILE_BYTES, &name)
 }

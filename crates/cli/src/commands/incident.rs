@@ -59,7 +59,7 @@ pub fn run(app: &Burnrate, cmd: IncidentCmd) -> Result<ExitCode> {
             match out {
                 None => print_raw(&text),
                 Some(path) => {
-                    std::fs::write(&path, text.as_bytes())
+                    burnrate_core::fs::write_atomic(&path, text.as_bytes())
                         .map_err(|e| Error::invalid_input(format!("cannot write {}: {e}", path.display())))?;
                     outln!(
                         "wrote {} ({} spend rows, {} alerts, {} actions; {} to {} UTC)",

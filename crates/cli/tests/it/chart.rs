@@ -85,3 +85,36 @@ fn hourly_names_the_sources_that_report_whole_days() {
     assert!(run.stderr.contains("note: Not split by hour: work"), "{}", run.stderr);
     assert!(std::fs::read_to_string(&out).unwrap().contains("reported whole days only"));
 }
+
+#[test]
+fn a_chart_replaces_an_old_file_whole_and_a_failed_write_leaves_it() {
+    let cli = seeded();
+    let dir = cli.data_dir.path().join("charts");
+    std::fs::create_dir(&dir).unwrap();
+    let out = dir.join("daily.svg");
+    std::fs::write(&out, "old chart").unwrap();
+    let args = |out: &std::path::Path| {
+        ["chart", "daily", "--from", "2026-03-01", "--to", "2026-03-03", "--out"]
+            .map(String::from)
+            .to_vec()
+            .into_iter()
+            .chain([out.display().to_string()])
+            .collect::<Vec<_>>()
+    };
+    let run_args = args(&out);
+    cli.run(&run_args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with("<svg"));
+    // A directory where the file should go: refused, the directory and its content untouched,
+    // and no temporary file left next to it.
+    let taken = dir.join("taken.svg");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("keep"), "kept").unwrap();
+    let run_args = args(&taken);
+    let run = cli.run(&run_args.iter().map(String::as_str).collect::<Vec<_>>()).failed();
+    assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(taken.join("keep")).unwrap(), "kept");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["daily.svg", "taken.svg"]);
+}

@@ -444,6 +444,32 @@ fn an_oversized_file_is_refused_before_it_is_read() {
     assert!(spend_dump(&cli).is_empty(), "nothing written");
 }
 
+#[test]
+fn an_endless_device_or_standard_input_is_refused_at_the_limit() {
+    let cli = cli();
+    // /dev/zero has no size to check beforehand and never ends: the import must stop at the
+    // limit and refuse, not hang reading it or run out of memory.
+    let run = import(&cli, "books", "/dev/zero", "generic").failed();
+    assert!(
+        run.stderr.contains("/dev/zero is larger than 100 MB; Burnrate imports files up to 100 MB."),
+        "{}",
+        run.stderr
+    );
+    // The same endless bytes as standard input (`-`).
+    let out = cli
+        .command(&["import", "csv", "--source", "books", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains("the standard input is larger than 100 MB; Burnrate imports files up to 100 MB."),
+        "{stderr}"
+    );
+    assert!(spend_dump(&cli).is_empty(), "nothing written");
+}
+
 /// A source synced from a loopback OpenAI organisation: billed costs on 2026-02-27..03-02, two
 /// keys a day. Returns the CLI and the synced total in micro-dollars.
 async fn synced_source() -> (Cli, MockServer, i64) {

@@ -120,7 +120,7 @@ fn load_evidence(conn: &Connection, data_dir: &Path, id: i64) -> Result<Vec<Evid
     for e in &mut out {
         if let Some(sha) = &e.sha256 {
             e.integrity = Some(evidence::verify(data_dir, sha));
-            e.path = Some(evidence::blob_path(data_dir, sha).display().to_string());
+            e.path = evidence::blob_path(data_dir, sha).map(|p| p.display().to_string());
         }
     }
     Ok(out)
@@ -202,8 +202,10 @@ fn build_view(conn: &Connection, data_dir: &Path, row: Row, now: DateTime<Utc>) 
         .iter()
         .map(|f| RedFlagView { id: f.id.into(), text: f.text.into(), why: f.why.into(), checked: flags.contains(f.id) })
         .collect();
-    let integrity_problems =
-        ev.iter().filter(|e| matches!(e.integrity, Some(Integrity::Changed | Integrity::Missing))).count() as u32;
+    let integrity_problems = ev
+        .iter()
+        .filter(|e| matches!(e.integrity, Some(Integrity::Changed | Integrity::Missing | Integrity::Damaged)))
+        .count() as u32;
     let (recheck_due, overdue) = recheck(&row, now);
     // A page attached as evidence that changed after the assessment was last worked on calls for
     // a re-check now, whatever the date says.
@@ -645,7 +647,7 @@ impl Burnrate {
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let path = dir.join(format!("gateway-check-{id}-{stamp}.{ext}"));
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&path, text))
+            .and_then(|()| crate::fs::write_atomic(&path, text.as_bytes()))
             .map_err(|e| io_write_error(&path, e))?;
         tracing::info!(path = %path.display(), "gateway report exported");
         Ok(path)

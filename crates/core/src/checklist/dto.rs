@@ -105,6 +105,9 @@ pub enum Integrity {
     Changed,
     /// The file is gone.
     Missing,
+    /// The ledger's record of the file is damaged (its hash is not a SHA-256), so no file
+    /// can be checked or opened for it.
+    Damaged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

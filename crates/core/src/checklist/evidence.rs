@@ -24,8 +24,18 @@ pub fn evidence_dir(data_dir: &Path) -> PathBuf {
 }
 
 /// Where the content with this hash lives.
-pub fn blob_path(data_dir: &Path, sha256: &str) -> PathBuf {
-    evidence_dir(data_dir).join(&sha256[..2]).join(sha256)
+///
+/// `None` for anything that is not a SHA-256 as this store writes it: the hash comes from a
+/// ledger row, and a damaged or hostile one (`../../etc/x`, one character, non-ASCII) must
+/// never be joined into a path or sliced.
+pub fn blob_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
+    let sha256 = checked_sha256(sha256)?;
+    Some(evidence_dir(data_dir).join(&sha256[..2]).join(sha256))
+}
+
+/// `sha256` if it is exactly 64 lowercase hex digits (what [`hex`] writes), else `None`.
+pub fn checked_sha256(sha256: &str) -> Option<&str> {
+    (sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(sha256)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +140,7 @@ fn store_reader(data_dir: &Path, mut reader: impl Read) -> Result<Stored> {
     }
     tmp.as_file().sync_all().map_err(|e| io_error("sync", tmp.path(), e))?;
     let sha256 = hex(&hasher.finalize());
-    let dest = blob_path(data_dir, &sha256);
+    let dest = blob_path(data_dir, &sha256).expect("hex() writes 64 lowercase hex digits");
     if dest.is_file() && hash_file(&dest).ok().as_deref() == Some(sha256.as_str()) {
         return Ok(Stored { sha256, size, created: false });
     }
@@ -162,9 +172,10 @@ pub fn hash_file(path: &Path) -> std::io::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// Re-hashes a stored file: ok, changed or missing. Never ok without reading the whole file.
+/// Re-hashes a stored file: ok, changed or missing; damaged when the recorded hash is not a
+/// SHA-256 at all. Never ok without reading the whole file.
 pub fn verify(data_dir: &Path, sha256: &str) -> Integrity {
-    let path = blob_path(data_dir, sha256);
+    let Some(path) = blob_path(data_dir, sha256) else { return Integrity::Damaged };
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => match hash_file(&path) {
             Ok(h) if h == sha256 => Integrity::Ok,
@@ -177,8 +188,11 @@ pub fn verify(data_dir: &Path, sha256: &str) -> Integrity {
 }
 
 /// Removes a stored file (after its last reference is gone). Missing is fine.
+/// A damaged hash names no stored file: nothing is removed, least of all outside the store.
 pub fn remove_blob(data_dir: &Path, sha256: &str) {
-    let _ = std::fs::remove_file(blob_path(data_dir, sha256));
+    if let Some(path) = blob_path(data_dir, sha256) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn only_a_real_sha256_becomes_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "0123456789abcdef".repeat(4);
+        assert_eq!(checked_sha256(&good), Some(good.as_str()));
+        for bad in ["", "a", "../../etc/x", &"A".repeat(64), &"0".repeat(63), &"0".repeat(65), &"é".repeat(32)] {
+            assert_eq!(checked_sha256(bad), None, "{bad}");
+            assert_eq!(blob_path(dir.path(), bad), None, "{bad}");
+            assert_eq!(verify(dir.path(), bad), Integrity::Damaged, "{bad}");
+            remove_blob(dir.path(), bad);
+        }
+    }
+
+    #[test]
     fn the_same_content_is_stored_once_and_verified() {
         let dir = tempfile::tempdir().unwrap();
         let a = store_bytes(dir.path(), b"receipt").unwrap();
@@ -207,9 +234,9 @@ mod tests {
         assert!(a.created && !b.created);
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(a.sha256.len(), 64);
-        assert!(blob_path(dir.path(), &a.sha256).is_file());
+        assert!(blob_path(dir.path(), &a.sha256).unwrap().is_file());
         assert_eq!(verify(dir.path(), &a.sha256), Integrity::Ok);
-        std::fs::write(blob_path(dir.path(), &a.sha256), b"receipT").unwrap();
+        std::fs::write(blob_path(dir.path(), &a.sha256).unwrap(), b"receipT").unwrap();
         assert_eq!(verify(dir.path(), &a.sha256), Integrity::Changed);
         remove_blob(dir.path(), &a.sha256);
         assert_eq!(verify(dir.path(), &a.sha256), Integrity::Missing);

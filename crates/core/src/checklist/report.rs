@@ -25,6 +25,7 @@ fn integrity_text(e: &EvidenceView) -> &'static str {
         Some(Integrity::Ok) => "intact",
         Some(Integrity::Changed) => "CHANGED since attached",
         Some(Integrity::Missing) => "MISSING",
+        Some(Integrity::Damaged) => "DAMAGED record (not a SHA-256)",
         None => "n/a",
     }
 }
@@ -322,7 +323,7 @@ pub fn html(v: &AssessmentView, generated: &str) -> String {
     } else {
         let _ = writeln!(o, "<table><tr><th>#</th><th>Question</th><th>Kind</th><th>What</th><th>SHA-256</th><th>Captured</th><th>Integrity</th></tr>");
         for ev in &v.evidence {
-            let class = if matches!(ev.integrity, Some(Integrity::Changed | Integrity::Missing)) {
+            let class = if matches!(ev.integrity, Some(Integrity::Changed | Integrity::Missing | Integrity::Damaged)) {
                 " class=\"bad\""
             } else {
                 ""

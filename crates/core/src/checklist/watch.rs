@@ -222,7 +222,11 @@ impl Burnrate {
                     let since = item.reference_at.map(ts_to_rfc3339).unwrap_or_default();
                     let alert = NewAlert {
                         kind: AlertKind::TermsChanged,
-                        dedupe_key: format!("terms_changed:{}:{}", item.evidence_id, &hash[..16]),
+                        dedupe_key: format!(
+                            "terms_changed:{}:{}",
+                            item.evidence_id,
+                            hash.get(..16).unwrap_or(hash.as_str())
+                        ),
                         budget_id: None,
                         source_id: item.source_id,
                         key_id: None,

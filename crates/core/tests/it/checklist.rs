@@ -112,7 +112,7 @@ fn a_changed_file_is_flagged_changed_and_a_deleted_one_missing() {
     let e = c.core.attach_file(id, "scope.relationship", &src).unwrap();
     answer_all(&c, id, Answer::Pass);
     assert_eq!(c.core.get_assessment(id).unwrap().verdict.level, VerdictLevel::Authorized);
-    let blob = evidence::blob_path(c.dir.path(), e.sha256.as_deref().unwrap());
+    let blob = evidence::blob_path(c.dir.path(), e.sha256.as_deref().unwrap()).unwrap();
     assert_eq!(e.path.as_deref(), Some(blob.to_str().unwrap()));
 
     std::fs::write(&blob, b"resale agreement, page 2").unwrap();
@@ -129,6 +129,42 @@ fn a_changed_file_is_flagged_changed_and_a_deleted_one_missing() {
     let md = c.core.assessment_report(id, ReportFormat::Md).unwrap();
     assert!(md.contains("| MISSING |"), "{md}");
     assert!(md.contains("1 file(s) changed or missing"), "{md}");
+}
+
+#[test]
+fn a_ledger_row_whose_hash_is_not_a_sha256_is_damaged_and_never_a_path() {
+    let c = core();
+    let id = new(&c, "openai_compatible");
+    // The file a hostile row points at: `evidence/./` + `./../victim.txt` is the data dir's
+    // `victim.txt`, outside the store.
+    let victim = c.dir.path().join("victim.txt");
+    std::fs::write(&victim, b"not evidence").unwrap();
+    let hostile = ["./../victim.txt", "a", "a\u{e9}", &"A".repeat(64)];
+    let mut ids = Vec::new();
+    for (n, q) in ["payment.receipts", "paid.topup", "data.policy", "tech.docs"].into_iter().enumerate() {
+        let src = c.dir.path().join(format!("file{n}.pdf"));
+        std::fs::write(&src, format!("evidence {n}")).unwrap();
+        ids.push(c.core.attach_file(id, q, &src).unwrap().id);
+    }
+    let conn = db::open(&c.dir.path().join("ledger.sqlite3")).unwrap();
+    // The schema checks the length, but a ledger written by anything else is not bound by it.
+    conn.execute_batch("PRAGMA ignore_check_constraints = ON").unwrap();
+    for (eid, sha) in ids.iter().zip(hostile) {
+        conn.execute("UPDATE assessment_evidence SET sha256 = ?2 WHERE id = ?1", rusqlite::params![eid, sha]).unwrap();
+    }
+    let v = c.core.get_assessment(id).unwrap();
+    assert_eq!(v.evidence.len(), 4);
+    for e in &v.evidence {
+        assert_eq!((e.integrity, e.path.as_deref()), (Some(Integrity::Damaged), None), "{e:?}");
+    }
+    assert_eq!(v.integrity_problems, 4);
+    let md = c.core.assessment_report(id, ReportFormat::Md).unwrap();
+    assert!(md.contains("DAMAGED"), "{md}");
+
+    c.core.remove_evidence(id, ids[0]).unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"not evidence");
+    c.core.delete_assessment(id).unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"not evidence");
 }
 
 #[test]

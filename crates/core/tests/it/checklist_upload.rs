@@ -30,7 +30,7 @@ fn uploaded_bytes_are_stored_once_sanitized_and_verified() {
     assert_eq!(e.integrity, Some(Integrity::Ok));
     assert_eq!(e.captured_at, common::NOW);
     let sha = e.sha256.clone().unwrap();
-    assert_eq!(std::fs::read(evidence::blob_path(c.dir.path(), &sha)).unwrap(), b"%PDF-1.4 fake receipt");
+    assert_eq!(std::fs::read(evidence::blob_path(c.dir.path(), &sha).unwrap()).unwrap(), b"%PDF-1.4 fake receipt");
 
     // The same content on another question is stored once; on the same question it is refused.
     let again = c.core.attach_bytes(id, "paid.topup", "copy.pdf", b"%PDF-1.4 fake receipt").unwrap();

@@ -3,4 +3,4 @@
 /**
  * A stored file checked against its SHA-256.
  */
-export type Integrity = "ok" | "changed" | "missing";
+export type Integrity = "ok" | "changed" | "missing" | "damaged";
