@@ -11,7 +11,8 @@
 #     fail fast and touch no network), spend imported with `burnrate import csv` on two days of
 #     this month, and a month budget of 0.01 USD that the spend is far over.
 #  2. `burnrate serve --listen 127.0.0.1:PORT --token-env BURNRATE_SCRAPE_TOKEN`; /healthz answers;
-#     /metrics without the token is refused with 401.
+#     /metrics without the token (or with a wrong one) is refused with 401; with it, the
+#     exposition passes `promtool check metrics`.
 #  3. A real `prometheus` (Debian's package) on a free port with a temp config: scrape every 1 s
 #     with the bearer token, deploy/prometheus/burnrate-rules.yml with every `for:` set to 0s,
 #     evaluation every 1 s.
@@ -154,7 +155,12 @@ lines += ["# TYPE burnrate_budget_limit gauge", f"burnrate_budget_limit{{{b}}} 0
           'burnrate_source_poll_interval_seconds{source="books",provider="openai"} 300',
           "# TYPE burnrate_alerts_total counter", 'burnrate_alerts_total{kind="budget"} 1',
           "# TYPE burnrate_info gauge", 'burnrate_info{version="0.0.0-stand-in"} 1']
-open(sys.argv[2], "w").write("\n".join(lines) + "\n")
+out = []
+for l in lines:
+    if l.startswith("# TYPE "):
+        out.append(f"# HELP {l.split()[2]} Stand-in for burnrate serve.")
+    out.append(l)
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
 json.dump(exp, open(sys.argv[3], "w"))
 PY
   # Like serve: GET /metrics and /healthz, 401 without the bearer token.
@@ -191,6 +197,14 @@ code=$(curl -s -o "$tmp/unauth.body" -w '%{http_code}' "http://127.0.0.1:$bport/
 ! grep -q 'burnrate_spend' "$tmp/unauth.body" || fail "GET /metrics without a token returned figures"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' "http://127.0.0.1:$bport/metrics")
 [ "$code" = 401 ] || fail "GET /metrics with a wrong token answered $code, expected 401"
+
+step "promtool check metrics on the exposition (Prometheus text format, as asked for)"
+curl -sf -H "Authorization: Bearer $token" -H 'Accept: text/plain; version=0.0.4' \
+  "http://127.0.0.1:$bport/metrics" > "$tmp/exposition.txt" || fail "GET /metrics with the token failed"
+grep -q '^burnrate_spend_month_to_date{' "$tmp/exposition.txt" || fail "the exposition has no burnrate_spend_month_to_date series"
+promtool check metrics < "$tmp/exposition.txt" > "$tmp/check-metrics.log" 2>&1 \
+  || fail "promtool check metrics: $(tr '\n' ' ' < "$tmp/check-metrics.log")"
+echo "  $(grep -c '^burnrate_' "$tmp/exposition.txt") series, $(wc -c < "$tmp/exposition.txt") bytes, lint clean"
 
 step "prometheus on 127.0.0.1:$pport"
 printf '%s' "$token" > "$tmp/token"
