@@ -75,6 +75,7 @@ token="test-scrape-token-$RANDOM$RANDOM"
 export BURNRATE_SCRAPE_TOKEN=$token
 export BURNRATE_DATA_DIR="$tmp/data"
 export BURNRATE_TEST_OPENAI_KEY=sk-test-never-sent
+export BURNRATE_NO_NOTIFY=1 # no desktop session here: alerts are recorded, not shown
 bport=$(free_port)
 pport=$(free_port)
 closed_port=$(free_port) # nothing listens there: the source's polls are refused at once
