@@ -540,6 +540,12 @@ impl Burnrate {
         crate::charts::render(&self.open()?, query, range, self.clock.now().date_naive())
     }
 
+    /// The ledger of a range as FOCUS 1.2 CSV (see [`crate::focus`] and docs/focus.md).
+    pub fn export_focus(&self, from: Option<String>, to: Option<String>) -> Result<String> {
+        let range = self.report_range(&ReportQuery { by: Vec::new(), from, to })?;
+        crate::focus::focus_csv(&self.open()?, range)
+    }
+
     /// Writes the ledger of a range (per day, source, key and model, billed or estimated, as
     /// `report daily --by source --by key --by model` counts it) to a new CSV or JSON file under
     /// the data directory's `exports/`, and returns its path.
