@@ -558,15 +558,18 @@ impl Burnrate {
         let query = ReportQuery { by: vec![Dimension::Source, Dimension::Key, Dimension::Model], from, to };
         let range = self.report_range(&query)?;
         let rows = self.daily_report(&query)?;
-        let (text, ext) = match format {
-            LedgerFormat::Csv => (ledger::report_csv(&rows), "csv"),
-            LedgerFormat::Json => {
-                (serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(format!("ledger JSON: {e}")))?, "json")
-            }
+        let (text, name, ext) = match format {
+            LedgerFormat::Csv => (ledger::report_csv(&rows), "ledger", "csv"),
+            LedgerFormat::Json => (
+                serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(format!("ledger JSON: {e}")))?,
+                "ledger",
+                "json",
+            ),
+            LedgerFormat::Focus => (crate::focus::focus_csv(&self.open()?, range)?, "focus", "csv"),
         };
         let dir = self.paths.export_dir();
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
-        let path = dir.join(format!("ledger-{}-{}-{stamp}.{ext}", range.from, range.to));
+        let path = dir.join(format!("{name}-{}-{}-{stamp}.{ext}", range.from, range.to));
         std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map_err(|e| {
             Error::new(
                 ErrorCode::DataDirUnwritable,

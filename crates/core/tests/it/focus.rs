@@ -214,3 +214,14 @@ fn focus_export_has_the_mandatory_columns_and_never_bills_an_estimate_or_counts_
     assert_eq!(hostile["ProviderName"], "OpenAI");
     assert!(!csv.contains("sk-FAKE"));
 }
+
+#[test]
+fn the_desktop_export_writes_the_same_focus_rows_under_exports() {
+    let (dir, core) = seeded();
+    let (from, to) = (Some("2026-03-01".to_owned()), Some("2026-03-03".to_owned()));
+    let path = core.export_ledger(from.clone(), to.clone(), burnrate_core::dto::LedgerFormat::Focus).unwrap();
+    assert!(path.starts_with(dir.path().join("exports")), "{}", path.display());
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("focus-2026-03-01-2026-03-03-") && name.ends_with(".csv"), "{name}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), core.export_focus(from, to).unwrap());
+}
