@@ -202,28 +202,41 @@ fn focus_rows(conn: &Connection, range: DayRange) -> Result<Vec<FocusRow>> {
         let b = bills.entry((r.day, r.source, r.currency)).or_insert(0);
         *b = b.checked_add(r.amount).ok_or_else(overflow)?;
     }
-    for ((day, source, currency), bill) in bills {
-        let same = |r: &FocusRow| r.day == day && r.source == source && r.currency == currency;
-        let shown = crate::money::checked_sum(rows.iter().filter(|r| same(r)).map(|r| r.billed_cost))?;
-        let missing = bill.checked_sub(shown).ok_or_else(overflow)?;
+    // What the rows already carry as billed, and where each group's unattributed billed row is
+    // (one pass, so a year of keys and models stays linear).
+    let mut shown: HashMap<(i64, i64, String), i64> = HashMap::new();
+    let mut unattributed: HashMap<(i64, i64, String), usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let group = (r.day, r.source, r.currency.clone());
+        if r.billed && r.key.is_empty() && r.model.is_empty() {
+            unattributed.insert(group.clone(), i);
+        }
+        let s = shown.entry(group).or_insert(0);
+        *s = s.checked_add(r.billed_cost).ok_or_else(overflow)?;
+    }
+    for (group, bill) in bills {
+        let missing = bill.checked_sub(shown.get(&group).copied().unwrap_or(0)).ok_or_else(overflow)?;
         if missing == 0 {
             continue;
         }
-        match rows.iter_mut().find(|r| same(r) && r.billed && r.key.is_empty() && r.model.is_empty()) {
-            Some(r) => r.billed_cost = r.billed_cost.checked_add(missing).ok_or_else(overflow)?,
+        match unattributed.get(&group) {
+            Some(&i) => rows[i].billed_cost = rows[i].billed_cost.checked_add(missing).ok_or_else(overflow)?,
             // The estimates matched the bill exactly, so no remainder row was made: one carries
             // the bill with nothing left to count as effective.
-            None => rows.push(FocusRow {
-                day,
-                source,
-                key: String::new(),
-                model: String::new(),
-                currency,
-                billed: true,
-                billed_cost: missing,
-                effective_cost: 0,
-                tokens: None,
-            }),
+            None => {
+                let (day, source, currency) = group;
+                rows.push(FocusRow {
+                    day,
+                    source,
+                    key: String::new(),
+                    model: String::new(),
+                    currency,
+                    billed: true,
+                    billed_cost: missing,
+                    effective_cost: 0,
+                    tokens: None,
+                });
+            }
         }
     }
     rows.sort_by(|a, b| {
