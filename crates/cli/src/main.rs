@@ -22,8 +22,8 @@ mod output;
 
 use crate::output::errln;
 use commands::{
-    alerts, auto_disable, budget, channel, chart, check, doctor, import, incident, key, prices, report, settings,
-    source, sync, watch,
+    alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, prices, report,
+    settings, source, sync, watch,
 };
 
 #[derive(Parser)]
@@ -88,6 +88,9 @@ enum Command {
     Check(check::CheckCmd),
     /// Draw a chart of spend to an SVG or PNG file (the format follows the file's extension).
     Chart(chart::ChartArgs),
+    /// Export the ledger for other tools: `export focus` writes FOCUS 1.2 CSV.
+    #[command(subcommand)]
+    Export(export::ExportCmd),
     /// The list prices token estimates use: set one, or see the tokens no price covers.
     #[command(subcommand)]
     Prices(prices::PricesCmd),
@@ -164,6 +167,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Incident(cmd) => incident::run(&app, cmd),
         Command::Check(cmd) => check::run(&app, cmd).await,
         Command::Chart(args) => chart::run(&app, args),
+        Command::Export(cmd) => export::run(&app, cmd),
         Command::Prices(cmd) => prices::run(&app, cmd),
         Command::Doctor(args) => doctor::run(&app, args),
     }

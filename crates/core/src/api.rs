@@ -540,6 +540,12 @@ impl Burnrate {
         crate::charts::render(&self.open()?, query, range, self.clock.now().date_naive())
     }
 
+    /// The ledger of a range as FOCUS 1.2 CSV (see [`crate::focus`] and docs/focus.md).
+    pub fn export_focus(&self, from: Option<String>, to: Option<String>) -> Result<String> {
+        let range = self.report_range(&ReportQuery { by: Vec::new(), from, to })?;
+        crate::focus::focus_csv(&self.open()?, range)
+    }
+
     /// Writes the ledger of a range (per day, source, key and model, billed or estimated, as
     /// `report daily --by source --by key --by model` counts it) to a new CSV or JSON file under
     /// the data directory's `exports/`, and returns its path.
@@ -552,15 +558,18 @@ impl Burnrate {
         let query = ReportQuery { by: vec![Dimension::Source, Dimension::Key, Dimension::Model], from, to };
         let range = self.report_range(&query)?;
         let rows = self.daily_report(&query)?;
-        let (text, ext) = match format {
-            LedgerFormat::Csv => (ledger::report_csv(&rows), "csv"),
-            LedgerFormat::Json => {
-                (serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(format!("ledger JSON: {e}")))?, "json")
-            }
+        let (text, name, ext) = match format {
+            LedgerFormat::Csv => (ledger::report_csv(&rows), "ledger", "csv"),
+            LedgerFormat::Json => (
+                serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(format!("ledger JSON: {e}")))?,
+                "ledger",
+                "json",
+            ),
+            LedgerFormat::Focus => (crate::focus::focus_csv(&self.open()?, range)?, "focus", "csv"),
         };
         let dir = self.paths.export_dir();
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
-        let path = dir.join(format!("ledger-{}-{}-{stamp}.{ext}", range.from, range.to));
+        let path = dir.join(format!("{name}-{}-{}-{stamp}.{ext}", range.from, range.to));
         std::fs::create_dir_all(&dir).and_then(|()| crate::fs::write_atomic(&path, text.as_bytes())).map_err(|e| {
             Error::new(
                 ErrorCode::DataDirUnwritable,

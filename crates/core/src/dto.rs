@@ -210,4 +210,6 @@ pub struct SyncReport {
 pub enum LedgerFormat {
     Csv,
     Json,
+    /// FOCUS 1.2 CSV for FinOps tools (see docs/focus.md).
+    Focus,
 }

@@ -25,6 +25,7 @@ pub mod environment;
 pub mod error;
 pub mod events;
 pub mod fingerprint;
+pub mod focus;
 pub mod fs;
 pub mod headline;
 pub mod import;

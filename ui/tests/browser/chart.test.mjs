@@ -143,6 +143,11 @@ describe('spend chart', () => {
     await eventually(() => b.callsTo('export_ledger').length === 2);
     assert.deepEqual(b.callsTo('export_ledger')[1], { from: '2026-01-14', to: '2026-01-14', format: 'csv' });
     assert.match(await text(page.locator('[data-field="ledger-exported"]')), /ledger-2026-01-14\.csv$/);
+    // FOCUS CSV for FinOps tools, from the same button row and the same days.
+    await page.locator('[data-action="export-ledger-focus"]').click();
+    await eventually(() => b.callsTo('export_ledger').length === 3);
+    assert.deepEqual(b.callsTo('export_ledger')[2], { from: '2026-01-14', to: '2026-01-14', format: 'focus' });
+    await eventually(async () => /focus-2026-01-14\.csv$/.test(await text(page.locator('[data-field="ledger-exported"]'))));
   });
 
   test('an empty ledger says what to do; several currencies can be switched', async () => {

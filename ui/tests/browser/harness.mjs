@@ -614,7 +614,9 @@ export class FakeBackend {
       case 'tray_status':
         return this.summary ?? { level: 'normal', reason: null, summary: 'Today 0.00 USD · Month 0.00 USD', top_keys: [], alerts_paused_until: null, as_of: null, stale: [] };
       case 'export_ledger':
-        return `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
+        return args.format === 'focus'
+          ? `/home/user/.local/share/burnrate/exports/focus-${args.from ?? 'last-30-days'}.csv`
+          : `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
       case 'spend_headline':
         return this.headline ?? headlineView({ sources: this.sources });
       case 'set_model_price':

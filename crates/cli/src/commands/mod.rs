@@ -13,6 +13,7 @@ pub mod channel;
 pub mod chart;
 pub mod check;
 pub mod doctor;
+pub mod export;
 pub mod import;
 pub mod incident;
 pub mod key;

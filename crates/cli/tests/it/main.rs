@@ -11,6 +11,7 @@ mod check;
 mod cli_contract;
 mod concurrent_writers;
 mod doctor;
+mod export_focus;
 mod hostile_output;
 mod hostile_provider;
 mod import_csv;

@@ -12,6 +12,7 @@ mod checklist_upload;
 mod checklist_watch;
 mod connection_test;
 mod dashboard;
+mod focus;
 mod fuzz;
 mod headline;
 mod incident;

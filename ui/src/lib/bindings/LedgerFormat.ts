@@ -3,4 +3,4 @@
 /**
  * The file format of a ledger export.
  */
-export type LedgerFormat = "csv" | "json";
+export type LedgerFormat = "csv" | "json" | "focus";
