@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod import;
 pub mod incident;
 pub mod key;
+pub mod metrics;
 pub mod prices;
 pub mod report;
 pub mod settings;
