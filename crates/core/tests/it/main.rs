@@ -15,6 +15,7 @@ mod dashboard;
 mod fuzz;
 mod headline;
 mod incident;
+mod metrics;
 mod notifications;
 mod poller;
 mod resident;
