@@ -186,8 +186,17 @@ fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
     family
 }
 
-fn set(family: &GaugeFamily, labels: Labels, value: f64) {
-    family.get_or_create(&labels).set(value);
+/// Sets one series. Label values are provider-supplied text: the encoder escapes `\\`, `"` and
+/// line breaks, and here every line break and control or bidirectional character is made inert
+/// first, so a dashboard shows one line of what the name says. Added, not set: two names that
+/// differ only in such characters become one series carrying both amounts, so totals stay right.
+fn set(family: &GaugeFamily, mut labels: Labels, value: f64) {
+    for (_, v) in &mut labels {
+        if let std::borrow::Cow::Owned(clean) = crate::text::single_line(v) {
+            *v = clean;
+        }
+    }
+    family.get_or_create(&labels).inc_by(value);
 }
 
 impl Burnrate {
