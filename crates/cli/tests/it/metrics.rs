@@ -155,7 +155,8 @@ fn both_formats_pass_promtool_and_add_up_to_report_daily_by_source() {
 #[test]
 fn out_writes_a_prom_file_in_the_textfile_format_and_budgets_show() {
     let cli = seeded();
-    cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "100", "--currency", "USD"]).ok();
+    // A monthly budget the imported spend has already passed: adding it records threshold alerts.
+    cli.run(&["budget", "add", "--scope", "total", "--period", "month", "--amount", "5", "--currency", "USD"]).ok();
     let dir = cli.data_dir.path().join("textfile");
     std::fs::create_dir(&dir).unwrap();
     let file = dir.join("burnrate.prom");
@@ -168,7 +169,11 @@ fn out_writes_a_prom_file_in_the_textfile_format_and_budgets_show() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     let limit = samples(&text, "burnrate_budget_limit");
     assert_eq!(limit.len(), 1, "{text}");
-    assert_eq!(limit[0].1, 100.0);
+    assert_eq!(limit[0].1, 5.0);
+    // The alert counter: 0.0.4 names its family with the samples' _total.
+    assert!(text.contains("# TYPE burnrate_alerts_total counter\n"), "{text}");
+    let alerts = samples(&text, "burnrate_alerts_total");
+    assert!(alerts.iter().any(|(l, v)| l["kind"] == "threshold" && *v >= 1.0), "{alerts:?}");
     assert_eq!(limit[0].0["period"], "month");
     assert_eq!(samples(&text, "burnrate_budget_spent").len(), 1);
 
