@@ -117,3 +117,112 @@ fn counters_carry_total_in_both_formats() {
         "# HELP a_b_total Alerts.\n# TYPE a_b_total counter\na_b_total{kind=\"x\"} 3\n# HELP g G.\n# TYPE g gauge\ng 1.0\n"
     );
 }
+
+/// The value of the one sample of `metric` whose labels include every `label="value"` given.
+fn value(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| labels.iter().all(|(k, v)| label(l, k) == *v))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+        .collect();
+    assert!(found.len() <= 1, "{metric} {labels:?}: {found:?}");
+    found.first().copied()
+}
+
+#[test]
+fn budgets_balances_health_and_the_gateway_multiplier() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = TestCore::builder(dir.path())
+        .now("2026-03-10T18:00:00Z")
+        .env(&[("METRICS_FAKE_KEY", "sk-FAKE-metrics-0001")])
+        .build();
+    let mut ids = Vec::new();
+    for (provider, name) in
+        [(ProviderId::Openai, "work"), (ProviderId::Deepseek, "deep"), (ProviderId::Openrouter, "down")]
+    {
+        ids.push(
+            core.add_source(&AddSourceRequest {
+                provider,
+                name: name.into(),
+                base_url: None,
+                key: KeyInput::Env { var: "METRICS_FAKE_KEY".into() },
+                settings: None,
+            })
+            .unwrap()
+            .id,
+        );
+    }
+    // 10 USD a day in work from 1 March to yesterday, 4 USD today (as in the headline's test).
+    let mut csv = String::from("day,amount,currency,key_id,key_name,model,kind\n");
+    for d in 1..=9 {
+        csv += &format!("2026-03-{d:02},10,USD,key_FAKE_a,Alpha,gpt-5,billed\n");
+    }
+    csv += "2026-03-10,4,USD,key_FAKE_a,Alpha,gpt-5,billed\n";
+    core.import_csv("work", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    core.add_budget(&burnrate_core::budgets::AddBudgetRequest {
+        scope: "total".into(),
+        period: "month".into(),
+        amount: "200".into(),
+        currency: Some("USD".into()),
+        thresholds: None,
+    })
+    .unwrap();
+    let at = 1_773_165_600; // 2026-03-10T18:00:00Z
+    {
+        let db = rusqlite::Connection::open(core.paths.db_path()).unwrap();
+        // work and deep synced; down synced once, then failed.
+        for (source, finished, ok) in
+            [(ids[0], at - 600, 1), (ids[1], at - 300, 1), (ids[2], at - 7200, 1), (ids[2], at - 60, 0)]
+        {
+            db.execute(
+                "INSERT INTO sync_runs (source_id, started_at, finished_at, window_from, window_to, ok) VALUES (?1, ?2, ?2, 0, 0, ?3)",
+                rusqlite::params![source, finished, ok],
+            )
+            .unwrap();
+        }
+        db.execute(
+            "INSERT INTO balance_snapshots (source_id, key_id, taken_at, currency, balance_micros) VALUES (?1, '', ?2, 'CNY', 30000000)",
+            rusqlite::params![ids[1], at - 300],
+        )
+        .unwrap();
+        // Two gateway assessments: the latest paid test of one measured 1.25 × list price (an
+        // older one 1.1); the other's measured nothing.
+        for (id, name) in [(1, "relay-a"), (2, "relay-b")] {
+            db.execute(
+                "INSERT INTO assessments (id, name, base_url, claim, created_at, updated_at) VALUES (?1, ?2, 'https://relay.example', 'official', 1, 1)",
+                rusqlite::params![id, name],
+            )
+            .unwrap();
+        }
+        for (assessment, finished, result) in [
+            (1, 10, r#"{"multiplier_bp":11000}"#),
+            (1, 20, r#"{"multiplier_bp":12500}"#),
+            (2, 30, r#"{"multiplier_bp":null}"#),
+        ] {
+            db.execute(
+                "INSERT INTO smoke_runs (assessment_id, started_at, finished_at, result) VALUES (?1, ?2, ?2, ?3)",
+                rusqlite::params![assessment, finished, result],
+            )
+            .unwrap();
+        }
+    }
+    let text = core.metrics(ExpositionFormat::OpenMetrics).unwrap();
+    let budget = [("scope", "total"), ("period", "month"), ("currency", "USD")];
+    assert_eq!(value(&text, "burnrate_budget_limit", &budget), Some(200.0));
+    assert_eq!(value(&text, "burnrate_budget_spent", &budget), Some(94.0));
+    // Pace 10 a day: 94 + 21 × 10, what the headline forecasts.
+    assert_eq!(value(&text, "burnrate_budget_forecast", &budget), Some(304.0));
+    assert_eq!(value(&text, "burnrate_balance", &[("source", "deep"), ("currency", "CNY")]), Some(30.0));
+    assert_eq!(value(&text, "burnrate_spend_today", &[("source", "work"), ("key", "key_FAKE_a")]), Some(4.0));
+    assert_eq!(value(&text, "burnrate_spend_month_to_date", &[("source", "work")]), Some(94.0));
+    for (source, up, last) in [("work", 1.0, at - 600), ("deep", 1.0, at - 300), ("down", 0.0, at - 7200)] {
+        assert_eq!(value(&text, "burnrate_source_up", &[("source", source)]), Some(up), "{source}");
+        let seen = value(&text, "burnrate_source_last_success_timestamp_seconds", &[("source", source)]);
+        assert_eq!(seen, Some(last as f64), "{source}");
+    }
+    assert_eq!(value(&text, "burnrate_source_poll_interval_seconds", &[("source", "down")]), Some(600.0));
+    assert_eq!(value(&text, "burnrate_gateway_price_multiplier", &[("gateway", "relay-a")]), Some(1.25));
+    assert_eq!(value(&text, "burnrate_gateway_price_multiplier", &[("gateway", "relay-b")]), None);
+    assert!(value(&text, "burnrate_info", &[]).is_some_and(|v| v == 1.0));
+}
