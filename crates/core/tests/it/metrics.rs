@@ -59,6 +59,7 @@ fn two_hundred_keys_by_ten_models_fold_beyond_the_top_50_and_keep_the_totals() {
         core.import_csv(source, CsvFormat::Generic, csv.as_bytes()).unwrap();
     }
     assert_eq!(core.get_settings().unwrap().metrics_top_n, 50, "the default");
+    core.set_key_environment("one", "key_199", Some("prod")).unwrap();
     let text = core.metrics(ExpositionFormat::OpenMetrics).unwrap();
 
     for source in ["one", "two"] {
@@ -71,6 +72,10 @@ fn two_hundred_keys_by_ten_models_fold_beyond_the_top_50_and_keep_the_totals() {
         assert_eq!(keys.len(), 51, "top 50 + other in {source}: {keys:?}");
         assert!(keys.contains("other") && keys.contains("key_199") && !keys.contains("key_000"), "{keys:?}");
         assert_eq!(models.len(), 10, "ten models stay under the cap");
+        // A key's environment label rides along; folded keys have none.
+        let envs: BTreeSet<(&str, &str)> = lines.iter().map(|l| (label(l, "key"), label(l, "env"))).collect();
+        let prod = if source == "one" { "prod" } else { "" };
+        assert!(envs.contains(&("key_199", prod)) && envs.contains(&("other", "")), "{envs:?}");
         // The unattributed spend keeps its own series.
         assert!(lines.iter().any(|l| label(l, "key").is_empty() && label(l, "key_name") == "not attributed to a key"));
     }
