@@ -372,11 +372,37 @@ impl Burnrate {
 
         let mut text = String::new();
         encode(&mut text, &registry).map_err(|e| Error::internal(format!("cannot write the metrics: {e}")))?;
+        let text = sorted_samples(&text);
         Ok(match format {
             ExpositionFormat::OpenMetrics => text,
             ExpositionFormat::PrometheusText => to_prometheus_text(&text),
         })
     }
+}
+
+/// The text with each family's samples in label order: the registry keeps series in a hash
+/// map, and a scrape (or a textfile) that reads the same for the same ledger diffs cleanly.
+fn sorted_samples(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut samples: Vec<&str> = Vec::new();
+    let flush = |samples: &mut Vec<&str>, out: &mut String| {
+        samples.sort_unstable();
+        for s in samples.drain(..) {
+            out.push_str(s);
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            flush(&mut samples, &mut out);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            samples.push(line);
+        }
+    }
+    flush(&mut samples, &mut out);
+    out
 }
 
 /// The 0.0.4 text format from OpenMetrics text: no `# EOF` nor `# UNIT`, and a counter's

@@ -61,6 +61,7 @@ fn two_hundred_keys_by_ten_models_fold_beyond_the_top_50_and_keep_the_totals() {
     assert_eq!(core.get_settings().unwrap().metrics_top_n, 50, "the default");
     core.set_key_environment("one", "key_199", Some("prod")).unwrap();
     let text = core.metrics(ExpositionFormat::OpenMetrics).unwrap();
+    assert_eq!(text, core.metrics(ExpositionFormat::OpenMetrics).unwrap(), "the same ledger, the same text");
 
     for source in ["one", "two"] {
         let lines: Vec<&str> = text
