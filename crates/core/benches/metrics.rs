@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use burnrate_core::clock::FixedClock;
-use burnrate_core::dto::{AddSourceRequest, KeyInput};
+use burnrate_core::dto::{AddSourceRequest, Dimension, KeyInput};
 use burnrate_core::import::CsvFormat;
 use burnrate_core::metrics::ExpositionFormat;
 use burnrate_core::paths::Paths;
@@ -47,6 +47,18 @@ fn main() {
         }
     }
     core.import_csv("bench", CsvFormat::Generic, csv.as_bytes()).unwrap();
+    // The parts: the ledger read behind the spend series, and the month's unpriced tokens.
+    let query = burnrate_core::dto::ReportQuery {
+        by: vec![Dimension::Source, Dimension::Key, Dimension::Model],
+        from: Some(first.to_string()),
+        to: Some(last.to_string()),
+    };
+    let t = Instant::now();
+    let rows = core.daily_report(&query).unwrap().len();
+    println!("  of which daily_report by source, key, model: {:.1} ms ({rows} rows)", t.elapsed().as_secs_f64() * 1e3);
+    let t = Instant::now();
+    core.unpriced(Some(first.to_string()), Some(last.to_string())).unwrap();
+    println!("  of which unpriced: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     for top_n in ["50", "10000"] {
         core.set_setting("metrics_top_n", top_n).unwrap();
         for format in [ExpositionFormat::OpenMetrics, ExpositionFormat::PrometheusText] {

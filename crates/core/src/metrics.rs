@@ -8,7 +8,7 @@
 //! ([`crate::ledger::daily_report`]), so the series of a source and currency add up to its
 //! `report daily --by source` total.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Days, NaiveDate};
 use prometheus_client::encoding::text::encode;
@@ -22,10 +22,9 @@ use crate::alerts::{engine, forecast};
 use crate::api::Burnrate;
 use crate::budgets::{self, LocalPeriod};
 use crate::days::DayRange;
-use crate::dto::Dimension;
 use crate::error::{Error, Result};
+use crate::ledger::{counted_rows, Names, NOT_ATTRIBUTED_TO_A_KEY};
 use crate::money::parse_micros;
-use crate::poll::SpendKind;
 
 /// The label value of the keys and models folded together beyond `metrics_top_n`.
 pub const OTHER: &str = "other";
@@ -72,109 +71,89 @@ type SpendSeries = (String, String, String, String, String, String, String, &'st
 
 /// Spend of the month to date per source, key, model, currency and kind, with keys and models
 /// beyond the top `top_n` per source folded into `other`: (today, month to date) micro-units.
+///
+/// Read through [`crate::ledger::counted_rows`], the rule behind `report daily`, grouped by
+/// source, key and model: so per source and currency the series add up to `report daily --by
+/// source` (spend a grouping cannot attribute is a row without key or model, never dropped).
 pub(crate) fn spend_series(
     conn: &Connection,
     today: NaiveDate,
     top_n: u32,
 ) -> Result<BTreeMap<SpendSeries, (i64, i64)>> {
     let month_start = today.with_day(1).expect("day 1 exists");
-    let rows = crate::ledger::daily_report(
-        conn,
-        &[Dimension::Source, Dimension::Key, Dimension::Model],
-        DayRange::new(month_start, today)?,
-    )?;
-    // Environments are the user's labels of keys: (source name, key id) -> dev|staging|prod.
-    let mut envs: HashMap<(String, String), String> = HashMap::new();
+    let tx = crate::db::read_snapshot(conn)?;
+    let rows = counted_rows(&tx, true, true, DayRange::new(month_start, today)?)?;
+    let names = Names::load(&tx, true, true)?;
+    // Environments are the user's labels of keys: (source id, key id) -> dev|staging|prod.
+    let mut envs: HashMap<(i64, String), String> = HashMap::new();
     {
-        let mut stmt = conn.prepare_cached(
-            "SELECT s.name, k.provider_key_id, k.environment FROM api_keys k JOIN sources s ON s.id = k.source_id
-             WHERE k.environment IS NOT NULL",
+        let mut stmt = tx.prepare_cached(
+            "SELECT source_id, provider_key_id, environment FROM api_keys WHERE environment IS NOT NULL",
         )?;
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
             envs.insert((r.get(0)?, r.get(1)?), r.get(2)?);
         }
     }
-    let today_text = today.to_string();
-    struct Row {
-        source: String,
-        provider: String,
-        key: String,
-        key_name: String,
-        model: String,
-        currency: String,
-        kind: &'static str,
-        today: bool,
-        amount: i64,
-    }
-    let mut parsed = Vec::with_capacity(rows.len());
+    tx.commit()?;
+    let today_ts = crate::days::day_start(today);
+    // (source id, key, model, currency, billed) -> (today, month to date).
+    let mut grouped: HashMap<(i64, String, String, String, bool), (i64, i64)> = HashMap::new();
     // Month-to-date per (source, key) and (source, model), for the top N.
-    let mut key_rank: HashMap<(String, String), i64> = HashMap::new();
-    let mut model_rank: HashMap<(String, String), i64> = HashMap::new();
+    let mut key_rank: HashMap<(i64, String), i64> = HashMap::new();
+    let mut model_rank: HashMap<(i64, String), i64> = HashMap::new();
     for r in rows {
-        let amount = parse_micros(&r.amount)?;
-        let source = r.source.unwrap_or_default();
-        let key = r.key_id.unwrap_or_default();
-        let model = r.model.unwrap_or_default();
-        if !key.is_empty() {
-            let e = key_rank.entry((source.clone(), key.clone())).or_default();
-            *e = e.saturating_add(amount);
+        if !r.key.is_empty() {
+            let e = key_rank.entry((r.source, r.key.clone())).or_default();
+            *e = e.saturating_add(r.amount);
         }
-        if !model.is_empty() {
-            let e = model_rank.entry((source.clone(), model.clone())).or_default();
-            *e = e.saturating_add(amount);
+        if !r.model.is_empty() {
+            let e = model_rank.entry((r.source, r.model.clone())).or_default();
+            *e = e.saturating_add(r.amount);
         }
-        parsed.push(Row {
-            provider: r.provider.map(|p| p.as_str().to_owned()).unwrap_or_default(),
-            key_name: r.key_name.unwrap_or_default(),
-            model,
-            currency: r.currency,
-            kind: match r.kind {
-                SpendKind::Billed => "billed",
-                SpendKind::Estimated => "estimated",
-            },
-            today: r.day == today_text,
-            amount,
-            source,
-            key,
-        });
+        let e = grouped.entry((r.source, r.key, r.model, r.currency, r.billed)).or_default();
+        if r.day == today_ts {
+            e.0 = e.0.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
+        }
+        e.1 = e.1.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
     }
     let kept_keys = top(key_rank, top_n);
     let kept_models = top(model_rank, top_n);
     let mut series: BTreeMap<SpendSeries, (i64, i64)> = BTreeMap::new();
-    for r in parsed {
-        // Spend not attributed to a key or model keeps its own series (it is one per source).
-        let (key, key_name, env) = if r.key.is_empty() || kept_keys.contains_key(&(r.source.clone(), r.key.clone())) {
-            let env = envs.get(&(r.source.clone(), r.key.clone())).cloned().unwrap_or_default();
-            (r.key, r.key_name, env)
+    for ((source, key, model, currency, billed), (day, month)) in grouped {
+        // Spend not attributed to a key or model keeps its own series (one per source).
+        let (key, key_name, env) = if key.is_empty() {
+            (key, NOT_ATTRIBUTED_TO_A_KEY.to_owned(), String::new())
+        } else if kept_keys.contains(&(source, key.clone())) {
+            let env = envs.get(&(source, key.clone())).cloned().unwrap_or_default();
+            let name = names.key_name(source, &key);
+            (key, name, env)
         } else {
             (OTHER.to_owned(), OTHER.to_owned(), String::new())
         };
-        let model = if r.model.is_empty() || kept_models.contains_key(&(r.source.clone(), r.model.clone())) {
-            r.model
-        } else {
-            OTHER.to_owned()
-        };
-        let e = series.entry((r.source, r.provider, key, key_name, env, model, r.currency, r.kind)).or_default();
-        if r.today {
-            e.0 = e.0.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
-        }
-        e.1 = e.1.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
+        let model =
+            if model.is_empty() || kept_models.contains(&(source, model.clone())) { model } else { OTHER.to_owned() };
+        let kind = if billed { "billed" } else { "estimated" };
+        let provider = names.provider(source).map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let e =
+            series.entry((names.source_name(source), provider, key, key_name, env, model, currency, kind)).or_default();
+        e.0 = e.0.checked_add(day).ok_or_else(crate::money::sum_overflow)?;
+        e.1 = e.1.checked_add(month).ok_or_else(crate::money::sum_overflow)?;
     }
     Ok(series)
 }
 
 /// The `n` largest of each source by amount (ties by name, so a scrape is stable).
-fn top(amounts: HashMap<(String, String), i64>, n: u32) -> HashMap<(String, String), ()> {
-    let mut by_source: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+fn top(amounts: HashMap<(i64, String), i64>, n: u32) -> HashSet<(i64, String)> {
+    let mut by_source: BTreeMap<i64, Vec<(i64, String)>> = BTreeMap::new();
     for ((source, name), amount) in amounts {
         by_source.entry(source).or_default().push((amount, name));
     }
-    let mut kept = HashMap::new();
+    let mut kept = HashSet::new();
     for (source, mut names) in by_source {
         names.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         for (_, name) in names.into_iter().take(n as usize) {
-            kept.insert((source.clone(), name), ());
+            kept.insert((source, name));
         }
     }
     kept
