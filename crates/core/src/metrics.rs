@@ -69,6 +69,9 @@ fn units(micros: i64) -> f64 {
 /// One spend series: (source, provider, key, key_name, env, model, currency, kind).
 type SpendSeries = (String, String, String, String, String, String, String, &'static str);
 
+/// (source id, key, model, currency, billed) of the ledger's counted rows.
+type SpendGroup = (i64, String, String, String, bool);
+
 /// Spend of the month to date per source, key, model, currency and kind, with keys and models
 /// beyond the top `top_n` per source folded into `other`: (today, month to date) micro-units.
 ///
@@ -98,7 +101,7 @@ pub(crate) fn spend_series(
     tx.commit()?;
     let today_ts = crate::days::day_start(today);
     // (source id, key, model, currency, billed) -> (today, month to date).
-    let mut grouped: HashMap<(i64, String, String, String, bool), (i64, i64)> = HashMap::new();
+    let mut grouped: HashMap<SpendGroup, (i64, i64)> = HashMap::new();
     // Month-to-date per (source, key) and (source, model), for the top N.
     let mut key_rank: HashMap<(i64, String), i64> = HashMap::new();
     let mut model_rank: HashMap<(i64, String), i64> = HashMap::new();
