@@ -22,8 +22,8 @@ mod output;
 
 use crate::output::errln;
 use commands::{
-    alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, prices, report,
-    settings, source, sync, watch,
+    alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, metrics, prices,
+    report, settings, source, sync, watch,
 };
 
 #[derive(Parser)]
@@ -98,6 +98,10 @@ enum Command {
     /// into a fresh ledger, keeping the damaged file aside. Stop the app and `watch` first.
     /// Exits 1 when it found damage.
     Doctor(doctor::DoctorArgs),
+    /// Print every metric (spend today and this month per source, key and model, budgets,
+    /// balances, source health, unpriced tokens, alerts) in the OpenMetrics or Prometheus text
+    /// format, or write them atomically to a file for node_exporter's textfile collector.
+    Metrics(metrics::MetricsArgs),
 }
 
 fn main() -> ExitCode {
@@ -170,5 +174,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(cmd) => export::run(&app, cmd),
         Command::Prices(cmd) => prices::run(&app, cmd),
         Command::Doctor(args) => doctor::run(&app, args),
+        Command::Metrics(args) => metrics::run(&app, args),
     }
 }

@@ -13,6 +13,10 @@
 //! - `start_at_login_offered`: `on` once the app has offered to start at login (after the first
 //!   source), whatever the answer, so it asks only once.
 //!
+//! - `metrics_top_n`: how many keys and how many models per source keep their own series in
+//!   `burnrate metrics` (1 to 10000, default 50); the rest are summed into `other`, so a scrape
+//!   stays small and totals stay right.
+//!
 //! One flag is not a setting but a memory kept in the same table: `tray_notice_shown`, set
 //! after the one notification that says closing the window did not quit ([`mark_once`]).
 
@@ -36,7 +40,12 @@ pub const START_AT_LOGIN_OFFERED: &str = "start_at_login_offered";
 /// The most one source may report for one day (per currency and kind), in the currency's units;
 /// more is refused at ingest (see `ledger::plausible`).
 pub const MAX_DAILY_AMOUNT: &str = "max_daily_amount";
-pub const NAMES: [&str; 7] = [
+/// Keys and models per source that keep their own label in the metrics (see [`crate::metrics`]).
+pub const METRICS_TOP_N: &str = "metrics_top_n";
+/// `metrics_top_n` when none is set: enough for the keys anyone looks at, few enough series for
+/// a Prometheus scrape.
+pub const DEFAULT_METRICS_TOP_N: u32 = 50;
+pub const NAMES: [&str; 8] = [
     TIME_ZONE,
     QUIET_HOURS,
     ALERTS_PAUSED_UNTIL,
@@ -44,12 +53,28 @@ pub const NAMES: [&str; 7] = [
     CLOSE_TO_TRAY,
     START_AT_LOGIN_OFFERED,
     MAX_DAILY_AMOUNT,
+    METRICS_TOP_N,
 ];
 /// `max_daily_amount` when none is set: a million a day from one source is beyond any account
 /// Burnrate's users run, and far from what a 64-bit sum of micro-units can hold.
 pub const DEFAULT_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000 * crate::money::MICROS_PER_UNIT;
 /// The bound cannot be raised past this: sums of a ledger at the bound must still fit.
 const MAX_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000_000 * crate::money::MICROS_PER_UNIT;
+
+/// Parses `metrics_top_n`: 1 to 10000; `default` (or empty) is 50.
+fn parse_metrics_top_n(text: &str) -> Result<u32> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("default") {
+        return Ok(DEFAULT_METRICS_TOP_N);
+    }
+    match t.parse::<u32>() {
+        Ok(n @ 1..=10000) => Ok(n),
+        _ => Err(Error::invalid_input(format!(
+            "{t:?} is not a series count; give how many keys and models per source keep their own series, \
+             from 1 to 10000, e.g. 50, or default"
+        ))),
+    }
+}
 
 /// Parses `max_daily_amount`: a positive amount up to 1,000,000,000; `default` (or empty) is
 /// the default.
@@ -202,6 +227,8 @@ pub struct AppSettings {
     pub start_at_login_offered: bool,
     /// See [`MAX_DAILY_AMOUNT`].
     pub max_daily_amount_micros: i64,
+    /// See [`METRICS_TOP_N`].
+    pub metrics_top_n: u32,
 }
 
 impl AppSettings {
@@ -215,6 +242,7 @@ impl AppSettings {
             close_to_tray: self.close_to_tray,
             start_at_login_offered: self.start_at_login_offered,
             max_daily_amount: crate::money::format_decimal_trimmed(self.max_daily_amount_micros),
+            metrics_top_n: self.metrics_top_n,
         }
     }
 
@@ -301,6 +329,13 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
         close_to_tray: switch(CLOSE_TO_TRAY, true)?,
         start_at_login_offered: switch(START_AT_LOGIN_OFFERED, false)?,
         max_daily_amount_micros: max_daily_amount_micros(conn)?,
+        metrics_top_n: match stored(METRICS_TOP_N)? {
+            Some(v) => parse_metrics_top_n(&v).unwrap_or_else(|e| {
+                warn(METRICS_TOP_N, e);
+                DEFAULT_METRICS_TOP_N
+            }),
+            None => DEFAULT_METRICS_TOP_N,
+        },
     })
 }
 
@@ -368,6 +403,9 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         MAX_DAILY_AMOUNT => Some(parse_max_daily_amount(value)?)
             .filter(|&m| m != DEFAULT_MAX_DAILY_AMOUNT_MICROS)
             .map(crate::money::format_decimal_trimmed),
+        METRICS_TOP_N => {
+            Some(parse_metrics_top_n(value)?).filter(|&n| n != DEFAULT_METRICS_TOP_N).map(|n| n.to_string())
+        }
         other => {
             return Err(Error::invalid_input(format!(
                 "there is no setting {other:?}; the settings are {}",

@@ -187,6 +187,8 @@ pub struct SettingsView {
     pub start_at_login_offered: bool,
     /// The most one source may report for one day, in the currency's units (a decimal).
     pub max_daily_amount: String,
+    /// Keys and models per source that keep their own series in the metrics; the rest are `other`.
+    pub metrics_top_n: u32,
 }
 
 /// A sync pass with the alerts it fired.

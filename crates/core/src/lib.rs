@@ -33,6 +33,7 @@ pub mod incident;
 pub mod key_actions;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod money;
 pub mod net;
 pub mod notify;

@@ -44,6 +44,15 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` as one line that shows what it says (a metric's label value): see [`one_line`].
+pub fn single_line(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_unsafe_to_show) {
+        Cow::Owned(one_line(text).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Line breaks and tabs become spaces (the text stays one line, one table cell); every other
 /// character [`is_unsafe_to_show`] is dropped.
 fn one_line(text: &str) -> impl Iterator<Item = char> + '_ {

@@ -17,6 +17,7 @@ pub mod export;
 pub mod import;
 pub mod incident;
 pub mod key;
+pub mod metrics;
 pub mod prices;
 pub mod report;
 pub mod settings;

@@ -21,7 +21,8 @@ pub enum SettingsCmd {
     /// close_to_tray (on or off: closing the app's window keeps it in the tray, or quits),
     /// start_at_login_offered (on or off: whether the app has offered to start at login),
     /// max_daily_amount (the most one source may report for a day, in its currency; more is
-    /// refused at sync and import; default 1000000).
+    /// refused at sync and import; default 1000000), metrics_top_n (keys and models per source
+    /// with their own series in `burnrate metrics`, 1-10000, default 50; the rest are `other`).
     Set { name: String, value: String },
 }
 
@@ -54,6 +55,7 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("close_to_tray", on_off(s.close_to_tray)),
         ("start_at_login_offered", on_off(s.start_at_login_offered)),
         ("max_daily_amount", s.max_daily_amount.clone()),
+        ("metrics_top_n", s.metrics_top_n.to_string()),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {

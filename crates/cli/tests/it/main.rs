@@ -20,6 +20,7 @@ mod key_disable;
 mod key_table;
 mod keyring;
 mod kill_nine;
+mod metrics;
 mod provider_anthropic;
 mod provider_deepseek;
 mod provider_litellm;

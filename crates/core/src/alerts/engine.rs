@@ -340,6 +340,7 @@ pub(crate) mod tests {
             close_to_tray: true,
             start_at_login_offered: false,
             max_daily_amount_micros: crate::app_settings::DEFAULT_MAX_DAILY_AMOUNT_MICROS,
+            metrics_top_n: crate::app_settings::DEFAULT_METRICS_TOP_N,
         }
     }
 

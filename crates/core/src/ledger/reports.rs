@@ -253,7 +253,7 @@ impl Names {
     pub(crate) fn source_name(&self, id: i64) -> String {
         self.sources.get(&id).map(|(n, _)| n.clone()).unwrap_or_default()
     }
-    fn provider(&self, id: i64) -> Option<ProviderId> {
+    pub(crate) fn provider(&self, id: i64) -> Option<ProviderId> {
         self.sources.get(&id).and_then(|(_, p)| *p)
     }
     pub(crate) fn key_name(&self, source: i64, key: &str) -> String {

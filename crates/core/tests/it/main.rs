@@ -16,6 +16,7 @@ mod focus;
 mod fuzz;
 mod headline;
 mod incident;
+mod metrics;
 mod notifications;
 mod poller;
 mod resident;

@@ -35,4 +35,8 @@ start_at_login_offered: boolean,
 /**
  * The most one source may report for one day, in the currency's units (a decimal).
  */
-max_daily_amount: string, };
+max_daily_amount: string, 
+/**
+ * Keys and models per source that keep their own series in the metrics; the rest are `other`.
+ */
+metrics_top_n: number, };
