@@ -92,6 +92,9 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   ledger_busy: true,
   database: true,
   internal: true,
+  unauthorized: true,
+  not_found: true,
+  method_not_allowed: true,
 };
 
 function isErrorCode(value: unknown): value is ErrorCode {

@@ -18,6 +18,7 @@ pub mod incident;
 pub mod key;
 pub mod prices;
 pub mod report;
+pub mod serve;
 pub mod settings;
 pub mod source;
 pub mod sync;

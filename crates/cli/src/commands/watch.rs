@@ -1,4 +1,5 @@
-//! `burnrate watch`: keep polling every source on its schedule until interrupted.
+//! `burnrate watch`: keep polling every source on its schedule until interrupted. `serve` runs
+//! the same loop ([`start_poller`], [`log_until_stopped`]) next to its HTTP server.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,14 +24,30 @@ pub struct WatchArgs {
 
 /// Takes the core by value: the poller keeps it for as long as it runs.
 pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
-    let WatchArgs { every } = args;
-    let config = PollerConfig { interval: every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
-    let poller = PollerHandle::start(Arc::new(app), config);
-    let mut events = poller.subscribe();
+    let poller = start_poller(Arc::new(app), &args);
     errln!("watching; press Ctrl-C to stop");
+    log_until_stopped(&poller).await;
+    errln!("stopping after the poll in flight…");
+    poller.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts polling every source (alerts and channels follow each poll) on this runtime.
+pub fn start_poller(app: Arc<Burnrate>, args: &WatchArgs) -> PollerHandle {
+    let config =
+        PollerConfig { interval: args.every.map(|s| Duration::from_secs(s.max(1))), ..PollerConfig::default() };
+    PollerHandle::start(app, config)
+}
+
+/// Prints each poll's outcome and the alerts it fired until Ctrl-C or SIGTERM (or the poller
+/// ends). The caller then stops the poller, which lets a poll in flight finish.
+pub async fn log_until_stopped(poller: &PollerHandle) {
+    let mut events = poller.subscribe();
+    let stop = stop_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut stop => break,
             event = events.recv() => match event {
                 Ok(PollerEvent::Finished(outcomes)) => {
                     for o in outcomes {
@@ -51,7 +68,27 @@ pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
             },
         }
     }
-    errln!("stopping after the poll in flight…");
-    poller.stop().await;
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and `kill` send) on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

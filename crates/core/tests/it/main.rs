@@ -18,5 +18,6 @@ mod incident;
 mod notifications;
 mod poller;
 mod resident;
+mod serve;
 mod smoke;
 mod spike_leak;
