@@ -207,6 +207,9 @@ pub struct SettingsView {
     pub start_at_login_offered: bool,
     /// The most one source may report for one day, in the currency's units (a decimal).
     pub max_daily_amount: String,
+    /// The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
+    pub serve_local: bool,
+    pub serve_port: u16,
 }
 
 /// A sync pass with the alerts it fired.

@@ -21,7 +21,8 @@ pub enum SettingsCmd {
     /// close_to_tray (on or off: closing the app's window keeps it in the tray, or quits),
     /// start_at_login_offered (on or off: whether the app has offered to start at login),
     /// max_daily_amount (the most one source may report for a day, in its currency; more is
-    /// refused at sync and import; default 1000000).
+    /// refused at sync and import; default 1000000), serve_local (on or off: the desktop app
+    /// answers what `burnrate serve` answers on 127.0.0.1) and serve_port (default 9464).
     Set { name: String, value: String },
 }
 
@@ -54,6 +55,8 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("close_to_tray", on_off(s.close_to_tray)),
         ("start_at_login_offered", on_off(s.start_at_login_offered)),
         ("max_daily_amount", s.max_daily_amount.clone()),
+        ("serve_local", on_off(s.serve_local)),
+        ("serve_port", s.serve_port.to_string()),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {

@@ -340,6 +340,8 @@ pub(crate) mod tests {
             close_to_tray: true,
             start_at_login_offered: false,
             max_daily_amount_micros: crate::app_settings::DEFAULT_MAX_DAILY_AMOUNT_MICROS,
+            serve_local: false,
+            serve_port: crate::app_settings::DEFAULT_SERVE_PORT,
         }
     }
 

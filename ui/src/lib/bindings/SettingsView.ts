@@ -35,4 +35,8 @@ start_at_login_offered: boolean,
 /**
  * The most one source may report for one day, in the currency's units (a decimal).
  */
-max_daily_amount: string, };
+max_daily_amount: string, 
+/**
+ * The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
+ */
+serve_local: boolean, serve_port: number, };
