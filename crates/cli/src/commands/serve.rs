@@ -56,10 +56,11 @@ pub async fn run(app: Burnrate, args: ServeArgs) -> Result<ExitCode> {
     }));
     let poller = watch::start_poller(app, &args.watch);
     errln!("watching; press Ctrl-C to stop");
-    watch::log_until_stopped(&poller).await;
+    let mut events = watch::log_until_stopped(&poller).await;
     errln!("stopping after the poll and the requests in flight…");
     let _ = stop_serving.send(());
     poller.stop().await;
+    watch::log_remaining(&mut events);
     serving.await.map_err(|e| Error::internal(format!("the HTTP server stopped unexpectedly: {e}")))??;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use burnrate_core::poller::{PollerConfig, PollerEvent, PollerHandle};
 use burnrate_core::{Burnrate, Result};
 use clap::Args;
+use tokio::sync::broadcast;
 
 use crate::output::{alert_line, errln, outln, report_undelivered};
 
@@ -26,9 +27,10 @@ pub struct WatchArgs {
 pub async fn run(app: Burnrate, args: WatchArgs) -> Result<ExitCode> {
     let poller = start_poller(Arc::new(app), &args);
     errln!("watching; press Ctrl-C to stop");
-    log_until_stopped(&poller).await;
+    let mut events = log_until_stopped(&poller).await;
     errln!("stopping after the poll in flight…");
     poller.stop().await;
+    log_remaining(&mut events);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -40,8 +42,9 @@ pub fn start_poller(app: Arc<Burnrate>, args: &WatchArgs) -> PollerHandle {
 }
 
 /// Prints each poll's outcome and the alerts it fired until Ctrl-C or SIGTERM (or the poller
-/// ends). The caller then stops the poller, which lets a poll in flight finish.
-pub async fn log_until_stopped(poller: &PollerHandle) {
+/// ends). The caller then stops the poller, which lets a poll in flight finish, and prints what
+/// that poll did with [`log_remaining`].
+pub async fn log_until_stopped(poller: &PollerHandle) -> broadcast::Receiver<PollerEvent> {
     let mut events = poller.subscribe();
     let stop = stop_signal();
     tokio::pin!(stop);
@@ -49,24 +52,44 @@ pub async fn log_until_stopped(poller: &PollerHandle) {
         tokio::select! {
             () = &mut stop => break,
             event = events.recv() => match event {
-                Ok(PollerEvent::Finished(outcomes)) => {
-                    for o in outcomes {
-                        match o.error {
-                            None => outln!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
-                            Some(e) => outln!("error: {}: {}", o.source, e.message),
-                        }
-                    }
-                }
-                Ok(PollerEvent::AlertsFired(alerts)) => {
-                    for a in &alerts {
-                        outln!("{}", alert_line(a));
-                    }
-                    report_undelivered(&alerts);
-                }
-                Ok(PollerEvent::Progress(_)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                Ok(event) => log_event(event),
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
             },
         }
+    }
+    events
+}
+
+/// Prints what the poller reported since [`log_until_stopped`] returned (the poll that was in
+/// flight when asked to stop).
+pub fn log_remaining(events: &mut broadcast::Receiver<PollerEvent>) {
+    loop {
+        match events.try_recv() {
+            Ok(event) => log_event(event),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+fn log_event(event: PollerEvent) {
+    match event {
+        PollerEvent::Finished(outcomes) => {
+            for o in outcomes {
+                match o.error {
+                    None => outln!("ok: {}: {} rows for {}..{}", o.source, o.rows_written, o.from, o.to),
+                    Some(e) => outln!("error: {}: {}", o.source, e.message),
+                }
+            }
+        }
+        PollerEvent::AlertsFired(alerts) => {
+            for a in &alerts {
+                outln!("{}", alert_line(a));
+            }
+            report_undelivered(&alerts);
+        }
+        PollerEvent::Progress(_) => {}
     }
 }
 

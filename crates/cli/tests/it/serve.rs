@@ -409,3 +409,29 @@ async fn two_hundred_concurrent_scrapes_during_a_slow_sync_are_all_answered() {
     let (code, stderr) = served.terminate();
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// SIGTERM while the poller waits on the provider: serve stops after that poll, which is
+/// written whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_poll_lets_it_finish_and_then_stops() {
+    let server = provider(5, Duration::from_secs(2)).await;
+    let cli = Cli::new();
+    add_source(&cli, "slow", &server);
+    let served = Served::start(&cli, &[]);
+    let asked = Instant::now();
+    loop {
+        let requests = server.received_requests().await.unwrap_or_default();
+        if requests.iter().any(|r| r.url.path() == "/v1/organization/costs") {
+            break;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(30), "the poll never reached the provider");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!served.stdout.lock().unwrap().contains("ok: slow"), "the poll is still in flight");
+    let stdout = served.stdout.clone();
+    let (code, stderr) = served.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.lock().unwrap().contains("ok: slow:"), "the poll in flight finished first: {stderr}");
+    let rows = cli.run(&["report", "daily", "--by", "key", "--json"]).ok().json();
+    assert_eq!(rows.as_array().unwrap().len() as i64, DAYS * 5);
+}

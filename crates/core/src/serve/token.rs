@@ -87,7 +87,7 @@ impl Burnrate {
         match self.secrets.get(TOKEN_ACCOUNT) {
             Ok(token) => BearerToken::new(&token).map(Some),
             Err(e) if matches!(e.code, ErrorCode::KeyMissing | ErrorCode::SecretStoreUnavailable) => {
-                tracing::info!("no serve token in the secret store ({}); serving without one", e.message());
+                tracing::info!(code = ?e.code, "no serve token in the secret store; serving without one");
                 Ok(None)
             }
             Err(e) => Err(e),
