@@ -352,7 +352,7 @@ fn anything_but_loopback_without_a_token_refuses_to_start() {
     let run = cli.run(&["serve", "--listen", "0.0.0.0:0", "--token-env", TOKEN_VAR]).failed();
     assert!(run.stderr.contains("shorter than 16 characters"), "{}", run.stderr);
     let run = cli.run(&["serve", "--listen", "127.0.0.1:0", "--token-env", "BURNRATE_TEST_UNSET_TOKEN"]).failed();
-    assert!(run.stderr.contains("BURNRATE_TEST_UNSET_TOKEN is not set"), "{}", run.stderr);
+    assert!(run.stderr.contains("BURNRATE_TEST_UNSET_TOKEN (--token-env) is not set"), "{}", run.stderr);
 }
 
 /// 200 scrapes at once (and 100 report reads), again and again while the poller's sync waits on a slow provider and

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::api::Burnrate;
 use crate::error::{Error, ErrorCode, Result};
 use crate::redact::register_secret;
-use crate::secrets::{key_from_env, validate_env_var_name};
+use crate::secrets::validate_env_var_name;
 
 /// The secret store account the token is filed under (service `burnrate`).
 pub const TOKEN_ACCOUNT: &str = "serve:token";
@@ -82,7 +82,17 @@ impl Burnrate {
     pub fn serve_token(&self, token_env: Option<&str>) -> Result<Option<BearerToken>> {
         if let Some(var) = token_env {
             validate_env_var_name(var)?;
-            return key_from_env(self.env.as_ref(), var).and_then(|t| BearerToken::new(&t)).map(Some);
+            return match self.env.var(var).filter(|t| !t.trim().is_empty()) {
+                Some(token) => BearerToken::new(&token).map(Some),
+                None => Err(Error::new(
+                    ErrorCode::KeyMissing,
+                    format!(
+                        "environment variable {var} (--token-env) is not set or empty; set it to the token where \
+                         `burnrate serve` starts (export {var}=…, or the systemd unit's EnvironmentFile), or drop \
+                         --token-env to use the token stored with --store-token"
+                    ),
+                )),
+            };
         }
         match self.secrets.get(TOKEN_ACCOUNT) {
             Ok(token) => BearerToken::new(&token).map(Some),

@@ -29,7 +29,7 @@ fn the_token_comes_from_the_named_variable_else_the_secret_store_else_nowhere() 
 
     let e = core.serve_token(Some("UNSET_TOKEN")).unwrap_err();
     assert_eq!(e.code, ErrorCode::KeyMissing);
-    assert!(e.message().contains("UNSET_TOKEN is not set"), "{e}");
+    assert!(e.message().contains("UNSET_TOKEN (--token-env) is not set"), "{e}");
     assert_eq!(core.serve_token(Some("EMPTY_TOKEN")).unwrap_err().code, ErrorCode::KeyMissing);
     assert_eq!(core.serve_token(Some("not a name")).unwrap_err().code, ErrorCode::InvalidInput);
     assert!(core.store_serve_token("short").is_err(), "a short token is not stored");
