@@ -49,11 +49,19 @@ pub struct ServeOptions {
     pub max_concurrent: usize,
     /// The longest a request may take, waiting for its turn included; then 503.
     pub request_timeout: Duration,
+    /// How long a connection may take to send its request headers; then it is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl ServeOptions {
     pub fn new(listen: SocketAddr, token: Option<BearerToken>) -> Self {
-        ServeOptions { listen, token, max_concurrent: 32, request_timeout: Duration::from_secs(30) }
+        ServeOptions {
+            listen,
+            token,
+            max_concurrent: 32,
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        }
     }
 }
 
@@ -70,7 +78,14 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     local_addr: SocketAddr,
+    request_timeout: Duration,
+    header_read_timeout: Duration,
 }
+
+/// How long a connection may take to send its request headers, unless told otherwise.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections open at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
 
 impl Server {
     /// Checks the address against the token rule and binds it.
@@ -91,19 +106,54 @@ impl Server {
             turns: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             request_timeout: options.request_timeout,
         };
-        Ok(Server { listener, router: router(state), local_addr })
+        let (request_timeout, header_read_timeout) = (options.request_timeout, options.header_read_timeout);
+        Ok(Server { listener, router: router(state), local_addr, request_timeout, header_read_timeout })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// Answers until `shutdown` completes, then lets the requests in progress finish.
+    /// Answers until `shutdown` completes, then lets the requests in progress finish (for up
+    /// to [`ServeOptions::request_timeout`]). Each connection must send its request headers
+    /// within [`ServeOptions::header_read_timeout`], and at most [`MAX_CONNECTIONS`] are open at once, so idle
+    /// or trickling clients cannot take the server's descriptors.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| Error::internal(format!("the HTTP server stopped: {e}")))
+        let Server { listener, router, request_timeout, header_read_timeout, .. } = self;
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_read_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        tokio::pin!(shutdown);
+        loop {
+            // The semaphore is never closed, so acquiring only waits.
+            let Ok(slot) = connections.clone().acquire_owned().await else { break };
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of descriptors, a connection reset before it was taken: not fatal.
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("a connection ended: {e}");
+                }
+                drop(slot);
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(request_timeout, graceful.shutdown()).await.is_err() {
+            tracing::warn!("requests still in progress {} s after stopping; abandoned", request_timeout.as_secs());
+        }
+        Ok(())
     }
 }
 

@@ -62,3 +62,36 @@ async fn health_is_503_with_the_reason_when_the_ledger_cannot_be_read() {
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
 }
+
+/// A client that connects and sends nothing (or trickles its headers) is closed after the
+/// header timeout, while a normal request on another connection is answered meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_connection_is_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let core = Arc::new(TestCore::builder(dir.path()).build());
+    let mut options = ServeOptions::new("127.0.0.1:0".parse().unwrap(), None);
+    options.header_read_timeout = std::time::Duration::from_millis(500);
+    let server = Server::bind(core, options).await.unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+
+    let started = std::time::Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200, "answered while another connection idles");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), idle.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the idle connection was not closed within 10 s");
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_millis(400), "closed after {waited:?}, before the timeout");
+    assert!(!String::from_utf8_lossy(&answer).contains("\"status\":\"ok\""), "no answer to half a request");
+
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
