@@ -241,7 +241,19 @@ pub fn get_settings(app: Core<'_>) -> CmdResult<SettingsView> {
 
 #[tauri::command]
 pub fn set_setting(handle: AppHandle, app: Core<'_>, name: String, value: String) -> CmdResult<SettingsView> {
+    let before = app.get_settings()?;
     let settings = app.set_setting(&name, &value)?;
+    if matches!(name.trim(), "serve_local" | "serve_port") {
+        // The port may be taken: then the setting goes back to what it was, and the UI says why.
+        if let Err(e) = crate::local_server::apply(&handle) {
+            let previous = match name.trim() {
+                "serve_local" => if before.serve_local { "on" } else { "off" }.to_owned(),
+                _ => before.serve_port.to_string(),
+            };
+            app.set_setting(&name, &previous)?;
+            return Err(e.into());
+        }
+    }
     crate::tray::refresh(&handle);
     Ok(settings)
 }

@@ -2,6 +2,7 @@
 //! exposes the core's operations as IPC commands, and owns the window, the tray and logs.
 
 mod commands;
+mod local_server;
 mod tray;
 mod webkit_helpers;
 mod window;
@@ -94,6 +95,7 @@ pub fn run() {
         .manage(core.clone())
         .manage(memory.clone())
         .manage(FocusHandoff::default())
+        .manage(local_server::LocalServer::default())
         .on_window_event(|window, event| {
             if window.label() != window::MAIN {
                 return;
@@ -184,6 +186,10 @@ pub fn run() {
             recheck_pages_daily(app.handle().clone(), core.clone());
             redraw_tray_regularly(app.handle().clone());
             app.manage(poller);
+            // Off by default; a port taken by another program must not stop the app.
+            if let Err(e) = local_server::apply(app.handle()) {
+                tracing::warn!(code = ?e.code, "the local server did not start: {}", e.message());
+            }
             tray::create(app.handle())?;
             quit_on_sigterm(app.handle().clone());
             let _ = app_cell.set(app.handle().clone());
@@ -220,6 +226,7 @@ pub fn run() {
             }
         }
         tauri::RunEvent::Exit => {
+            local_server::stop(handle);
             // Let a poll in flight finish so its data is kept.
             if let Some(poller) = handle.try_state::<PollerHandle>() {
                 tauri::async_runtime::block_on(poller.inner().shutdown());

@@ -23,7 +23,7 @@ mod output;
 use crate::output::errln;
 use commands::{
     alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, metrics, prices,
-    report, settings, source, sync, watch,
+    report, serve, settings, source, sync, watch,
 };
 
 #[derive(Parser)]
@@ -60,6 +60,9 @@ enum Command {
     Report(report::ReportCmd),
     /// Keep polling every source on its schedule until interrupted (for servers); logs each poll.
     Watch(watch::WatchArgs),
+    /// What `watch` runs plus a read-only HTTP server: /metrics for Prometheus, /healthz and a
+    /// JSON API (docs/api.md). Loopback by default; any other address requires a token.
+    Serve(serve::ServeArgs),
     /// Import spend from files.
     #[command(subcommand)]
     Import(import::ImportCmd),
@@ -107,7 +110,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // `serve` answers HTTP while the poller writes the ledger (SQLite blocks its thread): it gets
+    // worker threads of its own. Everything else does one thing at a time.
+    let mut builder = if matches!(cli.command, Command::Serve(_)) {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&Error::internal(format!("cannot start the async runtime: {e}"))),
     };
@@ -161,6 +173,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sync(args) => sync::run(&app, args).await,
         Command::Report(cmd) => report::run(&app, cmd),
         Command::Watch(args) => watch::run(app, args).await,
+        Command::Serve(args) => serve::run(app, args).await,
         Command::Import(cmd) => import::run(&app, cmd),
         Command::Budget(cmd) => budget::run(&app, cmd),
         Command::Alerts(args) => alerts::run(&app, args),

@@ -12,6 +12,9 @@
 //!   watching from the tray; off, closing the window quits.
 //! - `start_at_login_offered`: `on` once the app has offered to start at login (after the first
 //!   source), whatever the answer, so it asks only once.
+//! - `serve_local`: `on` or `off` (the default). On, the desktop app answers what `burnrate serve`
+//!   answers (`/metrics`, `/healthz`, the read-only API) on 127.0.0.1, port `serve_port`.
+//! - `serve_port`: 1 to 65535, default 9464.
 //!
 //! - `metrics_top_n`: how many keys and how many models per source keep their own series in
 //!   `burnrate metrics` (1 to 10000, default 50); the rest are summed into `other`, so a scrape
@@ -45,7 +48,9 @@ pub const METRICS_TOP_N: &str = "metrics_top_n";
 /// `metrics_top_n` when none is set: enough for the keys anyone looks at, few enough series for
 /// a Prometheus scrape.
 pub const DEFAULT_METRICS_TOP_N: u32 = 50;
-pub const NAMES: [&str; 8] = [
+pub const SERVE_LOCAL: &str = "serve_local";
+pub const SERVE_PORT: &str = "serve_port";
+pub const NAMES: [&str; 10] = [
     TIME_ZONE,
     QUIET_HOURS,
     ALERTS_PAUSED_UNTIL,
@@ -54,7 +59,23 @@ pub const NAMES: [&str; 8] = [
     START_AT_LOGIN_OFFERED,
     MAX_DAILY_AMOUNT,
     METRICS_TOP_N,
+    SERVE_LOCAL,
+    SERVE_PORT,
 ];
+/// `serve_port` when none is set (`burnrate serve`'s default port too).
+pub const DEFAULT_SERVE_PORT: u16 = 9464;
+
+/// Parses `serve_port`: 1 to 65535; `default` (or empty) is 9464.
+fn parse_serve_port(text: &str) -> Result<u16> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("default") {
+        return Ok(DEFAULT_SERVE_PORT);
+    }
+    match t.parse::<u16>() {
+        Ok(port @ 1..) => Ok(port),
+        _ => Err(Error::invalid_input(format!("{t:?} is not a port; give a number from 1 to 65535, e.g. 9464"))),
+    }
+}
 /// `max_daily_amount` when none is set: a million a day from one source is beyond any account
 /// Burnrate's users run, and far from what a 64-bit sum of micro-units can hold.
 pub const DEFAULT_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000 * crate::money::MICROS_PER_UNIT;
@@ -229,6 +250,9 @@ pub struct AppSettings {
     pub max_daily_amount_micros: i64,
     /// See [`METRICS_TOP_N`].
     pub metrics_top_n: u32,
+    /// The desktop app serves `/metrics` and the read-only API on 127.0.0.1:`serve_port`.
+    pub serve_local: bool,
+    pub serve_port: u16,
 }
 
 impl AppSettings {
@@ -243,6 +267,8 @@ impl AppSettings {
             start_at_login_offered: self.start_at_login_offered,
             max_daily_amount: crate::money::format_decimal_trimmed(self.max_daily_amount_micros),
             metrics_top_n: self.metrics_top_n,
+            serve_local: self.serve_local,
+            serve_port: self.serve_port,
         }
     }
 
@@ -336,6 +362,14 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
             }),
             None => DEFAULT_METRICS_TOP_N,
         },
+        serve_local: switch(SERVE_LOCAL, false)?,
+        serve_port: match stored(SERVE_PORT)? {
+            Some(v) => parse_serve_port(&v).unwrap_or_else(|e| {
+                warn(SERVE_PORT, e);
+                DEFAULT_SERVE_PORT
+            }),
+            None => DEFAULT_SERVE_PORT,
+        },
     })
 }
 
@@ -400,6 +434,8 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         START_AT_LOGIN_OFFERED => {
             Some(parse_switch(START_AT_LOGIN_OFFERED, value, false)?).filter(|&on| on).map(|on| switch_text(on).into())
         }
+        SERVE_LOCAL => Some(parse_switch(SERVE_LOCAL, value, false)?).filter(|&on| on).map(|on| switch_text(on).into()),
+        SERVE_PORT => Some(parse_serve_port(value)?).filter(|&p| p != DEFAULT_SERVE_PORT).map(|p| p.to_string()),
         MAX_DAILY_AMOUNT => Some(parse_max_daily_amount(value)?)
             .filter(|&m| m != DEFAULT_MAX_DAILY_AMOUNT_MICROS)
             .map(crate::money::format_decimal_trimmed),
@@ -450,6 +486,26 @@ mod tests {
         assert_eq!(s.view().time_zone, "America/New_York");
         set(&conn, TIME_ZONE, "local").unwrap();
         assert_eq!(load(&conn, &env(Some("Asia/Tokyo"))).unwrap().view().time_zone, "local");
+    }
+
+    #[test]
+    fn the_local_server_is_off_on_port_9464_until_turned_on() {
+        let conn = db::open_in_memory().unwrap();
+        let s = load(&conn, &env(None)).unwrap();
+        assert_eq!((s.serve_local, s.serve_port), (false, DEFAULT_SERVE_PORT));
+        set(&conn, SERVE_LOCAL, "on").unwrap();
+        set(&conn, SERVE_PORT, "19464").unwrap();
+        let v = load(&conn, &env(None)).unwrap().view();
+        assert_eq!((v.serve_local, v.serve_port), (true, 19464));
+        for bad in ["0", "65536", "-1", "http"] {
+            let e = set(&conn, SERVE_PORT, bad).unwrap_err();
+            assert!(e.message().contains("from 1 to 65535"), "{bad}: {e}");
+        }
+        assert_eq!(load(&conn, &env(None)).unwrap().serve_port, 19464, "a refused port changes nothing");
+        set(&conn, SERVE_PORT, "default").unwrap();
+        set(&conn, SERVE_LOCAL, "off").unwrap();
+        let s = load(&conn, &env(None)).unwrap();
+        assert_eq!((s.serve_local, s.serve_port), (false, DEFAULT_SERVE_PORT));
     }
 
     #[test]

@@ -122,6 +122,26 @@ pub enum Dimension {
     Source,
 }
 
+impl Dimension {
+    pub const ALL: [Dimension; 3] = [Dimension::Key, Dimension::Model, Dimension::Source];
+
+    /// The name `--by` and `?by=` take.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Key => "key",
+            Dimension::Model => "model",
+            Dimension::Source => "source",
+        }
+    }
+
+    /// Reads a name `--by` or `?by=` was given.
+    pub fn parse(name: &str) -> crate::error::Result<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.as_str() == name.trim()).ok_or_else(|| {
+            crate::error::Error::invalid_input(format!("cannot group by {name:?}; use key, model or source"))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ReportQuery {
@@ -189,6 +209,9 @@ pub struct SettingsView {
     pub max_daily_amount: String,
     /// Keys and models per source that keep their own series in the metrics; the rest are `other`.
     pub metrics_top_n: u32,
+    /// The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
+    pub serve_local: bool,
+    pub serve_port: u16,
 }
 
 /// A sync pass with the alerts it fired.

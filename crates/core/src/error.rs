@@ -58,6 +58,12 @@ pub enum ErrorCode {
     LedgerBusy,
     Database,
     Internal,
+    /// `burnrate serve` was asked without the bearer token it requires (HTTP 401).
+    Unauthorized,
+    /// `burnrate serve` has no such page (HTTP 404).
+    NotFound,
+    /// `burnrate serve` is read-only: a method other than GET or HEAD (HTTP 405).
+    MethodNotAllowed,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,7 @@ pub mod process;
 pub mod providers;
 pub mod redact;
 pub mod secrets;
+pub mod serve;
 pub mod settings;
 pub mod sources;
 pub mod text;

@@ -92,6 +92,9 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   ledger_busy: true,
   database: true,
   internal: true,
+  unauthorized: true,
+  not_found: true,
+  method_not_allowed: true,
 };
 
 function isErrorCode(value: unknown): value is ErrorCode {
@@ -284,7 +287,14 @@ export function getSettings(): Promise<SettingsView> {
 }
 
 /** Names the core accepts from the app; `quiet_hours` with "" clears them; switches take 'on' / 'off'. */
-export type SettingName = 'time_zone' | 'quiet_hours' | 'key_rotation_days' | 'close_to_tray' | 'start_at_login_offered';
+export type SettingName =
+  | 'time_zone'
+  | 'quiet_hours'
+  | 'key_rotation_days'
+  | 'close_to_tray'
+  | 'start_at_login_offered'
+  | 'serve_local'
+  | 'serve_port';
 
 export function setSetting(name: SettingName, value: string): Promise<SettingsView> {
   return call('set_setting', { name, value });

@@ -290,6 +290,8 @@ export const DEFAULT_SETTINGS = {
   key_rotation_days: 90,
   max_daily_amount: '1000000',
   close_to_tray: true,
+  serve_local: false,
+  serve_port: 9464,
   // The core starts with false; most tests are not about the one-time offer, so it was made.
   start_at_login_offered: true,
 };
@@ -575,7 +577,7 @@ export class FakeBackend {
       case 'get_settings':
         return this.settings;
       case 'set_setting':
-        if (args.name === 'close_to_tray' || args.name === 'start_at_login_offered') {
+        if (args.name === 'close_to_tray' || args.name === 'start_at_login_offered' || args.name === 'serve_local') {
           this.settings = { ...this.settings, [args.name]: args.value === 'on' };
           return this.settings;
         }
@@ -584,6 +586,11 @@ export class FakeBackend {
           const days = Number(args.value);
           if (!Number.isInteger(days) || days < 1 || days > 3650) return reject('invalid_input', `"${args.value}" is not a rotation period`);
           this.settings.key_rotation_days = days;
+        }
+        if (args.name === 'serve_port') {
+          const port = args.value === 'default' ? 9464 : Number(args.value);
+          if (!Number.isInteger(port) || port < 1 || port > 65535) return reject('invalid_input', `"${args.value}" is not a port`);
+          this.settings.serve_port = port;
         }
         if (args.name === 'time_zone') this.settings.effective_time_zone = args.value === 'local' ? 'UTC' : args.value;
         return this.settings;

@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use burnrate_core::charts::{ChartKind, ChartQuery, ChartTheme};
+use burnrate_core::dto::Dimension;
 use burnrate_core::{Burnrate, Error, Result};
 use clap::{Args, ValueEnum};
 
-use super::{dimension, By};
+use super::by_parser;
 use crate::output::{errln, outln};
 
 #[derive(Args)]
@@ -16,8 +17,8 @@ pub struct ChartArgs {
     /// from the sources that report by the hour
     #[arg(value_enum)]
     kind: ChartKindArg,
-    #[arg(long = "by", value_enum, default_value_t = By::Key)]
-    by: By,
+    #[arg(long = "by", value_parser = by_parser(), default_value = "key")]
+    by: Dimension,
     /// First UTC day, inclusive (YYYY-MM-DD) [default: 30 days before --to]
     #[arg(long, value_name = "YYYY-MM-DD")]
     from: Option<String>,
@@ -68,7 +69,7 @@ pub fn run(app: &Burnrate, args: ChartArgs) -> Result<ExitCode> {
             ChartKindArg::Cumulative => ChartKind::Cumulative,
             ChartKindArg::Hourly => ChartKind::Hourly,
         },
-        by: dimension(by),
+        by,
         from,
         to,
         currency,

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal};
 
 use burnrate_core::dto::Dimension;
 use burnrate_core::{Error, ErrorCode, Result};
-use clap::ValueEnum;
+use clap::builder::TypedValueParser;
 
 pub mod alerts;
 pub mod auto_disable;
@@ -20,25 +20,17 @@ pub mod key;
 pub mod metrics;
 pub mod prices;
 pub mod report;
+pub mod serve;
 pub mod settings;
 pub mod source;
 pub mod sync;
 pub mod watch;
 
-/// How `report daily --by` and `chart --by` split spend.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum By {
-    Key,
-    Model,
-    Source,
-}
-
-pub fn dimension(by: By) -> Dimension {
-    match by {
-        By::Key => Dimension::Key,
-        By::Model => Dimension::Model,
-        By::Source => Dimension::Source,
-    }
+/// How `report daily --by` and `chart --by` read their value: the core's names (`key`,
+/// `model`, `source`), the ones `burnrate serve` takes as `?by=`.
+pub fn by_parser() -> impl TypedValueParser<Value = Dimension> {
+    clap::builder::PossibleValuesParser::new(Dimension::ALL.map(Dimension::as_str))
+        .try_map(|name: String| Dimension::parse(&name).map_err(|e| e.message().to_owned()))
 }
 
 /// Reads one secret (an API key, a webhook URL, a password) from standard input, prompting

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use burnrate_core::dto::{ReportQuery, ReportRow};
+use burnrate_core::dto::{Dimension, ReportQuery, ReportRow};
 use burnrate_core::money::format_human;
 use burnrate_core::{Burnrate, Result};
 use clap::Subcommand;
 
-use super::{dimension, By};
+use super::by_parser;
 use crate::output::{outln, print_json, print_raw, print_table};
 
 #[derive(Subcommand)]
@@ -23,8 +23,8 @@ pub enum ReportCmd {
     },
     /// Spend per UTC day, optionally split by key, model and/or source.
     Daily {
-        #[arg(long = "by", value_enum)]
-        by: Vec<By>,
+        #[arg(long = "by", value_parser = by_parser())]
+        by: Vec<Dimension>,
         #[arg(long, value_name = "YYYY-MM-DD")]
         from: Option<String>,
         #[arg(long, value_name = "YYYY-MM-DD")]
@@ -62,7 +62,6 @@ pub fn run(app: &Burnrate, cmd: ReportCmd) -> Result<ExitCode> {
             }
         }
         ReportCmd::Daily { by, from, to, json, csv } => {
-            let by = by.into_iter().map(dimension).collect();
             let rows = app.daily_report(&ReportQuery { by, from, to })?;
             if json {
                 print_json(&rows)?;

@@ -22,7 +22,9 @@ pub enum SettingsCmd {
     /// start_at_login_offered (on or off: whether the app has offered to start at login),
     /// max_daily_amount (the most one source may report for a day, in its currency; more is
     /// refused at sync and import; default 1000000), metrics_top_n (keys and models per source
-    /// with their own series in `burnrate metrics`, 1-10000, default 50; the rest are `other`).
+    /// with their own series in `burnrate metrics`, 1-10000, default 50; the rest are `other`),
+    /// serve_local (on or off: the desktop app answers what `burnrate serve` answers on
+    /// 127.0.0.1) and serve_port (default 9464).
     Set { name: String, value: String },
 }
 
@@ -56,6 +58,8 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("start_at_login_offered", on_off(s.start_at_login_offered)),
         ("max_daily_amount", s.max_daily_amount.clone()),
         ("metrics_top_n", s.metrics_top_n.to_string()),
+        ("serve_local", on_off(s.serve_local)),
+        ("serve_port", s.serve_port.to_string()),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {

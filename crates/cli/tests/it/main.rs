@@ -27,3 +27,4 @@ mod provider_litellm;
 mod provider_openai;
 mod provider_openrouter;
 mod provider_relays;
+mod serve;

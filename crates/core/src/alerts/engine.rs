@@ -341,6 +341,8 @@ pub(crate) mod tests {
             start_at_login_offered: false,
             max_daily_amount_micros: crate::app_settings::DEFAULT_MAX_DAILY_AMOUNT_MICROS,
             metrics_top_n: crate::app_settings::DEFAULT_METRICS_TOP_N,
+            serve_local: false,
+            serve_port: crate::app_settings::DEFAULT_SERVE_PORT,
         }
     }
 

@@ -20,5 +20,6 @@ mod metrics;
 mod notifications;
 mod poller;
 mod resident;
+mod serve;
 mod smoke;
 mod spike_leak;

@@ -39,4 +39,8 @@ max_daily_amount: string,
 /**
  * Keys and models per source that keep their own series in the metrics; the rest are `other`.
  */
-metrics_top_n: number, };
+metrics_top_n: number, 
+/**
+ * The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
+ */
+serve_local: boolean, serve_port: number, };
