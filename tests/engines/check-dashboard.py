@@ -21,7 +21,7 @@ METRICS = {
     "burnrate_alerts_total", "burnrate_info",
 }
 LABELS = {"source", "provider", "key", "key_name", "env", "model", "currency", "kind", "budget",
-          "budget_name", "scope", "period", "assessment", "gateway", "version", "job", "instance"}
+          "scope", "period", "assessment", "gateway", "version", "job", "instance"}
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
             "offset", "bool", "inf", "nan",
             # aggregation operators, which may stand before `by (…)` rather than before `(`

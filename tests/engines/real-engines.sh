@@ -145,7 +145,7 @@ def series(name, d):
 spent = sum(mtd.values())
 lines = ["# TYPE burnrate_spend_month_to_date gauge", *series("burnrate_spend_month_to_date", mtd),
          "# TYPE burnrate_spend_today gauge", *series("burnrate_spend_today", tod)]
-b = 'budget="1",budget_name="total month",scope="total",period="month",currency="USD"'
+b = 'budget="1",scope="total",period="month",currency="USD"'
 lines += ["# TYPE burnrate_budget_limit gauge", f"burnrate_budget_limit{{{b}}} 0.01",
           "# TYPE burnrate_budget_spent gauge", f"burnrate_budget_spent{{{b}}} {spent}",
           "# TYPE burnrate_budget_forecast gauge", f"burnrate_budget_forecast{{{b}}} {spent * 2}",
@@ -274,7 +274,7 @@ budget_firing() {
 import json, sys
 a = json.load(sys.stdin)["data"]["alerts"]
 f = [x for x in a if x["labels"]["alertname"] == "BurnrateBudgetExceeded" and x["state"] == "firing"]
-for x in f: print(x["labels"].get("budget_name"), x["annotations"].get("summary"))
+for x in f: print(x["labels"].get("budget"), x["annotations"].get("summary"))
 sys.exit(0 if f else 1)'
 }
 wait_until 30 budget_firing || { curl -s "$api/api/v1/alerts" >&2; echo >&2; fail "BurnrateBudgetExceeded did not fire within 30 s (alerts above)"; }
