@@ -247,7 +247,7 @@ describe('gateway checklist', () => {
     const { page } = await openPage(b);
     await openGateways(page);
     const row = page.locator('[data-assessment-id="1"]');
-    assert.equal(await text(row.locator('[data-field="integrity"]')), '1 evidence file changed or missing');
+    assert.equal(await text(row.locator('[data-field="integrity"]')), '1 evidence file changed, missing or damaged');
     await row.getByRole('button', { name: 'Open Example relay' }).click();
     const alert = page.locator('#gw-integrity-alert');
     await alert.waitFor();

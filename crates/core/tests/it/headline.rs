@@ -24,14 +24,19 @@ fn add(core: &Burnrate, provider: ProviderId, name: &str) -> i64 {
     .id
 }
 
-#[test]
-fn the_headline_answers_how_much_on_track_credit_left_and_as_of_when() {
-    let dir = tempfile::tempdir().unwrap();
-    let core = TestCore::builder(dir.path())
+/// A core whose clock reads 2026-03-10 18:00 UTC, with the fake key its sources read.
+fn core_on_march_10(dir: &std::path::Path) -> Burnrate {
+    TestCore::builder(dir)
         .now("2026-03-10T18:00:00Z")
         .env(&[("HEADLINE_FAKE_KEY", "sk-FAKE-headline-0000")])
         .retry(RetryPolicy::default())
-        .build();
+        .build()
+}
+
+#[test]
+fn the_headline_answers_how_much_on_track_credit_left_and_as_of_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_on_march_10(dir.path());
     let work = add(&core, ProviderId::Openai, "work");
     let credit = add(&core, ProviderId::Deepseek, "deep");
     // Before any sync: no figures, not figures of zero.
@@ -148,11 +153,7 @@ fn the_headline_answers_how_much_on_track_credit_left_and_as_of_when() {
 #[test]
 fn the_headline_names_the_key_that_spent_most_this_month() {
     let dir = tempfile::tempdir().unwrap();
-    let core = TestCore::builder(dir.path())
-        .now("2026-03-10T18:00:00Z")
-        .env(&[("HEADLINE_FAKE_KEY", "sk-FAKE-headline-0000")])
-        .retry(RetryPolicy::default())
-        .build();
+    let core = core_on_march_10(dir.path());
     add(&core, ProviderId::Openai, "work");
     add(&core, ProviderId::Deepseek, "deep");
     // Alpha: 3 × 10 USD; Beta: 2 × 20 USD, the larger; last month's 500 USD on Alpha is not this month.
