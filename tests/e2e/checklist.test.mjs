@@ -70,7 +70,7 @@ test('a gateway assessment started in the app is saved as you go', async (t) => 
   writeFileSync(blob, '%PDF-1.4 e2e receipT');
   await driver.findElement(By.id('gw-back-to-list')).click();
   const row = await driver.wait(until.elementLocated(By.css('[data-assessment-id="1"] [data-field="integrity"]')), 10000);
-  assert.match(await row.getText(), /1 evidence file changed or missing/);
+  assert.match(await row.getText(), /1 evidence file changed, missing or damaged/);
   await driver.findElement(By.css('[data-assessment-id="1"] [data-action="open"]')).click();
   const banner = await driver.wait(until.elementLocated(By.id('gw-integrity-alert')), 10000);
   assert.match(await banner.getText(), /1 evidence file has changed or gone missing/);

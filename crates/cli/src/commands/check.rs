@@ -270,7 +270,7 @@ fn print_view(v: &AssessmentView) {
     }
     if v.integrity_problems > 0 {
         errln!(
-            "warning: {} evidence file(s) changed or missing since they were attached (integrity CHANGED/MISSING above)",
+            "warning: {} evidence file(s) changed, missing or damaged since they were attached (integrity CHANGED/MISSING/DAMAGED above)",
             v.integrity_problems
         );
     }
@@ -413,7 +413,7 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             if json {
                 print_json(&v)?;
                 if v.integrity_problems > 0 {
-                    errln!("warning: {} evidence file(s) changed or missing", v.integrity_problems);
+                    errln!("warning: {} evidence file(s) changed, missing or damaged", v.integrity_problems);
                 }
             } else {
                 print_view(&v);
@@ -480,7 +480,10 @@ pub async fn run(app: &Burnrate, cmd: CheckCmd) -> Result<ExitCode> {
             let v = app.get_assessment(id)?;
             outln!("wrote {} (verdict: {})", path.display(), v.verdict.headline);
             if v.integrity_problems > 0 {
-                errln!("warning: {} evidence file(s) changed or missing; the report says so", v.integrity_problems);
+                errln!(
+                    "warning: {} evidence file(s) changed, missing or damaged; the report says so",
+                    v.integrity_problems
+                );
             }
         }
         CheckCmd::Detach { id, evidence_id } => {

@@ -148,11 +148,11 @@ fn from_new_to_report_with_evidence_a_paid_test_and_a_tamper() {
     std::fs::write(stored, b"%PDF-1.4 receipt for 50.00 USD").unwrap();
     let r = run_ok(&cli, &["check", "show", &id]);
     assert!(r.stdout.contains("receipt.pdf") && r.stdout.contains("integrity=CHANGED"), "{}", r.stdout);
-    assert!(r.stderr.contains("1 evidence file(s) changed or missing"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 evidence file(s) changed, missing or damaged"), "{}", r.stderr);
     let r = run_ok(&cli, &["check", "show", &copy, "--json"]).json();
     assert_eq!(r["integrity_problems"], 1);
     let r = run_ok(&cli, &["check", "report", &id, "--format", "md", "--out", md.to_str().unwrap()]);
-    assert!(r.stderr.contains("changed or missing"), "{}", r.stderr);
+    assert!(r.stderr.contains("changed, missing or damaged"), "{}", r.stderr);
     assert!(std::fs::read_to_string(&md).unwrap().contains("CHANGED since attached"));
 
     cli.assert_key_in_no_file(GW_KEY);

@@ -200,7 +200,7 @@ pub struct AssessmentSummary {
     pub answered: u32,
     pub questions: u32,
     pub evidence_count: u32,
-    /// Evidence files changed or missing.
+    /// Evidence files changed, missing or damaged.
     pub integrity_problems: u32,
     /// URL evidence whose page changed since the assessment was last updated (see `recheck_urls`).
     pub pages_changed: u32,

@@ -146,7 +146,7 @@ pub fn markdown(v: &AssessmentView, generated: &str) -> String {
     if v.integrity_problems > 0 {
         let _ = writeln!(
             o,
-            "\n**Evidence integrity: {} file(s) changed or missing since they were attached.**",
+            "\n**Evidence integrity: {} file(s) changed, missing or damaged since they were attached.**",
             v.integrity_problems
         );
     }
@@ -281,7 +281,7 @@ pub fn html(v: &AssessmentView, generated: &str) -> String {
     if v.integrity_problems > 0 {
         let _ = writeln!(
             o,
-            "<p class=\"bad\">Evidence integrity: {} file(s) changed or missing since they were attached.</p>",
+            "<p class=\"bad\">Evidence integrity: {} file(s) changed, missing or damaged since they were attached.</p>",
             v.integrity_problems
         );
     }

@@ -128,7 +128,7 @@ fn a_changed_file_is_flagged_changed_and_a_deleted_one_missing() {
     assert_eq!(v.evidence[0].integrity, Some(Integrity::Missing));
     let md = c.core.assessment_report(id, ReportFormat::Md).unwrap();
     assert!(md.contains("| MISSING |"), "{md}");
-    assert!(md.contains("1 file(s) changed or missing"), "{md}");
+    assert!(md.contains("1 file(s) changed, missing or damaged"), "{md}");
 }
 
 #[test]

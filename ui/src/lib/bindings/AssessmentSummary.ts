@@ -11,7 +11,7 @@ export type AssessmentSummary = { id: number, name: string, base_url: string, cl
  */
 recheck_due: string, recheck_overdue: boolean, verdict: Verdict, answered: number, questions: number, evidence_count: number, 
 /**
- * Evidence files changed or missing.
+ * Evidence files changed, missing or damaged.
  */
 integrity_problems: number, 
 /**
