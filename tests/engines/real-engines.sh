@@ -19,7 +19,9 @@
 #  4. Waits for the target to be up (/api/v1/targets), then compares
 #     `sum by (key) (burnrate_spend_month_to_date)` with `burnrate report daily --by key --json`
 #     summed over the month (to the micro-unit after rounding the float to 6 places).
-#  5. Waits for BurnrateBudgetExceeded to be firing in /api/v1/alerts.
+#  5. Waits for BurnrateBudgetExceeded to be firing in /api/v1/alerts, and for a real
+#     Alertmanager (Debian's prometheus-alertmanager, run with deploy/alertmanager/alertmanager.yml,
+#     its webhook pointed at a loopback sink) to route it, as severity "page", to the on-call webhook.
 #  6. Runs every query of the Grafana dashboard and every rule expression against this Prometheus:
 #     each must parse and run.
 # Everything it started is stopped on exit, success or not.
@@ -41,7 +43,7 @@ done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 
-for tool in prometheus curl python3; do
+for tool in prometheus prometheus-alertmanager curl python3; do
   command -v "$tool" >/dev/null || fail "$tool not found; run scripts/setup --test"
 done
 
@@ -78,6 +80,8 @@ export BURNRATE_TEST_OPENAI_KEY=sk-test-never-sent
 export BURNRATE_NO_NOTIFY=1 # no desktop session here: alerts are recorded, not shown
 bport=$(free_port)
 pport=$(free_port)
+aport=$(free_port)     # Alertmanager
+hookport=$(free_port)  # the webhook sink standing in for a pager
 closed_port=$(free_port) # nothing listens there: the source's polls are refused at once
 
 # Spend on the first of this month and today (UTC), three keys, two models, billed and estimated.
@@ -207,6 +211,34 @@ promtool check metrics < "$tmp/exposition.txt" > "$tmp/check-metrics.log" 2>&1 \
   || fail "promtool check metrics: $(tr '\n' ' ' < "$tmp/check-metrics.log")"
 echo "  $(grep -c '^burnrate_' "$tmp/exposition.txt") series, $(wc -c < "$tmp/exposition.txt") bytes, lint clean"
 
+step "alertmanager on 127.0.0.1:$aport (the shipped routes, the on-call webhook to a loopback sink)"
+# Every POST to the sink is appended to hook.jsonl, one JSON body a line.
+python3 - "$hookport" "$tmp/hook.jsonl" > "$tmp/webhook-sink.log" 2>&1 <<'PY' &
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "a") as f:
+            f.write(json.dumps(json.loads(body)) + "\n")
+        self.send_response(200); self.end_headers()
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+pids+=($!)
+# The shipped file with the placeholder webhook pointed at the sink and the waits shortened;
+# its e-mail receiver stays a placeholder (nothing here sends mail).
+sed -E -e "s#http://127\.0\.0\.1:9099/alerts#http://127.0.0.1:$hookport/alerts#" \
+  -e 's/group_wait: .*/group_wait: 1s/' -e 's/group_interval: .*/group_interval: 1s/' \
+  deploy/alertmanager/alertmanager.yml > "$tmp/alertmanager.yml"
+grep -q "127.0.0.1:$hookport" "$tmp/alertmanager.yml" || fail "the on-call webhook placeholder of deploy/alertmanager/alertmanager.yml was not found"
+prometheus-alertmanager --config.file="$tmp/alertmanager.yml" --storage.path="$tmp/am" \
+  --web.listen-address="127.0.0.1:$aport" --cluster.listen-address= > "$tmp/alertmanager.log" 2>&1 &
+pids+=($!)
+am_pid=$!
+wait_until 60 bash -c "kill -0 $am_pid && curl -sf http://127.0.0.1:$aport/-/ready" || fail "alertmanager not ready on 127.0.0.1:$aport within 60 s"
+
 step "prometheus on 127.0.0.1:$pport"
 printf '%s' "$token" > "$tmp/token"
 # The shipped rules with every `for:` at 0s, so an alert fires at its first evaluation.
@@ -217,6 +249,8 @@ global:
   scrape_timeout: 1s
   evaluation_interval: 1s
 rule_files: ['$tmp/rules.yml']
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$aport']}]}]
 scrape_configs:
   - job_name: burnrate
     static_configs: [{targets: ['127.0.0.1:$bport']}]
@@ -279,6 +313,22 @@ sys.exit(0 if f else 1)'
 }
 wait_until 30 budget_firing || { curl -s "$api/api/v1/alerts" >&2; echo >&2; fail "BurnrateBudgetExceeded did not fire within 30 s (alerts above)"; }
 echo "  firing: $(budget_firing)"
+
+step "Alertmanager routes it to the on-call webhook"
+paged() {
+  [ -f "$tmp/hook.jsonl" ] && python3 - "$tmp/hook.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    for a in m.get("alerts", []):
+        if a["labels"].get("alertname") == "BurnrateBudgetExceeded" and a["status"] == "firing":
+            print(m["receiver"], a["labels"].get("severity"), a["annotations"].get("summary"))
+            sys.exit(0 if m["receiver"] == "on-call" and a["labels"].get("severity") == "page" else 1)
+sys.exit(1)
+PY
+}
+wait_until 60 paged || fail "no BurnrateBudgetExceeded reached the on-call webhook within 60 s (alertmanager.log and webhook-sink.log above)"
+echo "  delivered: $(paged)"
 
 step "every dashboard query and rule expression runs on this Prometheus"
 n=0
