@@ -267,7 +267,7 @@ fn poller_config(env: &dyn Environment) -> PollerConfig {
     let mut config = PollerConfig::default();
     if let Some(value) = env.var("BURNRATE_POLL_SECONDS") {
         match value.trim() {
-            "off" => config.interval = Some(Duration::from_secs(10 * 365 * 86_400)),
+            "off" => config.background = false,
             v => match v.parse::<u64>() {
                 Ok(secs) if secs > 0 => config.interval = Some(Duration::from_secs(secs)),
                 _ => tracing::warn!("ignoring BURNRATE_POLL_SECONDS={v:?}: use a number of seconds or \"off\""),

@@ -25,6 +25,10 @@ use crate::providers::ProviderId;
 pub struct PollerConfig {
     /// Overrides the per-provider default interval (tests, `burnrate watch --every`).
     pub interval: Option<Duration>,
+    /// Whether sources are polled on their schedule. Off (`BURNRATE_POLL_SECONDS=off` in the
+    /// app: tests, demos, benchmarks), nothing is polled unless asked, not even at start-up,
+    /// when every source is otherwise due at once; the alert outbox is still delivered.
+    pub background: bool,
     /// ± this fraction of the interval, so many sources do not hit their APIs in lockstep.
     pub jitter: f64,
     pub backoff_base: Duration,
@@ -37,6 +41,7 @@ impl Default for PollerConfig {
     fn default() -> Self {
         PollerConfig {
             interval: None,
+            background: true,
             jitter: 0.1,
             backoff_base: Duration::from_secs(60),
             backoff_cap: Duration::from_secs(60 * 60),
@@ -213,7 +218,8 @@ impl Worker {
             }
             self.refresh_sources();
             // While paused, only the outbox and the minute's re-read wake the loop.
-            let next_due = if self.paused { None } else { self.schedule.values().map(|s| s.due).min() };
+            let timed = !self.paused && self.config.background;
+            let next_due = if timed { self.schedule.values().map(|s| s.due).min() } else { None };
             let deliveries_due = self.deliveries_due();
             // Re-read the source list at least every minute so added sources start promptly.
             let wake = next_due
@@ -247,7 +253,7 @@ impl Worker {
                 _ = tokio::time::sleep_until(wake) => {
                     let now = Instant::now();
                     self.catch_up_after_suspend(now);
-                    let due: Vec<String> = if self.paused {
+                    let due: Vec<String> = if !timed {
                         Vec::new()
                     } else {
                         self.schedule.iter().filter(|(_, s)| s.due <= now).map(|(n, _)| n.clone()).collect()

@@ -60,6 +60,7 @@ fn openrouter_source(server: &MockServer) -> AddSourceRequest {
 fn fast() -> PollerConfig {
     PollerConfig {
         interval: Some(Duration::from_millis(300)),
+        background: true,
         jitter: 0.0,
         backoff_base: Duration::from_millis(100),
         backoff_cap: Duration::from_millis(800),
@@ -259,6 +260,25 @@ async fn pause_stops_scheduled_polls_but_sync_now_still_works() {
 
     poller.set_paused(false).await;
     polls.until(&poller, async |_| requests(&server).await >= before + 3).await;
+    within("stop", poller.stop()).await;
+}
+
+/// `BURNRATE_POLL_SECONDS=off`: no poll at all, not even the start-up one that would otherwise
+/// be due at once; asking still syncs.
+#[tokio::test(start_paused = true)]
+async fn background_off_polls_nothing_not_even_at_start_up_but_sync_now_works() {
+    let _held = hold_the_clock();
+    let server = openrouter_answering_its_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let poller = PollerHandle::start(core(dir.path(), &server), PollerConfig { background: false, ..fast() });
+    let mut polls = Polls::of(&poller);
+    polls.run_for(&poller, Duration::from_millis(2000)).await;
+    assert_eq!(requests(&server).await, 0, "nothing polled in 2 s, not even at start-up");
+    let outcomes = within("sync now", poller.sync_now(Some("or".into()))).await.unwrap();
+    assert!(outcomes[0].ok, "{outcomes:?}");
+    assert_eq!(requests(&server).await, 1);
+    polls.run_for(&poller, Duration::from_millis(1000)).await;
+    assert_eq!(requests(&server).await, 1, "and nothing on a schedule after it");
     within("stop", poller.stop()).await;
 }
 
