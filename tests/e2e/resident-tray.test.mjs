@@ -53,7 +53,8 @@ test('closing the window keeps Burnrate in the tray without its web view; Quit l
   const mock = await startSlowOpenRouter();
   const desktop = await startDesktopServices();
   const dataDir = newDataDir();
-  const env = { BURNRATE_E2E_RESIDENT_KEY: KEY, BURNRATE_POLL_SECONDS: 'off' };
+  // One poll at start-up, then none for a day ('off' would poll nothing at all).
+  const env = { BURNRATE_E2E_RESIDENT_KEY: KEY, BURNRATE_POLL_SECONDS: '86400' };
   cli(dataDir, ['source', 'add', 'openrouter', '--name', 'resident', '--base-url', mock.url, '--key-env', 'BURNRATE_E2E_RESIDENT_KEY'], env);
   // Debug logs say when a page has loaded and called the shell ("page ready").
   const app = startApp({ ...env, BURNRATE_LOG: 'info,burnrate_desktop=debug' }, dataDir);
@@ -149,7 +150,8 @@ test('a key opened from the tray while hidden: the window is built anew on that 
   const mock = await startOpenRouterMock(KEY);
   const desktop = await startDesktopServices();
   const dataDir = newDataDir();
-  const env = { BURNRATE_E2E_RESIDENT_KEY: KEY, BURNRATE_POLL_SECONDS: 'off' };
+  // One poll at start-up, then none for a day ('off' would poll nothing at all).
+  const env = { BURNRATE_E2E_RESIDENT_KEY: KEY, BURNRATE_POLL_SECONDS: '86400' };
   cli(dataDir, ['source', 'add', 'openrouter', '--name', 'resident', '--base-url', mock.url, '--key-env', 'BURNRATE_E2E_RESIDENT_KEY'], env);
   const { driver, stop } = await launchApp(env, dataDir);
   t.after(async () => { await stop(); mock.close(); desktop.stop(); });
