@@ -15,7 +15,8 @@ test('a budget passed notifies once, colours the tray and lands in the history',
   const mock = await startOpenRouterMock(KEY);
   const desktop = await startDesktopServices();
   const dataDir = mkdtempSync(join(tmpdir(), 'burnrate-e2e-'));
-  const env = { BURNRATE_E2E_ALERTS_KEY: KEY, BURNRATE_POLL_SECONDS: 'off' };
+  // One poll at start-up, then none for a day ('off' would poll nothing at all).
+  const env = { BURNRATE_E2E_ALERTS_KEY: KEY, BURNRATE_POLL_SECONDS: '86400' };
   // The user set up a source and a 20 USD daily budget; the mock reports 25.50 USD spent today.
   cli(dataDir, ['source', 'add', 'openrouter', '--name', 'e2e-alerts', '--base-url', mock.url, '--key-env', 'BURNRATE_E2E_ALERTS_KEY'], env);
   cli(dataDir, ['budget', 'add', '--scope', 'total', '--period', 'day', '--amount', '20'], env);
