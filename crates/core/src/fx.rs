@@ -728,3 +728,77 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod sync_tests {
+    use super::*;
+    use crate::db;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+    fn xml() -> String {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ecb/eurofxref-hist-90d.xml");
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// The full history first, nothing again within a day, the 90-day file after; an ECB that
+    /// stops answering is an error that says the stored rates keep working, and they do.
+    #[tokio::test]
+    async fn the_ecb_is_asked_once_a_day_and_its_absence_keeps_the_cached_rates() {
+        let ecb = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/stats/eurofxref/eurofxref-hist.xml"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(xml()))
+            .expect(1)
+            .mount(&ecb)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/stats/eurofxref/eurofxref-hist-90d.xml"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(xml()))
+            .expect(1)
+            .mount(&ecb)
+            .await;
+        let base = format!("{}/stats/eurofxref", ecb.uri());
+        let client = HttpClient::default_client().unwrap();
+        let mut conn = db::open_in_memory().unwrap();
+
+        let first = sync_ecb(&mut conn, &client, &base, at("2026-04-10T08:00:00Z"), false).await.unwrap();
+        assert_eq!((first.fetched, first.file.as_str(), first.rates, first.days), (true, ECB_FULL_HISTORY, 28, 7));
+        assert_eq!(first.newest_day.as_deref(), Some("2026-04-08"));
+        let again = sync_ecb(&mut conn, &client, &base, at("2026-04-11T07:59:59Z"), false).await.unwrap();
+        assert!(!again.fetched, "asked twice within a day");
+        let later = sync_ecb(&mut conn, &client, &base, at("2026-04-11T08:00:00Z"), false).await.unwrap();
+        assert_eq!((later.fetched, later.file.as_str()), (true, ECB_90_DAYS));
+        ecb.verify().await;
+
+        // wiremock keeps dropped servers in a pool; a port nothing listens on any more is unreachable.
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let gone = format!("http://{gone}/stats/eurofxref/");
+        let err = sync_ecb(&mut conn, &client, &gone, at("2026-04-12T09:00:00Z"), true).await.unwrap_err();
+        assert!(matches!(err.code, ErrorCode::Network | ErrorCode::Timeout), "{err:?}");
+        assert!(err.message().contains("the stored rates keep being used (the newest is from 2026-04-08)"), "{err:?}");
+        let usd = rate_on(&conn, "USD", NaiveDate::from_ymd_opt(2026, 4, 9).unwrap()).unwrap().unwrap();
+        assert_eq!((usd.rate, usd.rate_day.to_string()), (Decimal::from_str("1.0850").unwrap(), "2026-04-08".into()));
+    }
+
+    /// A 200 answer that is not the ECB's XML (a captive portal, an error page) stores nothing.
+    #[tokio::test]
+    async fn an_answer_that_is_not_the_ecb_file_stores_nothing() {
+        let ecb = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<html>Please log in</html>"))
+            .mount(&ecb)
+            .await;
+        let mut conn = db::open_in_memory().unwrap();
+        let client = HttpClient::default_client().unwrap();
+        let err = sync_ecb(&mut conn, &client, &ecb.uri(), at("2026-04-10T08:00:00Z"), false).await.unwrap_err();
+        assert!(err.message().contains("not a gesmes:Envelope"), "{err:?}");
+        let stored: i64 = conn.query_row("SELECT count(*) FROM fx_rates", [], |r| r.get(0)).unwrap();
+        let synced: i64 = conn.query_row("SELECT count(*) FROM fx_sync", [], |r| r.get(0)).unwrap();
+        assert_eq!((stored, synced), (0, 0));
+    }
+}
