@@ -172,9 +172,9 @@ pub fn parse_ecb_xml(xml: &str, today: NaiveDate) -> Result<Vec<(NaiveDate, Stri
                 cube(&e, today, &mut scratch, &mut out).map_err(bad)?;
             }
             Event::End(e) if e.local_name().as_ref() == "Cube" => {
-                if open_cubes.pop() == Some(true) {
-                    day = None;
-                }
+                // Closing a day's Cube ends that day: a rate after it belongs to no day.
+                let closes_day = open_cubes.pop() == Some(true);
+                day = day.filter(|_| !closes_day);
             }
             Event::Eof if depth > 0 => return Err(bad("it ends early; the download was cut off".into())),
             Event::Eof => break,
