@@ -22,7 +22,7 @@ mod output;
 
 use crate::output::errln;
 use commands::{
-    alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, metrics, prices,
+    alerts, auto_disable, budget, channel, chart, check, doctor, export, import, incident, key, metrics, prices, rates,
     report, serve, settings, source, sync, watch,
 };
 
@@ -97,6 +97,9 @@ enum Command {
     /// The list prices token estimates use: set one, or see the tokens no price covers.
     #[command(subcommand)]
     Prices(prices::PricesCmd),
+    /// Dated exchange rates (per 1 EUR, by day): fetch the ECB's, import your own, list them.
+    #[command(subcommand)]
+    Rates(rates::RatesCmd),
     /// Check the ledger for damage and back it up; salvage what is readable of a damaged one
     /// into a fresh ledger, keeping the damaged file aside. Stop the app and `watch` first.
     /// Exits 1 when it found damage.
@@ -186,6 +189,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chart(args) => chart::run(&app, args),
         Command::Export(cmd) => export::run(&app, cmd),
         Command::Prices(cmd) => prices::run(&app, cmd),
+        Command::Rates(cmd) => rates::run(&app, cmd).await,
         Command::Doctor(args) => doctor::run(&app, args),
         Command::Metrics(args) => metrics::run(&app, args),
     }

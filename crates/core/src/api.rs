@@ -120,6 +120,33 @@ impl Burnrate {
         crate::unpriced::unpriced(&self.open()?, self.prices()?.as_ref(), range)
     }
 
+    /// Fetches the ECB's reference rates (at most once a day unless `force`) from
+    /// `BURNRATE_ECB_URL` or the ECB itself. See [`crate::fx::sync_ecb`].
+    pub async fn sync_rates(&self, force: bool) -> Result<crate::fx::EcbSync> {
+        let base = self.env.var(crate::fx::ECB_URL_ENV).filter(|v| !v.trim().is_empty());
+        let base = base.as_deref().unwrap_or(crate::fx::DEFAULT_ECB_URL);
+        crate::fx::sync_ecb(&mut self.open()?, &self.http, base, self.clock.now(), force).await
+    }
+
+    /// Imports a CSV of rates (`date,currency,rate`), the whole file or nothing; how many were stored.
+    pub fn import_rates(&self, data: &[u8]) -> Result<usize> {
+        crate::fx::import_csv(&mut self.open()?, data, self.clock.now())
+    }
+
+    /// Stored rates, oldest first; `from`/`to` are `YYYY-MM-DD` UTC days.
+    pub fn list_rates(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+        currency: Option<&str>,
+    ) -> Result<Vec<crate::fx::RateRow>> {
+        let (from, to) = (from.map(parse_day).transpose()?, to.map(parse_day).transpose()?);
+        if let (Some(f), Some(t)) = (from, to) {
+            DayRange::new(f, t)?;
+        }
+        crate::fx::list(&self.open()?, from, to, currency)
+    }
+
     pub(crate) fn open(&self) -> Result<rusqlite::Connection> {
         self.paths.ensure_writable()?;
         db::open(&self.paths.db_path())

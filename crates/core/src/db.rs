@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_alert_channels", include_str!("../migrations/0008_alert_channels.sql")),
     ("0009_auto_disable", include_str!("../migrations/0009_auto_disable.sql")),
     ("0010_source_stale", include_str!("../migrations/0010_source_stale.sql")),
+    ("0011_fx_rates", include_str!("../migrations/0011_fx_rates.sql")),
 ];
 
 pub fn schema_version() -> i64 {

@@ -27,6 +27,7 @@ pub mod events;
 pub mod fingerprint;
 pub mod focus;
 pub mod fs;
+pub mod fx;
 pub mod headline;
 pub mod import;
 pub mod incident;

@@ -139,7 +139,8 @@ fn count(n: i64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+/// A file's bytes (or standard input's for `-`), at most the import size cap.
+pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
     use burnrate_core::import::{read_capped_named, MAX_FILE_BYTES};
     let name = path.display().to_string();
     // stdin, a FIFO or a device has no size to check: stop at the limit whatever it sends.

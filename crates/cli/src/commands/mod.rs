@@ -19,6 +19,7 @@ pub mod incident;
 pub mod key;
 pub mod metrics;
 pub mod prices;
+pub mod rates;
 pub mod report;
 pub mod serve;
 pub mod settings;

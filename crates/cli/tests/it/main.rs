@@ -27,4 +27,5 @@ mod provider_litellm;
 mod provider_openai;
 mod provider_openrouter;
 mod provider_relays;
+mod rates;
 mod serve;

@@ -57,6 +57,37 @@ impl HttpClient {
         self.body_limit = limit;
         self
     }
+
+    /// GETs a public file that needs no key (the ECB's exchange rates), once, and returns its
+    /// body: read under the same size cap as a provider's answer, so a hostile or mistaken
+    /// server cannot fill memory. `what` names the file in errors, e.g. "the ECB's rates".
+    pub async fn get_public(&self, what: &str, url: Url) -> Result<String> {
+        let shown = net::origin_of(&url);
+        let response = self.client.get(url).send().await.map_err(|e| {
+            let code = if e.is_timeout() { ErrorCode::Timeout } else { ErrorCode::Network };
+            Error::new(code, format!("cannot reach {what} at {shown} ({e}); check the network and try again later"))
+        })?;
+        let status = response.status();
+        let body = net::read_body(response, self.body_limit).await.map_err(|e| match e {
+            BodyError::Transport(e) => Error::new(
+                ErrorCode::Network,
+                format!("the connection to {what} at {shown} broke mid-answer ({e}); try again later"),
+            ),
+            BodyError::TooLarge { limit } => Error::new(
+                ErrorCode::UnexpectedResponse,
+                format!("{what} at {shown} sent more than {}; Burnrate stopped reading", net::size_text(limit)),
+            ),
+        })?;
+        if !status.is_success() {
+            let code =
+                if status.is_server_error() { ErrorCode::ProviderUnavailable } else { ErrorCode::UnexpectedResponse };
+            return Err(Error::new(
+                code,
+                format!("{what} at {shown} answered {}; check the address or try again later", status.as_u16()),
+            ));
+        }
+        Ok(body)
+    }
 }
 
 /// How a provider wants the key presented.
