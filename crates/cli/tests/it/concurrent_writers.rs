@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::Cli;
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The four days every sync covers with BURNRATE_NOW at 2026-03-02: a first sync reads 90 days
 /// and a later one re-reads the last synced day and the three before it, so a mock that always
@@ -48,30 +46,6 @@ fn costs_page(keys: i64, scale: i64) -> (String, i64) {
     (format!(r#"{{"object":"page","data":[{}],"has_more":false,"next_page":null}}"#, buckets.join(",")), total)
 }
 
-/// A mock OpenAI organisation serving `body` as its costs, after `delay`; usage and projects empty.
-async fn provider(body: String, delay: Duration) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/organization/costs"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json").set_delay(delay))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
-        )
-        .mount(&server)
-        .await;
-    server
-}
-
-fn add_source(cli: &Cli, name: &str, server: &MockServer) {
-    let url = format!("{}/v1", server.uri());
-    cli.run(&["source", "add", "openai", "--name", name, "--base-url", &url, "--key-env", "BURNRATE_TEST_OPENAI_KEY"])
-        .ok();
-}
-
 /// Another process's write transaction on the ledger, held for `hold` (this test process is
 /// that other process: the `burnrate` children see an ordinary SQLite writer). Returns once
 /// the lock is taken; the transaction writes a row, so the ledger changes under the waiters.
@@ -104,10 +78,13 @@ fn outcome<'a>(outcomes: &'a Value, source: &str) -> &'a Value {
 async fn a_sync_waits_for_another_writer_and_syncs_every_source() {
     let (body_a, total_a) = costs_page(20, 1_000);
     let (body_b, total_b) = costs_page(30, 3_000);
-    let (a, b) = (provider(body_a, Duration::ZERO).await, provider(body_b, Duration::ZERO).await);
+    let (a, b) = (
+        common::openai_costs_after(body_a, Duration::ZERO).await,
+        common::openai_costs_after(body_b, Duration::ZERO).await,
+    );
     let cli = Cli::new();
-    add_source(&cli, "a", &a);
-    add_source(&cli, "b", &b);
+    common::add_openai_source(&cli, "a", &a);
+    common::add_openai_source(&cli, "b", &b);
 
     let hold = Duration::from_secs(3);
     let started = Instant::now();
@@ -129,11 +106,14 @@ async fn a_writer_holding_the_ledger_too_long_fails_one_source_by_name_and_the_n
     let (body_a, _) = costs_page(5, 1_000);
     let (body_b, total_b) = costs_page(7, 2_000);
     // "b" answers after the lock is gone; "a" answers at once and has to wait for it.
-    let (a, b) = (provider(body_a, Duration::ZERO).await, provider(body_b, Duration::from_millis(2_500)).await);
+    let (a, b) = (
+        common::openai_costs_after(body_a, Duration::ZERO).await,
+        common::openai_costs_after(body_b, Duration::from_millis(2_500)).await,
+    );
     let mut cli = Cli::new();
     cli.env.push(("BURNRATE_BUSY_TIMEOUT_MS".into(), "400".into()));
-    add_source(&cli, "a", &a);
-    add_source(&cli, "b", &b);
+    common::add_openai_source(&cli, "a", &a);
+    common::add_openai_source(&cli, "b", &b);
 
     let holder = hold_write_lock(&cli.db_path(), Duration::from_millis(1_500));
     let run = cli.run(&["sync", "--json"]);
@@ -161,8 +141,8 @@ async fn two_syncs_and_a_watch_at_once_all_succeed_and_count_nothing_twice() {
     for (i, name) in ["alpha", "beta", "gamma"].iter().enumerate() {
         let keys = 150 + 50 * i as i64;
         let (body, total) = costs_page(keys, 1_000 * (i as i64 + 1));
-        let server = provider(body, Duration::ZERO).await;
-        add_source(&cli, name, &server);
+        let server = common::openai_costs_after(body, Duration::ZERO).await;
+        common::add_openai_source(&cli, name, &server);
         servers.push(server);
         expected = (expected.0 + DAYS * keys, expected.1 + total);
     }

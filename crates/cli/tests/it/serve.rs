@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 
 use common::{Cli, FAKE_KEY};
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The four days every sync covers with BURNRATE_NOW at 2026-03-02 (see concurrent_writers.rs).
 const FIRST_DAY: i64 = 1_772_150_400; // 2026-02-27
@@ -46,30 +44,6 @@ fn costs_page(keys: i64) -> String {
         })
         .collect();
     format!(r#"{{"object":"page","data":[{}],"has_more":false,"next_page":null}}"#, buckets.join(","))
-}
-
-/// A mock OpenAI organisation answering its costs after `delay`; usage and projects empty.
-async fn provider(keys: i64, delay: Duration) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/organization/costs"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(costs_page(keys), "application/json").set_delay(delay))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
-        )
-        .mount(&server)
-        .await;
-    server
-}
-
-fn add_source(cli: &Cli, name: &str, server: &MockServer) {
-    let url = format!("{}/v1", server.uri());
-    cli.run(&["source", "add", "openai", "--name", name, "--base-url", &url, "--key-env", "BURNRATE_TEST_OPENAI_KEY"])
-        .ok();
 }
 
 /// A running `burnrate serve`; killed when dropped, so no test leaves one behind.
@@ -192,9 +166,9 @@ async fn get_json(client: &reqwest::Client, url: &str, headers: &[(&str, &str)])
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_health_metrics_and_the_same_figures_as_the_cli() {
-    let server = provider(3, Duration::ZERO).await;
+    let server = common::openai_costs_after(costs_page(3), Duration::ZERO).await;
     let cli = Cli::new();
-    add_source(&cli, "main", &server);
+    common::add_openai_source(&cli, "main", &server);
     let mut served = Served::start(&cli, &[]);
     served.wait_for_poll("main");
     let client = reqwest::Client::new();
@@ -276,10 +250,10 @@ async fn serve_answers_health_metrics_and_the_same_figures_as_the_cli() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_token_every_figure_needs_it_and_health_does_not() {
-    let server = provider(2, Duration::ZERO).await;
+    let server = common::openai_costs_after(costs_page(2), Duration::ZERO).await;
     let mut cli = Cli::new();
     cli.env.push((TOKEN_VAR.into(), TOKEN.into()));
-    add_source(&cli, "main", &server);
+    common::add_openai_source(&cli, "main", &server);
     let mut served = Served::start(&cli, &["--token-env", TOKEN_VAR]);
     served.wait_for_poll("main");
     let client = reqwest::Client::new();
@@ -359,9 +333,9 @@ fn anything_but_loopback_without_a_token_refuses_to_start() {
 /// writes: each one answered 200, and the sync still completes.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hundred_concurrent_scrapes_during_a_slow_sync_are_all_answered() {
-    let server = provider(300, Duration::from_secs(3)).await;
+    let server = common::openai_costs_after(costs_page(300), Duration::from_secs(3)).await;
     let cli = Cli::new();
-    add_source(&cli, "slow", &server);
+    common::add_openai_source(&cli, "slow", &server);
     let mut served = Served::start(&cli, &[]);
     let started = Instant::now();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
@@ -414,9 +388,9 @@ async fn two_hundred_concurrent_scrapes_during_a_slow_sync_are_all_answered() {
 /// written whole.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_during_a_poll_lets_it_finish_and_then_stops() {
-    let server = provider(5, Duration::from_secs(2)).await;
+    let server = common::openai_costs_after(costs_page(5), Duration::from_secs(2)).await;
     let cli = Cli::new();
-    add_source(&cli, "slow", &server);
+    common::add_openai_source(&cli, "slow", &server);
     let served = Served::start(&cli, &[]);
     let asked = Instant::now();
     loop {

@@ -241,3 +241,29 @@ pub fn signed_micros(text: &str) -> i64 {
     assert!(frac.len() <= 6, "{text}");
     sign * (units.parse::<i64>().unwrap() * 1_000_000 + format!("{frac:0<6}").parse::<i64>().unwrap())
 }
+
+/// A mock OpenAI organisation serving `costs` as its costs after `delay` (a slow provider, to
+/// hold a sync open); every other endpoint answers an empty page.
+pub async fn openai_costs_after(costs: String, delay: std::time::Duration) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(costs, "application/json").set_delay(delay))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Adds an OpenAI source `name` polling `server`, its key read from BURNRATE_TEST_OPENAI_KEY.
+pub fn add_openai_source(cli: &Cli, name: &str, server: &MockServer) {
+    let url = format!("{}/v1", server.uri());
+    cli.run(&["source", "add", "openai", "--name", name, "--base-url", &url, "--key-env", "BURNRATE_TEST_OPENAI_KEY"])
+        .ok();
+}
