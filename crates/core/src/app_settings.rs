@@ -20,6 +20,10 @@
 //!   `burnrate metrics` (1 to 10000, default 50); the rest are summed into `other`, so a scrape
 //!   stays small and totals stay right.
 //!
+//! - `display_currency`: a currency code (e.g. `EUR`) or `none` (the default). Set, the headline,
+//!   charts, key table, tray and reports also show every amount converted into it at the rate of
+//!   its own day (see [`crate::fx`]); the native amounts stay, and the ledger never changes.
+//!
 //! One flag is not a setting but a memory kept in the same table: `tray_notice_shown`, set
 //! after the one notification that says closing the window did not quit ([`mark_once`]).
 
@@ -50,7 +54,8 @@ pub const METRICS_TOP_N: &str = "metrics_top_n";
 pub const DEFAULT_METRICS_TOP_N: u32 = 50;
 pub const SERVE_LOCAL: &str = "serve_local";
 pub const SERVE_PORT: &str = "serve_port";
-pub const NAMES: [&str; 10] = [
+pub const DISPLAY_CURRENCY: &str = "display_currency";
+pub const NAMES: [&str; 11] = [
     TIME_ZONE,
     QUIET_HOURS,
     ALERTS_PAUSED_UNTIL,
@@ -61,6 +66,7 @@ pub const NAMES: [&str; 10] = [
     METRICS_TOP_N,
     SERVE_LOCAL,
     SERVE_PORT,
+    DISPLAY_CURRENCY,
 ];
 /// `serve_port` when none is set (`burnrate serve`'s default port too).
 pub const DEFAULT_SERVE_PORT: u16 = 9464;
@@ -76,6 +82,16 @@ fn parse_serve_port(text: &str) -> Result<u16> {
         _ => Err(Error::invalid_input(format!("{t:?} is not a port; give a number from 1 to 65535, e.g. 9464"))),
     }
 }
+/// Parses `display_currency`: `none` (or empty) for no conversion, else a currency with rates
+/// (see [`crate::fx::convertible_currency`]).
+fn parse_display_currency(conn: &Connection, text: &str) -> Result<Option<String>> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    crate::fx::convertible_currency(conn, t).map(Some)
+}
+
 /// `max_daily_amount` when none is set: a million a day from one source is beyond any account
 /// Burnrate's users run, and far from what a 64-bit sum of micro-units can hold.
 pub const DEFAULT_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000 * crate::money::MICROS_PER_UNIT;
@@ -253,6 +269,8 @@ pub struct AppSettings {
     /// The desktop app serves `/metrics` and the read-only API on 127.0.0.1:`serve_port`.
     pub serve_local: bool,
     pub serve_port: u16,
+    /// Amounts are also shown converted into this currency; None: never converted.
+    pub display_currency: Option<String>,
 }
 
 impl AppSettings {
@@ -269,6 +287,7 @@ impl AppSettings {
             metrics_top_n: self.metrics_top_n,
             serve_local: self.serve_local,
             serve_port: self.serve_port,
+            display_currency: self.display_currency.clone(),
         }
     }
 
@@ -370,6 +389,13 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
             }),
             None => DEFAULT_SERVE_PORT,
         },
+        display_currency: match stored(DISPLAY_CURRENCY)? {
+            Some(v) => parse_display_currency(conn, &v).unwrap_or_else(|e| {
+                warn(DISPLAY_CURRENCY, e);
+                None
+            }),
+            None => None,
+        },
     })
 }
 
@@ -442,6 +468,7 @@ pub fn set(conn: &Connection, name: &str, value: &str) -> Result<()> {
         METRICS_TOP_N => {
             Some(parse_metrics_top_n(value)?).filter(|&n| n != DEFAULT_METRICS_TOP_N).map(|n| n.to_string())
         }
+        DISPLAY_CURRENCY => parse_display_currency(conn, value)?,
         other => {
             return Err(Error::invalid_input(format!(
                 "there is no setting {other:?}; the settings are {}",
@@ -506,6 +533,20 @@ mod tests {
         set(&conn, SERVE_LOCAL, "off").unwrap();
         let s = load(&conn, &env(None)).unwrap();
         assert_eq!((s.serve_local, s.serve_port), (false, DEFAULT_SERVE_PORT));
+    }
+
+    #[test]
+    fn the_display_currency_is_none_until_set_to_a_currency_with_rates() {
+        let conn = db::open_in_memory().unwrap();
+        assert_eq!(load(&conn, &env(None)).unwrap().display_currency, None);
+        set(&conn, DISPLAY_CURRENCY, " eur ").unwrap();
+        assert_eq!(load(&conn, &env(None)).unwrap().view().display_currency.as_deref(), Some("EUR"));
+        let e = set(&conn, DISPLAY_CURRENCY, "XYZ").unwrap_err();
+        assert!(e.message().contains("no exchange rates for XYZ"), "{e}");
+        assert!(set(&conn, DISPLAY_CURRENCY, "euro").is_err());
+        assert_eq!(load(&conn, &env(None)).unwrap().display_currency.as_deref(), Some("EUR"), "refused: unchanged");
+        set(&conn, DISPLAY_CURRENCY, "none").unwrap();
+        assert_eq!(load(&conn, &env(None)).unwrap().display_currency, None);
     }
 
     #[test]

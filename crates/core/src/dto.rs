@@ -212,6 +212,8 @@ pub struct SettingsView {
     /// The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
     pub serve_local: bool,
     pub serve_port: u16,
+    /// Amounts are also shown converted into this currency (e.g. `EUR`); null: never converted.
+    pub display_currency: Option<String>,
 }
 
 /// A sync pass with the alerts it fired.

@@ -409,6 +409,130 @@ pub fn convert(
     Ok(Some(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
 }
 
+/// The currencies the ECB publishes reference rates for (and EUR, its base): a display currency
+/// or budget currency must be one of these or have imported rates, so a typo is caught when it
+/// is set instead of showing every amount as "missing rate".
+pub const ECB_CURRENCIES: [&str; 31] = [
+    "EUR", "USD", "JPY", "BGN", "CZK", "DKK", "GBP", "HUF", "PLN", "RON", "SEK", "CHF", "ISK", "NOK", "TRY", "AUD",
+    "BRL", "CAD", "CNY", "HKD", "IDR", "ILS", "INR", "KRW", "MXN", "MYR", "NZD", "PHP", "SGD", "THB", "ZAR",
+];
+
+/// `text` as a currency amounts can be converted into: three letters that the ECB publishes or
+/// that have stored (imported) rates. The error says how to get rates for it.
+pub fn convertible_currency(conn: &Connection, text: &str) -> Result<String> {
+    let code = currency_code(text).map_err(Error::invalid_input)?;
+    if ECB_CURRENCIES.contains(&code.as_str()) {
+        return Ok(code);
+    }
+    let stored: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM fx_rates WHERE currency = ?1)", [&code], |r| r.get(0))?;
+    if stored {
+        return Ok(code);
+    }
+    Err(Error::invalid_input(format!(
+        "Burnrate has no exchange rates for {code}: the ECB does not publish it and none were imported; \
+         import them with `burnrate rates import FILE.csv` (date,currency,rate per EUR)"
+    )))
+}
+
+impl Converted {
+    /// The day of the rate that was used, as reports show it: the non-EUR leg's rate day (the
+    /// older of the two for a cross rate), so a weekend's amount says it used Friday's rate.
+    pub fn rate_date(&self) -> NaiveDate {
+        self.rate_day_from.min(self.rate_day_to)
+    }
+}
+
+/// Converts many amounts into one currency, each at the rate of its own day, from rates read
+/// once (a report of a million rows asks the database once, not a million times). Remembers,
+/// per currency, the earliest day it had no rate for, so callers can say "missing rate for CNY
+/// since 2026-07-03" instead of leaving the amount out silently.
+#[derive(Debug, Clone)]
+pub struct Converter {
+    target: String,
+    /// Per currency: rates by day, from [`MAX_RATE_AGE_DAYS`] before the range to its end.
+    rates: HashMap<String, std::collections::BTreeMap<NaiveDate, Decimal>>,
+    missing: std::collections::BTreeMap<String, NaiveDate>,
+}
+
+impl Converter {
+    /// Reads the rates needed to convert into `target` amounts of days within `range`.
+    pub fn load(conn: &Connection, target: &str, range: crate::days::DayRange) -> Result<Self> {
+        let target = currency_code(target).map_err(Error::invalid_input)?;
+        let mut rates: HashMap<String, std::collections::BTreeMap<NaiveDate, Decimal>> = HashMap::new();
+        let mut stmt = conn.prepare_cached("SELECT day, currency, rate FROM fx_rates WHERE day >= ?1 AND day < ?2")?;
+        let mut q = stmt.query(params![range.start_ts() - MAX_RATE_AGE_DAYS * 86_400, range.end_ts()])?;
+        while let Some(r) = q.next()? {
+            let (ts, currency, text): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let rate = positive_rate(&text).map_err(|why| {
+                Error::new(
+                    ErrorCode::Database,
+                    format!("the stored {currency} rate of {} is damaged: {why}", ts_to_day(ts)),
+                )
+            })?;
+            rates.entry(currency).or_default().insert(ts_to_day(ts), rate);
+        }
+        Ok(Converter { target, rates, missing: Default::default() })
+    }
+
+    /// The currency amounts are converted into.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn rate_on(&self, currency: &str, day: NaiveDate) -> Option<DatedRate> {
+        if currency == BASE {
+            return Some(DatedRate { rate: Decimal::ONE, rate_day: day });
+        }
+        let oldest = day - chrono::Days::new(MAX_RATE_AGE_DAYS as u64);
+        self.rates
+            .get(currency)?
+            .range(oldest..=day)
+            .next_back()
+            .map(|(rate_day, rate)| DatedRate { rate: *rate, rate_day: *rate_day })
+    }
+
+    /// `micros` of `from` spent on `day`, in the target currency: see [`convert`]. None (and
+    /// remembered in [`Converter::missing`]) when a rate is missing for that day.
+    pub fn convert(&mut self, micros: i64, from: &str, day: NaiveDate) -> Result<Option<Converted>> {
+        if from == self.target {
+            return Ok(Some(Converted { micros, rate_day_from: day, rate_day_to: day, rate: Decimal::ONE }));
+        }
+        let (Some(rf), Some(rt)) = (self.rate_on(from, day), self.rate_on(&self.target, day)) else {
+            // Which currency lacks the rate: the target's absence is reported under its own code.
+            let lacking = if self.rate_on(from, day).is_none() { from } else { self.target.as_str() };
+            let first = self.missing.entry(lacking.to_owned()).or_insert(day);
+            *first = (*first).min(day);
+            return Ok(None);
+        };
+        let micros = cross(micros, rf.rate, rt.rate).ok_or_else(|| {
+            Error::new(
+                ErrorCode::ImplausibleAmount,
+                format!("{micros} micro-units of {from} in {} is beyond what Burnrate can hold", self.target),
+            )
+        })?;
+        let rate = rt.rate.checked_div(rf.rate).unwrap_or_default().round_dp(10).normalize();
+        Ok(Some(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
+    }
+
+    /// Per currency, the earliest day an amount could not be converted for want of a rate.
+    pub fn missing(&self) -> &std::collections::BTreeMap<String, NaiveDate> {
+        &self.missing
+    }
+
+    /// "missing rate for CNY since 2026-07-03; …": what a figure that left amounts out says.
+    /// None when nothing was missing.
+    pub fn missing_text(&self) -> Option<String> {
+        (!self.missing.is_empty()).then(|| {
+            self.missing
+                .iter()
+                .map(|(currency, since)| format!("missing rate for {currency} since {since}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+}
+
 /// amount × to ÷ from, exactly (the rates' digits as integers), rounded half to even. None on
 /// overflow. With from = mf·10^-sf and to = mt·10^-st: amount·mt·10^sf ÷ (mf·10^st).
 fn cross(amount: i64, from: Decimal, to: Decimal) -> Option<i64> {
@@ -658,6 +782,61 @@ mod tests {
         // become 1 micro-EUR and then 163 micro-JPY; the direct cross is 1 / 1.0850 * 163.20 = 150.41 -> 150.
         assert_eq!(convert(&conn, 1, "USD", "JPY", day("2026-04-08")).unwrap().unwrap().micros, 150);
         assert_eq!(cross(i64::MAX, dec("0.0001"), dec("1000000")), None, "overflow is refused, not wrapped");
+    }
+
+    #[test]
+    fn the_converter_agrees_with_convert_and_remembers_missing_rates() {
+        let conn = ledger_with_fixture();
+        let range = crate::days::DayRange::new(day("2026-03-27"), day("2026-04-10")).unwrap();
+        let mut c = Converter::load(&conn, "EUR", range).unwrap();
+        // Every day of the range, weekends and Easter included, agrees with the one-off lookup.
+        let mut d = range.from;
+        while d <= range.to {
+            for (amount, from) in [(1_234_567, "USD"), (98_765_432, "CNY"), (5, "JPY")] {
+                assert_eq!(
+                    c.convert(amount, from, d).unwrap(),
+                    convert(&conn, amount, from, "EUR", d).unwrap(),
+                    "{from} {d}"
+                );
+            }
+            d = d.succ_opt().unwrap();
+        }
+        // Easter (Good Friday 04-03 to Easter Monday 04-06) uses Thursday's rate and says so.
+        let easter = c.convert(1_000_000, "USD", day("2026-04-05")).unwrap().unwrap();
+        assert_eq!(easter.rate_date(), day("2026-04-02"));
+        assert_eq!(c.missing_text(), None);
+        // Before the first stored rate (more than 31 days before it) nothing converts, and it is remembered.
+        let mut early =
+            Converter::load(&conn, "USD", crate::days::DayRange::new(day("2026-01-01"), day("2026-04-08")).unwrap())
+                .unwrap();
+        assert_eq!(early.convert(1_000_000, "CNY", day("2026-01-05")).unwrap(), None);
+        assert_eq!(early.convert(1_000_000, "CNY", day("2026-01-03")).unwrap(), None);
+        assert_eq!(
+            early.convert(1_000_000, "EUR", day("2026-01-02")).unwrap(),
+            None,
+            "the target's own rate is missing"
+        );
+        assert_eq!(
+            early.missing_text().unwrap(),
+            "missing rate for CNY since 2026-01-03; missing rate for USD since 2026-01-02"
+        );
+        assert_eq!(
+            early.convert(7, "USD", day("2026-01-02")).unwrap().unwrap().micros,
+            7,
+            "same currency needs no rate"
+        );
+    }
+
+    #[test]
+    fn a_display_currency_must_have_rates() {
+        let mut conn = db::open_in_memory().unwrap();
+        assert_eq!(convertible_currency(&conn, " cny ").unwrap(), "CNY");
+        assert_eq!(convertible_currency(&conn, "EUR").unwrap(), "EUR");
+        let err = convertible_currency(&conn, "ARS").unwrap_err();
+        assert!(err.message().contains("no exchange rates for ARS"), "{}", err.message());
+        assert!(convertible_currency(&conn, "EURO").is_err());
+        import_csv(&mut conn, b"date,currency,rate\n2026-04-01,ARS,950.5\n", now()).unwrap();
+        assert_eq!(convertible_currency(&conn, "ars").unwrap(), "ARS");
     }
 
     #[test]

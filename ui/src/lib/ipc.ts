@@ -294,7 +294,8 @@ export type SettingName =
   | 'close_to_tray'
   | 'start_at_login_offered'
   | 'serve_local'
-  | 'serve_port';
+  | 'serve_port'
+  | 'display_currency';
 
 export function setSetting(name: SettingName, value: string): Promise<SettingsView> {
   return call('set_setting', { name, value });

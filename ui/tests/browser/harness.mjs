@@ -292,6 +292,7 @@ export const DEFAULT_SETTINGS = {
   close_to_tray: true,
   serve_local: false,
   serve_port: 9464,
+  display_currency: null,
   // The core starts with false; most tests are not about the one-time offer, so it was made.
   start_at_login_offered: true,
 };

@@ -150,7 +150,7 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
         settings,
         json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null, "key_rotation_days": 90,
             "close_to_tray": true, "start_at_login_offered": false, "max_daily_amount": "1000000", "metrics_top_n": 50,
-            "serve_local": false, "serve_port": 9464})
+            "serve_local": false, "serve_port": 9464, "display_currency": null})
     );
     assert_eq!(cli.run(&["settings", "get", "quiet_hours"]).ok().stdout, "quiet_hours = 22:00-07:00\n");
     // Closing the window keeps the app in the tray until turned off; on/off or true/false.

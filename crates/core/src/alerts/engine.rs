@@ -343,6 +343,7 @@ pub(crate) mod tests {
             metrics_top_n: crate::app_settings::DEFAULT_METRICS_TOP_N,
             serve_local: false,
             serve_port: crate::app_settings::DEFAULT_SERVE_PORT,
+            display_currency: None,
         }
     }
 

@@ -43,4 +43,8 @@ metrics_top_n: number,
 /**
  * The desktop app answers what `burnrate serve` answers on 127.0.0.1:`serve_port`.
  */
-serve_local: boolean, serve_port: number, };
+serve_local: boolean, serve_port: number, 
+/**
+ * Amounts are also shown converted into this currency (e.g. `EUR`); null: never converted.
+ */
+display_currency: string | null, };
