@@ -17,7 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use quick_xml::events::{BytesStart, Event};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::days::{day_start, ts_to_day};
 use crate::error::{Error, ErrorCode, Result};
@@ -443,6 +444,73 @@ impl Converted {
     }
 }
 
+/// A figure also shown in the display currency: the sum of its rows, each converted at the rate
+/// of its own day and rounded once, so the converted total is the sum of the converted rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConvertedAmount {
+    /// Decimal string with six places in `currency`; None when a rate was missing for any part
+    /// (then `missing` says which): unknown, never a partial sum shown as the whole.
+    pub amount: Option<String>,
+    pub currency: String,
+    /// The oldest rate day used (`YYYY-MM-DD`); None when nothing needed a rate.
+    pub rate_date: Option<String>,
+    /// The newest rate day used; equal to `rate_date` for a single day.
+    pub rate_date_to: Option<String>,
+    /// "missing rate for CNY since 2026-07-03": what kept `amount` unknown.
+    pub missing: Option<String>,
+}
+
+/// Sums amounts of different currencies and days into one converted figure.
+#[derive(Debug, Default)]
+pub struct ConvertedSum {
+    micros: i64,
+    oldest: Option<NaiveDate>,
+    newest: Option<NaiveDate>,
+    missing: std::collections::BTreeMap<String, NaiveDate>,
+}
+
+impl ConvertedSum {
+    /// Adds `micros` of `currency` spent on `day`, converted by `converter`.
+    pub fn add(&mut self, converter: &mut Converter, micros: i64, currency: &str, day: NaiveDate) -> Result<()> {
+        if currency == converter.target() {
+            self.micros = self.micros.checked_add(micros).ok_or_else(crate::money::sum_overflow)?;
+            return Ok(());
+        }
+        match converter.convert_or_lacking(micros, currency, day)? {
+            Ok(c) => {
+                self.micros = self.micros.checked_add(c.micros).ok_or_else(crate::money::sum_overflow)?;
+                let used = c.rate_date();
+                self.oldest = Some(self.oldest.map_or(used, |d| d.min(used)));
+                self.newest = Some(self.newest.map_or(used, |d| d.max(used)));
+            }
+            Err(lacking) => {
+                let first = self.missing.entry(lacking).or_insert(day);
+                *first = (*first).min(day);
+            }
+        }
+        Ok(())
+    }
+
+    /// The converted figure in `target`.
+    pub fn finish(self, target: &str) -> ConvertedAmount {
+        let missing = (!self.missing.is_empty()).then(|| {
+            self.missing
+                .iter()
+                .map(|(c, since)| format!("missing rate for {c} since {since}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        ConvertedAmount {
+            amount: missing.is_none().then(|| crate::money::format_micros(self.micros)),
+            currency: target.to_owned(),
+            rate_date: self.oldest.map(|d| d.to_string()),
+            rate_date_to: self.newest.map(|d| d.to_string()),
+            missing,
+        }
+    }
+}
+
 /// Converts many amounts into one currency, each at the rate of its own day, from rates read
 /// once (a report of a million rows asks the database once, not a million times). Remembers,
 /// per currency, the earliest day it had no rate for, so callers can say "missing rate for CNY
@@ -495,15 +563,26 @@ impl Converter {
     /// `micros` of `from` spent on `day`, in the target currency: see [`convert`]. None (and
     /// remembered in [`Converter::missing`]) when a rate is missing for that day.
     pub fn convert(&mut self, micros: i64, from: &str, day: NaiveDate) -> Result<Option<Converted>> {
+        Ok(self.convert_or_lacking(micros, from, day)?.ok())
+    }
+
+    /// Like [`Converter::convert`], but a missing rate is `Err(currency)`: the currency (the
+    /// source's or the target's) that has no rate for `day`.
+    pub fn convert_or_lacking(
+        &mut self,
+        micros: i64,
+        from: &str,
+        day: NaiveDate,
+    ) -> Result<std::result::Result<Converted, String>> {
         if from == self.target {
-            return Ok(Some(Converted { micros, rate_day_from: day, rate_day_to: day, rate: Decimal::ONE }));
+            return Ok(Ok(Converted { micros, rate_day_from: day, rate_day_to: day, rate: Decimal::ONE }));
         }
-        let (Some(rf), Some(rt)) = (self.rate_on(from, day), self.rate_on(&self.target, day)) else {
-            // Which currency lacks the rate: the target's absence is reported under its own code.
-            let lacking = if self.rate_on(from, day).is_none() { from } else { self.target.as_str() };
-            let first = self.missing.entry(lacking.to_owned()).or_insert(day);
+        let (rf, rt) = (self.rate_on(from, day), self.rate_on(&self.target, day));
+        let (Some(rf), Some(rt)) = (rf, rt) else {
+            let lacking = if rf.is_none() { from.to_owned() } else { self.target.clone() };
+            let first = self.missing.entry(lacking.clone()).or_insert(day);
             *first = (*first).min(day);
-            return Ok(None);
+            return Ok(Err(lacking));
         };
         let micros = cross(micros, rf.rate, rt.rate).ok_or_else(|| {
             Error::new(
@@ -512,7 +591,7 @@ impl Converter {
             )
         })?;
         let rate = rt.rate.checked_div(rf.rate).unwrap_or_default().round_dp(10).normalize();
-        Ok(Some(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
+        Ok(Ok(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
     }
 
     /// Per currency, the earliest day an amount could not be converted for want of a rate.
@@ -825,6 +904,35 @@ mod tests {
             7,
             "same currency needs no rate"
         );
+    }
+
+    #[test]
+    fn a_converted_sum_is_the_sum_of_rounded_rows_or_unknown() {
+        let conn = ledger_with_fixture();
+        let range = crate::days::DayRange::new(day("2026-01-01"), day("2026-04-08")).unwrap();
+        let mut c = Converter::load(&conn, "EUR", range).unwrap();
+        let mut sum = ConvertedSum::default();
+        let rows =
+            [(1_000_001, "USD", "2026-04-07"), (3_333_333, "CNY", "2026-04-04"), (2_000_000, "EUR", "2026-04-08")];
+        let mut expected = 0;
+        for (m, cur, d) in rows {
+            sum.add(&mut c, m, cur, day(d)).unwrap();
+            expected += convert(&conn, m, cur, "EUR", day(d)).unwrap().unwrap().micros;
+        }
+        let total = sum.finish("EUR");
+        assert_eq!(total.amount, Some(crate::money::format_micros(expected)));
+        assert_eq!(
+            (total.rate_date.as_deref(), total.rate_date_to.as_deref()),
+            (Some("2026-04-02"), Some("2026-04-07"))
+        );
+        assert_eq!(total.missing, None);
+
+        let mut sum = ConvertedSum::default();
+        sum.add(&mut c, 1_000_000, "USD", day("2026-04-07")).unwrap();
+        sum.add(&mut c, 1_000_000, "CNY", day("2026-02-01")).unwrap();
+        let total = sum.finish("EUR");
+        assert_eq!(total.amount, None, "a part without a rate makes the total unknown, not smaller");
+        assert_eq!(total.missing.as_deref(), Some("missing rate for CNY since 2026-02-01"));
     }
 
     #[test]
