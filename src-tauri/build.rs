@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "chart",
     "key_table",
     "spend_headline",
+    "rates_status",
     "set_model_price",
     "export_ledger",
     "save_chart",

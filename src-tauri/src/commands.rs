@@ -111,6 +111,12 @@ pub fn spend_headline(app: Core<'_>) -> CmdResult<burnrate_core::headline::Spend
     Ok(app.spend_headline()?)
 }
 
+/// How old the exchange rates are and whether the last ECB fetch worked.
+#[tauri::command]
+pub fn rates_status(app: Core<'_>) -> CmdResult<burnrate_core::fx::RatesStatus> {
+    Ok(app.rates_status()?)
+}
+
 #[tauri::command]
 pub fn set_model_price(app: Core<'_>, model: String, input: String, output: String) -> CmdResult<()> {
     Ok(app.set_model_price(&model, &input, &output)?)

@@ -131,6 +131,7 @@ pub fn run() {
             commands::chart,
             commands::key_table,
             commands::spend_headline,
+            commands::rates_status,
             commands::set_model_price,
             commands::export_ledger,
             commands::save_chart,

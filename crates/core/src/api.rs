@@ -123,9 +123,27 @@ impl Burnrate {
     /// Fetches the ECB's reference rates (at most once a day unless `force`) from
     /// `BURNRATE_ECB_URL` or the ECB itself. See [`crate::fx::sync_ecb`].
     pub async fn sync_rates(&self, force: bool) -> Result<crate::fx::EcbSync> {
+        crate::fx::sync_ecb(&mut self.open()?, &self.http, &self.ecb_url(), self.clock.now(), force).await
+    }
+
+    /// Where `rates sync` and the poller fetch the ECB's files: `BURNRATE_ECB_URL` or the ECB.
+    fn ecb_url(&self) -> String {
         let base = self.env.var(crate::fx::ECB_URL_ENV).filter(|v| !v.trim().is_empty());
-        let base = base.as_deref().unwrap_or(crate::fx::DEFAULT_ECB_URL);
-        crate::fx::sync_ecb(&mut self.open()?, &self.http, base, self.clock.now(), force).await
+        base.unwrap_or_else(|| crate::fx::DEFAULT_ECB_URL.to_owned())
+    }
+
+    /// The poller's daily rate fetch (see [`crate::fx::sync_if_due`]); None when it did not ask.
+    pub async fn refresh_rates_if_due(&self) -> Result<Option<crate::fx::EcbSync>> {
+        let mut conn = self.open()?;
+        let display_set = crate::app_settings::display_currency(&conn)?.is_some();
+        crate::fx::sync_if_due(&mut conn, &self.http, &self.ecb_url(), self.clock.now(), display_set).await
+    }
+
+    /// How old the stored exchange rates are and whether fetching them works.
+    pub fn rates_status(&self) -> Result<crate::fx::RatesStatus> {
+        let conn = self.open()?;
+        let display_set = crate::app_settings::display_currency(&conn)?.is_some();
+        crate::fx::status(&conn, self.clock.now(), display_set)
     }
 
     /// Imports a CSV of rates (`date,currency,rate`), the whole file or nothing; how many were stored.

@@ -399,6 +399,11 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
     })
 }
 
+/// The display currency in effect, without loading every setting (the poller asks often).
+pub fn display_currency(conn: &Connection) -> Result<Option<String>> {
+    Ok(read(conn, DISPLAY_CURRENCY)?.and_then(|v| parse_display_currency(conn, &v).ok().flatten()))
+}
+
 /// Records that the one-time thing named `flag` has happened; true if this call recorded it
 /// (the first time), false if it had already happened. Atomic: of two racing callers one wins.
 pub fn mark_once(conn: &Connection, flag: &str) -> Result<bool> {

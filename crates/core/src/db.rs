@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_auto_disable", include_str!("../migrations/0009_auto_disable.sql")),
     ("0010_source_stale", include_str!("../migrations/0010_source_stale.sql")),
     ("0011_fx_rates", include_str!("../migrations/0011_fx_rates.sql")),
+    ("0012_fx_sync_failure", include_str!("../migrations/0012_fx_sync_failure.sql")),
 ];
 
 pub fn schema_version() -> i64 {

@@ -692,6 +692,30 @@ pub async fn sync_ecb(
         }
     }
     let file = if last.is_some() { ECB_90_DAYS } else { ECB_FULL_HISTORY };
+    match fetch_and_store(conn, client, base_url, file, now).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            // Remembered so the app can say why its rates are old, and the poller waits before
+            // asking again; a failure to remember must not hide the fetch's own error.
+            if let Err(record) = conn.execute(
+                "INSERT INTO fx_sync_failure (source, failed_at, message) VALUES ('ecb', ?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET failed_at = excluded.failed_at, message = excluded.message",
+                params![now.timestamp(), e.message()],
+            ) {
+                tracing::warn!("cannot record the failed exchange-rate fetch: {record}");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn fetch_and_store(
+    conn: &mut Connection,
+    client: &HttpClient,
+    base_url: &str,
+    file: &str,
+    now: DateTime<Utc>,
+) -> Result<EcbSync> {
     let mut base = net::http_url(base_url).map_err(|why| {
         Error::new(ErrorCode::InvalidUrl, format!("the ECB address {base_url:?} is not usable: {why}"))
     })?;
@@ -718,6 +742,7 @@ pub async fn sync_ecb(
          ON CONFLICT (source) DO UPDATE SET fetched_at = excluded.fetched_at, file = excluded.file",
         params![now.timestamp(), file],
     )?;
+    tx.execute("DELETE FROM fx_sync_failure WHERE source = 'ecb'", [])?;
     tx.commit()?;
     Ok(EcbSync {
         fetched: true,
@@ -727,6 +752,88 @@ pub async fn sync_ecb(
         newest_day: newest_ecb_day(conn)?.map(|d| d.to_string()),
         fetched_at: now.timestamp(),
     })
+}
+
+/// After a failed fetch, how long the poller waits before asking the ECB again.
+const ECB_RETRY_SECS: i64 = 3_600;
+
+/// How old the stored rates are and whether fetching them works: what the app shows next to
+/// converted figures, so a user offline for a week sees that its rates are a week old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RatesStatus {
+    /// Amounts are converted somewhere (a display currency, or spend and budgets in more than
+    /// one currency), so the poller keeps the rates fresh.
+    pub needed: bool,
+    /// The newest day with a stored rate (ECB or imported), `YYYY-MM-DD`; None: no rates.
+    pub newest_day: Option<String>,
+    /// Whole days from `newest_day` to today (UTC). The ECB publishes on working days around
+    /// 16:00 CET, so 1 to 4 is normal.
+    #[ts(type = "number | null")]
+    pub age_days: Option<i64>,
+    /// The last successful ECB fetch (RFC 3339).
+    pub fetched_at: Option<String>,
+    /// The last failed fetch since then (RFC 3339) and what went wrong, with what to do.
+    pub failed_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Whether any amount needs converting: a display currency is set (`display_set`), or the
+/// spend of the last 90 days and the budgets are in more than one currency. Only then does the
+/// poller contact the ECB; a single-currency user's Burnrate never does.
+pub fn needed(conn: &Connection, now: DateTime<Utc>, display_set: bool) -> Result<bool> {
+    if display_set {
+        return Ok(true);
+    }
+    let since = day_start(now.date_naive()) - 90 * 86_400;
+    let currencies: i64 = conn.query_row(
+        "SELECT count(DISTINCT currency) FROM (
+             SELECT currency FROM spend_daily_key WHERE day >= ?1 UNION SELECT currency FROM budgets)",
+        [since],
+        |r| r.get(0),
+    )?;
+    Ok(currencies > 1)
+}
+
+/// See [`RatesStatus`]; `display_set` as for [`needed`].
+pub fn status(conn: &Connection, now: DateTime<Utc>, display_set: bool) -> Result<RatesStatus> {
+    let newest: Option<i64> = conn.query_row("SELECT max(day) FROM fx_rates", [], |r| r.get(0))?;
+    let failure: Option<(i64, String)> = conn
+        .query_row("SELECT failed_at, message FROM fx_sync_failure WHERE source = 'ecb'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let rfc = crate::days::ts_to_rfc3339;
+    Ok(RatesStatus {
+        needed: needed(conn, now, display_set)?,
+        newest_day: newest.map(|d| ts_to_day(d).to_string()),
+        age_days: newest.map(|d| (now.date_naive() - ts_to_day(d)).num_days().max(0)),
+        fetched_at: last_ecb_fetch(conn)?.map(|(at, _)| rfc(at)),
+        failed_at: failure.as_ref().map(|(at, _)| rfc(*at)),
+        last_error: failure.map(|(_, message)| message),
+    })
+}
+
+/// The poller's daily fetch: asks the ECB when rates are [`needed`], at most once a day after
+/// a success and once an hour after a failure. None when it did not ask. `display_set` as for
+/// [`needed`].
+pub async fn sync_if_due(
+    conn: &mut Connection,
+    client: &HttpClient,
+    base_url: &str,
+    now: DateTime<Utc>,
+    display_set: bool,
+) -> Result<Option<EcbSync>> {
+    if !needed(conn, now, display_set)? {
+        return Ok(None);
+    }
+    let failed_at: Option<i64> =
+        conn.query_row("SELECT failed_at FROM fx_sync_failure WHERE source = 'ecb'", [], |r| r.get(0)).optional()?;
+    if failed_at.is_some_and(|at| (0..ECB_RETRY_SECS).contains(&(now.timestamp() - at))) {
+        return Ok(None);
+    }
+    let done = sync_ecb(conn, client, base_url, now, false).await?;
+    Ok(done.fetched.then_some(done))
 }
 
 #[cfg(test)]

@@ -132,6 +132,7 @@ impl PollerHandle {
             schedule: BTreeMap::new(),
             last_wake: None,
             last_delivery: None,
+            rates_task: None,
         };
         let task = tokio::spawn(worker.run(rx, shutdown_rx));
         PollerHandle { commands, shutdown, status, events, task: Mutex::new(Some(task)), stop_timeout }
@@ -208,6 +209,8 @@ struct Worker {
     last_wake: Option<(Instant, DateTime<Utc>)>,
     /// When the outbox was last drained outside a poll.
     last_delivery: Option<Instant>,
+    /// The exchange-rate fetch running beside the polls, if any.
+    rates_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Worker {
@@ -331,6 +334,9 @@ impl Worker {
         let progress: crate::providers::http::ProgressFn = Arc::new(move |p| {
             let _ = events.send(PollerEvent::Progress(p));
         });
+        if self.config.background {
+            self.refresh_rates();
+        }
         let mut outcomes = Vec::new();
         let mut alerts = Vec::new();
         for name in names {
@@ -354,6 +360,23 @@ impl Worker {
             let _ = self.events.send(PollerEvent::AlertsFired(alerts));
         }
         Ok(outcomes)
+    }
+
+    /// Fetches the day's exchange rates beside the poll, when conversion is in use (at most
+    /// once a day; see [`crate::fx::sync_if_due`]). Beside, not before: an unreachable ECB
+    /// must never hold up the providers' polls, and the cached rates keep working meanwhile.
+    fn refresh_rates(&mut self) {
+        if self.rates_task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let core = self.core.clone();
+        self.rates_task = Some(tokio::spawn(async move {
+            match core.refresh_rates_if_due().await {
+                Ok(Some(done)) => tracing::info!(file = %done.file, rates = done.rates, "exchange rates fetched"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(code = ?e.code, "fetching exchange rates failed: {}", e.message()),
+            }
+        }));
     }
 
     fn record(&mut self, outcome: &SyncOutcome) {

@@ -39,6 +39,7 @@ import type { ReconcileRow } from './bindings/ReconcileRow';
 import type { ReportQuery } from './bindings/ReportQuery';
 import type { ReportRow } from './bindings/ReportRow';
 import type { SpendHeadline } from './bindings/SpendHeadline';
+import type { RatesStatus } from './bindings/RatesStatus';
 import type { SettingsView } from './bindings/SettingsView';
 import type { SourceStatus } from './bindings/SourceStatus';
 import type { SourceView } from './bindings/SourceView';
@@ -187,6 +188,11 @@ export function exportLedger(from: string | null, to: string | null, format: Led
 /** The Spend view's headline: today, the month against its budget and forecast, credit left, unpriced tokens, as of when. */
 export function spendHeadline(): Promise<SpendHeadline> {
   return call('spend_headline');
+}
+
+/** How old the exchange rates behind converted figures are, and whether the last ECB fetch failed. */
+export function ratesStatus(): Promise<RatesStatus> {
+  return call('rates_status');
 }
 
 /** Sets a model's list price in USD per million tokens (the data directory's model-prices.json). */

@@ -625,6 +625,8 @@ export class FakeBackend {
         return args.format === 'focus'
           ? `/home/user/.local/share/burnrate/exports/focus-${args.from ?? 'last-30-days'}.csv`
           : `/home/user/.local/share/burnrate/exports/ledger-${args.from ?? 'last-30-days'}.${args.format}`;
+      case 'rates_status':
+        return this.rates ?? { needed: false, newest_day: null, age_days: null, fetched_at: null, failed_at: null, last_error: null };
       case 'spend_headline':
         return this.headline ?? headlineView({ sources: this.sources });
       case 'set_model_price':

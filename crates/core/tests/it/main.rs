@@ -19,6 +19,7 @@ mod incident;
 mod metrics;
 mod notifications;
 mod poller;
+mod rates;
 mod resident;
 mod serve;
 mod smoke;

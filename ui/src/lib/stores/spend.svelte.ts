@@ -7,6 +7,7 @@ import {
   dailyReport,
   keyTable,
   pollerStatus,
+  ratesStatus,
   reconcile,
   removeSource,
   setKeyEnvironment,
@@ -27,6 +28,7 @@ import type { SourceView } from '../bindings/SourceView';
 import type { SyncOutcome } from '../bindings/SyncOutcome';
 import type { SyncProgress } from '../bindings/SyncProgress';
 import type { SpendHeadline } from '../bindings/SpendHeadline';
+import type { RatesStatus } from '../bindings/RatesStatus';
 import type { TrayStatus } from '../bindings/TrayStatus';
 
 /**
@@ -42,6 +44,8 @@ class Spend {
   summary = $state<TrayStatus | null>(null);
   /** The answers first: today, the month against its budget, credit left, as of when. */
   headline = $state<SpendHeadline | null>(null);
+  /** How old the exchange rates behind converted figures are (read with the headline). */
+  rates = $state<RatesStatus | null>(null);
 
   /** The poller's status per source name. */
   statuses = $state<Record<string, SourceStatus>>({});
@@ -89,6 +93,11 @@ class Spend {
       this.headline = headline;
     } catch {
       // Keep the last headline; the chart and tables below carry the same figures.
+    }
+    try {
+      this.rates = await ratesStatus();
+    } catch {
+      // Only the rates' age line depends on it; keep the last one.
     }
   }
 
