@@ -28,6 +28,11 @@ pub enum RatesCmd {
         /// The CSV file; `-` reads standard input
         file: PathBuf,
     },
+    /// How old the stored rates are, whether anything needs them, and the last failed fetch.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// The stored rates, oldest first.
     List {
         /// First UTC day (YYYY-MM-DD)
@@ -64,6 +69,31 @@ pub async fn run(app: &Burnrate, cmd: RatesCmd) -> Result<ExitCode> {
                     ts_to_rfc3339(sync.fetched_at),
                     sync.newest_day.as_deref().unwrap_or("(none)")
                 );
+            }
+        }
+        RatesCmd::Status { json } => {
+            let status = app.rates_status()?;
+            if json {
+                print_json(&status)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            match (&status.newest_day, status.age_days) {
+                (Some(day), Some(age)) => outln!("newest rates: {day} ({age} days old)"),
+                _ => outln!("no rates stored; fetch them with `burnrate rates sync` or import a CSV"),
+            }
+            if let Some(at) = &status.fetched_at {
+                outln!("last fetched from the ECB: {at}");
+            }
+            outln!(
+                "{}",
+                if status.needed {
+                    "in use: the poller fetches new rates once a day"
+                } else {
+                    "not in use: nothing is converted (set display_currency, or spend in several currencies), so the poller does not fetch rates"
+                }
+            );
+            if let (Some(at), Some(error)) = (&status.failed_at, &status.last_error) {
+                outln!("last fetch failed at {at}: {error}");
             }
         }
         RatesCmd::Import { file } => {

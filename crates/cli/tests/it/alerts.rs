@@ -153,6 +153,11 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
             "serve_local": false, "serve_port": 9464, "display_currency": null})
     );
     assert_eq!(cli.run(&["settings", "get", "quiet_hours"]).ok().stdout, "quiet_hours = 22:00-07:00\n");
+    // Every setting the core knows can be read back by name (a new one cannot be forgotten here).
+    for name in burnrate_core::app_settings::NAMES {
+        assert!(cli.run(&["settings", "get", name]).ok().stdout.starts_with(&format!("{name} = ")), "{name}");
+    }
+    assert_eq!(cli.run(&["settings", "set", "display_currency", "eur"]).ok().stdout, "display_currency = EUR\n");
     // Closing the window keeps the app in the tray until turned off; on/off or true/false.
     assert_eq!(cli.run(&["settings", "set", "close_to_tray", "off"]).ok().stdout, "close_to_tray = off\n");
     assert_eq!(cli.run(&["settings", "set", "close_to_tray", "true"]).ok().stdout, "close_to_tray = on\n");

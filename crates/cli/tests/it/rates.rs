@@ -79,6 +79,15 @@ fn an_unreachable_ecb_is_an_error_that_says_what_still_works() {
     let run = cli.run(&["rates", "sync"]).failed();
     assert!(run.stderr.contains("cannot reach the ECB's exchange rates"), "{}", run.stderr);
     assert!(run.stderr.contains("no rates are stored yet"), "{}", run.stderr);
+    // The failure is remembered, and `rates status` says what the app says.
+    let status = cli.run(&["rates", "status"]).ok();
+    assert!(status.stdout.contains("no rates stored"), "{}", status.stdout);
+    assert!(status.stdout.contains("not in use: nothing is converted"), "{}", status.stdout);
+    assert!(status.stdout.contains("last fetch failed at 2026-04-10T12:00:00Z: cannot reach"), "{}", status.stdout);
+    cli.run(&["settings", "set", "display_currency", "EUR"]).ok();
+    let json = cli.run(&["rates", "status", "--json"]).ok().json();
+    assert_eq!(json["needed"], serde_json::json!(true));
+    assert_eq!(json["newest_day"], serde_json::Value::Null);
 }
 
 #[test]
