@@ -60,6 +60,7 @@ fn print_settings(s: &SettingsView, only: Option<&str>, json: bool) -> Result<()
         ("metrics_top_n", s.metrics_top_n.to_string()),
         ("serve_local", on_off(s.serve_local)),
         ("serve_port", s.serve_port.to_string()),
+        ("display_currency", s.display_currency.clone().unwrap_or_else(none)),
     ];
     let only = only.map(str::trim);
     if let Some(name) = only {

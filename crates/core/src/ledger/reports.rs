@@ -555,7 +555,8 @@ mod tests {
         crate::fx::import_csv(&mut conn, rates.as_bytes(), now).unwrap();
 
         let report = daily_report_converted(&conn, &[], range, "EUR").unwrap();
-        let cells: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = report
+        type Cells<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+        let cells: Vec<Cells<'_>> = report
             .rows
             .iter()
             .map(|r| {
@@ -653,7 +654,7 @@ mod tests {
             amount: "-5.000000".into(),
             kind: SpendKind::Billed,
         };
-        let text = report_csv(&[row.clone()]);
+        let text = report_csv(std::slice::from_ref(&row));
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),

@@ -19,6 +19,7 @@ mod incident;
 mod metrics;
 mod notifications;
 mod poller;
+mod report_convert;
 mod resident;
 mod serve;
 mod smoke;
