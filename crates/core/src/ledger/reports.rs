@@ -169,9 +169,13 @@ pub fn daily_report_converted(
         let converted = converter.convert(micros, &row.currency, day)?;
         if let Some(c) = &converted {
             sum = sum.checked_add(c.micros).ok_or_else(crate::money::sum_overflow)?;
-            let used = c.rate_date();
-            oldest = Some(oldest.map_or(used, |d| d.min(used)));
-            newest = Some(newest.map_or(used, |d| d.max(used)));
+            // Rows already in the target needed no rate: they do not widen the total's rate days
+            // (as in fx::ConvertedSum).
+            if row.currency != target {
+                let used = c.rate_date();
+                oldest = Some(oldest.map_or(used, |d| d.min(used)));
+                newest = Some(newest.map_or(used, |d| d.max(used)));
+            }
         }
         Ok(ConvertedReportRow {
             row,
@@ -634,9 +638,15 @@ mod tests {
         );
         let monday_cny = &report.rows[3];
         assert_eq!(
-            (monday_cny.row.currency.as_str(), monday_cny.converted_amount.as_deref()),
-            ("CNY", Some("8.000000"))
+            (monday_cny.row.currency.as_str(), monday_cny.converted_amount.as_deref(), monday_cny.rate_date.as_deref()),
+            ("CNY", Some("8.000000"), Some("2026-04-06"))
         );
+        // Good Friday has USD spend only: into USD nothing needs a rate, so the total names no rate day.
+        let friday = DayRange::new(parse_day("2026-04-03").unwrap(), parse_day("2026-04-03").unwrap()).unwrap();
+        let same = daily_report_converted(&conn, &[], friday, "USD").unwrap();
+        assert_eq!(same.rows[0].converted_amount.as_deref(), Some("3.333333"));
+        assert_eq!(same.rows[0].rate_date.as_deref(), Some("2026-04-03"));
+        assert_eq!((same.total.amount.as_deref(), same.total.rate_date.as_deref()), (Some("3.333333"), None));
     }
 
     #[test]
