@@ -4,7 +4,8 @@
 //! 2. End to end: a year of daily spend for 200 keys × 10 models (730,000 rows) served by a
 //!    loopback LiteLLM mock, fetched, parsed and written by `Burnrate::sync`.
 //! 3. An incremental poll with nothing new (process CPU time, mock server included).
-//! 4. `report daily --by key` over a 1,000,000-row roll-up.
+//! 4. `report daily --by key` over a 1,000,000-row roll-up, plain and `--convert-to EUR`
+//!    (`BENCH=report` runs only this one).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,7 +19,7 @@ use burnrate_core::providers::http::RetryPolicy;
 use burnrate_core::providers::{HttpClient, ProviderId};
 use burnrate_core::secrets::MemoryStore;
 use burnrate_core::Burnrate;
-use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration as Days, NaiveDate, TimeZone, Utc};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -170,6 +171,16 @@ fn report_bench() {
     .unwrap();
     tx.commit().unwrap();
     drop(conn);
+    // ECB-like rates for `--convert-to EUR`: USD and CNY on weekdays only (weekends use Friday's),
+    // from a month before the longest range to its end.
+    let mut rates = String::from("date,currency,rate\n");
+    for d in 0..400 {
+        let day = to_day - Days::days(d);
+        if day.weekday().number_from_monday() <= 5 {
+            writeln!(rates, "{day},USD,1.{:04}\n{day},CNY,7.{:04}", 700 + d % 300, 6000 + d % 3000).unwrap();
+        }
+    }
+    core.import_rates(rates.as_bytes()).unwrap();
     let to = to_day.to_string();
     for (label, by, days) in [
         ("--by key, 30 days", vec![Dimension::Key], 30),
@@ -190,6 +201,17 @@ fn report_bench() {
             "report daily {label:>20}: {:>6.1} ms median ({n} rows out, 1,000,000-row roll-up)",
             times[3].as_secs_f64() * 1e3
         );
+        // The same report with every row converted at its own day's rate.
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            let report = core.daily_report_converted(&query, "EUR").unwrap();
+            times.push(t.elapsed());
+            assert_eq!(report.rows.len(), n);
+            assert!(report.total.amount.is_some(), "{:?}", report.total.missing);
+        }
+        times.sort();
+        println!("  --convert-to EUR {label:>15}: {:>6.1} ms median", times[3].as_secs_f64() * 1e3);
     }
 }
 

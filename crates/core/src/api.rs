@@ -564,6 +564,16 @@ impl Burnrate {
         ledger::daily_report(&self.open()?, &query.by, range)
     }
 
+    /// `report daily --convert-to CUR`: [`Self::daily_report`] with each row also in
+    /// `convert_to`, at the rate of its own day (see [`ledger::daily_report_converted`]). A
+    /// currency Burnrate has no rates for is refused before anything is read.
+    pub fn daily_report_converted(&self, query: &ReportQuery, convert_to: &str) -> Result<ledger::ConvertedReport> {
+        let conn = self.open()?;
+        let target = crate::fx::convertible_currency(&conn, convert_to)?;
+        let range = self.report_range(query)?;
+        ledger::daily_report_converted(&conn, &query.by, range, &target)
+    }
+
     /// Every key with its spend today, over 7 and 30 days, and its inventory flags.
     pub fn key_table(&self) -> Result<Vec<KeyRow>> {
         let now = self.clock.now();

@@ -174,6 +174,22 @@ pub struct ReportRow {
     pub kind: SpendKind,
 }
 
+/// One line of `report daily --convert-to CUR`: the [`ReportRow`] exactly as without the flag
+/// (its fields first, the native amount kept), then its amount in `converted_currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvertedReportRow {
+    #[serde(flatten)]
+    pub row: ReportRow,
+    /// Decimal string with six places, converted at the rate of the row's day and rounded once,
+    /// half to even; null when there is no rate for that day (`burnrate rates sync` or
+    /// `burnrate rates import` gets one).
+    pub converted_amount: Option<String>,
+    pub converted_currency: String,
+    /// `YYYY-MM-DD`: the day of the rate used, earlier than `day` on weekends and holidays;
+    /// null with `converted_amount`.
+    pub rate_date: Option<String>,
+}
+
 /// Billed against estimated spend of one source, day and currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -28,4 +28,5 @@ mod provider_openai;
 mod provider_openrouter;
 mod provider_relays;
 mod rates;
+mod report_convert;
 mod serve;

@@ -22,7 +22,10 @@ mod test_support;
 mod write;
 
 pub(crate) use reports::{counted_rows, Names};
-pub use reports::{daily_report, reconcile, report_csv, NOT_ATTRIBUTED_TO_A_KEY, NOT_ATTRIBUTED_TO_A_MODEL};
+pub use reports::{
+    daily_report, daily_report_converted, reconcile, report_csv, report_csv_converted, ConvertedReport,
+    NOT_ATTRIBUTED_TO_A_KEY, NOT_ATTRIBUTED_TO_A_MODEL,
+};
 pub(crate) use rollups::rebuild_all as rebuild_all_rollups;
 pub use runs::{last_run, last_success_window_end, record_failure};
 pub use write::write_poll;

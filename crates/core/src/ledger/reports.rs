@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::NaiveDate;
 use rusqlite::{params, Connection};
 
 use crate::csv_out::{Cell, CsvTable};
 use crate::days::{ts_to_day, DayRange};
-use crate::dto::{Dimension, ReconcileRow, ReportRow};
+use crate::dto::{ConvertedReportRow, Dimension, ReconcileRow, ReportRow};
 use crate::error::Result;
+use crate::fx::{ConvertedAmount, Converter};
 use crate::money::format_micros;
 use crate::poll::SpendKind;
 use crate::providers::ProviderId;
@@ -137,6 +139,70 @@ pub(crate) fn counted_rows(
 /// source or in total read `spend_daily_key` (no model dimension), reports by model read
 /// `spend_daily`.
 pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Result<Vec<ReportRow>> {
+    report_rows(conn, by, range, |_, _, row| Ok(row))
+}
+
+/// A daily report with every row also in another currency (`report daily --convert-to EUR`):
+/// the rows of [`daily_report`], and the rate they were converted at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertedReport {
+    pub rows: Vec<ConvertedReportRow>,
+    /// The sum of the converted rows (each rounded on its own, so the total is their sum);
+    /// unknown when a row lacks a rate, with `missing` saying which currency since when.
+    pub total: ConvertedAmount,
+}
+
+/// [`daily_report`] with each row converted into `target` at the rate of the row's own day (or
+/// the last earlier one, which `rate_date` names), rounded once per row, half to even. The rates
+/// are read once for the whole range. A row without a rate keeps `converted_amount` null, and
+/// the total says which rate is missing since when; nothing is left out silently.
+pub fn daily_report_converted(
+    conn: &Connection,
+    by: &[Dimension],
+    range: DayRange,
+    target: &str,
+) -> Result<ConvertedReport> {
+    let mut converter = Converter::load(conn, target, range)?;
+    let target = converter.target().to_owned();
+    let (mut sum, mut oldest, mut newest) = (0i64, None::<NaiveDate>, None::<NaiveDate>);
+    let rows = report_rows(conn, by, range, |day, micros, row| {
+        let converted = converter.convert(micros, &row.currency, day)?;
+        if let Some(c) = &converted {
+            sum = sum.checked_add(c.micros).ok_or_else(crate::money::sum_overflow)?;
+            // Rows already in the target needed no rate: they do not widen the total's rate days
+            // (as in fx::ConvertedSum).
+            if row.currency != target {
+                let used = c.rate_date();
+                oldest = Some(oldest.map_or(used, |d| d.min(used)));
+                newest = Some(newest.map_or(used, |d| d.max(used)));
+            }
+        }
+        Ok(ConvertedReportRow {
+            row,
+            converted_amount: converted.map(|c| format_micros(c.micros)),
+            converted_currency: target.clone(),
+            rate_date: converted.map(|c| c.rate_date().to_string()),
+        })
+    })?;
+    let missing = converter.missing_text();
+    let total = ConvertedAmount {
+        amount: missing.is_none().then(|| format_micros(sum)),
+        currency: target,
+        rate_date: oldest.map(|d| d.to_string()),
+        rate_date_to: newest.map(|d| d.to_string()),
+        missing,
+    };
+    Ok(ConvertedReport { rows, total })
+}
+
+/// The report's rows in output order, each made by `make` from its UTC day, its amount in
+/// micro-units and the row (so a conversion needs neither parse back).
+fn report_rows<T>(
+    conn: &Connection,
+    by: &[Dimension],
+    range: DayRange,
+    mut make: impl FnMut(NaiveDate, i64, ReportRow) -> Result<T>,
+) -> Result<Vec<T>> {
     let by_key = by.contains(&Dimension::Key);
     let by_model = by.contains(&Dimension::Model);
     let by_source = by.contains(&Dimension::Source);
@@ -162,59 +228,89 @@ pub fn daily_report(conn: &Connection, by: &[Dimension], range: DayRange) -> Res
         *total = total.checked_add(row.amount).ok_or_else(crate::money::sum_overflow)?;
     }
     let attributed = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-    Ok(groups
+    groups
         .into_iter()
-        .map(|((day, source, key_id, model, currency, kind, source_id), amount)| ReportRow {
-            day: ts_to_day(day).to_string(),
-            provider: source.as_ref().and_then(|_| names.provider(source_id)),
-            source,
-            key_name: key_id.as_deref().map(|k| {
-                if k.is_empty() {
-                    NOT_ATTRIBUTED_TO_A_KEY.to_owned()
-                } else {
-                    names.key_name(source_id, k)
-                }
-            }),
-            key_id: attributed(&key_id),
-            model_name: model.as_deref().map(|m| if m.is_empty() { NOT_ATTRIBUTED_TO_A_MODEL } else { m }.to_owned()),
-            model: attributed(&model),
-            currency,
-            amount: format_micros(amount),
-            kind,
+        .map(|((day, source, key_id, model, currency, kind, source_id), amount)| {
+            let day = ts_to_day(day);
+            let row = ReportRow {
+                day: day.to_string(),
+                provider: source.as_ref().and_then(|_| names.provider(source_id)),
+                source,
+                key_name: key_id.as_deref().map(|k| {
+                    if k.is_empty() {
+                        NOT_ATTRIBUTED_TO_A_KEY.to_owned()
+                    } else {
+                        names.key_name(source_id, k)
+                    }
+                }),
+                key_id: attributed(&key_id),
+                model_name: model
+                    .as_deref()
+                    .map(|m| if m.is_empty() { NOT_ATTRIBUTED_TO_A_MODEL } else { m }.to_owned()),
+                model: attributed(&model),
+                currency,
+                amount: format_micros(amount),
+                kind,
+            };
+            make(day, amount, row)
         })
-        .collect())
+        .collect()
 }
+
+/// The columns of `report daily --csv`.
+const REPORT_COLUMNS: [&str; 10] =
+    ["day", "source", "provider", "key_id", "key_name", "model", "model_name", "currency", "amount", "kind"];
 
 /// A daily report as CSV (`report daily --csv`, ledger exports): a header, then one line per row,
 /// written by [`crate::csv_out`] (names neutralised, amounts as numbers).
 pub fn report_csv(rows: &[ReportRow]) -> String {
-    let mut table = CsvTable::new([
-        "day",
-        "source",
-        "provider",
-        "key_id",
-        "key_name",
-        "model",
-        "model_name",
-        "currency",
-        "amount",
-        "kind",
-    ]);
+    let mut table = CsvTable::new(REPORT_COLUMNS);
     for r in rows {
+        table.row(report_cells(r));
+    }
+    table.finish()
+}
+
+/// `report daily --convert-to CUR --csv`: the columns of [`report_csv`], then
+/// `converted_amount` (empty when the rate is missing), `converted_currency` and `rate_date`.
+pub fn report_csv_converted(rows: &[ConvertedReportRow]) -> String {
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = REPORT_COLUMNS;
+    let mut table =
+        CsvTable::new([c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, "converted_amount", "converted_currency", "rate_date"]);
+    for r in rows {
+        let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = report_cells(&r.row);
         table.row([
-            Cell::text(&r.day),
-            opt_text(&r.source),
-            Cell::text(r.provider.map(|p| p.as_str()).unwrap_or("")),
-            opt_text(&r.key_id),
-            opt_text(&r.key_name),
-            opt_text(&r.model),
-            opt_text(&r.model_name),
-            Cell::text(&r.currency),
-            Cell::decimal(&r.amount),
-            Cell::text(r.kind.as_str()),
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+            c6,
+            c7,
+            c8,
+            c9,
+            Cell::decimal(r.converted_amount.as_deref().unwrap_or("")),
+            Cell::text(&r.converted_currency),
+            opt_text(&r.rate_date),
         ]);
     }
     table.finish()
+}
+
+fn report_cells(r: &ReportRow) -> [Cell<'_>; 10] {
+    [
+        Cell::text(&r.day),
+        opt_text(&r.source),
+        Cell::text(r.provider.map(|p| p.as_str()).unwrap_or("")),
+        opt_text(&r.key_id),
+        opt_text(&r.key_name),
+        opt_text(&r.model),
+        opt_text(&r.model_name),
+        Cell::text(&r.currency),
+        Cell::decimal(&r.amount),
+        Cell::text(r.kind.as_str()),
+    ]
 }
 
 fn opt_text(v: &Option<String>) -> Cell<'_> {
@@ -432,6 +528,127 @@ mod tests {
         }
     }
 
+    /// A USD and a CNY source over a weekend and a month without rates, converted into EUR.
+    #[test]
+    fn converted_rows_use_their_own_days_rate_and_the_total_is_the_sum_of_rounded_rows() {
+        let mut conn = db::open_in_memory().unwrap();
+        let (usd, cny) = (source(&conn, "usd-books"), source(&conn, "cny-relay"));
+        let range = DayRange::new(parse_day("2026-02-27").unwrap(), parse_day("2026-04-06").unwrap()).unwrap();
+        let yuan = |day: &str, micros: i64| SpendRow { currency: "CNY".parse().unwrap(), ..row(day, "", micros) };
+        let usd_rows = vec![
+            row("2026-02-27", "", 10_000_000),
+            row("2026-02-28", "", 4_000_000),
+            row("2026-04-03", "", 3_333_333),
+            row("2026-04-04", "", 1_234_567),
+            row("2026-04-06", "", 500_000),
+        ];
+        write_poll(&mut conn, usd, 1, 2, range, &poll(range, usd_rows)).unwrap();
+        let cny_rows = vec![
+            yuan("2026-02-28", 100_000_000),
+            yuan("2026-03-31", 50_000_000),
+            yuan("2026-04-04", 12_345_678),
+            yuan("2026-04-06", 8_000_000),
+        ];
+        write_poll(&mut conn, cny, 1, 2, range, &poll(range, cny_rows)).unwrap();
+        // Friday 27 February, then nothing for 34 days, then Thursday 2 April to Easter Monday
+        // (Good Friday 3 April has a company rate here; the weekend has none).
+        let rates = "date,currency,rate\n2026-02-27,USD,1.0823\n2026-02-27,CNY,7.8123\n2026-04-02,USD,1.0790\n\
+                     2026-04-02,CNY,7.8250\n2026-04-03,USD,1.0750\n2026-04-03,CNY,7.8000\n2026-04-06,USD,1.0800\n\
+                     2026-04-06,CNY,7.8300\n";
+        let now = chrono::DateTime::parse_from_rfc3339("2026-04-10T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        crate::fx::import_csv(&mut conn, rates.as_bytes(), now).unwrap();
+
+        let report = daily_report_converted(&conn, &[], range, "EUR").unwrap();
+        type Cells<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+        let cells: Vec<Cells<'_>> = report
+            .rows
+            .iter()
+            .map(|r| {
+                assert_eq!(r.converted_currency, "EUR");
+                (
+                    r.row.day.as_str(),
+                    r.row.currency.as_str(),
+                    r.row.amount.as_str(),
+                    r.converted_amount.as_deref(),
+                    r.rate_date.as_deref(),
+                )
+            })
+            .collect();
+        // By hand, amount ÷ rate rounded half to even to six places:
+        assert_eq!(
+            cells,
+            vec![
+                // 10 / 1.0823 = 9.23958237…
+                ("2026-02-27", "USD", "10.000000", Some("9.239582"), Some("2026-02-27")),
+                // Saturday: Friday's rates. 100 / 7.8123 = 12.80032768…; 4 / 1.0823 = 3.69583294…
+                ("2026-02-28", "CNY", "100.000000", Some("12.800328"), Some("2026-02-27")),
+                ("2026-02-28", "USD", "4.000000", Some("3.695833"), Some("2026-02-27")),
+                // 32 days after the last rate: missing, not stale.
+                ("2026-03-31", "CNY", "50.000000", None, None),
+                // 3.333333 / 1.0750 = 3.10077488…
+                ("2026-04-03", "USD", "3.333333", Some("3.100775"), Some("2026-04-03")),
+                // Holy Saturday: Good Friday's rates. 12.345678 / 7.8 = 1.58277923…; 1.234567 / 1.075 = 1.14843441…
+                ("2026-04-04", "CNY", "12.345678", Some("1.582779"), Some("2026-04-03")),
+                ("2026-04-04", "USD", "1.234567", Some("1.148434"), Some("2026-04-03")),
+                // 8 / 7.83 = 1.02171136…; 0.5 / 1.08 = 0.46296296…
+                ("2026-04-06", "CNY", "8.000000", Some("1.021711"), Some("2026-04-06")),
+                ("2026-04-06", "USD", "0.500000", Some("0.462963"), Some("2026-04-06")),
+            ]
+        );
+        // One row without a rate makes the total unknown, and says why.
+        assert_eq!(report.total.amount, None);
+        assert_eq!(report.total.missing.as_deref(), Some("missing rate for CNY since 2026-03-31"));
+        // The native rows are exactly the unconverted report's.
+        let plain = daily_report(&conn, &[], range).unwrap();
+        assert_eq!(report.rows.iter().map(|r| r.row.clone()).collect::<Vec<_>>(), plain);
+
+        // April alone: every rate known. The rows add up to 7.316662, while the exact amounts add
+        // up to 7.31666286… (7.316663 rounded): the total is the sum of the rounded rows.
+        let april = DayRange::new(parse_day("2026-04-01").unwrap(), parse_day("2026-04-06").unwrap()).unwrap();
+        let report = daily_report_converted(&conn, &[Dimension::Source], april, "eur").unwrap();
+        assert_eq!(report.total.amount.as_deref(), Some("7.316662"));
+        assert_eq!(
+            (report.total.rate_date.as_deref(), report.total.rate_date_to.as_deref()),
+            (Some("2026-04-03"), Some("2026-04-06"))
+        );
+        assert_eq!(report.total.missing, None);
+        let sum = crate::money::checked_sum(
+            report.rows.iter().map(|r| crate::money::parse_micros(r.converted_amount.as_deref().unwrap()).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(sum, 7_316_662);
+        assert_eq!(
+            report.rows.iter().map(|r| (r.row.day.as_str(), r.row.source.as_deref().unwrap())).collect::<Vec<_>>(),
+            [
+                ("2026-04-03", "usd-books"),
+                ("2026-04-04", "cny-relay"),
+                ("2026-04-04", "usd-books"),
+                ("2026-04-06", "cny-relay"),
+                ("2026-04-06", "usd-books")
+            ]
+        );
+
+        // Into CNY: CNY rows stay as they are (their own day as rate date), USD goes through EUR.
+        let report = daily_report_converted(&conn, &[], april, "CNY").unwrap();
+        let friday = &report.rows[0];
+        // 3.333333 / 1.0750 × 7.8000 = 24.18604409…
+        assert_eq!(
+            (friday.converted_amount.as_deref(), friday.rate_date.as_deref()),
+            (Some("24.186044"), Some("2026-04-03"))
+        );
+        let monday_cny = &report.rows[3];
+        assert_eq!(
+            (monday_cny.row.currency.as_str(), monday_cny.converted_amount.as_deref(), monday_cny.rate_date.as_deref()),
+            ("CNY", Some("8.000000"), Some("2026-04-06"))
+        );
+        // Good Friday has USD spend only: into USD nothing needs a rate, so the total names no rate day.
+        let friday = DayRange::new(parse_day("2026-04-03").unwrap(), parse_day("2026-04-03").unwrap()).unwrap();
+        let same = daily_report_converted(&conn, &[], friday, "USD").unwrap();
+        assert_eq!(same.rows[0].converted_amount.as_deref(), Some("3.333333"));
+        assert_eq!(same.rows[0].rate_date.as_deref(), Some("2026-04-03"));
+        assert_eq!((same.total.amount.as_deref(), same.total.rate_date.as_deref()), (Some("3.333333"), None));
+    }
+
     #[test]
     fn the_csv_report_keeps_hostile_names_inert_and_amounts_numbers() {
         let hostile = "=HYPERLINK(\"http://x\")";
@@ -447,7 +664,7 @@ mod tests {
             amount: "-5.000000".into(),
             kind: SpendKind::Billed,
         };
-        let text = report_csv(&[row]);
+        let text = report_csv(std::slice::from_ref(&row));
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -470,5 +687,28 @@ mod tests {
                 "billed"
             ]
         );
+
+        // Converted: the same ten columns first, then the three more; a missing rate is empty.
+        let converted = [
+            ConvertedReportRow {
+                row: row.clone(),
+                converted_amount: Some("-4.621461".into()),
+                converted_currency: "EUR".into(),
+                rate_date: Some("2026-02-27".into()),
+            },
+            ConvertedReportRow { row, converted_amount: None, converted_currency: "EUR".into(), rate_date: None },
+        ];
+        let text = report_csv_converted(&converted);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header[..10], REPORT_COLUMNS);
+        assert_eq!(header[10..], ["converted_amount", "converted_currency", "rate_date"]);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows[0].get(3), Some("'-2+3"));
+        assert_eq!(
+            rows[0].iter().skip(8).collect::<Vec<_>>(),
+            ["-5.000000", "billed", "-4.621461", "EUR", "2026-02-27"]
+        );
+        assert_eq!(rows[1].iter().skip(10).collect::<Vec<_>>(), ["", "EUR", ""]);
     }
 }

@@ -298,11 +298,16 @@ async fn summary(State(state): State<AppState>) -> Response {
 }
 
 async fn report_daily(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let query = match report_query(query.as_deref().unwrap_or("")) {
+    let (query, convert_to) = match report_query(query.as_deref().unwrap_or("")) {
         Ok(q) => q,
         Err(e) => return error_response(&e),
     };
-    answer(read(&state, move |app| app.daily_report(&query)).await)
+    match convert_to {
+        // The rows only, as `report daily --convert-to CUR --json` prints them; a row without a
+        // rate has `converted_amount` null.
+        Some(target) => answer(read(&state, move |app| Ok(app.daily_report_converted(&query, &target)?.rows)).await),
+        None => answer(read(&state, move |app| app.daily_report(&query)).await),
+    }
 }
 
 async fn keys(State(state): State<AppState>) -> Response {
@@ -321,10 +326,12 @@ async fn sources(State(state): State<AppState>) -> Response {
     answer(read(&state, Burnrate::list_sources).await)
 }
 
-/// `?by=key&by=model` (or `by=key,model`), `from=`, `to=`: what `report daily --by … --from …
-/// --to …` takes. The days are checked where the CLI's are, in [`Burnrate::daily_report`].
-pub fn report_query(query: &str) -> Result<ReportQuery> {
+/// `?by=key&by=model` (or `by=key,model`), `from=`, `to=`, `convert_to=`: what `report daily
+/// --by … --from … --to … --convert-to …` takes. The days and the currency are checked where the
+/// CLI's are, in [`Burnrate::daily_report`] and [`Burnrate::daily_report_converted`].
+pub fn report_query(query: &str) -> Result<(ReportQuery, Option<String>)> {
     let mut out = ReportQuery::default();
+    let mut convert_to = None;
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "by" => {
@@ -334,12 +341,15 @@ pub fn report_query(query: &str) -> Result<ReportQuery> {
             }
             "from" => out.from = Some(value.into_owned()),
             "to" => out.to = Some(value.into_owned()),
+            "convert_to" => convert_to = Some(value.into_owned()),
             other => {
-                return Err(Error::invalid_input(format!("unknown parameter {other:?}; use by, from and to")));
+                return Err(Error::invalid_input(format!(
+                    "unknown parameter {other:?}; use by, from, to and convert_to"
+                )));
             }
         }
     }
-    Ok(out)
+    Ok((out, convert_to))
 }
 
 fn alerts_limit(query: &str) -> Result<Option<u32>> {
@@ -363,10 +373,12 @@ mod tests {
 
     #[test]
     fn report_queries_read_like_the_cli() {
-        let q = report_query("by=key&by=model,source&from=2026-03-01&to=2026-03-02").unwrap();
+        let (q, convert_to) = report_query("by=key&by=model,source&from=2026-03-01&to=2026-03-02").unwrap();
         assert_eq!(q.by, vec![Dimension::Key, Dimension::Model, Dimension::Source]);
         assert_eq!((q.from.as_deref(), q.to.as_deref()), (Some("2026-03-01"), Some("2026-03-02")));
-        assert!(report_query("").unwrap().by.is_empty());
+        assert_eq!(convert_to, None);
+        assert_eq!(report_query("convert_to=EUR&by=key").unwrap().1.as_deref(), Some("EUR"));
+        assert!(report_query("").unwrap().0.by.is_empty());
         assert!(report_query("by=colour").unwrap_err().message().contains("key, model or source"));
         assert!(report_query("since=2026-01-01").unwrap_err().message().contains("unknown parameter"));
         assert_eq!(alerts_limit("limit=5").unwrap(), Some(5));

@@ -20,6 +20,7 @@ mod metrics;
 mod notifications;
 mod poller;
 mod rates;
+mod report_convert;
 mod resident;
 mod serve;
 mod smoke;
