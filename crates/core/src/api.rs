@@ -728,6 +728,9 @@ impl Burnrate {
             period_end: spend.period.end.to_string(),
             spent: format_micros(spend.total_micros),
             estimated: spend.estimated,
+            spent_known: spend.missing.is_none(),
+            missing_rate: spend.missing,
+            converted_from: spend.other_currencies,
         })
     }
 
@@ -866,12 +869,24 @@ impl Burnrate {
         })?;
         let month_start = today.with_day(1).expect("the first of a month exists");
         let month_total = self.daily_report(&ReportQuery { by: vec![], from: day(month_start), to: day(today) })?;
-        let paused = self.get_settings()?.alerts_paused_until;
+        let settings = self.get_settings()?;
+        let paused = settings.alerts_paused_until;
+        // With a display currency, the month also as one converted figure (each day at its rate).
+        let month_converted = match settings.display_currency.as_deref() {
+            Some(target) => {
+                let conn = self.open()?;
+                let mut converter =
+                    crate::fx::Converter::load(&conn, target, crate::days::DayRange::new(month_start, today)?)?;
+                tray_status::month_converted(&month_total, &mut converter)?
+            }
+            None => None,
+        };
         Ok(tray_status::tray_status(
             &self.list_sources()?,
             budgets,
             &today_by_key,
             &month_total,
+            month_converted.as_ref(),
             alerts,
             paused,
             self.clock.now(),

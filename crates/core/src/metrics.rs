@@ -242,7 +242,10 @@ impl Burnrate {
                 ("currency", v.currency.clone()),
             ];
             set(&limit, labels.clone(), units(parse_micros(&v.amount)?));
-            set(&spent, labels.clone(), units(parse_micros(&v.spent)?));
+            // A spend with a missing exchange rate is unknown: absent, never a smaller number.
+            if v.spent_known {
+                set(&spent, labels.clone(), units(parse_micros(&v.spent)?));
+            }
             if let Some(b) = stored_budgets.iter().find(|b| b.id == v.id) {
                 let period = b.period.containing(local_today);
                 // The pace looks back a week before the period, like the forecast alerts.
@@ -254,6 +257,7 @@ impl Burnrate {
                 )?;
                 if let Some(f) =
                     forecast::project(&history.daily, period.start, period.end, local_today, b.amount_micros)
+                        .filter(|_| history.missing.is_none())
                 {
                     set(&projected, labels, units(f.projected_micros));
                 }

@@ -12,6 +12,8 @@ use ts_rs::TS;
 use crate::alerts::{AlertKind, AlertView};
 use crate::budgets::BudgetView;
 use crate::dto::{ReportRow, SourceView};
+use crate::error::Result;
+use crate::fx::{ConvertedAmount, ConvertedSum, Converter};
 use crate::money::{format_human, parse_micros};
 
 /// How many keys the tray menu lists.
@@ -45,7 +47,10 @@ pub struct TrayStatus {
     pub level: TrayLevel,
     /// Why the level is what it is, e.g. "Budget total monthly: 104 % of 50.00 USD".
     pub reason: Option<String>,
-    /// "Today 12.34 USD · Month 345.67 USD" (each currency on its own, never summed).
+    /// "Today 12.34 USD · Month 345.67 USD" (each currency on its own, never summed); with a
+    /// display currency set and spend in other currencies, the month also converted, each day
+    /// at its own rate: "Month 30.00 CNY + 100.00 USD ≈ 96.15 EUR", or "≈ ? EUR (missing rate
+    /// for CNY since 2026-07-03)" when a rate is missing (never a smaller total).
     pub summary: String,
     /// The keys that spent most today (UTC day), highest first.
     pub top_keys: Vec<TrayKey>,
@@ -128,23 +133,32 @@ fn percent(spent: i64, amount: i64) -> i64 {
     (i128::from(spent) * 100 / i128::from(amount)) as i64
 }
 
-/// The level a budget puts the tray at, with its reason.
+/// The level a budget puts the tray at, with its reason. A budget whose spend could not all be
+/// converted for want of a rate warns and says so, unless what could be converted already
+/// passes the budget (the whole can only be more).
 fn budget_level(budget: &BudgetView) -> (TrayLevel, Option<String>) {
     let spent = parse_micros(&budget.spent).unwrap_or(0);
     let amount = parse_micros(&budget.amount).unwrap_or(0);
     let pct = percent(spent, amount);
+    let missing = budget.missing_rate.as_deref().filter(|_| !budget.spent_known);
     // Warn from the highest threshold below 100 % (80 % with the defaults).
     let warn_at = budget.thresholds.iter().copied().filter(|t| *t < 100).max().unwrap_or(80);
     let level = if pct >= 100 {
         TrayLevel::Over
+    } else if let Some(missing) = missing {
+        return (TrayLevel::Warning, Some(format!("Budget #{}: {missing}", budget.id)));
     } else if pct >= i64::from(warn_at) {
         TrayLevel::Warning
     } else {
         return (TrayLevel::Normal, None);
     };
     let estimate = if budget.estimated { " (estimate)" } else { "" };
+    let (at_least, missing) = match missing {
+        Some(m) => ("at least ", format!(" ({m})")),
+        None => ("", String::new()),
+    };
     let reason = format!(
-        "Budget {} {}: {pct} % of {}{estimate}",
+        "Budget {} {}: {at_least}{pct} % of {}{estimate}{missing}",
         budget.scope,
         budget.period.adjective(),
         format_human(amount, &budget.currency)
@@ -152,14 +166,41 @@ fn budget_level(budget: &BudgetView) -> (TrayLevel, Option<String>) {
     (level, Some(reason))
 }
 
+/// The month's report rows (one per day and currency) as one total in `converter`'s currency,
+/// each day at its own rate; None when every row is already in that currency (nothing to
+/// convert, the native figure says it all).
+pub fn month_converted(rows: &[ReportRow], converter: &mut Converter) -> Result<Option<ConvertedAmount>> {
+    if rows.iter().all(|r| r.currency == converter.target()) {
+        return Ok(None);
+    }
+    let mut sum = ConvertedSum::default();
+    for row in rows {
+        let Ok(day) = crate::days::parse_day(&row.day) else { continue };
+        sum.add(converter, parse_micros(&row.amount)?, &row.currency, day)?;
+    }
+    let target = converter.target().to_owned();
+    Ok(Some(sum.finish(&target)))
+}
+
+/// " ≈ 212.40 EUR", or " ≈ ? EUR (missing rate for CNY since 2026-07-03)".
+fn converted_text(c: &ConvertedAmount) -> String {
+    match (&c.amount, &c.missing) {
+        (Some(a), _) => format!(" ≈ {}", format_human(parse_micros(a).unwrap_or(0), &c.currency)),
+        (None, Some(missing)) => format!(" ≈ ? {} ({missing})", c.currency),
+        (None, None) => format!(" ≈ ? {}", c.currency),
+    }
+}
+
 /// Builds the tray's state. `today_by_key`: today's report grouped by key; `month_total`: the
-/// month-to-date report without grouping; `alerts`: recent alerts, newest first.
+/// month-to-date report without grouping; `month_converted`: that month in the display
+/// currency ([`month_converted`]), when one is set; `alerts`: recent alerts, newest first.
 #[allow(clippy::too_many_arguments)]
 pub fn tray_status(
     sources: &[SourceView],
     budgets: &[BudgetView],
     today_by_key: &[ReportRow],
     month_total: &[ReportRow],
+    month_converted: Option<&ConvertedAmount>,
     alerts: &[AlertView],
     alerts_paused_until: Option<String>,
     now: DateTime<Utc>,
@@ -195,7 +236,12 @@ pub fn tray_status(
         }
         .to_owned()
     } else {
-        format!("Today {} · Month {}", money_list(&per_currency(today_by_key)), money_list(&per_currency(month_total)))
+        format!(
+            "Today {} · Month {}{}",
+            money_list(&per_currency(today_by_key)),
+            money_list(&per_currency(month_total)),
+            month_converted.map(converted_text).unwrap_or_default()
+        )
     };
 
     let mut keys: Vec<(&ReportRow, i64)> = today_by_key
@@ -251,6 +297,9 @@ mod tests {
             period_end: "2026-11-30".into(),
             spent: spent.into(),
             estimated: false,
+            spent_known: true,
+            missing_rate: None,
+            converted_from: vec![],
         }
     }
 
@@ -275,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_level_follows_the_worst_budget() {
-        let s = |budgets: &[BudgetView]| tray_status(&[], budgets, &[], &[], &[], None, now());
+        let s = |budgets: &[BudgetView]| tray_status(&[], budgets, &[], &[], None, &[], None, now());
         assert_eq!(s(&[]).level, TrayLevel::Normal);
         assert_eq!(s(&[budget("39.99", "50", &[50, 80, 100])]).level, TrayLevel::Normal);
         let warn = s(&[budget("40", "50", &[50, 80, 100])]);
@@ -289,8 +338,80 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_with_a_missing_rate_warns_and_says_which_rate() {
+        let s = |budgets: &[BudgetView]| tray_status(&[], budgets, &[], &[], None, &[], None, now());
+        let missing = |spent: &str| BudgetView {
+            spent_known: false,
+            missing_rate: Some("missing rate for CNY since 2026-11-03".into()),
+            converted_from: vec!["CNY".into()],
+            id: 7,
+            ..budget(spent, "50", &[50, 80, 100])
+        };
+        // 10 of 50 could be converted: unknown, not 20 %.
+        let warn = s(&[missing("10")]);
+        assert_eq!(
+            (warn.level, warn.reason.as_deref()),
+            (TrayLevel::Warning, Some("Budget #7: missing rate for CNY since 2026-11-03"))
+        );
+        // What could be converted passes the budget alone: over, at least.
+        let over = s(&[missing("52")]);
+        assert_eq!(
+            (over.level, over.reason.as_deref()),
+            (
+                TrayLevel::Over,
+                Some("Budget total monthly: at least 104 % of 50.00 USD (missing rate for CNY since 2026-11-03)")
+            )
+        );
+        // A budget already over outranks another's missing rate.
+        assert_eq!(s(&[missing("1"), budget("60", "50", &[100])]).level, TrayLevel::Over);
+    }
+
+    #[test]
+    fn the_month_in_the_display_currency_is_one_converted_figure_or_unknown() {
+        let mut conn = crate::db::open_in_memory().unwrap();
+        crate::fx::import_csv(
+            &mut conn,
+            b"date,currency,rate\n2026-11-01,USD,1.25\n2026-11-02,USD,2\n2026-11-01,CNY,8\n",
+            now(),
+        )
+        .unwrap();
+        let range = crate::days::DayRange::new(
+            crate::days::parse_day("2026-11-01").unwrap(),
+            crate::days::parse_day("2026-11-23").unwrap(),
+        )
+        .unwrap();
+        let on = |day: &str, amount: &str, currency: &str| ReportRow { day: day.into(), ..row("", amount, currency) };
+        // 10 USD at 1.25 = 8 EUR, 10 USD at 2 = 5 EUR, 40 CNY at 8 = 5 EUR, 3 EUR as it is.
+        let month = [
+            on("2026-11-01", "10.000000", "USD"),
+            on("2026-11-02", "10.000000", "USD"),
+            on("2026-11-02", "40.000000", "CNY"),
+            on("2026-11-03", "3.000000", "EUR"),
+        ];
+        let mut eur = Converter::load(&conn, "EUR", range).unwrap();
+        let converted = month_converted(&month, &mut eur).unwrap().unwrap();
+        assert_eq!(converted.amount.as_deref(), Some("21.000000"));
+        let status = tray_status(&[], &[], &[], &month, Some(&converted), &[], None, now());
+        assert_eq!(status.summary, "Today 0.00 USD · Month 40.00 CNY + 3.00 EUR + 20.00 USD ≈ 21.00 EUR");
+        // A CNY day before any CNY rate: unknown, never the 5 EUR that converts.
+        let range = crate::days::DayRange::new(
+            crate::days::parse_day("2026-10-20").unwrap(),
+            crate::days::parse_day("2026-11-23").unwrap(),
+        )
+        .unwrap();
+        let late = [on("2026-11-02", "10.000000", "USD"), on("2026-10-20", "40.000000", "CNY")];
+        let mut eur = Converter::load(&conn, "EUR", range).unwrap();
+        let unknown = month_converted(&late, &mut eur).unwrap().unwrap();
+        let status = tray_status(&[], &[], &[], &late, Some(&unknown), &[], None, now());
+        assert!(status.summary.ends_with("≈ ? EUR (missing rate for CNY since 2026-10-20)"), "{}", status.summary);
+        // Everything already in the display currency: nothing to add.
+        let mut usd = Converter::load(&conn, "USD", range).unwrap();
+        assert_eq!(month_converted(&month[..2], &mut usd).unwrap(), None);
+    }
+
+    #[test]
     fn a_recent_spike_or_forecast_warns_for_a_day() {
-        let s = |alerts: &[AlertView]| tray_status(&[], &[], &[], &[], alerts, None, now()).level;
+        let s = |alerts: &[AlertView]| tray_status(&[], &[], &[], &[], None, alerts, None, now()).level;
         assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-23T02:00:00Z")]), TrayLevel::Warning);
         assert_eq!(s(&[alert(AlertKind::Forecast, "2026-11-22T12:00:00Z")]), TrayLevel::Warning);
         assert_eq!(s(&[alert(AlertKind::Spike, "2026-11-22T11:59:59Z")]), TrayLevel::Normal);
@@ -307,7 +428,7 @@ mod tests {
             row("k4", "0.000000", "USD"),
         ];
         let month = [row("", "100.000000", "USD"), row("", "30.000000", "CNY")];
-        let status = tray_status(&[], &[], &today, &month, &[], None, now());
+        let status = tray_status(&[], &[], &today, &month, None, &[], None, now());
         assert_eq!(status.summary, "Today 3.00 CNY + 13.50 USD · Month 30.00 CNY + 100.00 USD");
         let labels: Vec<_> = status.top_keys.iter().map(|k| k.label.as_str()).collect();
         assert_eq!(labels, ["name-k2: 12.00 USD", "name-k3: 3.00 CNY", "name-k1: 1.50 USD"], "no zero-spend key");
@@ -316,21 +437,21 @@ mod tests {
 
     #[test]
     fn no_figures_before_a_first_sync_and_zero_only_after_one() {
-        let status = tray_status(&[], &[], &[], &[], &[], None, now());
+        let status = tray_status(&[], &[], &[], &[], None, &[], None, now());
         assert_eq!(status.summary, "No sources yet: add one in the app");
         assert!(status.top_keys.is_empty());
         let waiting = [source("work", "2026-11-23T09:55:00Z", None)];
-        let status = tray_status(&waiting, &[], &[], &[], &[], None, now());
+        let status = tray_status(&waiting, &[], &[], &[], None, &[], None, now());
         assert_eq!(status.summary, "No figures yet: waiting for a first sync");
         let synced = [source("work", "2026-11-23T09:00:00Z", Some(("2026-11-23T09:55:00Z", None)))];
-        let status = tray_status(&synced, &[], &[], &[], &[], None, now());
+        let status = tray_status(&synced, &[], &[], &[], None, &[], None, now());
         assert_eq!(status.summary, "Today 0.00 USD · Month 0.00 USD", "synced and nothing spent: zero is true");
     }
 
     #[test]
     fn at_most_five_keys_are_listed() {
         let today: Vec<_> = (0..8).map(|i| row(&format!("k{i}"), &format!("{}.000000", i + 1), "USD")).collect();
-        let status = tray_status(&[], &[], &today, &[], &[], None, now());
+        let status = tray_status(&[], &[], &today, &[], None, &[], None, now());
         assert_eq!(status.top_keys.len(), TOP_KEYS);
         assert_eq!(status.top_keys[0].key_id, "k7");
     }
@@ -369,7 +490,7 @@ mod tests {
             stale,
             vec![StaleSource { source: "late".into(), reason: "no sync since 2026-11-23 11:39 UTC".into() }]
         );
-        let status = tray_status(&[fresh], &[], &[], &[], &[], None, now());
+        let status = tray_status(&[fresh], &[], &[], &[], None, &[], None, now());
         assert_eq!((status.as_of.as_deref(), status.stale.len()), (Some("2026-11-23T11:45:00Z"), 0));
     }
 

@@ -193,6 +193,9 @@ export function budgetView(overrides) {
     period_end: '2026-01-31',
     spent: '0.000000',
     estimated: false,
+    spent_known: true,
+    missing_rate: null,
+    converted_from: [],
     ...overrides,
   };
 }

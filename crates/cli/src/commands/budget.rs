@@ -23,7 +23,8 @@ pub enum BudgetCmd {
         /// The amount per period, e.g. 50 or 12.50
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
-        /// ISO-4217 code of a currency the scope reports [default: USD]
+        /// ISO-4217 code [default: USD]; spend in other currencies is converted at each day's rate
+        /// (see `burnrate rates`)
         #[arg(long)]
         currency: Option<String>,
         /// Percentages of the amount at which to alert, ascending, 1 to 1000 [default: 50,80,100]
@@ -99,7 +100,15 @@ fn print_budgets(budgets: &[BudgetView]) {
             let human =
                 |d: &str| format_human(burnrate_core::money::parse_micros(d).unwrap_or(0), "").trim_end().to_owned();
             let thresholds: Vec<String> = b.thresholds.iter().map(u32::to_string).collect();
-            let spent = format!("{}{}", human(&b.spent), if b.estimated { " (estimate)" } else { "" });
+            let estimate = if b.estimated { " (estimate)" } else { "" };
+            // A missing rate leaves the sum unknown: say "at least" and why, never a bare smaller number.
+            let spent = match (&b.missing_rate, b.spent_known) {
+                (Some(missing), false) => format!("at least {}{estimate}; {missing}", human(&b.spent)),
+                _ if !b.converted_from.is_empty() => {
+                    format!("{}{estimate} (converted from {})", human(&b.spent), b.converted_from.join(", "))
+                }
+                _ => format!("{}{estimate}", human(&b.spent)),
+            };
             vec![
                 b.id.to_string(),
                 match &b.key_name {

@@ -113,7 +113,10 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
     let bad: &[(&[&str], &str)] = &[
         (&["--scope", "total", "--period", "month", "--amount", "0"], "greater than zero"),
         (&["--scope", "total", "--period", "month", "--amount", "-5"], "greater than zero"),
-        (&["--scope", "total", "--period", "month", "--amount", "50", "--currency", "EUR"], "reports USD"),
+        (
+            &["--scope", "total", "--period", "month", "--amount", "50", "--currency", "ARS"],
+            "no exchange rates for ARS",
+        ),
         (&["--scope", "total", "--period", "month", "--amount", "50", "--thresholds", "80,50"], "ascending"),
         (&["--scope", "total", "--period", "month", "--amount", "50", "--thresholds", "50,1001"], "out of range"),
         (&["--scope", "key:key_fake_nope", "--period", "month", "--amount", "50"], "report daily --by key"),

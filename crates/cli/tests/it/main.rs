@@ -6,6 +6,7 @@ mod common;
 mod alert_delivery_kill;
 mod alerts;
 mod auto_disable;
+mod budget_fx;
 mod chart;
 mod check;
 mod cli_contract;

@@ -175,7 +175,15 @@ fn out_writes_a_prom_file_in_the_textfile_format_and_budgets_show() {
     let alerts = samples(&text, "burnrate_alerts_total");
     assert!(alerts.iter().any(|(l, v)| l["kind"] == "threshold" && *v >= 1.0), "{alerts:?}");
     assert_eq!(limit[0].0["period"], "month");
-    assert_eq!(samples(&text, "burnrate_budget_spent").len(), 1);
+    // The total also covers hostile's 2 EUR, converted at its day's rate; with no rate stored
+    // the spend is unknown: no sample rather than a smaller number.
+    assert_eq!(samples(&text, "burnrate_budget_spent").len(), 0, "{text}");
+    let rates = cli.data_dir.path().join("rates.csv");
+    std::fs::write(&rates, "date,currency,rate\n2026-03-01,USD,1.25\n").unwrap();
+    cli.run(&["rates", "import", rates.to_str().unwrap()]).ok();
+    cli.run(&["metrics", "--out", file.to_str().unwrap()]).ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(samples(&text, "burnrate_budget_spent").len(), 1, "{text}");
 
     // --format openmetrics overrides the extension; a missing directory is an error that says so.
     let run = cli.run(&["metrics", "--out", file.to_str().unwrap(), "--format", "openmetrics"]).ok();

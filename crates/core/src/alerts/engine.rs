@@ -8,9 +8,9 @@
 //! the estimates name keys (Anthropic). Providers bucket by UTC day; a UTC day counts toward the
 //! local day with the same date (so a month budget adds up the UTC days 1…31 of that month). Near
 //! a period's edge this is off by at most the zone's offset from UTC; hourly data would allow
-//! better, but bills are daily.
-
-use std::collections::BTreeMap;
+//! better, but bills are daily. Spend in other currencies is converted at each day's rate
+//! ([`crate::budgets::spend::period_spend`]); a threshold fires off a sum with a missing rate only when
+//! the part that could be converted passes it alone.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, TransactionBehavior};
@@ -23,51 +23,12 @@ use super::spikes::SpikeConfig;
 pub use super::store::Announcement;
 use super::store::{self, key_label_of, NewAlert};
 use crate::app_settings::AppSettings;
+use crate::budgets::spend::reached;
+pub use crate::budgets::spend::{period_spend, PeriodSpend};
 use crate::budgets::{self, Budget, BudgetPeriod, LocalPeriod, Scope};
-use crate::days::{ts_to_day, DayRange};
+use crate::days::ts_to_day;
 use crate::error::Result;
-use crate::ledger::counted_rows;
 use crate::money::format_human;
-
-/// Spend of a budget's scope and currency over one local period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeriodSpend {
-    pub period: LocalPeriod,
-    pub total_micros: i64,
-    /// Some of the total is token-based estimates, not billed.
-    pub estimated: bool,
-    /// Spend per day that has any, ascending.
-    pub daily: Vec<(NaiveDate, i64)>,
-}
-
-/// What a budget's scope spent in `period` (any span of local days), in the budget's currency.
-pub fn period_spend(conn: &Connection, budget: &Budget, period: LocalPeriod) -> Result<PeriodSpend> {
-    let range = DayRange::new(period.start, period.end)?;
-    let by_key = matches!(budget.scope, Scope::Key { .. });
-    let mut daily: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    let mut estimated = false;
-    for row in counted_rows(conn, by_key, false, range)? {
-        let in_scope = match &budget.scope {
-            Scope::Total => true,
-            Scope::Source { source_id, .. } => row.source == *source_id,
-            Scope::Key { source_id, key_id, .. } => row.source == *source_id && row.key == *key_id,
-        };
-        if !in_scope || row.currency != budget.currency.as_str() || row.amount == 0 {
-            continue;
-        }
-        estimated |= !row.billed;
-        let day = daily.entry(ts_to_day(row.day)).or_insert(0);
-        *day = day.checked_add(row.amount).ok_or_else(crate::money::sum_overflow)?;
-    }
-    let total_micros =
-        daily.values().try_fold(0i64, |a, b| a.checked_add(*b)).ok_or_else(crate::money::sum_overflow)?;
-    Ok(PeriodSpend { period, total_micros, estimated, daily: daily.into_iter().collect() })
-}
-
-/// Whether `spent` reached `pct` percent of `amount`.
-fn reached(spent: i64, amount: i64, pct: u32) -> bool {
-    i128::from(spent) * 100 >= i128::from(amount) * i128::from(pct)
-}
 
 /// The first day on which the running total reached `pct` percent of `amount`.
 fn crossing_day(spend: &PeriodSpend, amount: i64, pct: u32) -> Option<NaiveDate> {
@@ -110,8 +71,10 @@ fn threshold_alert(
     today: NaiveDate,
 ) -> Result<Option<NewAlert>> {
     let spend = period_spend(conn, budget, period)?;
+    // With a rate missing, only thresholds the convertible part passes alone (the whole can
+    // only be more) fire; the rest wait until the rate is there.
     let reached_now: Vec<u32> =
-        budget.thresholds.iter().copied().filter(|&p| reached(spend.total_micros, budget.amount_micros, p)).collect();
+        budget.thresholds.iter().copied().filter(|&p| spend.reached(budget.amount_micros, p)).collect();
     let Some(&highest) = reached_now.last() else { return Ok(None) };
     let period_start = period.start.to_string();
     let already = store::highest_threshold_fired(conn, budget.id, &period_start)?;
@@ -126,8 +89,9 @@ fn threshold_alert(
     let currency = budget.currency.as_str();
     let estimate = if spend.estimated { " (estimate)" } else { "" };
     let title = format!("{highest}% of the {} budget: {scope}{estimate}", budget.period.adjective());
+    let at_least = if spend.missing.is_some() { "At least " } else { "" };
     let mut body = format!(
-        "{} spent of the {} for {}.",
+        "{at_least}{} spent of the {} for {}.",
         format_human(spend.total_micros, currency),
         budget.describe(),
         period_label(budget.period, period)
@@ -135,6 +99,13 @@ fn threshold_alert(
     if !skipped.is_empty() {
         let listed: Vec<String> = skipped.iter().map(|p| format!("{p}%")).collect();
         body.push_str(&format!(" Also past {}.", listed.join(" and ")));
+    }
+    if let Some(note) = spend.conversion_note(currency) {
+        body.push(' ');
+        body.push_str(&note);
+    }
+    if let Some(missing) = &spend.missing {
+        body.push_str(&format!(" Not counted yet: {missing}."));
     }
     if spend.estimated {
         body.push(' ');
@@ -164,6 +135,8 @@ fn threshold_alert(
             "crossed_on": crossed_on.to_string(),
             "while_away": away,
             "also_passed": skipped,
+            "converted": spend.conversion_details(),
+            "missing_rate": spend.missing,
         }),
     }))
 }
@@ -218,6 +191,9 @@ fn forecast_alert(conn: &Connection, budget: &Budget, today: NaiveDate) -> Resul
     if estimated {
         body.push(' ');
         body.push_str(ESTIMATE_NOTE);
+    }
+    if let Some(missing) = &spend.missing {
+        body.push_str(&format!(" Not counted yet: {missing}."));
     }
     Ok(Some(NewAlert {
         kind: AlertKind::Forecast,
@@ -315,7 +291,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::app_settings::{QuietHours, ZoneSetting};
     use crate::budgets::AddBudgetRequest;
-    use crate::days::{day_start, parse_day};
+    use crate::days::{day_start, parse_day, DayRange};
     use crate::db;
     use crate::ledger::write_poll;
     use crate::money::Currency;
@@ -358,6 +334,19 @@ pub(crate) mod tests {
 
     /// Replaces `source`'s `kind` spend of one UTC day with `rows` (key id, micros), as a poll would.
     pub fn set_day(conn: &mut Connection, source: i64, kind: SpendKind, day: &str, rows: &[(&str, i64)]) {
+        set_day_in(conn, source, kind, day, "USD", rows)
+    }
+
+    /// [`set_day`] in another currency than USD.
+    pub fn set_day_in(
+        conn: &mut Connection,
+        source: i64,
+        kind: SpendKind,
+        day: &str,
+        currency: &str,
+        rows: &[(&str, i64)],
+    ) {
+        let currency: Currency = currency.parse().unwrap();
         let d = parse_day(day).unwrap();
         let range = DayRange::new(d, d).unwrap();
         let poll = PollResult {
@@ -379,7 +368,7 @@ pub(crate) mod tests {
                         model: String::new(),
                         project: String::new(),
                         bucket_start: day_start(d),
-                        currency: Currency::usd(),
+                        currency: currency.clone(),
                         amount_micros: *micros,
                         input_tokens: None,
                         output_tokens: None,
@@ -392,15 +381,18 @@ pub(crate) mod tests {
         write_poll(conn, source, 0, 0, range, &poll).unwrap();
     }
 
-    pub fn budget(conn: &Connection, created: &str, scope: &str, period: &str, amount: &str) -> Budget {
-        let req = AddBudgetRequest {
+    pub fn request(scope: &str, period: &str, amount: &str) -> AddBudgetRequest {
+        AddBudgetRequest {
             scope: scope.into(),
             period: period.into(),
             amount: amount.into(),
             currency: None,
             thresholds: None,
-        };
-        budgets::add(conn, at(created).timestamp(), &req).unwrap()
+        }
+    }
+
+    pub fn budget(conn: &Connection, created: &str, scope: &str, period: &str, amount: &str) -> Budget {
+        budgets::add(conn, at(created).timestamp(), &request(scope, period, amount)).unwrap()
     }
 
     fn fire_all(conn: &mut Connection, now: &str, zone: Tz) -> Vec<crate::alerts::AlertView> {
@@ -540,6 +532,34 @@ pub(crate) mod tests {
         let fired = fire(&mut conn, "2026-03-08T12:00:00Z", Tz::UTC);
         assert_eq!((fired[0].threshold, fired[0].period_start.as_deref()), (Some(50), Some("2026-03-02")));
         assert!(fired[0].body.contains("the week of 2026-03-02"), "{}", fired[0].body);
+    }
+
+    /// A EUR budget over CNY spend with no CNY rate at all: nothing is known, nothing fires
+    /// (not even 0 % of the budget is claimed); once the day's rate is imported the alert
+    /// names the amount converted and the one rate used.
+    #[test]
+    fn spend_without_a_rate_fires_nothing_until_the_rate_is_there() {
+        let mut conn = db::open_in_memory().unwrap();
+        let deep = source(&conn, "deep", "deepseek");
+        let req = AddBudgetRequest { currency: Some("EUR".into()), ..request("total", "month", "100") };
+        budgets::add(&conn, at("2026-03-01T00:00:00Z").timestamp(), &req).unwrap();
+        set_day_in(&mut conn, deep, SpendKind::Billed, "2026-03-03", "CNY", &[("", 800 * M)]);
+        let b = budgets::list(&conn).unwrap().remove(0);
+        let spend = period_spend(&conn, &b, b.period.containing(parse_day("2026-03-03").unwrap())).unwrap();
+        assert_eq!(
+            (spend.total_micros, spend.missing.as_deref(), spend.other_currencies.clone()),
+            (0, Some("missing rate for CNY since 2026-03-03"), vec!["CNY".to_owned()])
+        );
+        assert!(fire(&mut conn, "2026-03-03T12:00:00Z", Tz::UTC).is_empty(), "800 CNY is not 0 EUR");
+        crate::fx::import_csv(&mut conn, b"date,currency,rate\n2026-03-03,CNY,8\n", at("2026-03-03T13:00:00Z"))
+            .unwrap();
+        let fired = fire(&mut conn, "2026-03-03T14:00:00Z", Tz::UTC);
+        assert_eq!((fired.len(), fired[0].threshold, fired[0].amount.as_str()), (1, Some(100), "100.000000"));
+        assert_eq!(
+            fired[0].body,
+            "100.00 EUR spent of the monthly budget of 100.00 EUR for March 2026. Also past 50% and 80%. \
+             This includes 800.00 CNY = 100.00 EUR at 8 CNY/EUR (2026-03-03)."
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub struct AddBudgetRequest {
     pub scope: String,
     pub period: String,
     pub amount: String,
-    /// ISO-4217 code; None: USD. Must be a currency some source in the scope reports.
+    /// ISO-4217 code; None: USD. A currency the scope reports, or one Burnrate has exchange
+    /// rates for (spend in other currencies is then converted at each day's rate).
     #[serde(default)]
     #[ts(optional)]
     pub currency: Option<String>,
@@ -55,8 +56,18 @@ pub struct BudgetView {
     /// The current period's first and last local day, `YYYY-MM-DD`.
     pub period_start: String,
     pub period_end: String,
-    /// Spent in the current period so far (decimal string).
+    /// Spent in the current period so far (decimal string, in `currency`): spend in the
+    /// budget's currency plus every other currency's converted at the rate of its own day.
+    /// When `spent_known` is false, only the part that could be converted: a lower bound.
     pub spent: String,
     /// Whether `spent` includes token-based estimates.
     pub estimated: bool,
+    /// False when some spend could not be converted for want of a rate (`missing_rate` says
+    /// which): `spent` is then "at least", and must be shown as unknown, never as the total.
+    pub spent_known: bool,
+    /// "missing rate for CNY since 2026-07-03" when `spent_known` is false.
+    pub missing_rate: Option<String>,
+    /// The other currencies the scope spent in this period, converted into `currency` (or
+    /// waiting for a rate), e.g. ["CNY", "USD"]; empty when all spend is in `currency`.
+    pub converted_from: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! Budgets: an amount of one currency per day, week or calendar month, over everything, one
-//! source, or one key, with the percentages at which an alert fires.
+//! source, or one key, with the percentages at which an alert fires. Spend in other currencies
+//! within the scope counts too, converted at the rate of its own day ([`spend`]).
 //!
 //! Validation happens before anything is written: a bad scope, period, amount, currency or
 //! threshold list is an error and nothing is saved.
@@ -13,6 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod dto;
 mod period;
+pub mod spend;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::money::{format_human, parse_micros, Currency};
@@ -104,24 +106,33 @@ pub fn validate(conn: &Connection, req: &AddBudgetRequest) -> Result<(Scope, Bud
         None => Currency::usd(),
     };
     let available = currencies_in_scope(conn, &scope)?;
-    if !available.contains(&currency) {
-        let listed: Vec<&str> = available.iter().map(Currency::as_str).collect();
-        let what = match &scope {
-            Scope::Total => "no source".to_owned(),
-            Scope::Source { source, .. } => format!("source {source:?}"),
-            Scope::Key { source, key_id, .. } => format!("key {key_id} of source {source:?}"),
-        };
-        return Err(if listed.is_empty() {
+    let listed: Vec<&str> = available.iter().map(Currency::as_str).collect();
+    let what = match &scope {
+        Scope::Total => "no source".to_owned(),
+        Scope::Source { source, .. } => format!("source {source:?}"),
+        Scope::Key { source, key_id, .. } => format!("key {key_id} of source {source:?}"),
+    };
+    if listed.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "{what} reports any currency yet; add a source first (`burnrate source add`), then the budget"
+        )));
+    }
+    // Spend in the budget's own currency needs no rate (a USD budget over USD spend is counted
+    // as always); spend in any other currency is converted into the budget's, so when the scope
+    // has any, the budget's currency must be one Burnrate has rates for.
+    if let Some(other) = listed.iter().find(|c| **c != currency.as_str()) {
+        crate::fx::convertible_currency(conn, currency.as_str()).map_err(|e| {
+            let reports = match &scope {
+                Scope::Total => "your sources report".to_owned(),
+                _ => format!("{what} reports"),
+            };
             Error::invalid_input(format!(
-                "{what} reports any currency yet; add a source first (`burnrate source add`), then the budget"
-            ))
-        } else {
-            Error::invalid_input(format!(
-                "{what} does not report {currency}; it reports {}. Pass e.g. --currency {}",
+                "{reports} {}; a budget in {currency} converts that spend at each day's rate, but {}; \
+                 or pass e.g. --currency {other}",
                 listed.join(", "),
-                listed[0]
+                e.message(),
             ))
-        });
+        })?;
     }
     Ok((scope, period, amount, currency, thresholds))
 }
@@ -471,7 +482,8 @@ mod tests {
             (with(&|r| r.amount = "0".into()), "greater than zero"),
             (with(&|r| r.amount = "-5".into()), "greater than zero"),
             (with(&|r| r.amount = "fifty".into()), "not a decimal"),
-            (with(&|r| r.currency = Some("EUR".into())), "reports USD"),
+            (with(&|r| r.currency = Some("ARS".into())), "your sources report USD"),
+            (with(&|r| r.currency = Some("ARS".into())), "no exchange rates for ARS"),
             (with(&|r| r.currency = Some("euro".into())), "ISO-4217"),
             (with(&|r| r.thresholds = Some(vec![80, 50])), "ascending"),
             (with(&|r| r.thresholds = Some(vec![50, 50])), "ascending"),
@@ -499,25 +511,42 @@ mod tests {
     fn currencies_come_from_the_ledger_and_the_providers() {
         let conn = db::open_in_memory().unwrap();
         let ds = source(&conn, "ds", "deepseek");
-        let oa = source(&conn, "oa", "openai");
+        source(&conn, "oa", "openai");
         // DeepSeek has no data yet: CNY and USD are both possible.
         let cny = AddBudgetRequest { currency: Some("cny".into()), ..req("source:ds", "month", "100") };
         assert_eq!(add(&conn, 1, &cny).unwrap().currency.as_str(), "CNY");
-        // OpenAI reports USD only, unless its ledger says otherwise.
+        // OpenAI reports USD; a EUR budget converts it at each day's rate (the ECB publishes both).
         let eur = AddBudgetRequest { currency: Some("EUR".into()), ..req("source:oa", "month", "100") };
-        let e = add(&conn, 1, &eur).unwrap_err();
-        assert!(e.message().contains("reports USD"), "{}", e.message());
+        assert_eq!(add(&conn, 1, &eur).unwrap().currency.as_str(), "EUR");
+        // A currency without rates cannot be converted into: refused, until its rates are imported.
+        let ars = AddBudgetRequest { currency: Some("ars".into()), ..req("source:oa", "month", "100") };
+        let e = add(&conn, 1, &ars).unwrap_err();
+        assert!(e.message().contains("source \"oa\" reports USD"), "{}", e.message());
+        assert!(e.message().contains("burnrate rates import"), "{}", e.message());
+        assert!(e.message().contains("--currency USD"), "{}", e.message());
+        // A currency in the ledger's spend needs no rate while it is the only one.
         conn.execute(
-            "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model) VALUES (?1, 0, 'k', 'EUR', 'billed', 1, 0)",
-            [oa],
+            "INSERT INTO spend_daily_key (source_id, day, key_id, currency, kind, amount_micros, has_model) VALUES (?1, 0, 'k', 'XTS', 'billed', 1, 0)",
+            [ds],
         )
         .unwrap();
-        assert_eq!(add(&conn, 1, &eur).unwrap().currency.as_str(), "EUR");
+        let xts = AddBudgetRequest { currency: Some("XTS".into()), ..req("source:ds", "month", "100") };
+        let e = add(&conn, 1, &xts).unwrap_err();
+        assert!(e.message().contains("no exchange rates for XTS"), "{}: DeepSeek reports CNY and USD too", e.message());
+        let mut conn = conn;
+        crate::fx::import_csv(
+            &mut conn,
+            b"date,currency,rate\n2026-03-01,ARS,1000\n",
+            "2026-03-10T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(add(&conn, 1, &ars).unwrap().currency.as_str(), "ARS");
+        let before = count(&conn);
         // A total budget with no source at all cannot name a currency anyone reports.
         let empty = db::open_in_memory().unwrap();
         let e = add(&empty, 1, &req("total", "month", "1")).unwrap_err();
         assert!(e.message().contains("add a source first"), "{}", e.message());
-        let _ = ds;
+        assert_eq!(count(&conn), before);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod common;
 
 mod auto_disable;
+mod budgets_fx;
 mod channels;
 mod charts;
 mod checklist;

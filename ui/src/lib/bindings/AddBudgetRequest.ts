@@ -7,7 +7,8 @@
  */
 export type AddBudgetRequest = { scope: string, period: string, amount: string, 
 /**
- * ISO-4217 code; None: USD. Must be a currency some source in the scope reports.
+ * ISO-4217 code; None: USD. A currency the scope reports, or one Burnrate has exchange
+ * rates for (spend in other currencies is then converted at each day's rate).
  */
 currency?: string, 
 /**

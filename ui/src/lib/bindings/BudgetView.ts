@@ -23,10 +23,26 @@ amount: string, currency: string, thresholds: Array<number>, created_at: string,
  */
 period_start: string, period_end: string, 
 /**
- * Spent in the current period so far (decimal string).
+ * Spent in the current period so far (decimal string, in `currency`): spend in the
+ * budget's currency plus every other currency's converted at the rate of its own day.
+ * When `spent_known` is false, only the part that could be converted: a lower bound.
  */
 spent: string, 
 /**
  * Whether `spent` includes token-based estimates.
  */
-estimated: boolean, };
+estimated: boolean, 
+/**
+ * False when some spend could not be converted for want of a rate (`missing_rate` says
+ * which): `spent` is then "at least", and must be shown as unknown, never as the total.
+ */
+spent_known: boolean, 
+/**
+ * "missing rate for CNY since 2026-07-03" when `spent_known` is false.
+ */
+missing_rate: string | null, 
+/**
+ * The other currencies the scope spent in this period, converted into `currency` (or
+ * waiting for a rate), e.g. ["CNY", "USD"]; empty when all spend is in `currency`.
+ */
+converted_from: Array<string>, };

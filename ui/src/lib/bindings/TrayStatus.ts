@@ -9,7 +9,10 @@ export type TrayStatus = { level: TrayLevel,
  */
 reason: string | null, 
 /**
- * "Today 12.34 USD · Month 345.67 USD" (each currency on its own, never summed).
+ * "Today 12.34 USD · Month 345.67 USD" (each currency on its own, never summed); with a
+ * display currency set and spend in other currencies, the month also converted, each day
+ * at its own rate: "Month 30.00 CNY + 100.00 USD ≈ 96.15 EUR", or "≈ ? EUR (missing rate
+ * for CNY since 2026-07-03)" when a rate is missing (never a smaller total).
  */
 summary: string, 
 /**
