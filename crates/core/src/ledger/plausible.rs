@@ -49,7 +49,17 @@ pub(crate) fn check_windows(conn: &Connection, source_id: i64, windows: &[SpendW
                     format!("{} reported a negative count ({tokens}); nothing of this sync was written", where_()),
                 ));
             }
-            let day = r.bucket_start.div_euclid(86_400) * 86_400;
+            // A hostile start near i64::MIN has no day start that fits in an i64: refuse it.
+            let Some(day) = r.bucket_start.checked_sub(r.bucket_start.rem_euclid(86_400)) else {
+                return Err(Error::new(
+                    ErrorCode::ImplausibleAmount,
+                    format!(
+                        "{} reported a time ({}) that is no day; nothing of this sync was written",
+                        where_(),
+                        r.bucket_start
+                    ),
+                ));
+            };
             let sum = days.entry((day, r.currency.as_str(), w.kind.as_str())).or_default();
             *sum += i128::from(r.amount_micros);
             if *sum > i128::from(bound_micros) {
@@ -152,6 +162,17 @@ mod tests {
         for bad in ["0", "-5", "1e30", "lots"] {
             assert!(crate::app_settings::set(&conn, crate::app_settings::MAX_DAILY_AMOUNT, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_time_that_is_no_day_is_refused_not_a_panic() {
+        let (mut conn, id) = ledger_with_five_dollars();
+        let mut r = row("2026-03-01", "k", 1_000_000);
+        r.bucket_start = i64::MIN;
+        let e = write_poll(&mut conn, id, 3, 4, one_day(), &poll(one_day(), vec![r])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ImplausibleAmount);
+        assert!(e.message().contains("a time (-9223372036854775808) that is no day"), "{}", e.message());
+        assert_eq!(total(&conn), 5_000_000);
     }
 
     #[test]
