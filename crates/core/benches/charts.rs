@@ -54,6 +54,7 @@ fn main() {
         theme: ChartTheme::Light,
         width: None,
         height: None,
+        convert_to: None,
     };
     let view = core.chart(&query).unwrap();
     assert_eq!(view.series.len(), 9, "top 8 + other");
@@ -133,6 +134,7 @@ fn dashboard_over_a_million_rows() {
         theme: ChartTheme::Light,
         width: None,
         height: None,
+        convert_to: None,
     };
     let cumulative = ChartQuery { kind: ChartKind::Cumulative, ..daily.clone() };
     let mut parts: Vec<(&str, Vec<Duration>)> = vec![
