@@ -937,6 +937,18 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
                 .map_err(draw_error)?;
             entries.push((format!("forecast {} {currency}", axis_money(end.1, y_top)), orange, false));
         }
+        if let Some(gap) = first_gap {
+            // Where the known total ends: a dashed mark over the first day without a rate.
+            let x = days.iter().position(|d| *d == gap).unwrap_or(0) as f64;
+            let grey = OTHER_COLOR;
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x, 0.0), (x, y_top * 0.97)], 4, 4, grey.stroke_width(2)))
+                .map_err(draw_error)?;
+            let style = ("sans-serif", 14).into_font().color(&t.text).pos(Pos::new(HPos::Center, VPos::Center));
+            let (px, py) = chart.backend_coord(&(x, y_top / 2.0));
+            plot.draw_text("?", &style, (px + 10, py)).map_err(draw_error)?;
+            entries.push((format!("no rate from {}", gap.format("%b %d")), grey, false));
+        }
         if let Some(b) = budget_micros {
             let red = PALETTE[2];
             let y = b as f64 / 1e6;

@@ -539,4 +539,5 @@ fn a_day_without_a_rate_is_a_marked_gap_not_a_zero() {
     assert_eq!(cumulative.bars.last().unwrap().day, "2026-03-04");
     assert_eq!(cumulative.total, None);
     assert!(cumulative.note.as_deref().unwrap().contains("missing rate for CNY since 2026-03-05"));
+    assert!(cumulative.svg.contains("no rate from Mar 05"), "the legend says where the known line ends");
 }
