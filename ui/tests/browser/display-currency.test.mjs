@@ -5,7 +5,7 @@
 // Settings saves the currency and the Spend view follows.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, FakeBackend, chartView, eventually, headlineView, sourceView, useBrowserApp } from './harness.mjs';
+import { DEFAULT_SETTINGS, FakeBackend, chartView, eventually, headlineView, resultsPath, sourceView, useBrowserApp } from './harness.mjs';
 
 const openPage = useBrowserApp();
 const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
@@ -95,6 +95,11 @@ describe('display currency', () => {
     assert.equal(await text(h.locator('[data-currency="CNY"] [data-field="month"]')), 'CNY 103.70');
     const size = async (sel) => parseFloat(await h.locator(sel).evaluate((e) => getComputedStyle(e).fontSize));
     assert.ok((await size('[data-field="converted-month"]')) > (await size('[data-currency="USD"] [data-field="month"]')));
+    await h.screenshot({ path: resultsPath('display-currency-headline.png') });
+    await page.setViewportSize({ width: 640, height: 480 });
+    const overflow = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    assert.ok(overflow.scroll <= overflow.client, JSON.stringify(overflow));
+    await h.screenshot({ path: resultsPath('display-currency-headline-640.png') });
   });
 
   test('a missing rate shows "? EUR" and why, never a smaller number', async () => {
