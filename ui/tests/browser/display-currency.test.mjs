@@ -43,8 +43,8 @@ const CONVERTED_CHART = chartView({
   from: '2026-03-01',
   to: '2026-03-10',
   series: [
-    { id: 'deep', label: 'deep', color: '#4e79a7', total: '10.000000', estimated: false },
-    { id: 'work', label: 'work', color: '#f28e2b', total: '8.000000', estimated: false },
+    { id: 'deep', label: 'deep', color: '#4e79a7', total: '10.000000', estimated: false, partial: true },
+    { id: 'work', label: 'work', color: '#f28e2b', total: '8.000000', estimated: false, partial: false },
   ],
   bars: [
     {
@@ -131,6 +131,9 @@ describe('display currency', () => {
     assert.equal(b.callsTo('chart')[0].query.convert_to, 'EUR');
     assert.equal(await text(page.locator('[data-field="chart-converted"]')), 'total unknown in EUR');
     assert.match(await text(page.locator('#chart-note')), /^missing rate for CNY since 2026-03-05: those days are marked/);
+    // A series with a day in the gap has no known total; the others keep theirs.
+    assert.equal(await text(page.locator('#chart-section .series li[data-series="deep"] [data-field="series-total"]')), '? EUR');
+    assert.equal(await text(page.locator('#chart-section .series li[data-series="work"] [data-field="series-total"]')), 'EUR 8.00');
     await frame.scrollIntoViewIfNeeded();
     const box = await frame.boundingBox();
     // The work segment of 6 March: x 100..180, y 120..200 of 900 × 360.

@@ -267,8 +267,8 @@ export function chartView(overrides) {
     to: '2026-01-14',
     days_label: 'UTC days',
     series: [
-      { id: 'work-openai/key_FAKE_a', label: 'Alpha', color: '#4e79a7', total: '15.000000', estimated: false },
-      { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true },
+      { id: 'work-openai/key_FAKE_a', label: 'Alpha', color: '#4e79a7', total: '15.000000', estimated: false, partial: false },
+      { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true, partial: false },
     ],
     bars: [
       { x: 100, y: 100, width: 80, height: 200, day: '2026-01-13', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '10.000000', amount_micros: 10000000, estimated: false, hour: null },

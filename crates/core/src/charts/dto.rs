@@ -108,6 +108,10 @@ pub struct ChartSeries {
     pub total: String,
     /// Some of this series' amount is a token-based estimate.
     pub estimated: bool,
+    /// Converted: some of its days had no rate, so `total` covers the other days only and
+    /// the series' whole total is unknown.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

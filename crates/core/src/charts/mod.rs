@@ -282,12 +282,14 @@ impl Conversion {
                 for (bucket, gap) in self.gaps.iter_mut() {
                     if let Some(cell) = s.days.remove(bucket) {
                         s.total = s.total.saturating_sub(cell.micros);
+                        s.partial = true;
                         gap.1.merge(Cell { micros: 0, ..cell });
                     }
                 }
                 s.estimated = s.days.values().any(|c| c.estimated);
             }
-            series.retain(|s| !s.days.is_empty());
+            // A series with all its days in gaps keeps its legend entry (total unknown).
+            series.retain(|s| !s.days.is_empty() || s.partial);
         }
     }
 
@@ -333,6 +335,7 @@ fn add_row(
         total: 0,
         estimated: false,
         days: BTreeMap::new(),
+        partial: false,
     });
     series.total = series.total.checked_add(micros).ok_or_else(overflow)?;
     series.estimated |= !billed;
@@ -352,6 +355,8 @@ struct Series {
     estimated: bool,
     /// By bucket start (Unix seconds): a UTC day, or an hour in the hourly chart.
     days: BTreeMap<i64, Cell>,
+    /// Converted: some of its spend fell on a day without a rate, so `total` leaves it out.
+    partial: bool,
 }
 
 /// Chart series per currency code.
@@ -486,10 +491,12 @@ fn top_and_other(mut series: Vec<Series>, top: usize) -> Vec<Series> {
         total: 0,
         estimated: false,
         days: BTreeMap::new(),
+        partial: false,
     };
     for s in rest {
         other.total = other.total.saturating_add(s.total);
         other.estimated |= s.estimated;
+        other.partial |= s.partial;
         for (day, cell) in s.days {
             other.days.entry(day).or_default().merge(cell);
         }
@@ -824,6 +831,7 @@ fn stacked(
                 color: hex(palette[&s.id]),
                 total: format_micros(s.total),
                 estimated: s.estimated,
+                partial: s.partial,
             })
             .collect(),
         bars,
@@ -964,8 +972,14 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         (Some(_), Some((_, last, _))) => format!("Spent until {last}"),
         _ => "Spent so far".to_owned(),
     };
-    let series =
-        vec![ChartSeries { id: "spent".into(), label, color: hex(color), total: format_micros(running), estimated }];
+    let series = vec![ChartSeries {
+        id: "spent".into(),
+        label,
+        color: hex(color),
+        total: format_micros(running),
+        estimated,
+        partial: first_gap.is_some(),
+    }];
     let (converted, note) = match converted {
         Some((amount, note)) => (Some(amount), note),
         None => (None, None),

@@ -532,6 +532,8 @@ fn a_day_without_a_rate_is_a_marked_gap_not_a_zero() {
     assert_eq!(view.bars.iter().filter(|b| b.missing.is_none()).count(), 7);
     assert_eq!(view.total, None);
     assert_eq!(view.converted.as_ref().unwrap().amount, None);
+    let partial: BTreeMap<&str, bool> = view.series.iter().map(|s| (s.id.as_str(), s.partial)).collect();
+    assert_eq!(partial, BTreeMap::from([("deep", true), ("work", false)]), "deep's total leaves the 5th out");
     assert!(view.note.as_deref().unwrap().starts_with("missing rate for CNY since 2026-03-05"), "{:?}", view.note);
     assert!(view.svg.contains('?'));
     // The month-to-date line stops before the unknown day instead of running flat through it.
