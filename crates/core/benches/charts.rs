@@ -54,6 +54,7 @@ fn main() {
         theme: ChartTheme::Light,
         width: None,
         height: None,
+        convert_to: None,
     };
     let view = core.chart(&query).unwrap();
     assert_eq!(view.series.len(), 9, "top 8 + other");
@@ -133,6 +134,7 @@ fn dashboard_over_a_million_rows() {
         theme: ChartTheme::Light,
         width: None,
         height: None,
+        convert_to: None,
     };
     let cumulative = ChartQuery { kind: ChartKind::Cumulative, ..daily.clone() };
     let mut parts: Vec<(&str, Vec<Duration>)> = vec![
@@ -155,12 +157,64 @@ fn dashboard_over_a_million_rows() {
         core.tray_status().unwrap();
         parts[3].1.push(t.elapsed());
     }
+    let mut headline = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        core.spend_headline().unwrap();
+        headline.push(t.elapsed());
+    }
+    parts.push(("headline", headline));
     let mut total = 0.0;
     for (name, mut times) in parts {
         times.sort();
         let ms = times[3].as_secs_f64() * 1e3;
-        total += ms;
+        if name != "headline" {
+            total += ms;
+        }
         println!("dashboard over 1,000,000 rows, {name:>20}: {ms:6.1} ms median");
     }
     println!("dashboard over 1,000,000 rows, all four together: {total:6.1} ms");
+
+    // The same reads in a display currency: a USD rate for every weekday of the 500 days, EUR
+    // set, each day's rows converted at that day's rate (weekends at Friday's).
+    let mut rates = String::from("date,currency,rate\n");
+    for d in 0..500 {
+        let day = first + Days::days(d);
+        if day.format("%u").to_string().parse::<u32>().unwrap() <= 5 {
+            writeln!(rates, "{day},USD,1.{:04}", 500 + d % 1000).unwrap();
+        }
+    }
+    core.import_rates(rates.as_bytes()).unwrap();
+    core.set_setting("display_currency", "EUR").unwrap();
+    let daily_eur = ChartQuery { convert_to: Some("EUR".into()), ..daily };
+    let cumulative_eur = ChartQuery { kind: ChartKind::Cumulative, ..daily_eur.clone() };
+    let mut converted: Vec<(&str, Vec<Duration>)> = vec![
+        ("key table", vec![]),
+        ("30-day chart by key", vec![]),
+        ("month-to-date chart", vec![]),
+        ("headline", vec![]),
+    ];
+    for _ in 0..7 {
+        let t = Instant::now();
+        assert!(core
+            .key_table()
+            .unwrap()
+            .iter()
+            .all(|r| r.converted_30_days.as_ref().is_some_and(|c| c.amount.is_some())));
+        converted[0].1.push(t.elapsed());
+        let t = Instant::now();
+        assert!(core.chart(&daily_eur).unwrap().converted.unwrap().amount.is_some());
+        converted[1].1.push(t.elapsed());
+        let t = Instant::now();
+        core.chart(&cumulative_eur).unwrap();
+        converted[2].1.push(t.elapsed());
+        let t = Instant::now();
+        assert!(core.spend_headline().unwrap().converted.is_some());
+        converted[3].1.push(t.elapsed());
+    }
+    for (name, mut times) in converted {
+        times.sort();
+        let ms = times[3].as_secs_f64() * 1e3;
+        println!("dashboard over 1,000,000 rows, {name:>20} in EUR: {ms:6.1} ms median");
+    }
 }

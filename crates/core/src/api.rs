@@ -578,8 +578,15 @@ impl Burnrate {
     pub fn key_table(&self) -> Result<Vec<KeyRow>> {
         let now = self.clock.now();
         let conn = self.open()?;
-        let rotation_days = app_settings::load(&conn, self.env.as_ref())?.key_rotation_days;
-        crate::dashboard::key_table(&conn, self.prices()?.as_ref(), now.date_naive(), now.timestamp(), rotation_days)
+        let settings = app_settings::load(&conn, self.env.as_ref())?;
+        crate::dashboard::key_table(
+            &conn,
+            self.prices()?.as_ref(),
+            now.date_naive(),
+            now.timestamp(),
+            settings.key_rotation_days,
+            settings.display_currency.as_deref(),
+        )
     }
 
     /// Labels a key dev, staging or prod; None clears the label.
@@ -848,7 +855,9 @@ impl Burnrate {
         let now = self.clock.now();
         let (as_of, _) = tray_status::freshness(&self.list_sources()?, now);
         let unpriced = self.unpriced(None, None)?;
-        crate::headline::headline(&self.open()?, now, as_of, unpriced)
+        let conn = self.open()?;
+        let display = self.settings_in(&conn)?.display_currency;
+        crate::headline::headline(&conn, now, as_of, unpriced, display.as_deref())
     }
 
     /// What the tray shows: its level, today and month-to-date, and the top keys today.

@@ -92,6 +92,14 @@ fn parse_display_currency(conn: &Connection, text: &str) -> Result<Option<String
     crate::fx::convertible_currency(conn, t).map(Some)
 }
 
+/// The display currencies the Settings view offers: the ECB's, EUR (its base) first, then
+/// alphabetical.
+fn convertible_currencies() -> Vec<String> {
+    let mut rest: Vec<&str> = crate::fx::ECB_CURRENCIES.iter().copied().filter(|c| *c != crate::fx::BASE).collect();
+    rest.sort_unstable();
+    std::iter::once(crate::fx::BASE).chain(rest).map(str::to_owned).collect()
+}
+
 /// `max_daily_amount` when none is set: a million a day from one source is beyond any account
 /// Burnrate's users run, and far from what a 64-bit sum of micro-units can hold.
 pub const DEFAULT_MAX_DAILY_AMOUNT_MICROS: i64 = 1_000_000 * crate::money::MICROS_PER_UNIT;
@@ -288,6 +296,7 @@ impl AppSettings {
             serve_local: self.serve_local,
             serve_port: self.serve_port,
             display_currency: self.display_currency.clone(),
+            convertible_currencies: convertible_currencies(),
         }
     }
 

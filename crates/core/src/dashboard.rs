@@ -61,6 +61,11 @@ pub struct KeyRow {
     pub disabled: bool,
     /// dev, staging or prod, where known.
     pub environment: Option<String>,
+    /// `last_30_days` in the display currency (the `display_currency` setting), each day at
+    /// that day's rate; None when the setting is unset or the key spent nothing. Its `amount`
+    /// is None (unknown, with `missing` saying why) when a day lacks a rate.
+    #[serde(default)]
+    pub converted_30_days: Option<crate::fx::ConvertedAmount>,
 }
 
 /// Days of history the table covers (the sparkline's points).
@@ -81,6 +86,7 @@ pub fn key_table(
     today: NaiveDate,
     now: i64,
     rotation_days: u32,
+    display_currency: Option<&str>,
 ) -> Result<Vec<KeyRow>> {
     let first = today - Days::new(WINDOW_DAYS - 1);
     let window = DayRange::new(first, today)?;
@@ -109,6 +115,19 @@ pub fn key_table(
         let day = t.daily.entry(ts_to_day(r.day)).or_default();
         *day = day.checked_add(r.amount).ok_or_else(crate::money::sum_overflow)?;
         t.estimated |= !r.billed;
+    }
+    // Each key's 30 days in the display currency: each day's amount at that day's rate.
+    let mut converted: HashMap<(i64, String, String), crate::fx::ConvertedAmount> = HashMap::new();
+    if let Some(target) = display_currency {
+        let mut converter = crate::fx::Converter::load(&tx, target, window)?;
+        for ((source_id, key_id, currency), t) in &spend {
+            let mut sum = crate::fx::ConvertedSum::default();
+            for (day, micros) in &t.daily {
+                sum.add(&mut converter, *micros, currency, *day)?;
+            }
+            let target = converter.target().to_owned();
+            converted.insert((*source_id, key_id.clone(), currency.clone()), sum.finish(&target));
+        }
     }
 
     struct KeyInfo {
@@ -223,6 +242,7 @@ pub fn key_table(
             unpriced_tokens: unpriced.get(&(source_id, key_id.to_owned())).copied().unwrap_or(0),
             disabled: info.is_some_and(|i| i.disabled),
             environment: info.and_then(|i| i.environment.clone()),
+            converted_30_days: converted.get(&(source_id, key_id.to_owned(), currency.to_owned())).cloned(),
         })
     };
     let mut out: Vec<KeyRow> = Vec::new();

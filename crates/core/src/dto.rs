@@ -230,6 +230,9 @@ pub struct SettingsView {
     pub serve_port: u16,
     /// Amounts are also shown converted into this currency (e.g. `EUR`); null: never converted.
     pub display_currency: Option<String>,
+    /// What `display_currency` can be set to: the currencies the ECB publishes (EUR first,
+    /// then alphabetical). Currencies with imported rates can be set too, by name.
+    pub convertible_currencies: Vec<String>,
 }
 
 /// A sync pass with the alerts it fired.

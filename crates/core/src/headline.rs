@@ -15,6 +15,7 @@ use crate::alerts::forecast::{self, Forecast};
 use crate::budgets::{self, Budget, BudgetPeriod, Scope};
 use crate::days::{ts_to_day, DayRange};
 use crate::error::Result;
+use crate::fx::{ConvertedAmount, ConvertedSum, Converter};
 use crate::ledger::counted_rows;
 use crate::money::format_micros;
 use crate::providers::ProviderId;
@@ -39,6 +40,27 @@ pub struct SpendHeadline {
     pub not_reported_today: Vec<String>,
     /// Tokens of the last 30 days that no list price covers.
     pub unpriced: Vec<UnpricedModel>,
+    /// Every currency's spend in one figure, when the `display_currency` setting names one
+    /// and the month has spend: each day's rows converted at that day's rate. None otherwise
+    /// (then nothing is converted, as before the setting existed).
+    pub converted: Option<ConvertedHeadline>,
+}
+
+/// Today and the month so far over all currencies, in the display currency. The native
+/// figures ([`SpendHeadline::currencies`]) stay: this is a reading of them, not a replacement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConvertedHeadline {
+    pub today: ConvertedAmount,
+    pub month_to_date: ConvertedAmount,
+    /// The month's end at the recent pace of the converted daily totals, in the display
+    /// currency; None with fewer than 3 days of history or when a day of the pace or the month
+    /// lacks a rate (an unknown day is not a zero day).
+    pub forecast: Option<String>,
+    /// Some of the month's amount is token estimates.
+    pub estimated: bool,
+    /// The native currencies the figures were converted from, e.g. `["CNY", "USD"]`.
+    pub from: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -159,13 +181,89 @@ pub(crate) fn month_outlooks(conn: &Connection, today: NaiveDate) -> Result<Vec<
         .collect())
 }
 
+/// The month of every currency together in `target`: each day's rows converted at that day's
+/// rate (see [`crate::fx::Converter`]), from a week before the month for the pace. A day with
+/// a row that has no rate is left out of `outlook.daily` and listed in `missing_days`; the
+/// projection is then None (a pace or month with an unknown day is not projected).
+pub(crate) struct ConvertedMonth {
+    /// `currency` is `target`; `budget` is the monthly total budget in `target`, if any.
+    pub outlook: MonthOutlook,
+    pub today: ConvertedAmount,
+    pub month_to_date: ConvertedAmount,
+    /// Days (from the pace's first day to today) that could not be converted.
+    pub missing_days: BTreeSet<NaiveDate>,
+    /// The native currencies with spend in the month.
+    pub from: Vec<String>,
+}
+
+pub(crate) fn converted_month(conn: &Connection, today: NaiveDate, target: &str) -> Result<ConvertedMonth> {
+    let month_start = today.with_day(1).expect("day 1 exists");
+    let month_end = BudgetPeriod::Month.containing(today).end;
+    let history_from = month_start.min(today - Days::new(u64::from(forecast::PACE_WINDOW_DAYS)));
+    let range = DayRange::new(history_from, today)?;
+    let tx = crate::db::read_snapshot(conn)?;
+    let rows = counted_rows(&tx, false, false, range)?;
+    let all_budgets = budgets::list(&tx)?;
+    let mut converter = Converter::load(&tx, target, range)?;
+    tx.commit()?;
+    let target = converter.target().to_owned();
+    let (mut month_sum, mut today_sum) = (ConvertedSum::default(), ConvertedSum::default());
+    let mut daily: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let mut missing_days = BTreeSet::new();
+    let mut from = BTreeSet::new();
+    let mut estimated = false;
+    // A zero row converts to zero whatever the rate: it can neither need nor lack one.
+    for row in rows.into_iter().filter(|r| r.amount != 0) {
+        let day = ts_to_day(row.day);
+        if day >= month_start {
+            month_sum.add(&mut converter, row.amount, &row.currency, day)?;
+            estimated |= !row.billed;
+            from.insert(row.currency.clone());
+        }
+        if day == today {
+            today_sum.add(&mut converter, row.amount, &row.currency, day)?;
+        }
+        match converter.convert(row.amount, &row.currency, day)? {
+            Some(c) => {
+                let sum = daily.entry(day).or_default();
+                *sum = sum.checked_add(c.micros).ok_or_else(crate::money::sum_overflow)?;
+            }
+            None => {
+                missing_days.insert(day);
+            }
+        }
+    }
+    for day in &missing_days {
+        daily.remove(day);
+    }
+    let budget = all_budgets
+        .into_iter()
+        .find(|b| b.period == BudgetPeriod::Month && matches!(b.scope, Scope::Total) && b.currency.as_str() == target);
+    let projection = if missing_days.is_empty() {
+        let history: Vec<(NaiveDate, i64)> = daily.iter().map(|(d, m)| (*d, *m)).collect();
+        let limit = budget.as_ref().map_or(i64::MAX, |b| b.amount_micros);
+        forecast::project(&history, month_start, month_end, today, limit)
+    } else {
+        None
+    };
+    Ok(ConvertedMonth {
+        today: today_sum.finish(&target),
+        month_to_date: month_sum.finish(&target),
+        missing_days,
+        from: from.into_iter().collect(),
+        outlook: MonthOutlook { currency: target, daily, estimated, budget, projection, month_start, month_end },
+    })
+}
+
 /// Builds the headline at `now` (UTC days). `as_of`: the latest successful sync;
-/// `unpriced`: the last 30 days' unpriced tokens.
+/// `unpriced`: the last 30 days' unpriced tokens; `display_currency`: the setting, which adds
+/// [`SpendHeadline::converted`].
 pub(crate) fn headline(
     conn: &Connection,
     now: DateTime<Utc>,
     as_of: Option<String>,
     unpriced: Vec<UnpricedModel>,
+    display_currency: Option<&str>,
 ) -> Result<SpendHeadline> {
     let today = now.date_naive();
     let mut top_keys = top_keys_of_month(conn, today)?;
@@ -197,7 +295,20 @@ pub(crate) fn headline(
                 currency: o.currency,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let converted = match display_currency {
+        Some(target) if !currencies.is_empty() => {
+            let month = converted_month(conn, today, target)?;
+            Some(ConvertedHeadline {
+                forecast: month.outlook.projection.as_ref().map(|f| format_micros(f.projected_micros)),
+                estimated: month.outlook.estimated,
+                today: month.today,
+                month_to_date: month.month_to_date,
+                from: month.from,
+            })
+        }
+        _ => None,
+    };
     Ok(SpendHeadline {
         now: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         today: today.to_string(),
@@ -206,6 +317,7 @@ pub(crate) fn headline(
         credits: credits(conn, today)?,
         not_reported_today: not_reported_today(conn, today)?,
         unpriced,
+        converted,
     })
 }
 

@@ -270,8 +270,8 @@ export function chartView(overrides) {
     to: '2026-01-14',
     days_label: 'UTC days',
     series: [
-      { id: 'work-openai/key_FAKE_a', label: 'Alpha', color: '#4e79a7', total: '15.000000', estimated: false },
-      { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true },
+      { id: 'work-openai/key_FAKE_a', label: 'Alpha', color: '#4e79a7', total: '15.000000', estimated: false, partial: false },
+      { id: 'work-openai/key_FAKE_b', label: 'Beta', color: '#f28e2b', total: '2.500000', estimated: true, partial: false },
     ],
     bars: [
       { x: 100, y: 100, width: 80, height: 200, day: '2026-01-13', series: 'work-openai/key_FAKE_a', label: 'Alpha', amount: '10.000000', amount_micros: 10000000, estimated: false, hour: null },
@@ -281,6 +281,7 @@ export function chartView(overrides) {
     empty: null,
     note: null,
     total: '17.500000',
+    converted: null,
     ...overrides,
   };
 }
@@ -296,6 +297,7 @@ export const DEFAULT_SETTINGS = {
   serve_local: false,
   serve_port: 9464,
   display_currency: null,
+  convertible_currencies: ['EUR', 'AUD', 'CNY', 'GBP', 'JPY', 'USD'],
   // The core starts with false; most tests are not about the one-time offer, so it was made.
   start_at_login_offered: true,
 };
@@ -315,6 +317,7 @@ export function headlineView({ sources = [], ...fields } = {}) {
     credits: [],
     not_reported_today: [],
     unpriced: [],
+    converted: null,
     ...fields,
   };
 }
@@ -596,6 +599,7 @@ export class FakeBackend {
           if (!Number.isInteger(port) || port < 1 || port > 65535) return reject('invalid_input', `"${args.value}" is not a port`);
           this.settings.serve_port = port;
         }
+        if (args.name === 'display_currency') this.settings.display_currency = args.value === 'none' ? null : args.value;
         if (args.name === 'time_zone') this.settings.effective_time_zone = args.value === 'local' ? 'UTC' : args.value;
         return this.settings;
       case 'pause_alerts':
@@ -644,6 +648,8 @@ export class FakeBackend {
         return this.keys;
       }
       case 'chart':
+        // A chart in the display currency when the test set one up (ChartQuery.convert_to).
+        if (args.query.convert_to && this.convertedChartView) return this.convertedChartView;
         return this.chartView ?? chartView({ from: args.query.from ?? '2025-12-16', to: args.query.to ?? '2026-01-14' });
       case 'save_chart':
         return `/home/user/.local/share/burnrate/exports/chart-daily-by-key.${args.format}`;

@@ -80,6 +80,7 @@ pub fn run(app: &Burnrate, args: ChartArgs) -> Result<ExitCode> {
         },
         width: None,
         height: None,
+        convert_to: None,
     };
     let view = app.chart(&query)?;
     let bytes = if png { burnrate_core::charts::svg_to_png(&view.svg, 2.0)? } else { view.svg.into_bytes() };

@@ -58,6 +58,11 @@ pub struct ChartQuery {
     #[serde(default)]
     #[ts(optional)]
     pub height: Option<u32>,
+    /// Draw every currency in this one (the `display_currency` setting), each day's rows
+    /// converted at that day's rate; `currency` is then ignored. None: one native currency.
+    #[serde(default)]
+    #[ts(optional)]
+    pub convert_to: Option<String>,
 }
 
 /// A rendered chart and what the UI needs to explain it.
@@ -85,6 +90,11 @@ pub struct ChartView {
     pub total: Option<String>,
     /// What the chart leaves out and why, e.g. sources that report whole days in the hourly chart.
     pub note: Option<String>,
+    /// Set when the chart is drawn converted (`ChartQuery::convert_to`): the drawn range's
+    /// total in `currency` with the span of rate days used, or unknown with "missing rate for
+    /// CNY since 2026-07-03" when a day could not be converted (that day is a gap, not a zero).
+    #[serde(default)]
+    pub converted: Option<crate::fx::ConvertedAmount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -98,6 +108,10 @@ pub struct ChartSeries {
     pub total: String,
     /// Some of this series' amount is a token-based estimate.
     pub estimated: bool,
+    /// Converted: some of its days had no rate, so `total` covers the other days only and
+    /// the series' whole total is unknown.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -118,6 +132,26 @@ pub struct ChartBar {
     #[ts(type = "number")]
     pub amount_micros: i64,
     pub estimated: bool,
+    /// In a converted chart: what this bar is in the currencies spent, with the rate day used
+    /// for each; empty otherwise.
+    #[serde(default)]
+    pub native: Vec<NativeAmount>,
+    /// A day (or hour) that could not be converted, drawn as a marked gap rather than a zero:
+    /// "missing rate for CNY since 2026-07-03". Then `amount` is empty.
+    #[serde(default)]
+    pub missing: Option<String>,
+}
+
+/// An amount as it was spent, behind a converted bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct NativeAmount {
+    /// Decimal, six places.
+    pub amount: String,
+    pub currency: String,
+    /// The day of the rate it was converted at (`YYYY-MM-DD`); None when it needed no rate
+    /// (already in the chart's currency) or had none.
+    pub rate_date: Option<String>,
 }
 
 /// The file format of an exported chart.

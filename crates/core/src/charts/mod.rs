@@ -25,12 +25,13 @@ use rusqlite::Connection;
 
 mod dto;
 
-pub use dto::{ChartBar, ChartFormat, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView};
+pub use dto::{ChartBar, ChartFormat, ChartKind, ChartQuery, ChartSeries, ChartTheme, ChartView, NativeAmount};
 
 use crate::budgets::BudgetPeriod;
 use crate::days::{ts_to_day, DayRange};
 use crate::dto::Dimension;
 use crate::error::{Error, ErrorCode, Result};
+use crate::fx::{ConvertedSum, Converter};
 use crate::ledger::{counted_rows, Names, NOT_ATTRIBUTED_TO_A_KEY, NOT_ATTRIBUTED_TO_A_MODEL};
 use crate::money::format_micros;
 
@@ -41,6 +42,8 @@ pub const DEFAULT_WIDTH: u32 = 900;
 pub const DEFAULT_HEIGHT: u32 = 360;
 /// The series id of everything outside the top N.
 pub const OTHER: &str = "other";
+/// The series id of a converted chart's marked gap: a day (or hour) without a rate.
+pub const MISSING_RATE: &str = "missing-rate";
 
 /// Tableau 10: distinguishable for most colour-vision deficiencies and readable on white and on
 /// a near-black background alike.
@@ -200,11 +203,149 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// What one day of one series holds: micros and whether any of it is an estimate.
-#[derive(Default, Clone, Copy)]
+/// What one day of one series holds: micros and whether any of it is an estimate; in a
+/// converted chart also the native amounts behind it (currency -> micros, rate day).
+#[derive(Default, Clone)]
 struct Cell {
     micros: i64,
     estimated: bool,
+    native: BTreeMap<String, (i64, Option<NaiveDate>)>,
+}
+
+impl Cell {
+    fn add_native(&mut self, currency: &str, micros: i64, rate_day: Option<NaiveDate>) {
+        let entry = self.native.entry(currency.to_owned()).or_insert((0, rate_day));
+        entry.0 = entry.0.saturating_add(micros);
+        // Rows of one currency and bucket share their day, so their rate day: keep the oldest.
+        entry.1 = match (entry.1, rate_day) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn merge(&mut self, other: Cell) {
+        self.micros = self.micros.saturating_add(other.micros);
+        self.estimated |= other.estimated;
+        for (currency, (micros, rate_day)) in other.native {
+            self.add_native(&currency, micros, rate_day);
+        }
+    }
+}
+
+fn native_amounts(native: &BTreeMap<String, (i64, Option<NaiveDate>)>) -> Vec<NativeAmount> {
+    native
+        .iter()
+        .map(|(currency, (micros, rate_day))| NativeAmount {
+            amount: format_micros(*micros),
+            currency: currency.clone(),
+            rate_date: rate_day.map(|d| d.to_string()),
+        })
+        .collect()
+}
+
+/// A chart drawn in one currency converted from all: each row at its own day's rate. Buckets
+/// with a row that has no rate are gaps (with what was spent in them), never zeros.
+struct Conversion {
+    converter: Converter,
+    total: ConvertedSum,
+    /// Native currencies with spend in the range.
+    from: BTreeSet<String>,
+    /// Bucket start -> the currencies that lacked a rate there, and everything spent in it.
+    gaps: BTreeMap<i64, (BTreeSet<String>, Cell)>,
+}
+
+impl Conversion {
+    fn load(conn: &Connection, target: &str, range: DayRange) -> Result<Self> {
+        let converter = Converter::load(conn, target, range)?;
+        Ok(Conversion { converter, total: ConvertedSum::default(), from: BTreeSet::new(), gaps: BTreeMap::new() })
+    }
+
+    /// One ledger row: its amount in the target currency (None: no rate) and its cell's native part.
+    fn convert(&mut self, bucket: i64, micros: i64, currency: &str) -> Result<Option<(i64, Option<NaiveDate>)>> {
+        let day = ts_to_day(bucket);
+        self.from.insert(currency.to_owned());
+        self.total.add(&mut self.converter, micros, currency, day)?;
+        Ok(match self.converter.convert_or_lacking(micros, currency, day)? {
+            Ok(c) => Some((c.micros, (currency != self.converter.target()).then(|| c.rate_date()))),
+            Err(lacking) => {
+                self.gaps.entry(bucket).or_default().0.insert(lacking);
+                None
+            }
+        })
+    }
+
+    /// Moves every cell of a gap bucket out of the series (a partial bar would understate the
+    /// day) into the gap, and drops series left without a cell.
+    fn cut_gaps(&mut self, data: &mut BTreeMap<String, Vec<Series>>) {
+        for series in data.values_mut() {
+            for s in series.iter_mut() {
+                for (bucket, gap) in self.gaps.iter_mut() {
+                    if let Some(cell) = s.days.remove(bucket) {
+                        s.total = s.total.saturating_sub(cell.micros);
+                        s.partial = true;
+                        gap.1.merge(Cell { micros: 0, ..cell });
+                    }
+                }
+                s.estimated = s.days.values().any(|c| c.estimated);
+            }
+            // A series with all its days in gaps keeps its legend entry (total unknown).
+            series.retain(|s| !s.days.is_empty() || s.partial);
+        }
+    }
+
+    /// "missing rate for CNY since 2026-07-03" for the currencies a gap lacked.
+    fn gap_text(&self, lacking: &BTreeSet<String>) -> String {
+        lacking
+            .iter()
+            .map(|c| match self.converter.missing().get(c) {
+                Some(since) => format!("missing rate for {c} since {since}"),
+                None => format!("missing rate for {c}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Adds one ledger row to its series' cell, converted when the chart is.
+#[allow(clippy::too_many_arguments)]
+fn add_row(
+    out: &mut BTreeMap<String, BTreeMap<String, Series>>,
+    conversion: Option<&mut Conversion>,
+    (id, label): (String, String),
+    currency: String,
+    bucket: i64,
+    amount: i64,
+    billed: bool,
+) -> Result<()> {
+    let overflow = crate::money::sum_overflow;
+    let (currency, micros, native) = match conversion {
+        None => (currency, amount, None),
+        Some(c) => {
+            let target = c.converter.target().to_owned();
+            match c.convert(bucket, amount, &currency)? {
+                Some((micros, rate_day)) => (target, micros, Some((currency, amount, rate_day))),
+                // Kept in the cell for now; cut_gaps moves it into the gap.
+                None => (target, 0, Some((currency, amount, None))),
+            }
+        }
+    };
+    let series = out.entry(currency).or_default().entry(id.clone()).or_insert_with(|| Series {
+        id,
+        label,
+        total: 0,
+        estimated: false,
+        days: BTreeMap::new(),
+        partial: false,
+    });
+    series.total = series.total.checked_add(micros).ok_or_else(overflow)?;
+    series.estimated |= !billed;
+    let cell = series.days.entry(bucket).or_default();
+    cell.micros = cell.micros.checked_add(micros).ok_or_else(overflow)?;
+    cell.estimated |= !billed;
+    if let Some((currency, amount, rate_day)) = native {
+        cell.add_native(&currency, amount, rate_day);
+    }
+    Ok(())
 }
 
 struct Series {
@@ -214,13 +355,21 @@ struct Series {
     estimated: bool,
     /// By bucket start (Unix seconds): a UTC day, or an hour in the hourly chart.
     days: BTreeMap<i64, Cell>,
+    /// Converted: some of its spend fell on a day without a rate, so `total` leaves it out.
+    partial: bool,
 }
 
 /// Chart series per currency code.
 type SeriesByCurrency = BTreeMap<String, Vec<Series>>;
 
-/// Chart data read from the ledger: per currency, per series, per day.
-fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTreeMap<String, Vec<Series>>> {
+/// Chart data read from the ledger: per currency, per series, per day. Converted: one currency,
+/// the conversion's target.
+fn read_series(
+    conn: &Connection,
+    by: Dimension,
+    range: DayRange,
+    convert_to: Option<&str>,
+) -> Result<(SeriesByCurrency, Option<Conversion>)> {
     let by_key = by == Dimension::Key;
     let by_model = by == Dimension::Model;
     // A chart reads several statements; one read transaction keeps a sync writing meanwhile
@@ -228,6 +377,7 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
     let tx = crate::db::read_snapshot(conn)?;
     let rows = counted_rows(&tx, by_key, by_model, range)?;
     let names = Names::load(&tx, true, by_key)?;
+    let mut conversion = convert_to.map(|target| Conversion::load(&tx, target, range)).transpose()?;
     tx.commit()?;
     let mut out: BTreeMap<String, BTreeMap<String, Series>> = BTreeMap::new();
     for row in rows {
@@ -244,28 +394,26 @@ fn read_series(conn: &Connection, by: Dimension, range: DayRange) -> Result<BTre
             Dimension::Model => (row.model.clone(), row.model.clone()),
             Dimension::Source => (source.clone(), source),
         };
-        let series = out.entry(row.currency).or_default().entry(id.clone()).or_insert_with(|| Series {
-            id,
-            label,
-            total: 0,
-            estimated: false,
-            days: BTreeMap::new(),
-        });
-        let overflow = crate::money::sum_overflow;
-        series.total = series.total.checked_add(row.amount).ok_or_else(overflow)?;
-        series.estimated |= !row.billed;
-        let cell = series.days.entry(row.day).or_default();
-        cell.micros = cell.micros.checked_add(row.amount).ok_or_else(overflow)?;
-        cell.estimated |= !row.billed;
+        add_row(&mut out, conversion.as_mut(), (id, label), row.currency, row.day, row.amount, row.billed)?;
     }
-    Ok(out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect())
+    let mut data = out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect();
+    if let Some(c) = conversion.as_mut() {
+        c.cut_gaps(&mut data);
+    }
+    Ok((data, conversion))
 }
 
 /// Hourly chart data for one UTC day, per currency, from the spend rows providers report by the
 /// hour; and the names of the sources with spend that day in whole-day rows only.
-fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(SeriesByCurrency, Vec<String>)> {
+fn read_hourly(
+    conn: &Connection,
+    by: Dimension,
+    day: NaiveDate,
+    convert_to: Option<&str>,
+) -> Result<(SeriesByCurrency, Vec<String>, Option<Conversion>)> {
     let range = DayRange::new(day, day)?;
     let tx = crate::db::read_snapshot(conn)?;
+    let mut conversion = convert_to.map(|target| Conversion::load(&tx, target, range)).transpose()?;
     let names = Names::load(&tx, true, by == Dimension::Key)?;
     let source_ids: Vec<i64> = tx
         .prepare("SELECT id FROM sources ORDER BY id")?
@@ -308,18 +456,7 @@ fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(Seri
                             Dimension::Model => (model.clone(), model),
                             Dimension::Source => (source.clone(), source.clone()),
                         };
-                        let series = out.entry(currency).or_default().entry(id.clone()).or_insert_with(|| Series {
-                            id,
-                            label,
-                            total: 0,
-                            estimated: false,
-                            days: BTreeMap::new(),
-                        });
-                        series.total = series.total.saturating_add(amount);
-                        series.estimated |= kind == "estimated";
-                        let cell = series.days.entry(start).or_default();
-                        cell.micros = cell.micros.saturating_add(amount);
-                        cell.estimated |= kind == "estimated";
+                        add_row(&mut out, conversion.as_mut(), (id, label), currency, start, amount, kind == "billed")?;
                     }
                     break;
                 }
@@ -334,8 +471,11 @@ fn read_hourly(conn: &Connection, by: Dimension, day: NaiveDate) -> Result<(Seri
         }
     }
     tx.commit()?;
-    let data = out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect();
-    Ok((data, daily_only))
+    let mut data = out.into_iter().map(|(currency, series)| (currency, series.into_values().collect())).collect();
+    if let Some(c) = conversion.as_mut() {
+        c.cut_gaps(&mut data);
+    }
+    Ok((data, daily_only, conversion))
 }
 
 /// The top `top` series by total (ties by id), the rest folded into one "other" series.
@@ -351,14 +491,14 @@ fn top_and_other(mut series: Vec<Series>, top: usize) -> Vec<Series> {
         total: 0,
         estimated: false,
         days: BTreeMap::new(),
+        partial: false,
     };
     for s in rest {
         other.total = other.total.saturating_add(s.total);
         other.estimated |= s.estimated;
+        other.partial |= s.partial;
         for (day, cell) in s.days {
-            let c = other.days.entry(day).or_default();
-            c.micros = c.micros.saturating_add(cell.micros);
-            c.estimated |= cell.estimated;
+            other.days.entry(day).or_default().merge(cell);
         }
     }
     series.push(other);
@@ -437,6 +577,7 @@ fn empty_view(query: &ChartQuery, range: DayRange, message: String, currencies: 
         empty: Some(message),
         total: None,
         note: None,
+        converted: None,
     })
 }
 
@@ -467,15 +608,27 @@ impl Axis {
     }
 }
 
+/// The currency words of a caption: "EUR", or "EUR, converted at each day's rate".
+fn currency_words(currency: &str, converted: bool) -> String {
+    if converted {
+        format!("{currency}, converted at each day's rate")
+    } else {
+        currency.to_owned()
+    }
+}
+
 fn daily(conn: &Connection, query: &ChartQuery, range: DayRange) -> Result<ChartView> {
-    let data = read_series(conn, query.by, range)?;
+    let (data, conversion) = read_series(conn, query.by, range, query.convert_to.as_deref())?;
     let empty = format!("No spend from {} to {} — add a source and sync, or pick another range", range.from, range.to);
-    let caption = |currency: &str| format!("Daily spend by {}, {currency} · UTC days", dimension_word(query.by));
-    stacked(query, range, Axis::days(range), data, empty, &caption)
+    let converted = conversion.is_some();
+    let words = |currency: &str| currency_words(currency, converted);
+    let caption =
+        |currency: &str| format!("Daily spend by {}, {} · UTC days", dimension_word(query.by), words(currency));
+    stacked(query, range, Axis::days(range), data, conversion, empty, &caption)
 }
 
 fn hourly(conn: &Connection, query: &ChartQuery, day: NaiveDate) -> Result<ChartView> {
-    let (data, daily_only) = read_hourly(conn, query.by, day)?;
+    let (data, daily_only, conversion) = read_hourly(conn, query.by, day, query.convert_to.as_deref())?;
     let note = (!daily_only.is_empty())
         .then(|| format!("Not split by hour: {} (reported as whole days; see the daily chart)", daily_only.join(", ")));
     let empty = if daily_only.is_empty() {
@@ -483,10 +636,13 @@ fn hourly(conn: &Connection, query: &ChartQuery, day: NaiveDate) -> Result<Chart
     } else {
         format!("No hourly spend on {day}; {} reported whole days only", daily_only.join(", "))
     };
-    let caption =
-        |currency: &str| format!("Spend by hour on {day}, by {}, {currency} · UTC hours", dimension_word(query.by));
-    let mut view = stacked(query, DayRange::new(day, day)?, Axis::hours(day), data, empty, &caption)?;
-    view.note = note;
+    let converted = conversion.is_some();
+    let words = |currency: &str| currency_words(currency, converted);
+    let caption = |currency: &str| {
+        format!("Spend by hour on {day}, by {}, {} · UTC hours", dimension_word(query.by), words(currency))
+    };
+    let mut view = stacked(query, DayRange::new(day, day)?, Axis::hours(day), data, conversion, empty, &caption)?;
+    view.note = [note, view.note.take()].into_iter().flatten().reduce(|a, b| format!("{a}. {b}"));
     Ok(view)
 }
 
@@ -495,12 +651,25 @@ fn stacked(
     range: DayRange,
     axis: Axis,
     data: BTreeMap<String, Vec<Series>>,
+    owned: Option<Conversion>,
     empty: String,
     caption: &dyn Fn(&str) -> String,
 ) -> Result<ChartView> {
+    let conversion = owned.as_ref();
     let top = query.top.unwrap_or(DEFAULT_TOP).clamp(1, MAX_TOP) as usize;
-    let (currency, series, currencies) = pick_currency(data, query.currency.as_deref());
-    let Some(currency) = currency.filter(|_| !series.is_empty()) else {
+    let asked = match conversion {
+        Some(c) => Some(c.converter.target()),
+        None => query.currency.as_deref(),
+    };
+    let (currency, series, currencies) = pick_currency(data, asked);
+    // Converted, the chart offers the currencies spent (each can be drawn natively instead).
+    let currencies = match conversion {
+        Some(c) => c.from.iter().cloned().collect(),
+        None => currencies,
+    };
+    let gaps = conversion.map(|c| &c.gaps);
+    let has_gaps = gaps.is_some_and(|g| !g.is_empty());
+    let Some(currency) = currency.filter(|_| !series.is_empty() || has_gaps) else {
         let message = if currencies.is_empty() {
             empty
         } else {
@@ -542,6 +711,47 @@ fn stacked(
         let label_every = (days.len() / 10).max(1);
         let x_label = |i: usize| (i % label_every == 0).then(|| axis.tick(days[i]));
         let mut chart = money_frame(&plot, &t, caption(&currency), days.len(), days.len().min(60), y_top, &x_label)?;
+        // Buckets that could not be converted: a hatched column over the whole height with a
+        // "?", never a short or empty bar that would read as little or nothing spent.
+        if let (Some(conversion), Some(gaps)) = (conversion, gaps) {
+            for (bucket, (lacking, cell)) in gaps {
+                let Some(&i) = index.get(bucket) else { continue };
+                let (x0, x1) = (i as f64 - 0.38, i as f64 + 0.38);
+                let (ya, yb) = (0.0, y_top * 0.97);
+                chart
+                    .draw_series([
+                        Rectangle::new([(x0, ya), (x1, yb)], t.grid.mix(0.55).filled()),
+                        Rectangle::new([(x0, ya), (x1, yb)], t.text.mix(0.5).stroke_width(1)),
+                    ])
+                    .map_err(draw_error)?;
+                let steps = 6;
+                let hatch = (0..steps).map(|k| {
+                    let y = yb * f64::from(k) / f64::from(steps);
+                    PathElement::new(vec![(x0, y), (x1, (y + yb / f64::from(steps)).min(yb))], t.text.mix(0.35))
+                });
+                chart.draw_series(hatch).map_err(draw_error)?;
+                let style = ("sans-serif", 14).into_font().color(&t.text).pos(Pos::new(HPos::Center, VPos::Center));
+                let (px, py) = chart.backend_coord(&(i as f64, yb / 2.0));
+                plot.draw_text("?", &style, (px, py)).map_err(draw_error)?;
+                let (px0, py1) = chart.backend_coord(&(x0, yb));
+                let (px1, py0) = chart.backend_coord(&(x1, ya));
+                bars.push(ChartBar {
+                    x: px0,
+                    y: py1,
+                    width: px1 - px0,
+                    height: (py0 - py1).max(1),
+                    day: ts_to_day(*bucket).to_string(),
+                    hour: axis.hour(*bucket),
+                    series: MISSING_RATE.to_owned(),
+                    label: "Not converted".to_owned(),
+                    amount: String::new(),
+                    amount_micros: 0,
+                    estimated: cell.estimated,
+                    native: native_amounts(&cell.native),
+                    missing: Some(conversion.gap_text(lacking)),
+                });
+            }
+        }
 
         let mut base = vec![0i64; days.len()];
         let mut top = stacks.clone();
@@ -586,6 +796,8 @@ fn stacked(
                         amount: format_micros(cell.micros),
                         amount_micros: cell.micros,
                         estimated: cell.estimated,
+                        native: native_amounts(&cell.native),
+                        missing: None,
                     });
                 }
                 chart.draw_series(rects).map_err(draw_error)?;
@@ -597,10 +809,15 @@ fn stacked(
         root.present().map_err(draw_error)?;
     }
     let total = series.iter().map(|s| s.total).fold(0i64, i64::saturating_add);
+    let note = has_gaps.then(|| {
+        let missing = conversion.and_then(|c| c.converter.missing_text()).unwrap_or_default();
+        format!("{missing}: those days are marked with ?, not drawn as zero; import the rates to fill them")
+    });
     Ok(ChartView {
         svg,
         width: w,
         height: h,
+        converted: owned.map(|c| c.total.finish(&currency)),
         currency: Some(currency),
         currencies,
         from: range.from.to_string(),
@@ -614,22 +831,43 @@ fn stacked(
                 color: hex(palette[&s.id]),
                 total: format_micros(s.total),
                 estimated: s.estimated,
+                partial: s.partial,
             })
             .collect(),
         bars,
         empty: None,
-        total: Some(format_micros(total)),
-        note: None,
+        // Unknown when a day could not be converted: never the smaller sum of the rest.
+        total: (!has_gaps).then(|| format_micros(total)),
+        note,
     })
 }
 
 /// Month-to-date cumulative spend (all sources, one currency) against the monthly total
 /// budget, with the month-end forecast.
 fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result<ChartView> {
-    let mut outlooks = crate::headline::month_outlooks(conn, today)?;
-    let currencies: Vec<String> = outlooks.iter().map(|o| o.currency.clone()).collect();
+    // Converted: every currency's days in the target at each day's rate. The line stops before
+    // the first day without a rate: the running total from there on is unknown, not flat.
+    let converted =
+        query.convert_to.as_deref().map(|target| crate::headline::converted_month(conn, today, target)).transpose()?;
+    let (mut outlooks, currencies, first_gap, converted) = match converted {
+        Some(m) => {
+            let first_gap = m.missing_days.iter().find(|d| **d >= m.outlook.month_start).copied();
+            let has_spend = !m.from.is_empty();
+            let outlooks = if has_spend { vec![m.outlook] } else { Vec::new() };
+            let note = first_gap.and_then(|_| m.month_to_date.missing.clone()).map(|missing| {
+                format!("{missing}: the line stops before that day, as the total from there on is unknown")
+            });
+            (outlooks, m.from, first_gap, Some((m.month_to_date, note)))
+        }
+        None => {
+            let outlooks = crate::headline::month_outlooks(conn, today)?;
+            let currencies = outlooks.iter().map(|o| o.currency.clone()).collect();
+            (outlooks, currencies, None, None)
+        }
+    };
     // The asked currency, else the one with the most spend (ties: code), as in the other charts.
-    let chosen = match query.currency.as_deref().map(|c| c.trim().to_ascii_uppercase()) {
+    let asked = if converted.is_some() { None } else { query.currency.as_deref() };
+    let chosen = match asked.map(|c| c.trim().to_ascii_uppercase()) {
         Some(c) => outlooks.iter().position(|o| o.currency == c),
         None => outlooks
             .iter()
@@ -656,7 +894,7 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
     let days: Vec<NaiveDate> = month_start.iter_days().take_while(|d| *d <= month_end).collect();
     let mut points = Vec::new();
     let mut running = 0i64;
-    for (i, day) in days.iter().enumerate().take_while(|(_, d)| **d <= today) {
+    for (i, day) in days.iter().enumerate().take_while(|(_, d)| **d <= today && first_gap.is_none_or(|g| **d < g)) {
         running = running.saturating_add(daily.get(day).copied().unwrap_or(0));
         points.push((i, *day, running));
     }
@@ -671,7 +909,8 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&t.background).map_err(draw_error)?;
         let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        let caption = format!("Month to date, {currency} · {}", month_start.format("%B %Y"));
+        let words = currency_words(&currency, converted.is_some());
+        let caption = format!("Month to date, {words} · {}", month_start.format("%B %Y"));
         let x_label = |i: usize| (i % 5 == 0).then(|| days[i].format("%d").to_string());
         let mut chart = money_frame(&plot, &t, caption, days.len(), days.len(), y_top, &x_label)?;
         let mut entries =
@@ -693,6 +932,8 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
                 amount: format_micros(*m),
                 amount_micros: *m,
                 estimated,
+                native: Vec::new(),
+                missing: None,
             });
         }
         if let (Some(f), Some(last)) = (&projection, points.last()) {
@@ -703,6 +944,18 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
                 .draw_series(DashedLineSeries::new(vec![start, end], 6, 4, orange.stroke_width(2)))
                 .map_err(draw_error)?;
             entries.push((format!("forecast {} {currency}", axis_money(end.1, y_top)), orange, false));
+        }
+        if let Some(gap) = first_gap {
+            // Where the known total ends: a dashed mark over the first day without a rate.
+            let x = days.iter().position(|d| *d == gap).unwrap_or(0) as f64;
+            let grey = OTHER_COLOR;
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x, 0.0), (x, y_top * 0.97)], 4, 4, grey.stroke_width(2)))
+                .map_err(draw_error)?;
+            let style = ("sans-serif", 14).into_font().color(&t.text).pos(Pos::new(HPos::Center, VPos::Center));
+            let (px, py) = chart.backend_coord(&(x, y_top / 2.0));
+            plot.draw_text("?", &style, (px + 10, py)).map_err(draw_error)?;
+            entries.push((format!("no rate from {}", gap.format("%b %d")), grey, false));
         }
         if let Some(b) = budget_micros {
             let red = PALETTE[2];
@@ -715,13 +968,22 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         draw_legend(&legend, &entries, false, &t)?;
         root.present().map_err(draw_error)?;
     }
+    let label = match (first_gap, points.last()) {
+        (Some(_), Some((_, last, _))) => format!("Spent until {last}"),
+        _ => "Spent so far".to_owned(),
+    };
     let series = vec![ChartSeries {
         id: "spent".into(),
-        label: "Spent so far".into(),
+        label,
         color: hex(color),
         total: format_micros(running),
         estimated,
+        partial: first_gap.is_some(),
     }];
+    let (converted, note) = match converted {
+        Some((amount, note)) => (Some(amount), note),
+        None => (None, None),
+    };
     Ok(ChartView {
         svg,
         width: w,
@@ -734,8 +996,9 @@ fn cumulative(conn: &Connection, query: &ChartQuery, today: NaiveDate) -> Result
         series,
         bars,
         empty: None,
-        total: Some(format_micros(running)),
-        note: None,
+        total: first_gap.is_none().then(|| format_micros(running)),
+        note,
+        converted,
     })
 }
 

@@ -51,6 +51,7 @@ fn query(by: Dimension, from: &str, to: &str) -> ChartQuery {
         theme: ChartTheme::Light,
         width: None,
         height: None,
+        convert_to: None,
     }
 }
 
@@ -450,4 +451,95 @@ fn every_grouping_of_a_workspace_bill_draws_the_same_total() {
     let top = day2.iter().map(|b| b.y).min().unwrap();
     let band = day2.iter().find(|b| b.amount_micros < 0).unwrap();
     assert_eq!(band.y, top);
+}
+
+fn converted_query(kind: ChartKind, by: Dimension) -> ChartQuery {
+    ChartQuery { kind, convert_to: Some("EUR".into()), ..query(by, "2026-03-01", "2026-03-10") }
+}
+
+/// (day, series, amount) of every bar, sorted.
+fn bar_amounts(view: &ChartView) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = view.bars.iter().map(|b| (b.day.clone(), b.series.clone(), b.amount.clone())).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_converted_chart_draws_each_day_at_its_own_rate_with_the_native_amounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = crate::headline::usd_and_cny_with_rates(dir.path(), false);
+    let native = core.chart(&query(Dimension::Source, "2026-03-01", "2026-03-10")).unwrap();
+    let view = core.chart(&converted_query(ChartKind::Daily, Dimension::Source)).unwrap();
+    assert_eq!((view.currency.as_deref(), view.currencies.clone()), (Some("EUR"), vec!["CNY".into(), "USD".into()]));
+    // The same per-day conversions as the headline's hand computation.
+    let s = |d: &str, series: &str, a: &str| (d.to_owned(), series.to_owned(), a.to_owned());
+    assert_eq!(
+        bar_amounts(&view),
+        [
+            s("2026-03-06", "deep", "10.000000"),
+            s("2026-03-06", "work", "8.000000"),
+            s("2026-03-07", "work", "4.000000"),
+            s("2026-03-09", "deep", "2.000000"),
+            s("2026-03-09", "work", "9.615385"),
+            s("2026-03-10", "deep", "1.000000"),
+            s("2026-03-10", "work", "2.307692"),
+        ]
+    );
+    assert_eq!(view.total.as_deref(), Some("36.923077"));
+    let converted = view.converted.clone().unwrap();
+    assert_eq!(
+        (converted.amount.as_deref(), converted.rate_date.as_deref(), converted.rate_date_to.as_deref()),
+        (Some("36.923077"), Some("2026-03-06"), Some("2026-03-09"))
+    );
+    // Hover: what was spent and at which day's rate (the weekend used Friday's).
+    let sat = view.bars.iter().find(|b| b.day == "2026-03-07").unwrap();
+    assert_eq!(sat.native.len(), 1);
+    assert_eq!(
+        (sat.native[0].amount.as_str(), sat.native[0].currency.as_str(), sat.native[0].rate_date.as_deref()),
+        ("5.000000", "USD", Some("2026-03-06"))
+    );
+    assert!(view.svg.contains("EUR, converted at each day") && view.svg.contains("Daily spend by source"), "caption");
+    assert!(view.note.is_none() && view.bars.iter().all(|b| b.missing.is_none()));
+
+    // By key and by hour of today: the same conversions.
+    let by_key = core.chart(&converted_query(ChartKind::Daily, Dimension::Key)).unwrap();
+    assert_eq!(by_key.total.as_deref(), Some("36.923077"));
+    // The month-to-date line reaches the headline's converted month to date.
+    let cumulative = core.chart(&converted_query(ChartKind::Cumulative, Dimension::Source)).unwrap();
+    assert_eq!(cumulative.bars.last().unwrap().amount, "36.923077");
+    assert_eq!(cumulative.total.as_deref(), Some("36.923077"));
+    assert!(cumulative.svg.contains("Month to date, EUR, converted"));
+
+    // Without convert_to nothing changed: the native chart carries no conversion.
+    assert!(native.converted.is_none() && native.bars.iter().all(|b| b.native.is_empty() && b.missing.is_none()));
+    assert_eq!(native.currency.as_deref(), Some("CNY"), "the most spend, as before");
+    assert!(!native.svg.contains("converted"));
+}
+
+#[test]
+fn a_day_without_a_rate_is_a_marked_gap_not_a_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = crate::headline::usd_and_cny_with_rates(dir.path(), true);
+    let view = core.chart(&converted_query(ChartKind::Daily, Dimension::Source)).unwrap();
+    let gap: Vec<_> = view.bars.iter().filter(|b| b.day == "2026-03-05").collect();
+    assert_eq!(gap.len(), 1, "one marked column, no bar of a partial amount");
+    let gap = gap[0];
+    assert_eq!(gap.series, burnrate_core::charts::MISSING_RATE);
+    assert_eq!(gap.missing.as_deref(), Some("missing rate for CNY since 2026-03-05"));
+    assert!(gap.amount.is_empty() && gap.height > 20, "drawn tall, with no amount: {gap:?}");
+    assert_eq!((gap.native[0].amount.as_str(), gap.native[0].currency.as_str()), ("5.000000", "CNY"));
+    // The other days are drawn as before; the range's total is unknown, not the smaller sum.
+    assert_eq!(view.bars.iter().filter(|b| b.missing.is_none()).count(), 7);
+    assert_eq!(view.total, None);
+    assert_eq!(view.converted.as_ref().unwrap().amount, None);
+    let partial: BTreeMap<&str, bool> = view.series.iter().map(|s| (s.id.as_str(), s.partial)).collect();
+    assert_eq!(partial, BTreeMap::from([("deep", true), ("work", false)]), "deep's total leaves the 5th out");
+    assert!(view.note.as_deref().unwrap().starts_with("missing rate for CNY since 2026-03-05"), "{:?}", view.note);
+    assert!(view.svg.contains('?'));
+    // The month-to-date line stops before the unknown day instead of running flat through it.
+    let cumulative = core.chart(&converted_query(ChartKind::Cumulative, Dimension::Source)).unwrap();
+    assert_eq!(cumulative.bars.last().unwrap().day, "2026-03-04");
+    assert_eq!(cumulative.total, None);
+    assert!(cumulative.note.as_deref().unwrap().contains("missing rate for CNY since 2026-03-05"));
+    assert!(cumulative.svg.contains("no rate from Mar 05"), "the legend says where the known line ends");
 }

@@ -131,6 +131,7 @@ fn the_headline_answers_how_much_on_track_credit_left_and_as_of_when() {
             theme: ChartTheme::Light,
             width: None,
             height: None,
+            convert_to: None,
         })
         .unwrap();
     assert_eq!(chart.bars.last().unwrap().amount, usd.month_to_date);
@@ -179,4 +180,101 @@ fn the_headline_names_the_key_that_spent_most_this_month() {
     assert!(!top.estimated);
     let cny = h.currencies.iter().find(|c| c.currency == "CNY").unwrap();
     assert_eq!(cny.top_key, None, "spend not attributed to a key is never the top key");
+}
+
+/// Spend in USD (source `work`, key `key_FAKE_u`) and CNY (source `deep`, key `key_FAKE_c`) on
+/// 6, 7, 9 and 10 March 2026, with rates per EUR imported for 6 March (USD 1.25, CNY 8) and
+/// 9 March (USD 1.30, CNY 7.9) only: the weekend and the 10th use the last earlier rate.
+/// `cny_on_the_5th`: also 5 CNY on 5 March, a day without any CNY rate (missing).
+pub fn usd_and_cny_with_rates(dir: &std::path::Path, cny_on_the_5th: bool) -> Burnrate {
+    let core = core_on_march_10(dir);
+    add(&core, ProviderId::Openai, "work");
+    add(&core, ProviderId::Deepseek, "deep");
+    let header = "day,amount,currency,key_id,key_name,model,kind\n";
+    let usd = "2026-03-06,10,USD,key_FAKE_u,Usd key,gpt-5,billed\n\
+               2026-03-07,5,USD,key_FAKE_u,Usd key,gpt-5,billed\n\
+               2026-03-09,12.5,USD,key_FAKE_u,Usd key,gpt-5,billed\n\
+               2026-03-10,3,USD,key_FAKE_u,Usd key,gpt-5,billed\n";
+    core.import_csv("work", CsvFormat::Generic, format!("{header}{usd}").as_bytes()).unwrap();
+    let mut cny = String::from(
+        "2026-03-06,80,CNY,key_FAKE_c,Cny key,deepseek-chat,billed\n\
+         2026-03-09,15.8,CNY,key_FAKE_c,Cny key,deepseek-chat,billed\n\
+         2026-03-10,7.9,CNY,key_FAKE_c,Cny key,deepseek-chat,billed\n",
+    );
+    if cny_on_the_5th {
+        cny += "2026-03-05,5,CNY,key_FAKE_c,Cny key,deepseek-chat,billed\n";
+    }
+    core.import_csv("deep", CsvFormat::Generic, format!("{header}{cny}").as_bytes()).unwrap();
+    core.import_rates(
+        b"date,currency,rate\n2026-03-06,USD,1.25\n2026-03-06,CNY,8\n2026-03-09,USD,1.30\n2026-03-09,CNY,7.9\n",
+    )
+    .unwrap();
+    core
+}
+
+#[test]
+fn in_a_display_currency_the_headline_adds_one_figure_at_each_days_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = usd_and_cny_with_rates(dir.path(), false);
+    let before = core.spend_headline().unwrap();
+    assert_eq!(before.converted, None, "no display currency: nothing is converted");
+
+    core.set_setting("display_currency", "EUR").unwrap();
+    let h = core.spend_headline().unwrap();
+    // By hand, EUR = amount ÷ that day's rate (the last earlier one on the weekend and the 10th),
+    // each row rounded half to even at six places:
+    //   6 Mar: 10 USD ÷ 1.25 = 8.000000;   80 CNY ÷ 8 = 10.000000
+    //   7 Mar:  5 USD ÷ 1.25 = 4.000000 (Friday's rate)
+    //   9 Mar: 12.5 USD ÷ 1.30 = 9.6153846… → 9.615385;  15.8 CNY ÷ 7.9 = 2.000000
+    //  10 Mar:  3 USD ÷ 1.30 = 2.3076923… → 2.307692;   7.9 CNY ÷ 7.9 = 1.000000 (Monday's rates)
+    // today = 3.307692; month = 18 + 4 + 11.615385 + 3.307692 = 36.923077.
+    let c = h.converted.as_ref().expect("converted with a display currency");
+    assert_eq!(
+        (c.today.amount.as_deref(), c.month_to_date.amount.as_deref(), c.month_to_date.currency.as_str()),
+        (Some("3.307692"), Some("36.923077"), "EUR")
+    );
+    assert_eq!(
+        (c.month_to_date.rate_date.as_deref(), c.month_to_date.rate_date_to.as_deref()),
+        (Some("2026-03-06"), Some("2026-03-09")),
+        "the rate days used, for the hover"
+    );
+    assert_eq!((c.today.rate_date.as_deref(), c.month_to_date.missing.as_deref()), (Some("2026-03-09"), None));
+    assert_eq!(c.from, ["CNY", "USD"]);
+    // Pace over 9, 8, 7, 6 March (11.615385, 0, 4, 18) without the highest and lowest:
+    // (11.615385 + 4) ÷ 2 = 7.8076925 → 7.807693; 36.923077 + 21 days × 7.807693 = 200.884630.
+    assert_eq!(c.forecast.as_deref(), Some("200.884630"));
+    // The native lines stay exactly as they were.
+    assert_eq!(burnrate_core::headline::SpendHeadline { converted: None, ..h.clone() }, before);
+    let native: Vec<_> = h.currencies.iter().map(|c| (c.currency.as_str(), c.month_to_date.as_str())).collect();
+    assert_eq!(native, [("CNY", "103.700000"), ("USD", "30.500000")]);
+
+    // The key table: each key's 30 days in EUR next to its native amount.
+    let keys = core.key_table().unwrap();
+    let eur = |id: &str| {
+        let row = keys.iter().find(|r| r.key_id == id).unwrap();
+        row.converted_30_days.as_ref().and_then(|c| c.amount.clone())
+    };
+    assert_eq!(eur("key_FAKE_u").as_deref(), Some("23.923077"), "8 + 4 + 9.615385 + 2.307692");
+    assert_eq!(eur("key_FAKE_c").as_deref(), Some("13.000000"), "10 + 2 + 1");
+
+    // Unset again: exactly as before, in the headline and the key table.
+    core.set_setting("display_currency", "none").unwrap();
+    assert_eq!(core.spend_headline().unwrap(), before);
+    assert!(core.key_table().unwrap().iter().all(|r| r.converted_30_days.is_none()));
+}
+
+#[test]
+fn a_day_without_a_rate_makes_the_month_unknown_not_smaller() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = usd_and_cny_with_rates(dir.path(), true);
+    core.set_setting("display_currency", "EUR").unwrap();
+    let h = core.spend_headline().unwrap();
+    let c = h.converted.unwrap();
+    assert_eq!(c.month_to_date.amount, None, "never 36.923077 with the 5th left out");
+    assert_eq!(c.month_to_date.missing.as_deref(), Some("missing rate for CNY since 2026-03-05"));
+    assert_eq!(c.today.amount.as_deref(), Some("3.307692"), "today has its rates");
+    assert_eq!(c.forecast, None, "a month with an unknown day is not projected");
+    let keys = core.key_table().unwrap();
+    let cny = keys.iter().find(|r| r.key_id == "key_FAKE_c").unwrap().converted_30_days.clone().unwrap();
+    assert_eq!((cny.amount, cny.missing.as_deref()), (None, Some("missing rate for CNY since 2026-03-05")));
 }

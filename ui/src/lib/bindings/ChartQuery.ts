@@ -27,4 +27,9 @@ top?: number, theme: ChartTheme,
 /**
  * Pixels; default 900 × 360.
  */
-width?: number, height?: number, };
+width?: number, height?: number, 
+/**
+ * Draw every currency in this one (the `display_currency` setting), each day's rows
+ * converted at that day's rate; `currency` is then ignored. None: one native currency.
+ */
+convert_to?: string, };

@@ -12,4 +12,9 @@ color: string, total: string,
 /**
  * Some of this series' amount is a token-based estimate.
  */
-estimated: boolean, };
+estimated: boolean, 
+/**
+ * Converted: some of its days had no rate, so `total` covers the other days only and
+ * the series' whole total is unknown.
+ */
+partial: boolean, };

@@ -47,4 +47,9 @@ serve_local: boolean, serve_port: number,
 /**
  * Amounts are also shown converted into this currency (e.g. `EUR`); null: never converted.
  */
-display_currency: string | null, };
+display_currency: string | null, 
+/**
+ * What `display_currency` can be set to: the currencies the ECB publishes (EUR first,
+ * then alphabetical). Currencies with imported rates can be set too, by name.
+ */
+convertible_currencies: Array<string>, };

@@ -20,12 +20,15 @@ class Settings {
     const previous = this.current.value;
     const zoneChanged = previous?.effective_time_zone !== next.effective_time_zone;
     const rotationChanged = previous?.key_rotation_days !== next.key_rotation_days;
+    const displayChanged = (previous?.display_currency ?? null) !== (next.display_currency ?? null);
     this.current.value = next;
     shell.tickClock();
     shell.status = message;
     // Budget periods follow the time zone; the key table's rotation flags follow the period.
     if (zoneChanged) await budgets.refresh();
-    if (rotationChanged) await spend.refreshKeys();
+    // The headline, key table and chart show converted figures in the display currency.
+    if (displayChanged) spend.ledgerVersion += 1;
+    if (rotationChanged || displayChanged) await spend.refreshKeys();
   }
 }
 
