@@ -92,12 +92,17 @@ fn parse_display_currency(conn: &Connection, text: &str) -> Result<Option<String
     crate::fx::convertible_currency(conn, t).map(Some)
 }
 
-/// The display currencies the Settings view offers: the ECB's, EUR (its base) first, then
-/// alphabetical.
-fn convertible_currencies() -> Vec<String> {
-    let mut rest: Vec<&str> = crate::fx::ECB_CURRENCIES.iter().copied().filter(|c| *c != crate::fx::BASE).collect();
-    rest.sort_unstable();
-    std::iter::once(crate::fx::BASE).chain(rest).map(str::to_owned).collect()
+/// The display currencies the Settings view offers: the ECB's and those with imported rates,
+/// EUR (the rates' base) first, then alphabetical.
+fn convertible_currencies(conn: &Connection) -> Result<Vec<String>> {
+    let mut rest: std::collections::BTreeSet<String> =
+        crate::fx::ECB_CURRENCIES.iter().map(|c| (*c).to_owned()).collect();
+    let mut stmt = conn.prepare("SELECT DISTINCT currency FROM fx_rates")?;
+    for currency in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        rest.insert(currency?);
+    }
+    rest.remove(crate::fx::BASE);
+    Ok(std::iter::once(crate::fx::BASE.to_owned()).chain(rest).collect())
 }
 
 /// `max_daily_amount` when none is set: a million a day from one source is beyond any account
@@ -279,6 +284,8 @@ pub struct AppSettings {
     pub serve_port: u16,
     /// Amounts are also shown converted into this currency; None: never converted.
     pub display_currency: Option<String>,
+    /// What `display_currency` can be set to (see [`SettingsView::convertible_currencies`]).
+    pub convertible_currencies: Vec<String>,
 }
 
 impl AppSettings {
@@ -296,7 +303,7 @@ impl AppSettings {
             serve_local: self.serve_local,
             serve_port: self.serve_port,
             display_currency: self.display_currency.clone(),
-            convertible_currencies: convertible_currencies(),
+            convertible_currencies: self.convertible_currencies.clone(),
         }
     }
 
@@ -405,6 +412,7 @@ pub fn load(conn: &Connection, env: &dyn Environment) -> Result<AppSettings> {
             }),
             None => None,
         },
+        convertible_currencies: convertible_currencies(conn)?,
     })
 }
 
@@ -561,6 +569,13 @@ mod tests {
         assert_eq!(load(&conn, &env(None)).unwrap().display_currency.as_deref(), Some("EUR"), "refused: unchanged");
         set(&conn, DISPLAY_CURRENCY, "none").unwrap();
         assert_eq!(load(&conn, &env(None)).unwrap().display_currency, None);
+        // Offered: EUR first, then the ECB's and imported currencies in order.
+        let mut conn = conn;
+        crate::fx::import_csv(&mut conn, b"date,currency,rate\n2026-04-01,ARS,950.5\n", chrono::Utc::now()).unwrap();
+        let offered = load(&conn, &env(None)).unwrap().view().convertible_currencies;
+        assert_eq!(offered.len(), crate::fx::ECB_CURRENCIES.len() + 1);
+        assert_eq!(&offered[..3], ["EUR", "ARS", "AUD"]);
+        assert!(offered.contains(&"USD".to_owned()) && offered.contains(&"CNY".to_owned()));
     }
 
     #[test]

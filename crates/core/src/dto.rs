@@ -230,8 +230,8 @@ pub struct SettingsView {
     pub serve_port: u16,
     /// Amounts are also shown converted into this currency (e.g. `EUR`); null: never converted.
     pub display_currency: Option<String>,
-    /// What `display_currency` can be set to: the currencies the ECB publishes (EUR first,
-    /// then alphabetical). Currencies with imported rates can be set too, by name.
+    /// What `display_currency` can be set to: the currencies the ECB publishes and those with
+    /// imported rates (EUR first, then alphabetical).
     pub convertible_currencies: Vec<String>,
 }
 

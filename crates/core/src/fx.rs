@@ -60,8 +60,10 @@ pub struct Converted {
     pub rate_day_from: NaiveDate,
     /// The day of the target currency's rate that was used.
     pub rate_day_to: NaiveDate,
-    /// Units of the target per unit of the source (for showing; the conversion itself is exact).
-    pub rate: Decimal,
+    /// The two rates used (units per EUR), kept so [`Converted::rate`] is computed only by the
+    /// few callers that show it, not for every row of a report.
+    rate_from: Decimal,
+    rate_to: Decimal,
 }
 
 /// One stored rate, as `rates list` shows it.
@@ -393,7 +395,13 @@ pub fn convert(
     let (from, to) =
         (currency_code(from).map_err(Error::invalid_input)?, currency_code(to).map_err(Error::invalid_input)?);
     if from == to {
-        return Ok(Some(Converted { micros: amount_micros, rate_day_from: day, rate_day_to: day, rate: Decimal::ONE }));
+        return Ok(Some(Converted {
+            micros: amount_micros,
+            rate_day_from: day,
+            rate_day_to: day,
+            rate_from: Decimal::ONE,
+            rate_to: Decimal::ONE,
+        }));
     }
     let (Some(rf), Some(rt)) = (rate_on(conn, &from, day)?, rate_on(conn, &to, day)?) else {
         return Ok(None);
@@ -406,8 +414,13 @@ pub fn convert(
             ),
         )
     })?;
-    let rate = rt.rate.checked_div(rf.rate).unwrap_or_default().round_dp(10).normalize();
-    Ok(Some(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
+    Ok(Some(Converted {
+        micros,
+        rate_day_from: rf.rate_day,
+        rate_day_to: rt.rate_day,
+        rate_from: rf.rate,
+        rate_to: rt.rate,
+    }))
 }
 
 /// The currencies the ECB publishes reference rates for (and EUR, its base): a display currency
@@ -437,6 +450,12 @@ pub fn convertible_currency(conn: &Connection, text: &str) -> Result<String> {
 }
 
 impl Converted {
+    /// Units of the target per unit of the source, to ten places (for showing; the conversion
+    /// itself is exact).
+    pub fn rate(&self) -> Decimal {
+        self.rate_to.checked_div(self.rate_from).unwrap_or_default().round_dp(10).normalize()
+    }
+
     /// The day of the rate that was used, as reports show it: the non-EUR leg's rate day (the
     /// older of the two for a cross rate), so a weekend's amount says it used Friday's rate.
     pub fn rate_date(&self) -> NaiveDate {
@@ -575,7 +594,13 @@ impl Converter {
         day: NaiveDate,
     ) -> Result<std::result::Result<Converted, String>> {
         if from == self.target {
-            return Ok(Ok(Converted { micros, rate_day_from: day, rate_day_to: day, rate: Decimal::ONE }));
+            return Ok(Ok(Converted {
+                micros,
+                rate_day_from: day,
+                rate_day_to: day,
+                rate_from: Decimal::ONE,
+                rate_to: Decimal::ONE,
+            }));
         }
         let (rf, rt) = (self.rate_on(from, day), self.rate_on(&self.target, day));
         let (Some(rf), Some(rt)) = (rf, rt) else {
@@ -590,8 +615,13 @@ impl Converter {
                 format!("{micros} micro-units of {from} in {} is beyond what Burnrate can hold", self.target),
             )
         })?;
-        let rate = rt.rate.checked_div(rf.rate).unwrap_or_default().round_dp(10).normalize();
-        Ok(Ok(Converted { micros, rate_day_from: rf.rate_day, rate_day_to: rt.rate_day, rate }))
+        Ok(Ok(Converted {
+            micros,
+            rate_day_from: rf.rate_day,
+            rate_day_to: rt.rate_day,
+            rate_from: rf.rate,
+            rate_to: rt.rate,
+        }))
     }
 
     /// Per currency, the earliest day an amount could not be converted for want of a rate.

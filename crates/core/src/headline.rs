@@ -61,6 +61,10 @@ pub struct ConvertedHeadline {
     pub estimated: bool,
     /// The native currencies the figures were converted from, e.g. `["CNY", "USD"]`.
     pub from: Vec<String>,
+    /// The monthly total budget in the display currency (which covers every currency, each
+    /// day at its rate), against the converted month. None without one, or while the month is
+    /// unknown for a missing rate (then `month_to_date.missing` says why).
+    pub budget: Option<MonthBudget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -255,6 +259,22 @@ pub(crate) fn converted_month(conn: &Connection, today: NaiveDate, target: &str)
     })
 }
 
+/// The month's budget line of an outlook: how much of it is spent and the day it is (or will
+/// be) passed at the current pace.
+fn month_budget(o: &MonthOutlook, today: NaiveDate) -> Option<MonthBudget> {
+    let month_to_date = o.month_to_date(today);
+    o.budget.as_ref().map(|b| {
+        let passes_on = o.projection.as_ref().and_then(|f| f.crosses_on);
+        MonthBudget {
+            id: b.id,
+            amount: format_micros(b.amount_micros),
+            percent: percent(month_to_date, b.amount_micros),
+            passes_on: passes_on.map(|d| d.to_string()),
+            passed: passes_on.is_some_and(|d| d <= today) || month_to_date > b.amount_micros,
+        }
+    })
+}
+
 /// Builds the headline at `now` (UTC days). `as_of`: the latest successful sync;
 /// `unpriced`: the last 30 days' unpriced tokens; `display_currency`: the setting, which adds
 /// [`SpendHeadline::converted`].
@@ -272,16 +292,7 @@ pub(crate) fn headline(
         .filter(|o| o.daily.range(o.month_start..=today).next().is_some())
         .map(|o| {
             let month_to_date = o.month_to_date(today);
-            let budget = o.budget.as_ref().map(|b| {
-                let passes_on = o.projection.as_ref().and_then(|f| f.crosses_on);
-                MonthBudget {
-                    id: b.id,
-                    amount: format_micros(b.amount_micros),
-                    percent: percent(month_to_date, b.amount_micros),
-                    passes_on: passes_on.map(|d| d.to_string()),
-                    passed: passes_on.is_some_and(|d| d <= today) || month_to_date > b.amount_micros,
-                }
-            });
+            let budget = month_budget(&o, today);
             CurrencyHeadline {
                 today: format_micros(o.daily.get(&today).copied().unwrap_or(0)),
                 month_to_date: format_micros(month_to_date),
@@ -299,7 +310,9 @@ pub(crate) fn headline(
     let converted = match display_currency {
         Some(target) if !currencies.is_empty() => {
             let month = converted_month(conn, today, target)?;
+            let known = month.month_to_date.amount.is_some();
             Some(ConvertedHeadline {
+                budget: month_budget(&month.outlook, today).filter(|_| known),
                 forecast: month.outlook.projection.as_ref().map(|f| format_micros(f.projected_micros)),
                 estimated: month.outlook.estimated,
                 today: month.today,

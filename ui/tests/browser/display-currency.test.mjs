@@ -29,6 +29,7 @@ const CONVERTED = {
   forecast: '200.884630',
   estimated: false,
   from: ['CNY', 'USD'],
+  budget: null,
 };
 const UNKNOWN = {
   ...CONVERTED,
@@ -73,6 +74,15 @@ function backend({ display = 'EUR', converted = CONVERTED } = {}) {
 }
 
 describe('display currency', () => {
+  test('a budget in the display currency sits on the converted line: how much of it, and when it is passed', async () => {
+    const budget = { id: 3, amount: '40.000000', percent: 92, passes_on: '2026-03-11', passed: false };
+    const { page } = await openPage(backend({ converted: { ...CONVERTED, budget } }));
+    const line = page.locator('#spend-headline [data-field="converted-budget"]');
+    await line.waitFor();
+    assert.equal(await text(line), '92 % of EUR 40.00 · passes the budget on Mar 11, 2026');
+    assert.match(await line.getAttribute('class'), /tone-warn/);
+  });
+
   test('the headline says the month in EUR first, labelled converted with the rate days, the native lines below', async () => {
     const { page } = await openPage(backend());
     const h = page.locator('#spend-headline');
@@ -86,6 +96,7 @@ describe('display currency', () => {
     assert.match(await text(h.locator('[data-field="converted"]')), /^MONTH TO DATE CONVERTED/i);
     assert.equal(await text(h.locator('[data-field="converted-today"]')), '≈ EUR 3.31');
     assert.equal(await text(h.locator('[data-field="converted-forecast"]')), '≈ EUR 200.88');
+    assert.equal(await h.locator('[data-field="converted-budget"]').count(), 0, 'no EUR budget, no budget line');
     // First and largest; each currency's own line still there, below it.
     const [conv, usd, cny] = await Promise.all(
       ['[data-field="converted"]', '[data-currency="USD"]', '[data-currency="CNY"]'].map((s) => h.locator(s).first().boundingBox()),

@@ -148,7 +148,10 @@ async fn budget_add_list_remove_and_bad_input_saves_nothing() {
     cli.run(&["settings", "set", "time_zone", "Europe/Berlin"]).ok();
     let run = cli.run(&["settings", "set", "time_zone", "Mars/Olympus_Mons"]).failed();
     assert!(run.stderr.contains("IANA"), "{}", run.stderr);
-    let settings = cli.run(&["settings", "get", "--json"]).ok().json();
+    let mut settings = cli.run(&["settings", "get", "--json"]).ok().json();
+    let offered = settings.as_object_mut().unwrap().remove("convertible_currencies").unwrap();
+    assert_eq!(offered[0], json!("EUR"), "the rates' base first: {offered}");
+    assert!(offered.as_array().unwrap().contains(&json!("CNY")), "{offered}");
     assert_eq!(
         settings,
         json!({"time_zone": "Europe/Berlin", "effective_time_zone": "Europe/Berlin", "quiet_hours": "22:00-07:00", "alerts_paused_until": null, "key_rotation_days": 90,

@@ -320,6 +320,7 @@ pub(crate) mod tests {
             serve_local: false,
             serve_port: crate::app_settings::DEFAULT_SERVE_PORT,
             display_currency: None,
+            convertible_currencies: Vec::new(),
         }
     }
 

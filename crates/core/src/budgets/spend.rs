@@ -177,7 +177,7 @@ pub fn period_spend(conn: &Connection, budget: &Budget, period: LocalPeriod) -> 
                     part.micros = part.micros.checked_add(converted.micros).ok_or_else(crate::money::sum_overflow)?;
                     part.first_rate_day = part.first_rate_day.min(used);
                     part.last_rate_day = part.last_rate_day.max(used);
-                    part.rates.insert(shown_rate(converted.rate));
+                    part.rates.insert(shown_rate(converted.rate()));
                     converted.micros
                 }
                 // Left out of the total; the converter remembers it for `missing`.

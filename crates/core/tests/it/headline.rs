@@ -243,6 +243,24 @@ fn in_a_display_currency_the_headline_adds_one_figure_at_each_days_rate() {
     // Pace over 9, 8, 7, 6 March (11.615385, 0, 4, 18) without the highest and lowest:
     // (11.615385 + 4) ÷ 2 = 7.8076925 → 7.807693; 36.923077 + 21 days × 7.807693 = 200.884630.
     assert_eq!(c.forecast.as_deref(), Some("200.884630"));
+    assert_eq!(c.budget, None, "no budget in EUR yet");
+    // A monthly EUR budget covers both currencies: 36.923077 of 40 is 92 %, and at 7.807693 a
+    // day the month passes 40 tomorrow (36.923077 + 7.807693 = 44.730770).
+    core.add_budget(&AddBudgetRequest {
+        scope: "total".into(),
+        period: "month".into(),
+        amount: "40".into(),
+        currency: Some("EUR".into()),
+        thresholds: None,
+    })
+    .unwrap();
+    let with_budget = core.spend_headline().unwrap();
+    let b = with_budget.converted.as_ref().unwrap().budget.as_ref().expect("the EUR budget on the converted line");
+    assert_eq!(
+        (b.amount.as_str(), b.percent, b.passes_on.as_deref(), b.passed),
+        ("40.000000", 92, Some("2026-03-11"), false)
+    );
+    core.remove_budget(b.id).unwrap();
     // The native lines stay exactly as they were.
     assert_eq!(burnrate_core::headline::SpendHeadline { converted: None, ..h.clone() }, before);
     let native: Vec<_> = h.currencies.iter().map(|c| (c.currency.as_str(), c.month_to_date.as_str())).collect();
@@ -268,12 +286,21 @@ fn a_day_without_a_rate_makes_the_month_unknown_not_smaller() {
     let dir = tempfile::tempdir().unwrap();
     let core = usd_and_cny_with_rates(dir.path(), true);
     core.set_setting("display_currency", "EUR").unwrap();
+    let budget = AddBudgetRequest {
+        scope: "total".into(),
+        period: "month".into(),
+        amount: "40".into(),
+        currency: Some("EUR".into()),
+        thresholds: None,
+    };
+    core.add_budget(&budget).unwrap();
     let h = core.spend_headline().unwrap();
     let c = h.converted.unwrap();
     assert_eq!(c.month_to_date.amount, None, "never 36.923077 with the 5th left out");
     assert_eq!(c.month_to_date.missing.as_deref(), Some("missing rate for CNY since 2026-03-05"));
     assert_eq!(c.today.amount.as_deref(), Some("3.307692"), "today has its rates");
     assert_eq!(c.forecast, None, "a month with an unknown day is not projected");
+    assert_eq!(c.budget, None, "no budget line off an unknown month (the missing rate says why)");
     let keys = core.key_table().unwrap();
     let cny = keys.iter().find(|r| r.key_id == "key_FAKE_c").unwrap().converted_30_days.clone().unwrap();
     assert_eq!((cny.amount, cny.missing.as_deref()), (None, Some("missing rate for CNY since 2026-03-05")));

@@ -49,7 +49,7 @@ serve_local: boolean, serve_port: number,
  */
 display_currency: string | null, 
 /**
- * What `display_currency` can be set to: the currencies the ECB publishes (EUR first,
- * then alphabetical). Currencies with imported rates can be set too, by name.
+ * What `display_currency` can be set to: the currencies the ECB publishes and those with
+ * imported rates (EUR first, then alphabetical).
  */
 convertible_currencies: Array<string>, };
