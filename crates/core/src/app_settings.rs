@@ -571,7 +571,12 @@ mod tests {
         assert_eq!(load(&conn, &env(None)).unwrap().display_currency, None);
         // Offered: EUR first, then the ECB's and imported currencies in order.
         let mut conn = conn;
-        crate::fx::import_csv(&mut conn, b"date,currency,rate\n2026-04-01,ARS,950.5\n", chrono::Utc::now()).unwrap();
+        crate::fx::import_csv(
+            &mut conn,
+            b"date,currency,rate\n2026-04-01,ARS,950.5\n",
+            chrono::DateTime::from_timestamp(1_775_822_400, 0).unwrap(),
+        )
+        .unwrap();
         let offered = load(&conn, &env(None)).unwrap().view().convertible_currencies;
         assert_eq!(offered.len(), crate::fx::ECB_CURRENCIES.len() + 1);
         assert_eq!(&offered[..3], ["EUR", "ARS", "AUD"]);
