@@ -87,18 +87,13 @@ class Spend {
   }
 
   async refreshHeadline() {
-    try {
-      const headline = await spendHeadline();
-      shell.syncClock(headline.now);
-      this.headline = headline;
-    } catch {
-      // Keep the last headline; the chart and tables below carry the same figures.
-    }
-    try {
-      this.rates = await ratesStatus();
-    } catch {
-      // Only the rates' age line depends on it; keep the last one.
-    }
+    // Asked together: the rates' age line sits under the headline.
+    const [headline, rates] = await Promise.allSettled([spendHeadline(), ratesStatus()]);
+    if (headline.status === 'fulfilled') {
+      shell.syncClock(headline.value.now);
+      this.headline = headline.value;
+    } // else keep the last headline; the chart and tables below carry the same figures.
+    if (rates.status === 'fulfilled') this.rates = rates.value; // else keep the last age line
   }
 
   /** Labels a key's environment; rejects with the IPC error (the key panel shows it). */
