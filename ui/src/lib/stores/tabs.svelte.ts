@@ -19,8 +19,12 @@ class Tabs {
   current = $state<Tab>('spend');
   /** Alerts fired while the Alerts tab was not shown. */
   unreadAlerts = $state(0);
-  /** The Gateways tab loads its assessments when first opened, then stays mounted. */
+  /**
+   * The Gateways and Settings tabs are built when first opened, then stay mounted: their code
+   * is a separate chunk, so the first screen does not load, parse or lay them out.
+   */
   gatewaysOpened = $state(false);
+  settingsOpened = $state(false);
 
   async select(next: Tab, focusTab = false) {
     this.current = next;
@@ -31,6 +35,7 @@ class Tabs {
     // Each visit re-reads them: deliveries waiting and actions taken change in the background.
     if (next === 'settings') void Promise.all([channels.refresh(), autoDisable.load()]);
     if (next === 'gateways') this.gatewaysOpened = true;
+    if (next === 'settings') this.settingsOpened = true;
     if (focusTab) {
       await tick();
       document.getElementById(`tab-${next}`)?.focus();
