@@ -529,6 +529,26 @@ describe('daily spend and theme', () => {
     assert.equal(await page.locator('#daily-spend-empty').count(), 0);
   });
 
+  test('a month of days draws the last 7 first; "Show all" draws the rest', async () => {
+    const backend = populatedBackend();
+    // 30 days × 2 sources, oldest first as the core sends them.
+    backend.report = Array.from({ length: 30 }, (_, d) => `2026-01-${String(d + 1).padStart(2, '0')}`).flatMap((day) =>
+      ['work-openai', 'deep'].map((source) => ({
+        day, source, provider: null, key_id: null, key_name: null, model: null, model_name: null, currency: 'USD', amount: '1.000000', kind: 'billed',
+      })),
+    );
+    const { page } = await open(backend);
+    const rows = page.locator('#daily-spend tbody tr');
+    await page.locator('#daily-spend').waitFor();
+    assert.equal(await rows.count(), 14, 'the last 7 days of 2 sources');
+    assert.match((await rows.nth(0).innerText()).replace(/\s+/g, ' '), /^2026-01-24 /);
+    const more = page.locator('[data-field="daily-spend-more"]');
+    assert.equal((await more.innerText()).replace(/\s+/g, ' ').trim(), 'The last 7 of 30 days. Show all 60 rows');
+    await more.getByRole('button', { name: 'Show all 60 rows' }).click();
+    await eventually(async () => (await rows.count()) === 60);
+    assert.equal(await more.count(), 0);
+  });
+
   test('the report shows its empty-state text when there are no rows', async () => {
     const backend = populatedBackend();
     backend.report = [];
