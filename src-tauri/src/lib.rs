@@ -294,6 +294,9 @@ fn forward_events(app: tauri::AppHandle, mut events: tokio::sync::broadcast::Rec
                     let _ = app.emit(AppEvent::AlertsFired.name(), alerts);
                     tray::refresh(&app);
                 }
+                Ok(PollerEvent::StatusChanged(statuses)) => {
+                    let _ = app.emit(AppEvent::PollerStatus.name(), statuses);
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }

@@ -23,15 +23,19 @@ pub enum AppEvent {
     FocusKey,
     /// The tray changed a setting (pausing alerts), with the new `SettingsView`.
     SettingsChanged,
+    /// The poller's status changed (a poll began or ended, a backoff, a pause), with every
+    /// source's `SourceStatus`: the view follows it instead of asking on a timer.
+    PollerStatus,
 }
 
 impl AppEvent {
-    pub const ALL: [AppEvent; 5] = [
+    pub const ALL: [AppEvent; 6] = [
         AppEvent::SyncFinished,
         AppEvent::SyncProgress,
         AppEvent::AlertsFired,
         AppEvent::FocusKey,
         AppEvent::SettingsChanged,
+        AppEvent::PollerStatus,
     ];
 
     /// The name the shell emits and the UI listens for.
@@ -42,6 +46,7 @@ impl AppEvent {
             AppEvent::AlertsFired => "alerts-fired",
             AppEvent::FocusKey => "focus-key",
             AppEvent::SettingsChanged => "settings-changed",
+            AppEvent::PollerStatus => "poller-status",
         }
     }
 }

@@ -80,6 +80,9 @@ pub enum PollerEvent {
     Finished(Vec<SyncOutcome>),
     /// Alerts the polls fired (already recorded and handed to the notifier), after `Finished`.
     AlertsFired(Vec<AlertView>),
+    /// Every source's status, whenever one changed (a poll started or ended, a backoff, a
+    /// pause, a source added or removed): a view follows the poller without asking it.
+    StatusChanged(Vec<SourceStatus>),
 }
 
 enum Command {
@@ -315,7 +318,9 @@ impl Worker {
         let Ok(sources) = self.core.list_sources() else { return };
         self.schedule.retain(|name, _| sources.iter().any(|s| &s.name == name));
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let before = status.len();
         status.retain(|name, _| sources.iter().any(|s| &s.name == name));
+        let changed = status.len() != before || sources.iter().any(|s| !status.contains_key(&s.name));
         for s in &sources {
             self.schedule.entry(s.name.clone()).or_insert_with(|| Schedule { due: Instant::now(), failures: 0 });
             status.entry(s.name.clone()).or_insert_with(|| SourceStatus {
@@ -327,6 +332,16 @@ impl Worker {
                 consecutive_failures: 0,
             });
         }
+        drop(status);
+        if changed {
+            self.announce_status();
+        }
+    }
+
+    /// Tells the views every source's status (see [`PollerEvent::StatusChanged`]).
+    fn announce_status(&self) {
+        let list: Vec<SourceStatus> = self.status.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let _ = self.events.send(PollerEvent::StatusChanged(list));
     }
 
     async fn poll(&mut self, names: &[String], explicit: bool) -> crate::Result<Vec<SyncOutcome>> {
@@ -422,6 +437,8 @@ impl Worker {
             entry.last_error = outcome.error.clone();
             entry.state = if self.paused { PollState::Paused } else { PollState::BackingOff };
         }
+        drop(status);
+        self.announce_status();
     }
 
     fn interval_for(&self, name: &str) -> Duration {
@@ -437,6 +454,7 @@ impl Worker {
         if let Some(s) = self.status.lock().unwrap_or_else(|p| p.into_inner()).get_mut(name) {
             s.state = state;
         }
+        self.announce_status();
     }
 
     fn publish_states(&self) {
@@ -448,6 +466,8 @@ impl Worker {
                 (false, _) => PollState::BackingOff,
             };
         }
+        drop(status);
+        self.announce_status();
     }
 }
 

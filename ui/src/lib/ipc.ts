@@ -453,6 +453,7 @@ type EventPayloads = {
   'alerts-fired': AlertView[];
   'focus-key': FocusKey;
   'settings-changed': SettingsView;
+  'poller-status': SourceStatus[];
 };
 
 /** Fails the type check when an `AppEvent` added in Rust has no payload above, or a name above is no event. */
@@ -476,6 +477,11 @@ async function subscribe<E extends AppEvent>(
 /** Calls `handler` with the outcomes of every finished sync; resolves to an unsubscribe function. */
 export function onSyncFinished(handler: (outcomes: SyncOutcome[]) => void): Promise<() => void> {
   return subscribe('sync-finished', handler);
+}
+
+/** Calls `handler` with every source's poller status whenever one changes; resolves to an unsubscribe function. */
+export function onPollerStatus(handler: (statuses: SourceStatus[]) => void): Promise<() => void> {
+  return subscribe('poller-status', handler);
 }
 
 /** Calls `handler` with each progress step of a running sync; resolves to an unsubscribe function. */

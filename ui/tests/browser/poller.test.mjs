@@ -187,19 +187,25 @@ describe('poller status', () => {
     assert.equal(await text(page.locator('[data-source-name="team-anthropic"] [data-field="next-poll"]')), 'not scheduled yet');
     assert.match(await text(page.locator('[data-source-name="relay"] [data-field="next-poll"]')), /^in 1 day \(Jan 15, 2026, 9:00 AM\)$/);
 
-    // 30 s later the status is read again and the view follows it.
+    // The poller announces a change and the view follows it, without asking on a timer.
     const reads = backend.callsTo('poller_status').length;
-    backend.statuses = backend.statuses.map((s) =>
+    await page.clock.fastForward(30_000);
+    assert.equal(backend.callsTo('poller_status').length, reads, 'an idle window asks the core nothing');
+    const statuses = backend.statuses.map((s) =>
       s.source === 'personal-openrouter'
         ? { ...s, state: 'scheduled', consecutive_failures: 0, last_error: null, next_poll_at: '2026-01-14T10:00:00Z' }
         : s,
     );
-    await page.clock.fastForward(30_000);
-    await eventually(() => backend.callsTo('poller_status').length > reads);
+    await emit(page, 'poller-status', statuses);
     await eventually(async () => (await text(failing.locator('[data-field="poll-state"]'))) === 'scheduled');
     assert.equal(await failing.locator('[data-field="last-error"]').count(), 0);
     assert.equal(await text(failing.locator('[data-field="next-poll"]')), 'in 59 min (10:00 AM)');
     assert.equal(await text(work.locator('[data-field="next-poll"]')), 'in 11 min (9:12 AM)');
+    // Relative times move on with the clock alone, still without asking the core.
+    await page.clock.fastForward(2 * 60_000);
+    await eventually(async () => (await text(work.locator('[data-field="next-poll"]'))) === 'in 9 min (9:12 AM)');
+    assert.equal(await text(failing.locator('[data-field="next-poll"]')), 'in 57 min (10:00 AM)');
+    assert.equal(backend.callsTo('poller_status').length, reads);
   });
 
   test('the same error as the last sync is referred to by its code only', async () => {

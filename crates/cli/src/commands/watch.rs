@@ -89,7 +89,7 @@ fn log_event(event: PollerEvent) {
             }
             report_undelivered(&alerts);
         }
-        PollerEvent::Progress(_) => {}
+        PollerEvent::Progress(_) | PollerEvent::StatusChanged(_) => {}
     }
 }
 

@@ -301,7 +301,27 @@ async fn stop_lets_the_poll_in_flight_finish() {
     let sources = core.list_sources().unwrap();
     let run = sources[0].last_sync.as_ref().expect("the in-flight poll was written");
     assert!(run.ok);
-    assert!(matches!(events.try_recv(), Ok(PollerEvent::Finished(o)) if o.len() == 1));
+    // A view follows the poller from its events alone: the source syncing, then its result,
+    // then scheduled again with the success recorded.
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    let states: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            PollerEvent::StatusChanged(list) => list.iter().find(|s| s.source == "or").map(|s| s.state),
+            _ => None,
+        })
+        .collect();
+    assert!(states.contains(&PollState::Syncing), "{states:?}");
+    assert_eq!(states.last(), Some(&PollState::Scheduled), "{states:?}");
+    let last_status = seen.iter().rev().find_map(|e| match e {
+        PollerEvent::StatusChanged(list) => Some(list),
+        _ => None,
+    });
+    assert!(last_status.unwrap()[0].last_success_at.is_some());
+    assert_eq!(seen.iter().filter(|e| matches!(e, PollerEvent::Finished(o) if o.len() == 1)).count(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -369,7 +389,7 @@ async fn alerts_fired_by_a_poll_are_shown_and_announced_once() {
         match event {
             PollerEvent::Finished(_) => finished += 1,
             PollerEvent::AlertsFired(alerts) => announced.push((finished, alerts.clone())),
-            PollerEvent::Progress(_) => {}
+            PollerEvent::Progress(_) | PollerEvent::StatusChanged(_) => {}
         }
     }
     assert_eq!(finished, 3);

@@ -4,4 +4,4 @@
  * An event's name on the wire. Each carries one payload type, noted per variant; the UI's
  * `ipc.ts` maps each name to that type.
  */
-export type AppEvent = "sync-finished" | "sync-progress" | "alerts-fired" | "focus-key" | "settings-changed";
+export type AppEvent = "sync-finished" | "sync-progress" | "alerts-fired" | "focus-key" | "settings-changed" | "poller-status";

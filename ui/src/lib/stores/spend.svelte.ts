@@ -104,12 +104,17 @@ class Spend {
 
   async refreshStatus() {
     try {
-      const list = await pollerStatus();
-      this.statuses = Object.fromEntries(list.map((s) => [s.source, s]));
-      if (!this.#pauseSetHere && list.length > 0) this.paused = list.some((s) => s.state === 'paused');
+      this.onPollerStatus(await pollerStatus());
     } catch {
-      // Keep the last known status; the next refresh (event or timer) tries again.
+      // Keep the last known status; the next poller-status event brings it.
+      shell.tickClock();
     }
+  }
+
+  /** The poller's status of every source, as read or as announced by a `poller-status` event. */
+  onPollerStatus(list: SourceStatus[]) {
+    this.statuses = Object.fromEntries(list.map((s) => [s.source, s]));
+    if (!this.#pauseSetHere && list.length > 0) this.paused = list.some((s) => s.state === 'paused');
     shell.tickClock();
   }
 
