@@ -43,6 +43,24 @@ pub(crate) fn log_first_chart() {
     }
 }
 
+/// Turns WebKitGTK's accelerated compositing off unless the user chose otherwise. Measured
+/// against a bare Tauri app on a machine without a GPU (docs/performance.md): with it on, the
+/// web process keeps GL tile buffers of about 110 MB and spends 4.6 s of CPU in the 10 s after
+/// the first chart re-rasterising through software GL; off, 98 MB instead of 209 MB and 0.96 s.
+/// A monitor's pages need no GPU effects. `BURNRATE_WEBKIT_COMPOSITING=on` keeps WebKit's
+/// default; a `WEBKIT_DISABLE_COMPOSITING_MODE` already set is left as it is.
+#[cfg(target_os = "linux")]
+// Read and set before GTK, WebKit or any other thread starts: the Environment does not exist
+// yet, and WebKit reads the variable from the process environment when it starts.
+#[allow(clippy::disallowed_methods)]
+fn software_compositing_by_default() {
+    const WEBKIT: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    let keep_default = std::env::var("BURNRATE_WEBKIT_COMPOSITING").is_ok_and(|v| v.trim().eq_ignore_ascii_case("on"));
+    if !keep_default && std::env::var_os(WEBKIT).is_none() {
+        std::env::set_var(WEBKIT, "1");
+    }
+}
+
 /// Set once the app runs, so a notification's "Open" (answered on another thread) can reach it.
 type AppCell = Arc<OnceLock<tauri::AppHandle>>;
 
@@ -73,6 +91,8 @@ fn init_logging(paths: &Paths) {
 
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    #[cfg(target_os = "linux")]
+    software_compositing_by_default();
     let app_cell = AppCell::default();
     let core = match build_core(app_cell.clone()) {
         Ok(core) => core,
