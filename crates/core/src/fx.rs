@@ -392,35 +392,9 @@ pub fn convert(
     to: &str,
     day: NaiveDate,
 ) -> Result<Option<Converted>> {
-    let (from, to) =
-        (currency_code(from).map_err(Error::invalid_input)?, currency_code(to).map_err(Error::invalid_input)?);
-    if from == to {
-        return Ok(Some(Converted {
-            micros: amount_micros,
-            rate_day_from: day,
-            rate_day_to: day,
-            rate_from: Decimal::ONE,
-            rate_to: Decimal::ONE,
-        }));
-    }
-    let (Some(rf), Some(rt)) = (rate_on(conn, &from, day)?, rate_on(conn, &to, day)?) else {
-        return Ok(None);
-    };
-    let micros = cross(amount_micros, rf.rate, rt.rate).ok_or_else(|| {
-        Error::new(
-            ErrorCode::ImplausibleAmount,
-            format!(
-                "{amount_micros} micro-units of {from} in {to} is beyond what Burnrate can hold; nothing was converted"
-            ),
-        )
-    })?;
-    Ok(Some(Converted {
-        micros,
-        rate_day_from: rf.rate_day,
-        rate_day_to: rt.rate_day,
-        rate_from: rf.rate,
-        rate_to: rt.rate,
-    }))
+    let from = currency_code(from).map_err(Error::invalid_input)?;
+    // One conversion is a converter over one day: the same look-back and the same rounding.
+    Converter::load(conn, to, crate::days::DayRange::new(day, day)?)?.convert(amount_micros, &from, day)
 }
 
 /// The currencies the ECB publishes reference rates for (and EUR, its base): a display currency
