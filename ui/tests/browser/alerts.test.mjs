@@ -811,8 +811,9 @@ describe('tabs', () => {
     await page.keyboard.press('Home');
     assert.equal(await focusedId(page), 'tab-spend');
 
-    // Tab leaves the tab list into the panel.
+    // Tab leaves the tab list into the panel (built when first opened: wait for it).
     await page.keyboard.press('End');
+    await page.locator('#time-zone').waitFor();
     await page.keyboard.press('Tab');
     assert.equal(await focusedId(page), 'time-zone');
 
